@@ -1,0 +1,142 @@
+import { awscdk, javascript } from 'projen';
+
+/*
+ * Versions are pinned exactly: Lambda bundles are built from them at OUR build time and shipped
+ * in the npm tarball, so what we test is byte-for-byte what users deploy.
+ */
+const AWS_SDK = '3.1175.0';
+const AWS_SDK_DYNAMODB = '3.1169.0';
+const POWERTOOLS = '2.35.0';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-glacier-vault-to-s3',
+  description:
+    'AWS CDK construct that moves every archive of Amazon S3 Glacier vaults into Amazon S3, verified against the Glacier SHA-256 tree hash, resumable, paced to the daily retrieval quota.',
+  author: 'cdk-glacier-vault-to-s3 contributors',
+  authorAddress: 'maintainers@example.com',
+  repositoryUrl: 'https://github.com/example/cdk-glacier-vault-to-s3.git',
+  license: 'Apache-2.0',
+  keywords: ['cdk', 'awscdk', 'glacier', 's3', 'migration', 'vault'],
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  minNodeVersion: '20.19.0',
+
+  // aws-cdk-lib peer floor 2.189.1: the oldest release we build and test against. What we rely on
+  // from it: Runtime.NODEJS_22_X (2.168), DynamoDB pointInTimeRecoverySpecification (2.180),
+  // and cdk-nag 2.37's own floor (2.176). Raising it forces every consumer to upgrade, so we
+  // only move it when a feature needs it.
+  cdkVersion: '2.189.1',
+  jsiiVersion: '~6.0.0',
+
+  // Lambda handlers are bundled by esbuild when WE build, so consumers (TypeScript, Python, Java,
+  // .NET) never run esbuild or Docker. The AWS SDK v3 is bundled too (no '@aws-sdk/*' externals):
+  // the Lambda runtime's SDK changes under us without notice, and the Glacier client is published
+  // far less often than the others, so a pinned, tested client set is the safer contract.
+  lambdaAutoDiscover: true,
+  lambdaOptions: {
+    runtime: new awscdk.LambdaRuntime('nodejs22.x', 'node22', { defaultExternals: [] }),
+    bundlingOptions: {
+      sourcemap: true,
+    },
+  },
+
+  // Runtime dependencies of the library itself (the `estimate` CLI and the pure domain core).
+  // jsii requires non-jsii dependencies to be bundled into the tarball.
+  bundledDeps: ['csv-parse@7.0.3', 'stream-json@1.9.1', 'commander@14.0.3'],
+
+  devDeps: [
+    `@aws-sdk/client-glacier@3.1048.0`,
+    `@aws-sdk/client-s3@${AWS_SDK}`,
+    `@aws-sdk/client-sqs@${AWS_SDK}`,
+    `@aws-sdk/client-sns@${AWS_SDK_DYNAMODB}`,
+    `@aws-sdk/client-dynamodb@${AWS_SDK_DYNAMODB}`,
+    `@aws-sdk/lib-dynamodb@${AWS_SDK_DYNAMODB}`,
+    '@aws-sdk/client-sfn@3.1164.0',
+    '@aws-sdk/client-eventbridge@3.1164.0',
+    '@aws-sdk/client-cloudwatch@3.1164.0',
+    // Only for the benchmark that compares our tree hash with the SDK's.
+    '@aws-sdk/sha256-tree-hash@3.972.12',
+    `@aws-lambda-powertools/logger@2.36.0`,
+    `@aws-lambda-powertools/metrics@2.36.0`,
+    `@aws-lambda-powertools/batch@${POWERTOOLS}`,
+    `@aws-lambda-powertools/idempotency@${POWERTOOLS}`,
+    '@types/aws-lambda@8.10.164',
+    '@types/stream-json@1.7.8',
+    '@types/cli-progress@3.11.6',
+    'aws-sdk-client-mock@4.1.0',
+    'aws-sdk-client-mock-jest@4.1.0',
+    'fast-check@4.10.2',
+    'cdk-nag@2.37.52',
+    'cli-progress@3.12.0',
+    // Local services for the rehearsal (no AWS account, no Docker): see rehearsal/README.md.
+    'dynalite@4.0.0',
+    'local-aws-sqs@2.0.2',
+    'aws-local-stepfunctions@3.0.0',
+    // Runs the rehearsal and the benchmarks straight from TypeScript.
+    'tsx@4.23.15',
+    'esbuild@0.28.2',
+  ],
+
+  // The `estimate` command: npx cdk-glacier-vault-to-s3 estimate --inventory FILE
+  bin: { 'cdk-glacier-vault-to-s3': 'lib/cli/main.js' },
+
+  jestOptions: {
+    jestConfig: {
+      // CDK synth and the in-process local services are slower than plain unit tests.
+      testTimeout: 120_000,
+      // Coverage instrumentation of bundled handlers doubles the run time for no signal here.
+      collectCoverage: false,
+    },
+  },
+
+  gitignore: ['/rehearsal-report*.json', '/.rehearsal-tmp/', '__pycache__/', '/bench/results/'],
+  githubOptions: { mergify: false },
+  depsUpgrade: false,
+});
+
+// Handlers, the rehearsal and the benchmarks are linted like the library.
+project.eslint?.addLintPattern('rehearsal');
+project.eslint?.addLintPattern('bench');
+
+// Harness, benchmarks and CI scripts are not part of the published package.
+for (const path of ['/rehearsal/', '/bench/', '/.ci/', '/glue/test_*.py']) project.npmignore?.exclude(path);
+
+// ASL definitions are imported as JSON by the constructs; tsc copies them into lib/asl/ so the
+// published package can load them at synth time (proved by test:package).
+
+// The Glue job's per-record logic is plain Python, tested with the standard library only.
+const testPython = project.addTask('test:python', {
+  description: 'Unit tests of the Glue job logic (python3 unittest, shared conformance fixtures)',
+  exec: 'python3 -m unittest discover -s glue -p "test_*.py" -t .',
+});
+
+// A small end-to-end rehearsal is part of every test run.
+const rehearseCi = project.addTask('rehearse:ci', {
+  description: 'Small end-to-end rehearsal used by CI (asserts the final report)',
+  exec: 'tsx rehearsal/main.ts --profile ci',
+});
+
+project.addTask('rehearse', {
+  description: 'End-to-end rehearsal on a generated vault against local services (no AWS account)',
+  exec: 'tsx rehearsal/main.ts',
+  receiveArgs: true,
+});
+
+project.addTask('bench', {
+  description: 'Run every benchmark and print ratios against baselines measured in the same run',
+  exec: 'tsx bench/run-all.ts',
+  receiveArgs: true,
+});
+
+project.testTask.spawn(testPython);
+project.testTask.spawn(rehearseCi);
+
+// Packaging test: npm pack, install the tarball into a fresh CDK app, synth it, check assets.
+const testPackage = project.addTask('test:package', {
+  description: 'Install the packed tarball into a fresh CDK app and synthesize it',
+  exec: 'node test/packaging/consumer-synth.js',
+});
+project.packageTask.spawn(testPackage);
+
+project.synth();
