@@ -1,5 +1,4 @@
-export class Hello {
-  public sayHello() {
-    return 'hello, world!';
-  }
-}
+export * from './constructs/glacier-vault-to-s3-transfer';
+export * from './constructs/transfer-storage';
+export * from './constructs/archive-retrieval';
+export * from './constructs/options';

@@ -1,0 +1,259 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { ArchiveValidationFunction } from '../handlers/archive-retrieval/archive-validation-function';
+import { ChunkRetrievalFunction } from '../handlers/archive-retrieval/chunk-retrieval-function';
+import { MetricsProcessorFunction } from '../handlers/archive-retrieval/metrics-processor-function';
+import { NotificationsProcessorFunction } from '../handlers/archive-retrieval/notifications-processor-function';
+import { ARCHIVE_SK, Env } from '../handlers/shared/schema';
+import { suppressNag } from './nag';
+import { TransferStorage } from './transfer-storage';
+
+/** Properties of {@link ArchiveRetrieval}. */
+export interface ArchiveRetrievalProps {
+  /** Shared tables, queues and topic. */
+  readonly storage: TransferStorage;
+
+  /** Bucket the archives are written to. */
+  readonly destinationBucket: s3.IBucket;
+
+  /**
+   * Key prefix every destination object is written under; IAM write access is limited to it.
+   *
+   * @default - no prefix (the whole bucket)
+   */
+  readonly destinationPrefix?: string;
+
+  /**
+   * Account that must own the destination bucket; every S3 call carries it as
+   * `ExpectedBucketOwner`, so a bucket re-created by someone else is never written to.
+   *
+   * @default - the stack's account
+   */
+  readonly destinationBucketOwner?: string;
+
+  /** Glacier vault ARNs the handlers may read job output from. */
+  readonly vaultArns: string[];
+
+  /** Chunk size in bytes, a power-of-two number of MiB (validated by the caller). */
+  readonly chunkSizeBytes: number;
+
+  /**
+   * Most concurrent NotificationsProcessor invocations.
+   *
+   * @default 20
+   */
+  readonly notificationsConcurrency?: number;
+
+  /**
+   * Most concurrent ChunkRetrieval invocations, i.e. chunks copied at once.
+   *
+   * @default 70
+   */
+  readonly chunkConcurrency?: number;
+
+  /**
+   * Most concurrent ArchiveValidation invocations.
+   *
+   * @default 20
+   */
+  readonly validationConcurrency?: number;
+
+  /**
+   * Memory of the ChunkRetrieval function in MiB. Chunks are streamed, so memory does not need to
+   * grow with the chunk size; more memory buys more CPU for hashing.
+   *
+   * @default 1024
+   */
+  readonly chunkMemorySize?: number;
+
+  /**
+   * Times an archive is downloaded again after failing whole-archive verification before it is
+   * marked failed.
+   *
+   * @default 3
+   */
+  readonly maxDownloadAttempts?: number;
+
+  /**
+   * Retention of the handlers' log groups.
+   *
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Timeout of the SQS consumers; the queues' visibility timeouts are derived from these. */
+const NOTIFICATIONS_TIMEOUT = Duration.minutes(15);
+const CHUNK_TIMEOUT = Duration.minutes(15);
+const VALIDATION_TIMEOUT = Duration.minutes(10);
+
+/**
+ * The event-driven copy of staged archives into S3: Glacier job notifications start an upload,
+ * chunks are streamed from Glacier into S3 parts and verified against Glacier's tree hash, the
+ * last chunk triggers whole-archive validation, and a stream processor keeps per-run counters.
+ */
+export class ArchiveRetrieval extends Construct {
+  public readonly notificationsProcessor: lambda.Function;
+  public readonly chunkRetrieval: lambda.Function;
+  public readonly archiveValidation: lambda.Function;
+  public readonly metricsProcessor: lambda.Function;
+  private readonly storage: TransferStorage;
+
+  constructor(scope: Construct, id: string, props: ArchiveRetrievalProps) {
+    super(scope, id);
+    const { storage, destinationBucket } = props;
+    this.storage = storage;
+    const prefix = props.destinationPrefix ?? '';
+    const owner = props.destinationBucketOwner ?? Stack.of(this).account;
+
+    const environment: Record<string, string> = {
+      [Env.TRANSFER_TABLE]: storage.transferTable.tableName,
+      [Env.METRICS_TABLE]: storage.metricsTable.tableName,
+      [Env.DESTINATION_BUCKET]: destinationBucket.bucketName,
+      [Env.DESTINATION_BUCKET_OWNER]: owner,
+      [Env.CHUNK_QUEUE_URL]: storage.chunkQueue.queueUrl,
+      [Env.VALIDATION_QUEUE_URL]: storage.validationQueue.queueUrl,
+      [Env.CHUNK_SIZE]: String(props.chunkSizeBytes),
+      [Env.MAX_DOWNLOAD_ATTEMPTS]: String(props.maxDownloadAttempts ?? 3),
+      POWERTOOLS_SERVICE_NAME: 'glacier-vault-to-s3',
+    };
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const common = (name: string, timeout: Duration, memorySize: number) => ({
+      timeout,
+      memorySize,
+      environment,
+      architecture: lambda.Architecture.ARM_64,
+      logGroup: new logs.LogGroup(this, `${name}Logs`, { retention: logRetention }),
+      loggingFormat: lambda.LoggingFormat.JSON,
+    });
+
+    this.notificationsProcessor = new NotificationsProcessorFunction(this, 'NotificationsProcessor', {
+      ...common('NotificationsProcessor', NOTIFICATIONS_TIMEOUT, 512),
+      description: 'Starts the copy of each archive Glacier has staged',
+    });
+    this.chunkRetrieval = new ChunkRetrievalFunction(this, 'ChunkRetrieval', {
+      ...common('ChunkRetrieval', CHUNK_TIMEOUT, props.chunkMemorySize ?? 1024),
+      description: 'Streams one archive chunk from Glacier into one S3 part, verifying its tree hash',
+    });
+    this.archiveValidation = new ArchiveValidationFunction(this, 'ArchiveValidation', {
+      ...common('ArchiveValidation', VALIDATION_TIMEOUT, 512),
+      description: 'Verifies a whole archive against its tree hash and completes its upload',
+    });
+    this.metricsProcessor = new MetricsProcessorFunction(this, 'MetricsProcessor', {
+      ...common('MetricsProcessor', Duration.minutes(5), 256),
+      description: 'Counts archive status transitions per run from the transfer table stream',
+    });
+
+    this.notificationsProcessor.addEventSource(new sources.SqsEventSource(storage.notificationsQueue, {
+      batchSize: 5,
+      reportBatchItemFailures: true,
+      maxConcurrency: props.notificationsConcurrency ?? 20,
+    }));
+    this.chunkRetrieval.addEventSource(new sources.SqsEventSource(storage.chunkQueue, {
+      // One chunk (up to 4 GiB) per invocation so a chunk never waits behind another.
+      batchSize: 1,
+      reportBatchItemFailures: true,
+      maxConcurrency: props.chunkConcurrency ?? 70,
+    }));
+    this.archiveValidation.addEventSource(new sources.SqsEventSource(storage.validationQueue, {
+      batchSize: 5,
+      reportBatchItemFailures: true,
+      maxConcurrency: props.validationConcurrency ?? 20,
+    }));
+    this.metricsProcessor.addEventSource(new sources.DynamoEventSource(storage.transferTable, {
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: 100,
+      maxBatchingWindow: Duration.seconds(10),
+      bisectBatchOnError: true,
+      retryAttempts: 20,
+      reportBatchItemFailures: true,
+      onFailure: new sources.SqsDlq(storage.streamDeadLetterQueue),
+      // Only archive items carry statuses worth counting.
+      filters: [lambda.FilterCriteria.filter({ dynamodb: { Keys: { sk: { S: lambda.FilterRule.isEqual(ARCHIVE_SK) } } } })],
+    }));
+
+    const writers = [this.notificationsProcessor, this.chunkRetrieval, this.archiveValidation];
+    const objects = `${prefix}*`;
+    for (const fn of writers) {
+      storage.transferTable.grantReadWriteData(fn);
+      // PutObject also covers UploadPart and CompleteMultipartUpload.
+      destinationBucket.grantPut(fn, objects);
+      fn.addToRolePolicy(new iam.PolicyStatement({
+        // HeadObject of the object just written, to verify its size and metadata.
+        actions: ['s3:GetObject'],
+        resources: [destinationBucket.arnForObjects(objects)],
+      }));
+      fn.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['glacier:GetJobOutput', 'glacier:DescribeJob'],
+        resources: props.vaultArns,
+      }));
+    }
+    storage.chunkQueue.grantSendMessages(this.notificationsProcessor);
+    storage.chunkQueue.grantSendMessages(this.archiveValidation);
+    storage.validationQueue.grantSendMessages(this.chunkRetrieval);
+    storage.metricsTable.grantReadWriteData(this.metricsProcessor);
+
+    for (const fn of [...writers, this.metricsProcessor]) {
+      suppressNag(fn.role!, [
+        { id: 'AwsSolutions-IAM4', reason: 'AWSLambdaBasicExecutionRole only allows writing this function\'s own logs.', appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'] },
+      ]);
+      suppressNag(fn.role!, [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason: 'Wildcards are limited to: the destination prefix (object keys are only known at run time), DynamoDB index ARNs of the transfer table, the S3 multipart abort action family, and KMS data-key actions generated by grants.',
+        },
+      ], true);
+    }
+  }
+
+  /** Age of the oldest chunk waiting to be copied: a rising line means downloads fall behind. */
+  public metricChunkQueueAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.storage.chunkQueue.metricApproximateAgeOfOldestMessage(props);
+  }
+
+  /** Chunks waiting to be copied. */
+  public metricChunksWaiting(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.storage.chunkQueue.metricApproximateNumberOfMessagesVisible(props);
+  }
+
+  /** Messages that exhausted their retries, across the three archive-retrieval dead-letter queues. */
+  public metricDeadLetterMessages(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    const s = this.storage;
+    return new cloudwatch.MathExpression({
+      expression: 'notifications + chunks + validation',
+      usingMetrics: {
+        notifications: s.notificationsDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+        chunks: s.chunkDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+        validation: s.validationDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+      },
+      label: 'Dead-letter messages',
+      ...props,
+    });
+  }
+
+  /** Errors of the four archive-retrieval functions. */
+  public metricErrors(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: 'n + c + v + m',
+      usingMetrics: {
+        n: this.notificationsProcessor.metricErrors(),
+        c: this.chunkRetrieval.metricErrors(),
+        v: this.archiveValidation.metricErrors(),
+        m: this.metricsProcessor.metricErrors(),
+      },
+      label: 'Archive retrieval errors',
+      ...props,
+    });
+  }
+
+  /** Throttles of the chunk copier (a sign the account's Lambda concurrency is too low). */
+  public metricChunkThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.chunkRetrieval.metricThrottles(props);
+  }
+}

@@ -1,0 +1,254 @@
+import { Annotations, RemovalPolicy, Size, Stack, Token } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { DEFAULT_CHUNK_SIZE, MAX_S3_OBJECT_SIZE, validateChunkSize } from '../core/chunk-plan';
+import { ArchiveRetrieval } from './archive-retrieval';
+import { DestinationStorageClass, RetrievalTier } from './options';
+import { TransferStorage } from './transfer-storage';
+
+/** Properties of {@link GlacierVaultToS3Transfer}. */
+export interface GlacierVaultToS3TransferProps {
+  /**
+   * The existing bucket archives are copied into. The transfer never creates or deletes the
+   * user's data bucket.
+   */
+  readonly destinationBucket: s3.IBucket;
+
+  /**
+   * Key prefix for every destination object. A trailing `/` is added when missing. Keys are not
+   * forced under a run id, so a resumed or repeated run writes the same keys.
+   *
+   * @default - no prefix
+   */
+  readonly destinationPrefix?: string;
+
+  /**
+   * Account that must own the destination bucket (sent as `ExpectedBucketOwner` on every S3 call).
+   *
+   * @default - the stack's account
+   */
+  readonly destinationBucketOwner?: string;
+
+  /**
+   * Storage class of the destination objects. A runbook may override it per run.
+   *
+   * @default DestinationStorageClass.DEEP_ARCHIVE
+   */
+  readonly storageClass?: DestinationStorageClass;
+
+  /**
+   * Glacier retrieval tier for archive jobs.
+   *
+   * @default RetrievalTier.BULK
+   */
+  readonly retrievalTier?: RetrievalTier;
+
+  /**
+   * Bytes that may be requested from Glacier in any rolling 24 hours, shared by every run of
+   * this construct.
+   *
+   * @default Size.tebibytes(100)
+   */
+  readonly dailyQuota?: Size;
+
+  /**
+   * Most bytes of archives in one sorted-inventory partition.
+   *
+   * @default Size.tebibytes(40)
+   */
+  readonly partitionSize?: Size;
+
+  /**
+   * Size of the chunks archives are copied in: a power-of-two number of MiB between 8 MiB and
+   * 4 GiB. Doubled automatically for archives that would need more than 10,000 parts.
+   *
+   * @default Size.gibibytes(1)
+   */
+  readonly chunkSize?: Size;
+
+  /**
+   * Archives larger than this are not transferred and are reported as skipped.
+   *
+   * @default - the largest S3 object (10,000 parts of 5 GiB); every Glacier archive fits
+   */
+  readonly maxArchiveSize?: Size;
+
+  /**
+   * Most chunks copied at once (concurrent ChunkRetrieval invocations).
+   *
+   * @default 70
+   */
+  readonly chunkConcurrency?: number;
+
+  /**
+   * Most concurrent job-notification handlers.
+   *
+   * @default 20
+   */
+  readonly notificationsConcurrency?: number;
+
+  /**
+   * Most concurrent archive validations.
+   *
+   * @default 20
+   */
+  readonly validationConcurrency?: number;
+
+  /**
+   * Memory of the chunk copier in MiB (128–10240).
+   *
+   * @default 1024
+   */
+  readonly chunkMemorySize?: number;
+
+  /**
+   * Customer managed KMS key for the tables, queues and inventory bucket.
+   *
+   * @default - AWS managed encryption
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * Vaults the transfer may read (and nothing else). Scopes every Glacier IAM statement.
+   *
+   * @default - every vault of the stack's account and region
+   */
+  readonly allowedVaultNames?: string[];
+
+  /**
+   * Removal policy of the tables and the inventory bucket.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Retention of the handlers' log groups.
+   *
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+const VAULT_NAME = /^[A-Za-z0-9_.-]{1,255}$/;
+const MAX_PREFIX_BYTES = 512;
+
+/**
+ * Moves every archive of Amazon S3 Glacier vaults into an S3 bucket, verified against Glacier's
+ * SHA-256 tree hash, paced to a daily retrieval quota, resumable.
+ */
+export class GlacierVaultToS3Transfer extends Construct {
+  /** Shared tables, bucket, topic and queues. */
+  public readonly storage: TransferStorage;
+  /** The event-driven archive copy. */
+  public readonly archiveRetrieval: ArchiveRetrieval;
+  /** Normalised destination prefix ('' or ending in '/'). */
+  public readonly destinationPrefix: string;
+  /** Chunk size in bytes. */
+  public readonly chunkSizeBytes: number;
+  /** Daily quota in bytes. */
+  public readonly dailyQuotaBytes: number;
+  /** Partition size in bytes. */
+  public readonly partitionSizeBytes: number;
+  /** Archives above this many bytes are skipped. */
+  public readonly maxArchiveSizeBytes: number;
+  /** Storage class of the destination objects. */
+  public readonly storageClass: DestinationStorageClass;
+  /** Retrieval tier of archive jobs. */
+  public readonly retrievalTier: RetrievalTier;
+  /** ARNs of the vaults the transfer may touch (may end in `*`). */
+  public readonly vaultArns: string[];
+
+  constructor(scope: Construct, id: string, props: GlacierVaultToS3TransferProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+
+    this.destinationPrefix = normalisePrefix(props.destinationPrefix);
+    this.chunkSizeBytes = sizeInBytes(props.chunkSize, DEFAULT_CHUNK_SIZE, 'chunkSize');
+    validateChunkSize(this.chunkSizeBytes, 'chunkSize');
+    this.dailyQuotaBytes = positiveSize(props.dailyQuota, Size.tebibytes(100), 'dailyQuota');
+    this.partitionSizeBytes = positiveSize(props.partitionSize, Size.tebibytes(40), 'partitionSize');
+    this.maxArchiveSizeBytes = positiveSize(props.maxArchiveSize, undefined, 'maxArchiveSize') || MAX_S3_OBJECT_SIZE;
+    if (this.maxArchiveSizeBytes > MAX_S3_OBJECT_SIZE) {
+      throw new Error(`maxArchiveSize must be at most ${MAX_S3_OBJECT_SIZE} bytes (the largest S3 object), got ${this.maxArchiveSizeBytes}`);
+    }
+    for (const [name, value, min, max] of [
+      ['chunkConcurrency', props.chunkConcurrency, 2, 1000],
+      ['notificationsConcurrency', props.notificationsConcurrency, 2, 1000],
+      ['validationConcurrency', props.validationConcurrency, 2, 1000],
+      ['chunkMemorySize', props.chunkMemorySize, 128, 10240],
+    ] as const) {
+      if (value !== undefined && (!Number.isInteger(value) || value < min || value > max)) {
+        throw new Error(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+      }
+    }
+    this.storageClass = props.storageClass ?? DestinationStorageClass.DEEP_ARCHIVE;
+    this.retrievalTier = props.retrievalTier ?? RetrievalTier.BULK;
+
+    const vaultArn = (name: string) => stack.formatArn({ service: 'glacier', resource: 'vaults', resourceName: name });
+    if (props.allowedVaultNames !== undefined) {
+      if (props.allowedVaultNames.length === 0) throw new Error('allowedVaultNames must name at least one vault when given');
+      for (const name of props.allowedVaultNames) {
+        if (!Token.isUnresolved(name) && !VAULT_NAME.test(name)) {
+          throw new Error(`allowedVaultNames: ${JSON.stringify(name)} is not a valid vault name (1-255 of A-Z a-z 0-9 _ . -)`);
+        }
+      }
+      this.vaultArns = props.allowedVaultNames.map(vaultArn);
+    } else {
+      this.vaultArns = [vaultArn('*')];
+    }
+    if (this.partitionSizeBytes < this.chunkSizeBytes) {
+      Annotations.of(this).addWarningV2('glacier-vault-to-s3:small-partitions', 'partitionSize is smaller than one chunk; every large archive becomes its own partition');
+    }
+
+    this.storage = new TransferStorage(this, 'Storage', {
+      encryptionKey: props.encryptionKey,
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.archiveRetrieval = new ArchiveRetrieval(this, 'ArchiveRetrieval', {
+      storage: this.storage,
+      destinationBucket: props.destinationBucket,
+      destinationPrefix: this.destinationPrefix,
+      destinationBucketOwner: props.destinationBucketOwner,
+      vaultArns: this.vaultArns,
+      chunkSizeBytes: this.chunkSizeBytes,
+      chunkConcurrency: props.chunkConcurrency,
+      notificationsConcurrency: props.notificationsConcurrency,
+      validationConcurrency: props.validationConcurrency,
+      chunkMemorySize: props.chunkMemorySize,
+      logRetention: props.logRetention,
+    });
+  }
+}
+
+function normalisePrefix(prefix: string | undefined): string {
+  if (prefix === undefined || prefix === '') return '';
+  if (Token.isUnresolved(prefix)) throw new Error('destinationPrefix must be a literal string (it scopes IAM policies at synth time)');
+  if (prefix.startsWith('/')) throw new Error(`destinationPrefix must not start with '/', got ${JSON.stringify(prefix)}`);
+  if (/[\u0000-\u001f\u007f]/.test(prefix)) throw new Error('destinationPrefix must not contain control characters');
+  if (prefix.split('/').some((segment) => segment === '.' || segment === '..')) {
+    throw new Error(`destinationPrefix must not contain '.' or '..' segments, got ${JSON.stringify(prefix)}`);
+  }
+  const normalised = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  if (Buffer.byteLength(normalised, 'utf8') > MAX_PREFIX_BYTES) {
+    throw new Error(`destinationPrefix must be at most ${MAX_PREFIX_BYTES} UTF-8 bytes so object names still fit in S3's 1,024-byte keys`);
+  }
+  return normalised;
+}
+
+function sizeInBytes(size: Size | undefined, fallback: number, name: string): number {
+  if (size === undefined) return fallback;
+  const bytes = size.toBytes();
+  if (!Number.isSafeInteger(bytes)) throw new Error(`${name} must be a whole number of bytes, got ${bytes}`);
+  return bytes;
+}
+
+function positiveSize(size: Size | undefined, fallback: Size | undefined, name: string): number {
+  if (size === undefined) return fallback ? fallback.toBytes() : 0;
+  const bytes = sizeInBytes(size, 0, name);
+  if (bytes <= 0) throw new Error(`${name} must be greater than zero, got ${bytes} bytes`);
+  return bytes;
+}

@@ -1,0 +1,233 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { MetricsTable, TransferTable } from '../handlers/shared/schema';
+import { suppressNag } from './nag';
+
+/** Properties of {@link TransferStorage}. */
+export interface TransferStorageProps {
+  /**
+   * Customer managed KMS key for the tables, queues and the inventory bucket.
+   *
+   * The SNS topic Glacier publishes to is never KMS-encrypted: Glacier cannot publish to an
+   * encrypted topic.
+   *
+   * @default - AWS managed encryption (DynamoDB AWS-managed key, SQS-managed SSE, S3-managed SSE)
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * What happens to the tables and the inventory bucket when the construct is removed.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * How long each consumer of the chunk-retrieval queue may run. The queue's visibility timeout
+   * is derived from it.
+   *
+   * @default Duration.minutes(15)
+   */
+  readonly chunkConsumerTimeout?: Duration;
+
+  /**
+   * How long a consumer of the notifications and validation queues may run.
+   *
+   * @default Duration.minutes(15)
+   */
+  readonly consumerTimeout?: Duration;
+
+  /**
+   * How many times a chunk message is received before it moves to its dead-letter queue.
+   * Chunks of an archive whose download window expired wait on this queue until the archive is
+   * staged again, so the product of this and the visibility timeout must exceed a re-staging.
+   *
+   * @default 40
+   */
+  readonly chunkMaxReceiveCount?: number;
+}
+
+/**
+ * Storage shared by every stage of a transfer: the transfer-state, metrics and async-facilitator
+ * tables, the inventory bucket, the SNS topic Glacier announces finished jobs on, and the
+ * notifications, chunk-retrieval and validation queues, each with a dead-letter queue.
+ */
+export class TransferStorage extends Construct {
+  /** Every archive and chunk of every run, plus run records. Streams NEW_AND_OLD_IMAGES. */
+  public readonly transferTable: dynamodb.Table;
+  /** Per-run counters (count and bytes by status). */
+  public readonly metricsTable: dynamodb.Table;
+  /** Step Functions task tokens waiting for Glacier jobs or run completion. */
+  public readonly asyncFacilitatorTable: dynamodb.Table;
+  /** Inventories, sorted partitions, run reports. */
+  public readonly inventoryBucket: s3.Bucket;
+  /** Server access logs of the inventory bucket. */
+  public readonly accessLogsBucket: s3.Bucket;
+  /** Topic Glacier publishes job completions to. */
+  public readonly notificationTopic: sns.Topic;
+  /** Glacier job notifications (subscribed to the topic). */
+  public readonly notificationsQueue: sqs.Queue;
+  public readonly notificationsDeadLetterQueue: sqs.Queue;
+  /** One message per archive chunk to copy. */
+  public readonly chunkQueue: sqs.Queue;
+  public readonly chunkDeadLetterQueue: sqs.Queue;
+  /** One message per archive whose chunks are all copied. */
+  public readonly validationQueue: sqs.Queue;
+  public readonly validationDeadLetterQueue: sqs.Queue;
+  /** Failed DynamoDB stream batches of the metrics processor. */
+  public readonly streamDeadLetterQueue: sqs.Queue;
+  /** The key passed in props, if any. */
+  public readonly encryptionKey?: kms.IKey;
+
+  constructor(scope: Construct, id: string, props: TransferStorageProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const key = props.encryptionKey;
+    this.encryptionKey = key;
+
+    const tableEncryption = key ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED;
+    const tableDefaults = {
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: tableEncryption,
+      encryptionKey: key,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy,
+    };
+
+    this.transferTable = new dynamodb.Table(this, 'TransferTable', {
+      ...tableDefaults,
+      partitionKey: { name: TransferTable.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TransferTable.sortKey, type: dynamodb.AttributeType.STRING },
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+      timeToLiveAttribute: TransferTable.ttlAttribute,
+    });
+    this.transferTable.addGlobalSecondaryIndex({
+      indexName: TransferTable.jobIdIndex,
+      partitionKey: { name: TransferTable.jobIdAttribute, type: dynamodb.AttributeType.STRING },
+      // Handlers re-read the item with a consistent GetItem, so the index only needs the keys.
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+    });
+    this.transferTable.addGlobalSecondaryIndex({
+      indexName: TransferTable.statusIndex,
+      partitionKey: { name: TransferTable.statusIndexPartition, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TransferTable.statusIndexSort, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    this.metricsTable = new dynamodb.Table(this, 'MetricsTable', {
+      ...tableDefaults,
+      partitionKey: { name: MetricsTable.partitionKey, type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: MetricsTable.ttlAttribute,
+    });
+
+    this.asyncFacilitatorTable = new dynamodb.Table(this, 'AsyncFacilitatorTable', {
+      ...tableDefaults,
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      stream: dynamodb.StreamViewType.NEW_IMAGE,
+      timeToLiveAttribute: 'expiresAt',
+    });
+
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
+      // Server access log delivery only supports SSE-S3 on the target bucket.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // Object ownership is left to CDK: log delivery needs ACLs unless the consumer's app opts
+      // into bucket-policy log delivery (@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy).
+      versioned: true,
+      removalPolicy,
+      lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
+    });
+    suppressNag(this.accessLogsBucket, [
+      { id: 'AwsSolutions-S1', reason: 'This is the access-log target bucket; logging it into itself would loop.' },
+    ]);
+
+    this.inventoryBucket = new s3.Bucket(this, 'InventoryBucket', {
+      encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
+      encryptionKey: key,
+      bucketKeyEnabled: key !== undefined,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      removalPolicy,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'inventory-bucket/',
+      lifecycleRules: [
+        { abortIncompleteMultipartUploadAfter: Duration.days(7) },
+        { noncurrentVersionExpiration: Duration.days(30) },
+        // Working files of a run (batches, Distributed Map results) are not needed afterwards.
+        { prefix: 'tmp/', expiration: Duration.days(14) },
+      ],
+    });
+
+    this.notificationTopic = new sns.Topic(this, 'NotificationTopic', {
+      enforceSSL: true,
+    });
+    // Only Glacier, acting for this account, may publish job completions.
+    this.notificationTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'GlacierJobNotifications',
+        principals: [new iam.ServicePrincipal('glacier.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.notificationTopic.topicArn],
+        conditions: { StringEquals: { 'AWS:SourceOwner': Stack.of(this).account } },
+      }),
+    );
+    suppressNag(this.notificationTopic, [
+      {
+        id: 'AwsSolutions-SNS2',
+        reason: 'Glacier cannot publish job notifications to a KMS-encrypted topic; messages carry job metadata only, never archive data, and publishing requires TLS.',
+      },
+    ]);
+
+    const chunkTimeout = props.chunkConsumerTimeout ?? Duration.minutes(15);
+    const consumerTimeout = props.consumerTimeout ?? Duration.minutes(15);
+    const makeQueue = (name: string, visibility: Duration, maxReceiveCount: number): [sqs.Queue, sqs.Queue] => {
+      const queueEncryption = key ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED;
+      const dlq = new sqs.Queue(this, `${name}DeadLetterQueue`, {
+        encryption: queueEncryption,
+        encryptionMasterKey: key,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+        removalPolicy,
+      });
+      const queue = new sqs.Queue(this, `${name}Queue`, {
+        encryption: queueEncryption,
+        encryptionMasterKey: key,
+        enforceSSL: true,
+        visibilityTimeout: visibility,
+        retentionPeriod: Duration.days(14),
+        deadLetterQueue: { queue: dlq, maxReceiveCount },
+        removalPolicy,
+      });
+      return [queue, dlq];
+    };
+    // Lambda's SQS guidance: visibility timeout at least six times the consumer's timeout, so a
+    // batch held back by throttling is not redelivered while another invocation still holds it.
+    [this.notificationsQueue, this.notificationsDeadLetterQueue] = makeQueue('Notifications', Duration.seconds(consumerTimeout.toSeconds() * 6), 10);
+    [this.chunkQueue, this.chunkDeadLetterQueue] = makeQueue('ChunkRetrieval', Duration.seconds(chunkTimeout.toSeconds() * 6), props.chunkMaxReceiveCount ?? 40);
+    [this.validationQueue, this.validationDeadLetterQueue] = makeQueue('Validation', Duration.seconds(consumerTimeout.toSeconds() * 6), 10);
+    this.notificationTopic.addSubscription(new subscriptions.SqsSubscription(this.notificationsQueue));
+
+    this.streamDeadLetterQueue = new sqs.Queue(this, 'StreamDeadLetterQueue', {
+      encryption: key ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    for (const dlq of [this.notificationsDeadLetterQueue, this.chunkDeadLetterQueue, this.validationDeadLetterQueue, this.streamDeadLetterQueue]) {
+      suppressNag(dlq, [
+        { id: 'AwsSolutions-SQS3', reason: 'This queue is itself a dead-letter queue.' },
+      ]);
+    }
+  }
+}

@@ -1,0 +1,261 @@
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { App, Size, Stack } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { DestinationStorageClass, GlacierVaultToS3Transfer, RetrievalTier } from '../../src';
+import { ACCOUNT, makeStack, policyStatements, REGION, templateOf } from './helpers';
+
+const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+describe('GlacierVaultToS3Transfer storage', () => {
+  const template = templateOf();
+
+  test('every table is encrypted, has point-in-time recovery and a TTL attribute', () => {
+    const tables = template.findResources('AWS::DynamoDB::Table');
+    expect(Object.keys(tables)).toHaveLength(3);
+    for (const table of Object.values(tables) as any[]) {
+      expect(table.Properties.SSESpecification).toEqual({ SSEEnabled: true });
+      expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(table.Properties.TimeToLiveSpecification.Enabled).toBe(true);
+      expect(table.DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  test('transfer table has the job-id and status indexes and a NEW_AND_OLD_IMAGES stream', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      GlobalSecondaryIndexes: Match.arrayWith([
+        Match.objectLike({ IndexName: 'JobIdIndex', KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }] }),
+        Match.objectLike({
+          IndexName: 'StatusIndex',
+          KeySchema: [{ AttributeName: 'runStatus', KeyType: 'HASH' }, { AttributeName: 'statusTime', KeyType: 'RANGE' }],
+        }),
+      ]),
+    });
+  });
+
+  test('every bucket is encrypted, versioned, private and TLS-only; the inventory bucket logs access', () => {
+    const buckets = template.findResources('AWS::S3::Bucket');
+    expect(Object.keys(buckets)).toHaveLength(2);
+    for (const bucket of Object.values(buckets) as any[]) {
+      expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toHaveLength(1);
+      expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+      expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
+      });
+    }
+    const logged = Object.values(buckets).filter((b: any) => b.Properties.LoggingConfiguration);
+    expect(logged).toHaveLength(1);
+    const policies = template.findResources('AWS::S3::BucketPolicy');
+    expect(Object.keys(policies)).toHaveLength(2);
+    for (const policy of Object.values(policies) as any[]) {
+      expect(policy.Properties.PolicyDocument.Statement).toEqual(expect.arrayContaining([
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      ]));
+    }
+  });
+
+  test('every queue is encrypted and TLS-only, and every work queue has a dead-letter queue', () => {
+    const queues = template.findResources('AWS::SQS::Queue');
+    expect(Object.keys(queues)).toHaveLength(7);
+    for (const queue of Object.values(queues) as any[]) {
+      expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    }
+    const withDlq = Object.values(queues).filter((q: any) => q.Properties.RedrivePolicy);
+    expect(withDlq).toHaveLength(3);
+    for (const queue of withDlq as any[]) {
+      expect(queue.Properties.RedrivePolicy.deadLetterTargetArn).toBeDefined();
+      expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBeGreaterThan(1);
+    }
+    const policies = template.findResources('AWS::SQS::QueuePolicy');
+    const securedQueues = new Set<string>();
+    for (const policy of Object.values(policies) as any[]) {
+      const denies = policy.Properties.PolicyDocument.Statement.filter((s: any) =>
+        s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false');
+      if (denies.length) for (const q of policy.Properties.Queues) securedQueues.add(q.Ref);
+    }
+    expect([...securedQueues].sort()).toEqual(Object.keys(queues).sort());
+  });
+
+  test('visibility timeouts cover six times the consumer timeout', () => {
+    const queues = Object.values(template.findResources('AWS::SQS::Queue')) as any[];
+    const timeouts = queues.filter((q) => q.Properties.RedrivePolicy).map((q) => q.Properties.VisibilityTimeout);
+    for (const t of timeouts) expect(t).toBeGreaterThanOrEqual(6 * 10 * 60);
+  });
+
+  test('only Glacier acting for this account may publish to the topic, over TLS', () => {
+    const policy = Object.values(template.findResources('AWS::SNS::TopicPolicy'))[0] as any;
+    const statements = policy.Properties.PolicyDocument.Statement;
+    expect(statements).toEqual(expect.arrayContaining([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'glacier.amazonaws.com' },
+        Action: 'sns:Publish',
+        Condition: { StringEquals: { 'AWS:SourceOwner': ACCOUNT } },
+      }),
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    ]));
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs' });
+  });
+
+  test('a customer managed key encrypts tables, queues and the inventory bucket', () => {
+    const app = new App();
+    const keyStack = new Stack(app, 'WithKey', { env: { account: ACCOUNT, region: REGION } });
+    const key = new kms.Key(keyStack, 'Key', { enableKeyRotation: true });
+    const bucket = s3.Bucket.fromBucketName(keyStack, 'Destination', 'dest-bucket');
+    new GlacierVaultToS3Transfer(keyStack, 'Transfer', { destinationBucket: bucket, encryptionKey: key });
+    const t = Template.fromStack(keyStack);
+    for (const table of Object.values(t.findResources('AWS::DynamoDB::Table')) as any[]) {
+      expect(table.Properties.SSESpecification).toEqual(expect.objectContaining({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: expect.anything() }));
+    }
+    for (const queue of Object.values(t.findResources('AWS::SQS::Queue')) as any[]) {
+      expect(queue.Properties.KmsMasterKeyId).toBeDefined();
+    }
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() } })] },
+    });
+  });
+});
+
+describe('GlacierVaultToS3Transfer IAM', () => {
+  test('Glacier actions are scoped to the allowed vaults only', () => {
+    const statements = policyStatements(templateOf({ allowedVaultNames: ['photos', 'backups-2012'] }));
+    const glacier = statements.filter((s) => asArray(s.Action).some((a: string) => a.startsWith('glacier:')));
+    expect(glacier.length).toBeGreaterThan(0);
+    for (const s of glacier) {
+      expect(asArray(s.Resource)).toHaveLength(2);
+      const rendered = JSON.stringify(s.Resource);
+      expect(rendered).toContain(':vaults/photos');
+      expect(rendered).toContain(':vaults/backups-2012');
+      expect(rendered).not.toContain('*');
+    }
+  });
+
+  test('without allowedVaultNames, Glacier access covers only this account and region', () => {
+    const statements = policyStatements(templateOf());
+    const glacier = statements.filter((s) => asArray(s.Action).some((a: string) => a.startsWith('glacier:')));
+    for (const s of glacier) {
+      expect(JSON.stringify(s.Resource)).toContain(`:glacier:${REGION}:${ACCOUNT}:vaults/*`);
+    }
+  });
+
+  test('S3 writes on the destination bucket are limited to the destination prefix', () => {
+    const statements = policyStatements(templateOf({ destinationPrefix: 'from-glacier' }));
+    const s3Writes = statements.filter((s) => asArray(s.Action).some((a: string) => a.startsWith('s3:Put') || a === 's3:Abort*'));
+    expect(s3Writes.length).toBeGreaterThan(0);
+    for (const s of s3Writes) {
+      const rendered = JSON.stringify(s.Resource);
+      expect(rendered).toContain('my-archive-bucket/from-glacier/*');
+    }
+  });
+
+  test('no statement grants a bare "*" resource, except actions that only accept "*"', () => {
+    // dynamodb:ListStreams has no resource-level permissions; the stream event source needs it.
+    const resourceless = new Set(['dynamodb:ListStreams']);
+    const wildcard = policyStatements(templateOf()).filter((s) => asArray(s.Resource).includes('*'));
+    for (const s of wildcard) {
+      expect(asArray(s.Action).filter((a: string) => !resourceless.has(a))).toEqual([]);
+    }
+  });
+
+  test('handlers carry the destination bucket owner for ExpectedBucketOwner', () => {
+    templateOf({ destinationBucketOwner: '444455556666' }).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DESTINATION_BUCKET_OWNER: '444455556666', DESTINATION_BUCKET_NAME: 'my-archive-bucket' }) },
+    });
+  });
+});
+
+describe('GlacierVaultToS3Transfer wiring', () => {
+  const template = templateOf({ chunkConcurrency: 33 });
+
+  test('SQS consumers report partial batch failures with bounded concurrency', () => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as any[];
+    const sqsMappings = mappings.filter((m) => m.Properties.FunctionResponseTypes && !m.Properties.StartingPosition);
+    expect(sqsMappings).toHaveLength(3);
+    for (const m of sqsMappings) {
+      expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+      expect(m.Properties.ScalingConfig.MaximumConcurrency).toBeGreaterThanOrEqual(2);
+    }
+    expect(sqsMappings.map((m) => m.Properties.ScalingConfig.MaximumConcurrency)).toContain(33);
+  });
+
+  test('the metrics processor reads archive items from the stream with a failure destination', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ dynamodb: { Keys: { sk: { S: ['archive'] } } } }) }] },
+    });
+  });
+
+  test('handlers run on Node.js 22 from bundled assets with the configured chunk size', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')) as any[];
+    const ours = fns.filter((f) => f.Properties.Environment?.Variables?.TRANSFER_TABLE_NAME);
+    expect(ours).toHaveLength(4);
+    for (const f of ours) {
+      expect(f.Properties.Runtime).toBe('nodejs22.x');
+      expect(f.Properties.Environment.Variables.CHUNK_SIZE_BYTES).toBe(String(1024 * 1024 * 1024));
+    }
+  });
+
+  test('exposes configuration as attributes', () => {
+    const { transfer } = makeStack({ storageClass: DestinationStorageClass.GLACIER_IR, retrievalTier: RetrievalTier.STANDARD, dailyQuota: Size.tebibytes(10) });
+    expect(transfer.storageClass).toBe('GLACIER_IR');
+    expect(transfer.retrievalTier).toBe('Standard');
+    expect(transfer.dailyQuotaBytes).toBe(10 * 2 ** 40);
+    expect(transfer.destinationPrefix).toBe('');
+  });
+});
+
+describe('GlacierVaultToS3Transfer prop validation', () => {
+  test.each([
+    ['chunk size 3 MiB', { chunkSize: Size.mebibytes(3) }, /chunkSize must be a power-of-two number of MiB/],
+    ['chunk size 4 MiB', { chunkSize: Size.mebibytes(4) }, /chunkSize must be between/],
+    ['chunk size 8 GiB', { chunkSize: Size.gibibytes(8) }, /chunkSize must be between/],
+    ['zero daily quota', { dailyQuota: Size.bytes(0) }, /dailyQuota must be greater than zero/],
+    ['zero partition size', { partitionSize: Size.bytes(0) }, /partitionSize must be greater than zero/],
+    ['60 TiB archive limit', { maxArchiveSize: Size.tebibytes(60) }, /maxArchiveSize must be at most/],
+    ['no allowed vaults', { allowedVaultNames: [] }, /allowedVaultNames must name at least one vault/],
+    ['invalid vault name', { allowedVaultNames: ['bad name!'] }, /not a valid vault name/],
+    ['absolute prefix', { destinationPrefix: '/abs' }, /must not start with '\/'/],
+    ['prefix with ..', { destinationPrefix: 'a/../b' }, /must not contain '.' or '..' segments/],
+    ['600-byte prefix', { destinationPrefix: 'x'.repeat(600) }, /at most 512 UTF-8 bytes/],
+    ['chunk concurrency 1', { chunkConcurrency: 1 }, /chunkConcurrency must be an integer from 2 to 1000/],
+    ['64 MiB chunk memory', { chunkMemorySize: 64 }, /chunkMemorySize must be an integer from 128 to 10240/],
+  ])('rejects %s', (_label, props, message) => {
+    expect(() => makeStack(props as any)).toThrow(message);
+  });
+
+  test('normalises the destination prefix with a trailing slash', () => {
+    expect(makeStack({ destinationPrefix: 'vaults/photos' }).transfer.destinationPrefix).toBe('vaults/photos/');
+    expect(makeStack({ destinationPrefix: 'vaults/photos/' }).transfer.destinationPrefix).toBe('vaults/photos/');
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  test('no unsuppressed errors or warnings, and every suppression has a reason', () => {
+    const { stack, app } = makeStack({ allowedVaultNames: ['photos'] }, true);
+    app.synth();
+    const errors = Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'));
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'));
+    expect(errors.map((e) => `${e.id}: ${e.entry.data}`)).toEqual([]);
+    expect(warnings.map((w) => `${w.id}: ${w.entry.data}`)).toEqual([]);
+    const template = Template.fromStack(stack).toJSON();
+    for (const resource of Object.values(template.Resources) as any[]) {
+      for (const s of resource.Metadata?.cdk_nag?.rules_to_suppress ?? []) {
+        expect(s.reason.length).toBeGreaterThan(20);
+      }
+    }
+  });
+});
+
+describe('snapshot', () => {
+  test('template matches, asset hashes masked', () => {
+    const json = JSON.stringify(templateOf({ allowedVaultNames: ['photos'] }).toJSON())
+      .replace(/[0-9a-f]{64}\.zip/g, '<asset>.zip')
+      .replace(/"S3Key":"[^"]+"/g, '"S3Key":"<asset>"');
+    expect(JSON.parse(json)).toMatchSnapshot();
+  });
+});
