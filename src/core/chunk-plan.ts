@@ -33,8 +33,10 @@ export interface ChunkPlan {
 /** True when `bytes` is a power-of-two number of MiB (1, 2, 4, … MiB). */
 export function isPowerOfTwoMiB(bytes: number): boolean {
   if (!Number.isSafeInteger(bytes) || bytes < MiB || bytes % MiB !== 0) return false;
-  const mib = bytes / MiB;
-  return (mib & (mib - 1)) === 0;
+  // Not `mib & (mib - 1)`: bitwise operators truncate to 32 bits (3 × 2^32 MiB would pass).
+  let mib = bytes / MiB;
+  while (mib % 2 === 0) mib /= 2;
+  return mib === 1;
 }
 
 /** Throws a clear error unless `chunkSize` is a usable chunk size. */

@@ -1,0 +1,174 @@
+/**
+ * `cdk-glacier-vault-to-s3 estimate`: cost and duration of moving a vault, from its inventory.
+ *
+ * The inventory (CSV or JSON, as Glacier returns it) is streamed: only running totals are kept,
+ * so a multi-gigabyte inventory of tens of millions of archives needs constant memory. Malformed
+ * rows are counted and reported, never fatal.
+ */
+import { createReadStream, promises as fs } from 'fs';
+import { Readable } from 'stream';
+import { MiB, validateChunkSize } from '../core/chunk-plan';
+import { ArchiveSizeSummary, CostEstimate, estimateCost, fmtBytes, formatEstimate } from '../core/cost';
+import { detectInventoryFormat, InventoryFormat, InventoryRowError, parseInventoryCsv, parseInventoryJson } from '../core/inventory';
+import { RetrievalTier, S3StorageClass } from '../core/prices';
+
+const TiB = 1024 ** 4;
+
+/** A user error: printed without a stack trace, exit code 2. */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** Options as the command line gives them (strings) or as a program passes them. */
+export interface EstimateOptions {
+  readonly inventory: string;
+  readonly tier?: string;
+  readonly storageClass?: string;
+  readonly dailyQuotaTib?: string | number;
+  readonly chunkSizeMib?: string | number;
+  readonly crossRegion?: boolean;
+  /** Default: detected from the first non-blank character (`{` = JSON). */
+  readonly format?: string;
+}
+
+export interface EstimateResult {
+  readonly estimate: CostEstimate;
+  readonly format: InventoryFormat;
+  readonly rows: number;
+  readonly malformedRows: number;
+  /** First few malformed-row messages, for the report. */
+  readonly malformedSamples: readonly string[];
+  /** The printed report. */
+  readonly text: string;
+}
+
+const MAX_SAMPLES = 5;
+
+export function parseTier(value: string): RetrievalTier {
+  const tier = Object.values(RetrievalTier).find((t) => t.toLowerCase() === value.trim().toLowerCase());
+  if (!tier) throw new CliError(`--tier must be one of ${Object.values(RetrievalTier).join(', ')}; got ${JSON.stringify(value)}`);
+  return tier;
+}
+
+export function parseStorageClass(value: string): S3StorageClass {
+  const normalized = value.trim().toUpperCase().replace(/[-\s]/g, '_');
+  const cls = Object.values(S3StorageClass).find((c) => c === normalized);
+  if (!cls) throw new CliError(`--storage-class must be one of ${Object.values(S3StorageClass).join(', ')}; got ${JSON.stringify(value)}`);
+  return cls;
+}
+
+function parsePositive(value: string | number, option: string): number {
+  const n = typeof value === 'number' ? value : Number(value.trim());
+  if ((typeof value === 'string' && value.trim() === '') || !Number.isFinite(n) || n <= 0) {
+    throw new CliError(`${option} must be a positive number; got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+export function parseDailyQuotaTib(value: string | number): number {
+  return parsePositive(value, '--daily-quota-tib') * TiB;
+}
+
+export function parseChunkSizeMib(value: string | number): number {
+  const bytes = parsePositive(value, '--chunk-size-mib') * MiB;
+  try {
+    validateChunkSize(bytes, '--chunk-size-mib');
+  } catch (e) {
+    throw new CliError(`--chunk-size-mib must be a power of two from 8 to 4096 (MiB); got ${JSON.stringify(value)}`);
+  }
+  return bytes;
+}
+
+function parseFormat(value: string): InventoryFormat {
+  const f = value.trim().toLowerCase();
+  if (f !== 'csv' && f !== 'json') throw new CliError(`--format must be csv or json; got ${JSON.stringify(value)}`);
+  return f;
+}
+
+async function detectFormat(path: string): Promise<InventoryFormat> {
+  const handle = await fs.open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4096), 0, 4096, 0);
+    // Unrecognisable content is read as CSV, whose parser reports the missing header as a row error.
+    return detectInventoryFormat(buffer.subarray(0, bytesRead)) ?? 'csv';
+  } finally {
+    await handle.close();
+  }
+}
+
+async function checkReadable(path: string): Promise<void> {
+  let stat;
+  try {
+    stat = await fs.stat(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(code === 'ENOENT' ? `inventory file not found: ${path}` : `cannot read inventory file ${path}: ${(e as Error).message}`);
+  }
+  if (!stat.isFile()) throw new CliError(`inventory path is not a file: ${path}`);
+}
+
+/** Stream an inventory into a size summary, counting malformed rows. */
+export async function summarizeInventory(
+  input: Readable,
+  format: InventoryFormat,
+  chunkSizeBytes: number,
+): Promise<{ summary: ArchiveSizeSummary; rows: number; malformedRows: number; malformedSamples: string[] }> {
+  const summary = new ArchiveSizeSummary(chunkSizeBytes);
+  const samples: string[] = [];
+  let rows = 0;
+  let malformed = 0;
+  const records = format === 'json' ? parseInventoryJson(input) : parseInventoryCsv(input);
+  for await (const record of records) {
+    if (record.kind === 'archive') {
+      rows++;
+      summary.add(record.size);
+    } else {
+      malformed++;
+      if (samples.length < MAX_SAMPLES) samples.push(describeError(record));
+    }
+  }
+  return { summary, rows, malformedRows: malformed, malformedSamples: samples };
+}
+
+function describeError(record: InventoryRowError): string {
+  return `row ${record.row}: ${record.message}`;
+}
+
+/** Read the inventory, estimate, and render the report. */
+export async function runEstimate(options: EstimateOptions): Promise<EstimateResult> {
+  if (!options.inventory) throw new CliError('--inventory FILE is required');
+  const tier = parseTier(options.tier ?? RetrievalTier.BULK);
+  const storageClass = parseStorageClass(options.storageClass ?? S3StorageClass.DEEP_ARCHIVE);
+  const dailyQuotaBytes = parseDailyQuotaTib(options.dailyQuotaTib ?? 100);
+  const chunkSizeBytes = parseChunkSizeMib(options.chunkSizeMib ?? 1024);
+  await checkReadable(options.inventory);
+  const format = options.format !== undefined ? parseFormat(options.format) : await detectFormat(options.inventory);
+
+  let scanned;
+  try {
+    scanned = await summarizeInventory(createReadStream(options.inventory), format, chunkSizeBytes);
+  } catch (e) {
+    throw new CliError(`cannot parse ${format.toUpperCase()} inventory ${options.inventory}: ${(e as Error).message}`);
+  }
+  const estimate = estimateCost({
+    archives: scanned.summary,
+    tier,
+    storageClass,
+    dailyQuotaBytes,
+    crossRegion: options.crossRegion,
+  });
+  const head = [
+    `Inventory: ${options.inventory} (${format.toUpperCase()}), ${scanned.rows.toLocaleString('en-US')} archive row(s), `
+      + `${fmtBytes(estimate.totalBytes)}`,
+  ];
+  if (scanned.malformedRows > 0) {
+    head.push(`Malformed rows skipped: ${scanned.malformedRows.toLocaleString('en-US')} (not included in the estimate)`);
+    for (const s of scanned.malformedSamples) head.push(`  - ${s}`);
+    if (scanned.malformedRows > scanned.malformedSamples.length) head.push(`  - ... and ${scanned.malformedRows - scanned.malformedSamples.length} more`);
+  }
+  const text = `${head.join('\n')}\n\n${formatEstimate(estimate)}\n`;
+  return { estimate, format, rows: scanned.rows, malformedRows: scanned.malformedRows, malformedSamples: scanned.malformedSamples, text };
+}

@@ -1,0 +1,385 @@
+/**
+ * Cost and duration estimate of moving a vault's archives into S3.
+ *
+ * Prices come from the one dated table in `prices.ts`; workload figures that are not prices
+ * (Lambda memory and time per step, messages per archive, ...) are explicit assumptions with
+ * defaults that callers can override. The estimate covers the transfer itself and the first
+ * month in the destination class, not the vault's own storage.
+ */
+import { DEFAULT_CHUNK_SIZE, planChunks } from './chunk-plan';
+import { PriceFigure, PriceTable, RetrievalTier, S3StorageClass, US_EAST_1_PRICES } from './prices';
+
+/** AWS bills GB as 2^30 bytes. */
+export const GB = 1024 ** 3;
+const KiB = 1024;
+/** The only minimum billable object size S3 uses today (IA classes, Glacier IR). */
+const MIN_BILLABLE_128K = 128 * KiB;
+/** Days per billing month used for minimum-duration arithmetic. */
+const DAYS_PER_MONTH = 30;
+/** Integer with thousands separators. */
+const n = (x: number) => x.toLocaleString('en-US');
+
+/** `count` archives of `sizeBytes` each: a size distribution is a list of these. */
+export interface ArchiveSizeGroup {
+  readonly sizeBytes: number;
+  readonly count: number;
+}
+
+/**
+ * Running totals over archive sizes, enough to price any storage class without keeping the
+ * sizes (an inventory of tens of millions of archives is summarised in constant memory).
+ */
+export class ArchiveSizeSummary {
+  public static of(archives: Iterable<number> | readonly ArchiveSizeGroup[], chunkSizeBytes?: number): ArchiveSizeSummary {
+    const summary = new ArchiveSizeSummary(chunkSizeBytes);
+    for (const a of archives as Iterable<number | ArchiveSizeGroup>) {
+      if (typeof a === 'number') summary.add(a);
+      else summary.add(a.sizeBytes, a.count);
+    }
+    return summary;
+  }
+  public count = 0;
+  public totalBytes = 0;
+  /** Archives copied with one GetJobOutput + one PutObject. */
+  public singlePutCount = 0;
+  /** Archives copied with a multipart upload. */
+  public multipartCount = 0;
+  /** UploadPart calls over all multipart archives (= GetJobOutput ranges). */
+  public multipartParts = 0;
+  /** Σ max(0, 128 KiB − size): bytes added by a 128 KB minimum billable size. */
+  public shortfallBelow128K = 0;
+  /** Archives of at least 128 KiB (INTELLIGENT_TIERING monitors only these). */
+  public countAtLeast128K = 0;
+  public largestBytes = 0;
+  /** Archives too large for one S3 object (not priced). */
+  public unplannableCount = 0;
+
+  constructor(public readonly chunkSizeBytes: number = DEFAULT_CHUNK_SIZE) {
+    planChunks(0, chunkSizeBytes); // validates the chunk size once, with planChunks' own error
+  }
+
+  /** Add `count` archives of `sizeBytes`. */
+  public add(sizeBytes: number, count: number = 1): this {
+    if (!Number.isSafeInteger(count) || count < 0) throw new Error(`archive count must be a non-negative integer, got ${count}`);
+    if (count === 0) return this;
+    let parts: number;
+    try {
+      parts = planChunks(sizeBytes, this.chunkSizeBytes).chunkCount;
+    } catch (e) {
+      if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0) throw e;
+      this.unplannableCount += count;
+      return this;
+    }
+    this.count += count;
+    this.totalBytes += sizeBytes * count;
+    if (parts === 1) {
+      this.singlePutCount += count;
+    } else {
+      this.multipartCount += count;
+      this.multipartParts += parts * count;
+    }
+    if (sizeBytes < MIN_BILLABLE_128K) this.shortfallBelow128K += (MIN_BILLABLE_128K - sizeBytes) * count;
+    else this.countAtLeast128K += count;
+    if (sizeBytes > this.largestBytes) this.largestBytes = sizeBytes;
+    return this;
+  }
+
+
+}
+
+/** Workload assumptions that are not prices. Every field has a default. */
+export interface CostAssumptions {
+  /** Archives per InitiateJob Lambda invocation. Default 100. */
+  readonly initiateBatchSize?: number;
+  /** Lambda seconds per archive for InitiateJob + bookkeeping. Default 0.05. */
+  readonly initiateSecondsPerArchive?: number;
+  /** Memory (MB) of the small Lambdas (initiate, notification, finalize). Default 256. */
+  readonly smallLambdaMemoryMB?: number;
+  /** Lambda seconds to handle one job-completion notification. Default 0.2. */
+  readonly notifySecondsPerArchive?: number;
+  /** Memory (MB) of the copy Lambda (streams GetJobOutput → S3). Default 1024. */
+  readonly copyLambdaMemoryMB?: number;
+  /** Copy throughput of one copy invocation, bytes/second. Default 64 MiB/s. */
+  readonly copyBytesPerSecond?: number;
+  /** Fixed seconds per copy invocation (connections, HEAD, bookkeeping). Default 0.5. */
+  readonly copyOverheadSeconds?: number;
+  /** Lambda seconds to complete and verify one multipart upload. Default 0.2. */
+  readonly finalizeSecondsPerArchive?: number;
+  /** Step Functions transitions per initiate batch. Default 5. */
+  readonly stateTransitionsPerBatch?: number;
+  /** Step Functions transitions per run (setup, inventory, cleanup). Default 100. */
+  readonly stateTransitionsPerRun?: number;
+  /** DynamoDB writes per archive (pending, requested, staged, copied). Default 4. */
+  readonly dynamoWritesPerArchive?: number;
+  /** DynamoDB writes per multipart part (part record). Default 1. */
+  readonly dynamoWritesPerPart?: number;
+  /** DynamoDB reads per archive. Default 2. */
+  readonly dynamoReadsPerArchive?: number;
+  /** SQS API requests per message (send + receive + delete). Default 3. */
+  readonly sqsRequestsPerMessage?: number;
+}
+
+export interface CostInput {
+  /** Archive sizes (bytes), a size distribution, or a summary built while streaming an inventory. */
+  readonly archives: Iterable<number> | readonly ArchiveSizeGroup[] | ArchiveSizeSummary;
+  readonly tier?: RetrievalTier;
+  readonly storageClass?: S3StorageClass;
+  /** Rolling 24-h retrieval quota in bytes. Default 100 TiB. */
+  readonly dailyQuotaBytes?: number;
+  /** Copy chunk size in bytes (power-of-two MiB, 8 MiB .. 4 GiB). Default 1 GiB. */
+  readonly chunkSizeBytes?: number;
+  /** Vault and bucket in different regions. Default false. */
+  readonly crossRegion?: boolean;
+  readonly prices?: PriceTable;
+  readonly assumptions?: CostAssumptions;
+}
+
+/** One priced quantity. */
+export interface CostLine {
+  readonly group: string;
+  readonly item: string;
+  readonly quantity: number;
+  readonly unit: string;
+  readonly unitPriceUsd: number;
+  /** Price per `per` units. */
+  readonly per: number;
+  readonly usd: number;
+  readonly verifiedPrice: boolean;
+}
+
+export interface CostEstimate {
+  readonly region: string;
+  readonly pricesAsOf: string;
+  readonly tier: RetrievalTier;
+  readonly storageClass: S3StorageClass;
+  readonly chunkSizeBytes: number;
+  readonly dailyQuotaBytes: number;
+  readonly archiveCount: number;
+  readonly totalBytes: number;
+  readonly singlePutCount: number;
+  readonly multipartCount: number;
+  readonly multipartParts: number;
+  readonly unplannableCount: number;
+  /** Every priced quantity, grouped. */
+  readonly lines: readonly CostLine[];
+  /** Sum per group (Glacier retrieval, S3 requests, First-month storage, Lambda, ...). */
+  readonly byGroup: Readonly<Record<string, number>>;
+  /** Everything paid once for the transfer (all groups except storage). */
+  readonly transferUsd: number;
+  /** Destination storage for the first month, incl. per-object overheads and minimum sizes. */
+  readonly firstMonthStorageUsd: number;
+  /** transferUsd + firstMonthStorageUsd. */
+  readonly totalUsd: number;
+  /** Minimum storage duration of the class, days (0 = none). */
+  readonly minimumStorageDays: number;
+  /** Storage billed even if the objects are deleted early: monthly storage × minimum days ÷ 30. */
+  readonly minimumStorageCommitmentUsd: number;
+  /** Days spent requesting under the rolling quota (first quota at once, then one quota a day). */
+  readonly requestingDays: number;
+  /** Typical job completion time of the tier, hours. */
+  readonly retrievalHours: number;
+  /** Copy time of the last quota's worth is not modelled: requestingDays + retrievalHours / 24. */
+  readonly estimatedDays: number;
+  /** Figures used that are marked unverified in the price table. */
+  readonly unverifiedPrices: readonly string[];
+}
+
+const DEFAULTS: Required<CostAssumptions> = {
+  initiateBatchSize: 100,
+  initiateSecondsPerArchive: 0.05,
+  smallLambdaMemoryMB: 256,
+  notifySecondsPerArchive: 0.2,
+  copyLambdaMemoryMB: 1024,
+  copyBytesPerSecond: 64 * 1024 * 1024,
+  copyOverheadSeconds: 0.5,
+  finalizeSecondsPerArchive: 0.2,
+  stateTransitionsPerBatch: 5,
+  stateTransitionsPerRun: 100,
+  dynamoWritesPerArchive: 4,
+  dynamoWritesPerPart: 1,
+  dynamoReadsPerArchive: 2,
+  sqsRequestsPerMessage: 3,
+};
+
+const DEFAULT_DAILY_QUOTA = 100 * 1024 ** 4;
+
+export function estimateCost(input: CostInput): CostEstimate {
+  const prices = input.prices ?? US_EAST_1_PRICES;
+  const tier = input.tier ?? RetrievalTier.BULK;
+  const storageClass = input.storageClass ?? S3StorageClass.DEEP_ARCHIVE;
+  const a = { ...DEFAULTS, ...stripUndefined(input.assumptions ?? {}) };
+  const dailyQuotaBytes = input.dailyQuotaBytes ?? DEFAULT_DAILY_QUOTA;
+  if (!(dailyQuotaBytes > 0)) throw new Error(`daily quota must be a positive number of bytes, got ${dailyQuotaBytes}`);
+  const tierPrices = prices.glacierRetrieval[tier];
+  const cls = prices.s3[storageClass];
+  if (!tierPrices) throw new Error(`unknown retrieval tier ${JSON.stringify(tier)}`);
+  if (!cls) throw new Error(`unknown storage class ${JSON.stringify(storageClass)}`);
+  if (cls.minimumBillableBytes !== 0 && cls.minimumBillableBytes !== MIN_BILLABLE_128K) {
+    throw new Error(`minimum billable size ${cls.minimumBillableBytes} is not supported (only 128 KiB)`);
+  }
+
+  let summary: ArchiveSizeSummary;
+  if (input.archives instanceof ArchiveSizeSummary) {
+    summary = input.archives;
+    if (input.chunkSizeBytes !== undefined && input.chunkSizeBytes !== summary.chunkSizeBytes) {
+      throw new Error(`chunkSizeBytes ${input.chunkSizeBytes} differs from the summary's ${summary.chunkSizeBytes}`);
+    }
+  } else {
+    summary = ArchiveSizeSummary.of(input.archives, input.chunkSizeBytes);
+  }
+  const s = summary;
+  const lines: CostLine[] = [];
+  const unverified = new Set<string>();
+  const add = (group: string, item: string, quantity: number, unit: string, price: PriceFigure, per: number) => {
+    if (!price.verified) unverified.add(`${price.unit}: $${price.usd} (${price.source})`);
+    lines.push({ group, item, quantity, unit, unitPriceUsd: price.usd, per, usd: (quantity / per) * price.usd, verifiedPrice: price.verified });
+  };
+
+  // Glacier retrieval: one job per archive, every byte retrieved once.
+  const G = 'Glacier retrieval';
+  add(G, `${tier} retrieval requests`, s.count, 'requests', tierPrices.per1000Requests, 1000);
+  add(G, `${tier} data retrieved`, s.totalBytes / GB, 'GB', tierPrices.perGB, 1);
+
+  // S3 requests: PutObject = 1; multipart = Create + N × UploadPart + Complete. Plus one HEAD per
+  // archive (skip objects already copied).
+  const S = 'S3 requests';
+  const puts = s.singlePutCount + s.multipartParts + 2 * s.multipartCount;
+  add(S, `PUT-class requests (${n(s.singlePutCount)} PutObject, ${n(s.multipartCount)} multipart: ${n(s.multipartParts)} parts + create/complete)`,
+    puts, 'requests', cls.putPer1000, 1000);
+  add(S, 'HEAD requests (existing-object check)', s.count, 'requests', cls.getPer1000, 1000);
+
+  // First-month storage in the destination class.
+  const T = 'First-month storage';
+  const billableAtClass = s.totalBytes + (cls.minimumBillableBytes > 0 ? s.shortfallBelow128K : 0);
+  add(T, `${storageClass} data${cls.minimumBillableBytes > 0 ? ' (128 KB minimum billable size)' : ''}`,
+    billableAtClass / GB, 'GB-month', cls.storagePerGBMonth, 1);
+  if (cls.overheadBytesAtClassRate > 0) {
+    add(T, `per-object overhead ${cls.overheadBytesAtClassRate / KiB} KB at ${storageClass} rate`,
+      (s.count * cls.overheadBytesAtClassRate) / GB, 'GB-month', cls.storagePerGBMonth, 1);
+  }
+  if (cls.overheadBytesAtStandardRate > 0) {
+    add(T, `per-object overhead ${cls.overheadBytesAtStandardRate / KiB} KB at STANDARD rate`,
+      (s.count * cls.overheadBytesAtStandardRate) / GB, 'GB-month', prices.s3[S3StorageClass.STANDARD].storagePerGBMonth, 1);
+  }
+  if (cls.monitoringPer1000Objects) {
+    add(T, 'monitoring and automation (objects ≥ 128 KB)', s.countAtLeast128K, 'objects', cls.monitoringPer1000Objects, 1000);
+  }
+
+  // Lambda: GB-seconds per path + invocations.
+  const L = 'Lambda';
+  const small = a.smallLambdaMemoryMB / 1024;
+  const copyMem = a.copyLambdaMemoryMB / 1024;
+  const initiateBatches = Math.ceil(s.count / a.initiateBatchSize);
+  const copyInvocations = s.singlePutCount + s.multipartParts;
+  const copySeconds = s.totalBytes / a.copyBytesPerSecond + copyInvocations * a.copyOverheadSeconds;
+  add(L, 'initiate path', s.count * a.initiateSecondsPerArchive * small, 'GB-s', prices.lambdaPerGBSecond, 1);
+  add(L, 'notification path', s.count * a.notifySecondsPerArchive * small, 'GB-s', prices.lambdaPerGBSecond, 1);
+  add(L, `copy path (${fmtBytes(a.copyBytesPerSecond)}/s per invocation)`, copySeconds * copyMem, 'GB-s', prices.lambdaPerGBSecond, 1);
+  add(L, 'finalize path (multipart complete + verify)', s.multipartCount * a.finalizeSecondsPerArchive * small, 'GB-s', prices.lambdaPerGBSecond, 1);
+  add(L, 'invocations', initiateBatches + s.count + copyInvocations + s.multipartCount, 'invocations', prices.lambdaPerMillionRequests, 1e6);
+
+  // Orchestration and messaging.
+  add('Step Functions', 'state transitions', initiateBatches * a.stateTransitionsPerBatch + (s.count > 0 ? a.stateTransitionsPerRun : 0),
+    'transitions', prices.stepFunctionsPer1000Transitions, 1000);
+  const messages = s.count /* job completion */ + copyInvocations /* copy work items */ + s.multipartCount /* finalize */;
+  add('SQS', `${n(messages)} messages × ${a.sqsRequestsPerMessage} requests`, messages * a.sqsRequestsPerMessage, 'requests', prices.sqsPerMillionRequests, 1e6);
+  add('SNS', 'job-completion notifications', s.count, 'publishes', prices.snsPerMillionPublishes, 1e6);
+  add('DynamoDB', 'write request units', s.count * a.dynamoWritesPerArchive + s.multipartParts * a.dynamoWritesPerPart,
+    'WRU', prices.dynamoDbPerMillionWriteUnits, 1e6);
+  add('DynamoDB', 'read request units', s.count * a.dynamoReadsPerArchive, 'RRU', prices.dynamoDbPerMillionReadUnits, 1e6);
+  if (input.crossRegion) add('Cross-region transfer', 'data transferred', s.totalBytes / GB, 'GB', prices.crossRegionPerGB, 1);
+
+  const byGroup: Record<string, number> = {};
+  for (const line of lines) byGroup[line.group] = (byGroup[line.group] ?? 0) + line.usd;
+  const firstMonthStorageUsd = byGroup[T] ?? 0;
+  const totalUsd = lines.reduce((sum, l) => sum + l.usd, 0);
+  const transferUsd = totalUsd - firstMonthStorageUsd;
+  const requestingDays = Math.max(0, s.totalBytes / dailyQuotaBytes - 1);
+  return {
+    region: prices.region,
+    pricesAsOf: prices.asOf,
+    tier,
+    storageClass,
+    chunkSizeBytes: s.chunkSizeBytes,
+    dailyQuotaBytes,
+    archiveCount: s.count,
+    totalBytes: s.totalBytes,
+    singlePutCount: s.singlePutCount,
+    multipartCount: s.multipartCount,
+    multipartParts: s.multipartParts,
+    unplannableCount: s.unplannableCount,
+    lines,
+    byGroup,
+    transferUsd,
+    firstMonthStorageUsd,
+    totalUsd,
+    minimumStorageDays: cls.minimumDays,
+    minimumStorageCommitmentUsd: (firstMonthStorageUsd * cls.minimumDays) / DAYS_PER_MONTH,
+    requestingDays,
+    retrievalHours: tierPrices.typicalHours,
+    estimatedDays: s.count > 0 ? requestingDays + tierPrices.typicalHours / 24 : 0,
+    unverifiedPrices: [...unverified],
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Dollar amount: cents, or 4 significant digits below one cent. */
+export function formatUsd(usd: number): string {
+  if (usd !== 0 && Math.abs(usd) < 0.01) return `$${usd.toPrecision(2)}`;
+  return `$${usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+/** Bytes with binary units (KiB, MiB, GiB, TiB, PiB). */
+export function fmtBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = bytes;
+  let u = 0;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
+}
+
+function fmtQty(q: number): string {
+  if (Number.isInteger(q)) return q.toLocaleString('en-US');
+  return q.toLocaleString('en-US', { maximumFractionDigits: q < 10 ? 4 : 2 });
+}
+
+/** Human-readable breakdown of an estimate. */
+export function formatEstimate(e: CostEstimate): string {
+  const out: string[] = [];
+  out.push(`Cost estimate (${e.region} list prices as of ${e.pricesAsOf})`);
+  out.push(`  Archives:        ${e.archiveCount.toLocaleString('en-US')} (${fmtBytes(e.totalBytes)}), chunk size ${fmtBytes(e.chunkSizeBytes)}`);
+  out.push(`  Copy plan:       ${e.singlePutCount.toLocaleString('en-US')} single PutObject, ${e.multipartCount.toLocaleString('en-US')} multipart `
+    + `(${e.multipartParts.toLocaleString('en-US')} parts)`);
+  if (e.unplannableCount > 0) out.push(`  NOT PRICED:      ${e.unplannableCount} archive(s) larger than one S3 object`);
+  out.push(`  Retrieval tier:  ${e.tier}    Storage class: ${e.storageClass}    Daily quota: ${fmtBytes(e.dailyQuotaBytes)}`);
+  out.push('');
+  let group = '';
+  for (const line of e.lines) {
+    if (line.group !== group) {
+      group = line.group;
+      out.push(`${group}: ${formatUsd(e.byGroup[group])}`);
+    }
+    const price = `$${line.unitPriceUsd}${line.per === 1 ? '' : ` per ${line.per.toLocaleString('en-US')}`}${line.verifiedPrice ? '' : ' (unverified)'}`;
+    out.push(`  ${line.item}: ${fmtQty(line.quantity)} ${line.unit} × ${price} = ${formatUsd(line.usd)}`);
+  }
+  out.push('');
+  out.push(`Transfer (one-time):        ${formatUsd(e.transferUsd)}`);
+  out.push(`First-month storage:        ${formatUsd(e.firstMonthStorageUsd)}`);
+  out.push(`Total (transfer + 1 month): ${formatUsd(e.totalUsd)}`);
+  if (e.minimumStorageDays > 0) {
+    out.push(`Minimum storage duration:   ${e.minimumStorageDays} days, i.e. ${formatUsd(e.minimumStorageCommitmentUsd)} of storage billed even if deleted earlier`);
+  }
+  out.push(`Estimated duration:         ${e.estimatedDays.toFixed(2)} days (${e.requestingDays.toFixed(2)} days requesting under the quota `
+    + `+ ~${e.retrievalHours < 1 ? `${Math.round(e.retrievalHours * 60)} min` : `${e.retrievalHours} h`} ${e.tier} job time)`);
+  if (e.unverifiedPrices.length > 0) {
+    out.push('');
+    out.push(`${e.unverifiedPrices.length} price(s) used are not verified against a source; check them on the AWS pricing pages.`);
+  }
+  return out.join('\n');
+}

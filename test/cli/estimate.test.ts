@@ -1,0 +1,141 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { CliError, parseChunkSizeMib, parseStorageClass, parseTier, runEstimate } from '../../src/cli/estimate';
+import { main } from '../../src/cli/main';
+import { RetrievalTier, S3StorageClass } from '../../src/core/prices';
+
+const MiB = 1024 * 1024;
+const HASH = 'a'.repeat(64);
+const id = (n: number) => `${'A'.repeat(130)}${String(n).padStart(8, '0')}`;
+
+let dir: string;
+const csvPath = () => join(dir, 'inventory.csv');
+const jsonPath = () => join(dir, 'inventory.json');
+const badPath = () => join(dir, 'malformed.csv');
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'estimate-test-'));
+  const rows = [
+    [id(1), 'photos/a.jpg', '2012-05-15T17:19:46.700Z', String(MiB), HASH],
+    [id(2), '<m><v>4</v><p>Zm9vLnR4dA==</p><lm>20190121T085242Z</lm></m>', '2012-05-16T17:19:46.700Z', String(20 * MiB), HASH],
+    [id(3), 'with \\"quotes\\", and comma', '2012-05-17T17:19:46.700Z', String(3 * 1024 * MiB), HASH],
+  ];
+  const header = '"ArchiveId","ArchiveDescription","CreationDate","Size","SHA256TreeHash"';
+  const csv = (r: string[][]) => `${header}\n${r.map((c) => c.map((v) => `"${v}"`).join(',')).join('\n')}\n`;
+  writeFileSync(csvPath(), csv(rows));
+  writeFileSync(badPath(), csv([...rows.slice(0, 2), [id(4), 'bad size', '2012-05-18T00:00:00Z', 'twelve', HASH], rows[2]]));
+  writeFileSync(jsonPath(), JSON.stringify({
+    VaultARN: 'arn:aws:glacier:us-east-1:012345678901:vaults/examplevault',
+    InventoryDate: '2024-01-01T00:00:00Z',
+    ArchiveList: rows.map(([ArchiveId, ArchiveDescription, CreationDate, size, SHA256TreeHash]) => ({
+      ArchiveId, ArchiveDescription, CreationDate, Size: Number(size), SHA256TreeHash,
+    })),
+  }));
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('runEstimate', () => {
+  test('CSV inventory with defaults (Bulk, DEEP_ARCHIVE, 1 GiB chunks)', async () => {
+    const r = await runEstimate({ inventory: csvPath() });
+    expect(r.format).toBe('csv');
+    expect(r.rows).toBe(3);
+    expect(r.malformedRows).toBe(0);
+    expect(r.estimate).toMatchObject({
+      archiveCount: 3,
+      totalBytes: MiB + 20 * MiB + 3 * 1024 * MiB,
+      singlePutCount: 2,
+      multipartCount: 1,
+      multipartParts: 3,
+      tier: RetrievalTier.BULK,
+      storageClass: S3StorageClass.DEEP_ARCHIVE,
+    });
+    expect(r.text).toContain('3 archive row(s)');
+    expect(r.text).toMatch(/Glacier retrieval: \$/);
+  });
+
+  test('JSON inventory gives the same estimate', async () => {
+    const csv = await runEstimate({ inventory: csvPath(), tier: 'standard', storageClass: 'glacier-ir', chunkSizeMib: '8' });
+    const json = await runEstimate({ inventory: jsonPath(), tier: 'Standard', storageClass: 'GLACIER_IR', chunkSizeMib: 8 });
+    expect(json.format).toBe('json');
+    expect(json.estimate).toEqual(csv.estimate);
+    expect(json.estimate.multipartParts).toBe(3 + 384);
+  });
+
+  test('malformed rows are counted and reported, not fatal', async () => {
+    const r = await runEstimate({ inventory: badPath() });
+    expect(r.rows).toBe(3);
+    expect(r.malformedRows).toBe(1);
+    expect(r.malformedSamples).toHaveLength(1);
+    expect(r.text).toMatch(/Malformed rows skipped: 1/);
+    expect(r.estimate.archiveCount).toBe(3);
+  });
+
+  test('options change the estimate', async () => {
+    const r = await runEstimate({ inventory: csvPath(), tier: 'Expedited', dailyQuotaTib: '0.001', crossRegion: true });
+    expect(r.estimate.tier).toBe(RetrievalTier.EXPEDITED);
+    expect(r.estimate.dailyQuotaBytes).toBeCloseTo(0.001 * 1024 ** 4, 0);
+    expect(r.estimate.byGroup['Cross-region transfer']).toBeGreaterThan(0);
+    expect(r.estimate.requestingDays).toBeCloseTo((3093 * MiB) / (0.001 * 1024 ** 4) - 1, 9);
+  });
+
+  test.each([
+    [{ inventory: 'nope.csv' }, /inventory file not found: nope\.csv/],
+    [{ inventory: '.' }, /not a file/],
+    [{ inventory: 'x', tier: 'Slow' }, /--tier must be one of Bulk, Standard, Expedited; got "Slow"/],
+    [{ inventory: 'x', storageClass: 'TAPE' }, /--storage-class must be one of STANDARD, .*DEEP_ARCHIVE; got "TAPE"/],
+    [{ inventory: 'x', dailyQuotaTib: '-3' }, /--daily-quota-tib must be a positive number; got "-3"/],
+    [{ inventory: 'x', dailyQuotaTib: 'lots' }, /--daily-quota-tib must be a positive number/],
+    [{ inventory: 'x', chunkSizeMib: '3' }, /--chunk-size-mib must be a power of two from 8 to 4096/],
+    [{ inventory: 'x', chunkSizeMib: '8192' }, /--chunk-size-mib must be a power of two from 8 to 4096/],
+  ])('clear error for %o', async (options, message) => {
+    await expect(runEstimate(options)).rejects.toThrow(CliError);
+    await expect(runEstimate(options)).rejects.toThrow(message);
+  });
+
+  test('option parsers', () => {
+    expect(parseTier(' bulk ')).toBe(RetrievalTier.BULK);
+    expect(parseStorageClass('deep archive')).toBe(S3StorageClass.DEEP_ARCHIVE);
+    expect(parseChunkSizeMib('4096')).toBe(4096 * MiB);
+  });
+});
+
+describe('main (commander)', () => {
+  async function cli(...args: string[]) {
+    let stdout = '';
+    let stderr = '';
+    const code = await main(['node', 'cdk-glacier-vault-to-s3', ...args], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+    return { code, stdout, stderr };
+  }
+
+  test('estimate prints the breakdown', async () => {
+    const r = await cli('estimate', '--inventory', csvPath(), '--tier', 'Standard', '--storage-class', 'GLACIER', '--daily-quota-tib', '50');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Retrieval tier: +Standard +Storage class: GLACIER +Daily quota: 50\.0 TiB/);
+  });
+
+  test('missing file: exit 2 with a one-line error', async () => {
+    const r = await cli('estimate', '--inventory', join(dir, 'missing.csv'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: inventory file not found: .*missing\.csv\n$/);
+  });
+
+  test('wrong option value: exit 2', async () => {
+    const r = await cli('estimate', '--inventory', csvPath(), '--tier', 'Glacial');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--tier must be one of/);
+  });
+
+  test('missing --inventory: commander error, non-zero exit', async () => {
+    const r = await cli('estimate');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/required option '--inventory <file>' not specified/);
+  });
+
+  test('unknown command: non-zero exit', async () => {
+    const r = await cli('teleport');
+    expect(r.code).not.toBe(0);
+  });
+});
