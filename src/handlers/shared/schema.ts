@@ -100,6 +100,14 @@ export interface ArchiveItem {
   readonly partsDone?: Set<number>;
   /** Part number whose completion queued validation (see ChunkRetrieval). */
   readonly validationQueuedBy?: number;
+  /**
+   * Job id for which every chunk message of the current upload was enqueued. A notification for
+   * that job finding this set is a duplicate; a notification for a newer job (re-staged after the
+   * download window) re-sends the parts not yet done. Removed when the upload is replaced.
+   */
+  readonly chunksQueuedFor?: string;
+  /** Why the last whole-archive verification failed (kept while re-downloading). */
+  readonly lastVerificationFailure?: string;
   readonly validationAttempts?: number;
   readonly downloadAttempts?: number;
   readonly failureReason?: string;
@@ -113,13 +121,19 @@ export interface ChunkItem {
   readonly pk: string;
   readonly sk: string;
   readonly partNumber: number;
-  readonly jobId: string;
+  /**
+   * Glacier job the bytes were read from. Deliberately not named `jobId`: chunk items must stay
+   * out of the sparse JobIdIndex, which maps a job id to its single archive item.
+   */
+  readonly sourceJobId: string;
   readonly uploadId: string;
   readonly rangeStart: number;
   readonly rangeEnd: number;
   readonly etag: string;
   readonly checksumSha256?: string;
   readonly treeHash: string;
+  /** TTL (epoch seconds), set when RUN_DATA_TTL_DAYS > 0. */
+  readonly expiresAt?: number;
 }
 
 /** Message on the chunk-retrieval queue: copy one byte range of a staged job into one part. */
@@ -186,4 +200,37 @@ export function countAttribute(status: ArchiveStatus | 'total'): string {
 
 export function bytesAttribute(status: ArchiveStatus | 'total'): string {
   return `${status}Bytes`;
+}
+
+/**
+ * Columns of a sorted-inventory partition CSV (`sorted_inventory/<partition>/<n>.csv` in the
+ * inventory bucket), written by the inventory stage and read by InitiateRetrieval's Distributed
+ * Map (header on the first row, RFC 4180 quoting). Rows are in (CreationDate, ArchiveId) order.
+ */
+export const PARTITION_CSV_COLUMNS = [
+  'ArchiveId',
+  'CreationDate',
+  'Size',
+  'SHA256TreeHash',
+  /** Final destination key, prefix included, unique within the run. */
+  'ObjectKey',
+  /** ISO-8601 last-modified time recovered from the description, or empty. */
+  'LastModified',
+  'ArchiveDescription',
+] as const;
+
+/** One row of a partition CSV as Step Functions' CSV ItemReader hands it over (all strings). */
+export interface PartitionRow {
+  readonly ArchiveId: string;
+  readonly CreationDate: string;
+  readonly Size: string;
+  readonly SHA256TreeHash: string;
+  readonly ObjectKey: string;
+  readonly LastModified: string;
+  readonly ArchiveDescription: string;
+}
+
+/** Key prefix of a run's sorted partitions in the inventory bucket. */
+export function partitionPrefix(runId: string): string {
+  return `${runId}/sorted_inventory/`;
 }

@@ -1,0 +1,331 @@
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  QueryCommandOutput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { ChunkPlan } from '../../core/chunk-plan';
+import { isConditionalCheckFailed } from '../shared/aws-errors';
+import {
+  ARCHIVE_SK,
+  ArchiveItem,
+  ArchiveStatus,
+  ChunkItem,
+  chunkSk,
+  runStatusKey,
+  TransferTable,
+} from '../shared/schema';
+
+const CHUNK_SK_PREFIX = 'chunk#';
+const BATCH_WRITE_LIMIT = 25;
+const BATCH_WRITE_RETRIES = 8;
+
+/** Runs a conditional write; `false` when the condition did not hold. */
+async function conditional(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return false;
+    throw err;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The archive fields a status change rewrites (the StatusIndex keys move with the status). */
+function statusValues(runId: string, status: ArchiveStatus, now: Date): Record<string, string> {
+  return {
+    ':status': status,
+    ':runStatus': runStatusKey(runId, status),
+    ':statusTime': now.toISOString(),
+  };
+}
+const SET_STATUS = '#status = :status, runStatus = :runStatus, statusTime = :statusTime';
+
+/**
+ * Reads and conditionally writes archive and chunk items of the transfer table. Every state change
+ * is a conditional write on the fields that identify the work it belongs to (status, job id,
+ * upload id), so duplicate and stale messages cannot move an archive backwards.
+ */
+export class ArchiveStore {
+  constructor(
+    private readonly ddb: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** The archive item key for a Glacier job id, via the KEYS_ONLY JobIdIndex (eventually consistent). */
+  public async findArchivePkByJobId(jobId: string): Promise<string | undefined> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await this.ddb.send(new QueryCommand({
+        TableName: this.tableName,
+        IndexName: TransferTable.jobIdIndex,
+        KeyConditionExpression: '#jobId = :jobId',
+        ExpressionAttributeNames: { '#jobId': TransferTable.jobIdAttribute },
+        ExpressionAttributeValues: { ':jobId': jobId },
+        ExclusiveStartKey: startKey,
+      }));
+      const hit = page.Items?.find((item) => item[TransferTable.sortKey] === ARCHIVE_SK);
+      if (hit) return hit[TransferTable.partitionKey] as string;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return undefined;
+  }
+
+  /** Consistent read of one archive item. */
+  public async getArchive(pk: string): Promise<ArchiveItem | undefined> {
+    const { Item } = await this.ddb.send(new GetCommand({
+      TableName: this.tableName,
+      Key: { pk, sk: ARCHIVE_SK },
+      ConsistentRead: true,
+    }));
+    return Item as ArchiveItem | undefined;
+  }
+
+  /** requested → staged for exactly this job. `false` when another delivery got there first. */
+  public async markStaged(item: ArchiveItem, jobId: string, jobExpiresAt: number | undefined): Promise<boolean> {
+    const now = this.clock();
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: item.pk, sk: ARCHIVE_SK },
+      UpdateExpression: `SET ${SET_STATUS}${jobExpiresAt !== undefined ? ', jobExpiresAt = :expires' : ''}`,
+      ConditionExpression: '#status = :requested AND jobId = :jobId',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ...statusValues(item.runId, ArchiveStatus.STAGED, now),
+        ':requested': ArchiveStatus.REQUESTED,
+        ':jobId': jobId,
+        ...(jobExpiresAt !== undefined ? { ':expires': jobExpiresAt } : {}),
+      },
+    })));
+  }
+
+  /** Records when the current job's output expires (a re-staged job of an already staged archive). */
+  public async recordJobExpiry(item: ArchiveItem, jobId: string, jobExpiresAt: number): Promise<boolean> {
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: item.pk, sk: ARCHIVE_SK },
+      UpdateExpression: 'SET jobExpiresAt = :expires',
+      ConditionExpression: 'jobId = :jobId',
+      ExpressionAttributeValues: { ':expires': jobExpiresAt, ':jobId': jobId },
+    })));
+  }
+
+  /**
+   * Marks the archive failed, if it is still in flight and still belongs to `guard` (the job
+   * and/or upload the caller worked on).
+   */
+  public async markFailed(
+    item: ArchiveItem,
+    reason: string,
+    guard: { readonly jobId?: string; readonly uploadId?: string; readonly downloadAttempts?: number },
+  ): Promise<boolean> {
+    const now = this.clock();
+    const conditions = ['#status IN (:requested, :staged)'];
+    const values: Record<string, unknown> = {
+      ...statusValues(item.runId, ArchiveStatus.FAILED, now),
+      ':requested': ArchiveStatus.REQUESTED,
+      ':staged': ArchiveStatus.STAGED,
+      ':reason': reason,
+    };
+    if (guard.jobId !== undefined) {
+      conditions.push('jobId = :jobId');
+      values[':jobId'] = guard.jobId;
+    }
+    if (guard.uploadId !== undefined) {
+      conditions.push('uploadId = :uploadId');
+      values[':uploadId'] = guard.uploadId;
+    }
+    let update = `SET ${SET_STATUS}, failureReason = :reason`;
+    if (guard.downloadAttempts !== undefined) {
+      update += ', downloadAttempts = :attempts';
+      values[':attempts'] = guard.downloadAttempts;
+    }
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: item.pk, sk: ARCHIVE_SK },
+      UpdateExpression: update,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: values,
+    })));
+  }
+
+  /** staged → downloaded, for this job or this upload only. */
+  public async markDownloaded(
+    item: ArchiveItem,
+    guard: { readonly jobId?: string; readonly uploadId?: string },
+    objectVersionId: string | undefined,
+  ): Promise<boolean> {
+    const now = this.clock();
+    const conditions = ['#status = :staged'];
+    const values: Record<string, unknown> = {
+      ...statusValues(item.runId, ArchiveStatus.DOWNLOADED, now),
+      ':staged': ArchiveStatus.STAGED,
+      ':downloadedAt': now.toISOString(),
+    };
+    if (guard.jobId !== undefined) {
+      conditions.push('jobId = :jobId');
+      values[':jobId'] = guard.jobId;
+    }
+    if (guard.uploadId !== undefined) {
+      conditions.push('uploadId = :uploadId');
+      values[':uploadId'] = guard.uploadId;
+    }
+    let update = `SET ${SET_STATUS}, downloadedAt = :downloadedAt`;
+    if (objectVersionId !== undefined) {
+      update += ', objectVersionId = :versionId';
+      values[':versionId'] = objectVersionId;
+    }
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: item.pk, sk: ARCHIVE_SK },
+      UpdateExpression: update,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: values,
+    })));
+  }
+
+  /** Counts a failed whole-archive verification of a single-request copy that will be retried. */
+  public async recordDownloadAttempt(item: ArchiveItem, jobId: string, attempts: number, reason: string): Promise<boolean> {
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: item.pk, sk: ARCHIVE_SK },
+      UpdateExpression: 'SET downloadAttempts = :attempts, lastVerificationFailure = :reason',
+      ConditionExpression: '#status = :staged AND jobId = :jobId',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':attempts': attempts, ':reason': reason, ':staged': ArchiveStatus.STAGED, ':jobId': jobId },
+    })));
+  }
+
+  /**
+   * Stores a new multipart upload and its plan, only if the archive has none yet and is still
+   * staged for `jobId`. `false` means another delivery stored one first (reuse it).
+   */
+  public async recordUpload(item: ArchiveItem, jobId: string, uploadId: string, plan: ChunkPlan): Promise<boolean> {
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: item.pk, sk: ARCHIVE_SK },
+      UpdateExpression: 'SET uploadId = :uploadId, chunkSize = :chunkSize, chunkCount = :chunkCount REMOVE partsDone, validationQueuedBy, chunksQueuedFor',
+      ConditionExpression: 'attribute_not_exists(uploadId) AND #status = :staged AND jobId = :jobId',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':uploadId': uploadId,
+        ':chunkSize': plan.chunkSize,
+        ':chunkCount': plan.chunkCount,
+        ':staged': ArchiveStatus.STAGED,
+        ':jobId': jobId,
+      },
+    })));
+  }
+
+  /**
+   * Drops the current upload so the archive is downloaded again: forgets the upload, its parts and
+   * validation claim, and records the attempt count and reason. Only if `uploadId` is still current.
+   */
+  public async resetUpload(item: ArchiveItem, uploadId: string, attempts: number, reason: string): Promise<boolean> {
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: item.pk, sk: ARCHIVE_SK },
+      UpdateExpression: 'SET downloadAttempts = :attempts, lastVerificationFailure = :reason REMOVE uploadId, chunkSize, chunkCount, partsDone, validationQueuedBy, chunksQueuedFor',
+      ConditionExpression: 'uploadId = :uploadId AND #status = :staged',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':attempts': attempts, ':reason': reason, ':uploadId': uploadId, ':staged': ArchiveStatus.STAGED },
+    })));
+  }
+
+  /** Notes that every chunk message of `uploadId` was sent for `jobId`. */
+  public async markChunksQueued(item: ArchiveItem, jobId: string, uploadId: string): Promise<boolean> {
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: item.pk, sk: ARCHIVE_SK },
+      UpdateExpression: 'SET chunksQueuedFor = :jobId',
+      ConditionExpression: 'uploadId = :uploadId AND jobId = :jobId',
+      ExpressionAttributeValues: { ':jobId': jobId, ':uploadId': uploadId },
+    })));
+  }
+
+  /** Records one uploaded part. A plain put: a re-upload of the same range rewrites the same facts. */
+  public async putChunk(chunk: ChunkItem): Promise<void> {
+    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: chunk }));
+  }
+
+  /**
+   * Adds a part to the archive's done set (idempotent) if `uploadId` is still current, and returns
+   * the updated archive; `undefined` when the upload was replaced meanwhile.
+   */
+  public async addPartDone(pk: string, uploadId: string, partNumber: number): Promise<ArchiveItem | undefined> {
+    try {
+      const { Attributes } = await this.ddb.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk, sk: ARCHIVE_SK },
+        UpdateExpression: 'ADD partsDone :part',
+        ConditionExpression: 'uploadId = :uploadId',
+        ExpressionAttributeValues: { ':part': new Set([partNumber]), ':uploadId': uploadId },
+        ReturnValues: 'ALL_NEW',
+      }));
+      return Attributes as ArchiveItem;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Claims the right to queue validation for `uploadId`. Won by the first part that saw the
+   * set complete, and again by that same part when it is redelivered (it may have crashed
+   * before sending).
+   */
+  public async claimValidation(pk: string, uploadId: string, partNumber: number): Promise<boolean> {
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk, sk: ARCHIVE_SK },
+      UpdateExpression: 'SET validationQueuedBy = :part',
+      ConditionExpression: '(attribute_not_exists(validationQueuedBy) OR validationQueuedBy = :part) AND uploadId = :uploadId',
+      ExpressionAttributeValues: { ':part': partNumber, ':uploadId': uploadId },
+    })));
+  }
+
+  /** Every chunk item of an archive, in part order (paginated). */
+  public async listChunks(pk: string): Promise<ChunkItem[]> {
+    const chunks: ChunkItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await this.ddb.send(new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': CHUNK_SK_PREFIX },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }));
+      for (const item of page.Items ?? []) chunks.push(item as ChunkItem);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return chunks.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  /** Deletes chunk items (25 per request, unprocessed items retried with backoff). */
+  public async deleteChunks(pk: string, partNumbers: readonly number[]): Promise<void> {
+    for (let i = 0; i < partNumbers.length; i += BATCH_WRITE_LIMIT) {
+      let requests: Record<string, unknown>[] = partNumbers.slice(i, i + BATCH_WRITE_LIMIT).map((part) => ({
+        DeleteRequest: { Key: { pk, sk: chunkSk(part) } },
+      }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt >= BATCH_WRITE_RETRIES) throw new Error(`could not delete ${requests.length} chunk items of ${pk}`);
+        if (attempt > 0) await sleep(Math.min(2000, 50 * 2 ** attempt));
+        const { UnprocessedItems } = await this.ddb.send(new BatchWriteCommand({
+          RequestItems: { [this.tableName]: requests as never },
+        }));
+        requests = (UnprocessedItems?.[this.tableName] ?? []) as Record<string, unknown>[];
+      }
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { ArchiveStore } from './archive-store';
+import { processChunk } from './chunk-copy';
+import { destinationConfig } from './config';
+import { parseChunkMessage } from './messages';
+import { createDocumentClient, createGlacierClient, createS3Client, createSqsClient, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env } from '../shared/schema';
+import { processSqsBatch } from '../shared/sqs-batch';
+
+/*
+ * ChunkRetrieval: streams one byte range of a staged Glacier job into one S3 part, verified
+ * against the tree hash Glacier returns, and queues validation after the last part.
+ */
+
+const logger = createLogger('ChunkRetrieval');
+const ddb = createDocumentClient();
+const clients = { glacier: createGlacierClient(), s3: createS3Client() };
+const sqs = createSqsClient();
+
+export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
+  const destination = destinationConfig();
+  const deps = {
+    store: new ArchiveStore(ddb, destination.tableName),
+    clients,
+    sqs,
+    destination,
+    validationQueueUrl: requireEnv(Env.VALIDATION_QUEUE_URL),
+    logger,
+  };
+  return processSqsBatch(event, context, logger, async (record) => {
+    const outcome = await processChunk(deps, parseChunkMessage(record.body));
+    logger.debug('chunk message processed', { messageId: record.messageId, outcome });
+  });
+}

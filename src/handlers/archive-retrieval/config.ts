@@ -1,0 +1,48 @@
+import { DEFAULT_CHUNK_SIZE, validateChunkSize } from '../../core/chunk-plan';
+import { requireEnv } from '../shared/clients';
+import { Env } from '../shared/schema';
+
+/** Default for {@link Env.MAX_DOWNLOAD_ATTEMPTS}. */
+export const DEFAULT_MAX_DOWNLOAD_ATTEMPTS = 3;
+
+/** Where the archive-retrieval stage writes, read from the environment the constructs set. */
+export interface DestinationConfig {
+  readonly tableName: string;
+  readonly bucket: string;
+  /** Account that must own the bucket; sent as ExpectedBucketOwner on every S3 call. */
+  readonly bucketOwner: string;
+  /** Days chunk items live before TTL removes them (0 = keep). */
+  readonly runDataTtlDays: number;
+}
+
+function optionalNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new Error(`environment variable ${name} must be a number, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+export function destinationConfig(): DestinationConfig {
+  return {
+    tableName: requireEnv(Env.TRANSFER_TABLE),
+    bucket: requireEnv(Env.DESTINATION_BUCKET),
+    bucketOwner: requireEnv(Env.DESTINATION_BUCKET_OWNER),
+    runDataTtlDays: optionalNumber(Env.RUN_DATA_TTL_DAYS, 0),
+  };
+}
+
+/** Chunk size for new plans: `CHUNK_SIZE_BYTES`, default 1 GiB, validated. */
+export function chunkSizeConfig(): number {
+  const size = optionalNumber(Env.CHUNK_SIZE, DEFAULT_CHUNK_SIZE);
+  validateChunkSize(size, Env.CHUNK_SIZE);
+  return size;
+}
+
+export function maxDownloadAttemptsConfig(): number {
+  const value = optionalNumber(Env.MAX_DOWNLOAD_ATTEMPTS, DEFAULT_MAX_DOWNLOAD_ATTEMPTS);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`environment variable ${Env.MAX_DOWNLOAD_ATTEMPTS} must be a positive integer, got ${value}`);
+  }
+  return value;
+}

@@ -1,0 +1,17 @@
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { processStatusStream } from './metrics';
+import { createDocumentClient, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env } from '../shared/schema';
+
+/*
+ * MetricsProcessor: turns archive status transitions from the transfer table's stream
+ * (NEW_AND_OLD_IMAGES) into per-run count/byte counters, exactly once per stream record.
+ */
+
+const logger = createLogger('MetricsProcessor');
+const ddb = createDocumentClient();
+
+export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+  return processStatusStream({ ddb, tableName: requireEnv(Env.METRICS_TABLE), log: logger }, event.Records ?? []);
+}

@@ -1,0 +1,37 @@
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { ArchiveStore } from './archive-store';
+import { chunkSizeConfig, destinationConfig, maxDownloadAttemptsConfig } from './config';
+import { processNotification } from './notifications';
+import { createDocumentClient, createGlacierClient, createS3Client, createSqsClient, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env } from '../shared/schema';
+import { processSqsBatch } from '../shared/sqs-batch';
+
+/*
+ * NotificationsProcessor: Glacier job-completion notifications (SNS → SQS). Stages the archive
+ * and either copies it in one verified PutObject or starts a multipart upload and enqueues one
+ * chunk message per part.
+ */
+
+const logger = createLogger('NotificationsProcessor');
+const ddb = createDocumentClient();
+const clients = { glacier: createGlacierClient(), s3: createS3Client() };
+const sqs = createSqsClient();
+
+export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
+  const destination = destinationConfig();
+  const deps = {
+    store: new ArchiveStore(ddb, destination.tableName),
+    clients,
+    sqs,
+    destination,
+    chunkQueueUrl: requireEnv(Env.CHUNK_QUEUE_URL),
+    chunkSize: chunkSizeConfig(),
+    maxDownloadAttempts: maxDownloadAttemptsConfig(),
+    logger,
+  };
+  return processSqsBatch(event, context, logger, async (record) => {
+    const outcome = await processNotification(deps, record.body);
+    logger.debug('notification processed', { messageId: record.messageId, outcome });
+  });
+}

@@ -1,0 +1,150 @@
+import { GetJobOutputCommand } from '@aws-sdk/client-glacier';
+import { UploadPartCommand } from '@aws-sdk/client-s3';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { archiveBytes, CHUNK_QUEUE, MiB, OWNER, VALIDATION_QUEUE, World } from './world';
+import { IntegrityError } from '../../../src/core/tree-hash';
+import { processChunk } from '../../../src/handlers/archive-retrieval/chunk-copy';
+import { processNotification } from '../../../src/handlers/archive-retrieval/notifications';
+import { JobOutputExpiredError } from '../../../src/handlers/archive-retrieval/transfer';
+import { ArchiveItem, ArchiveStatus, ChunkMessage, ValidationMessage } from '../../../src/handlers/shared/schema';
+
+let world: World;
+let item: ArchiveItem;
+let data: Buffer;
+let chunks: ChunkMessage[];
+
+beforeEach(async () => {
+  world = new World();
+  data = archiveBytes(20 * MiB + 5, 11);
+  item = world.seedArchive(data);
+  await processNotification(world.notificationDeps(), world.succeeded(item));
+  chunks = world.sqs.take<ChunkMessage>(CHUNK_QUEUE);
+});
+afterEach(() => world.reset());
+
+const validations = (): ValidationMessage[] => world.sqs.messages<ValidationMessage>(VALIDATION_QUEUE);
+
+test('streams each range into its part with the right length, checksum algorithm and owner, and records it', async () => {
+  await expect(processChunk(world.chunkDeps(), chunks[1])).resolves.toBe('recorded');
+  expect(world.glacier.mock.commandCalls(GetJobOutputCommand)[0].args[0].input).toMatchObject({
+    accountId: '-', vaultName: 'photos-2012', jobId: item.jobId, range: `bytes=${8 * MiB}-${16 * MiB - 1}`,
+  });
+  expect(world.s3.mock.commandCalls(UploadPartCommand)[0].args[0].input).toMatchObject({
+    PartNumber: 2, ContentLength: 8 * MiB, ChecksumAlgorithm: 'SHA256', ExpectedBucketOwner: OWNER, UploadId: chunks[1].uploadId,
+  });
+  const chunk = world.table.get(item.pk, 'chunk#00002')!;
+  expect(chunk).toMatchObject({
+    partNumber: 2,
+    sourceJobId: item.jobId,
+    uploadId: chunks[1].uploadId,
+    rangeStart: 8 * MiB,
+    rangeEnd: 16 * MiB - 1,
+    etag: expect.stringMatching(/^"[0-9a-f]{32}"$/),
+    checksumSha256: expect.stringMatching(/=$/),
+  });
+  expect(chunk.treeHash).toMatch(/^[0-9a-f]{64}$/);
+  expect(chunk.jobId).toBeUndefined();
+  expect(world.archive(item).partsDone).toEqual(new Set([2]));
+  expect(validations()).toHaveLength(0);
+});
+
+test('out-of-order and duplicate chunk messages: only the part that completed the set queues validation', async () => {
+  const deps = world.chunkDeps();
+  const outcomes = [];
+  for (const m of [chunks[2], chunks[0], chunks[2], chunks[1], chunks[0], chunks[1]]) outcomes.push(await processChunk(deps, m));
+  expect(outcomes).toEqual(['recorded', 'recorded', 'already-done', 'validation-queued', 'already-done', 'validation-queued']);
+  // The last line above is the same part (2) redelivered: that is the crash-before-send case and may re-send.
+  expect(validations()).toHaveLength(2);
+  expect(world.s3.mock.commandCalls(UploadPartCommand)).toHaveLength(3);
+});
+
+test('validation is queued once for duplicates of parts that did not complete the set', async () => {
+  const deps = world.chunkDeps();
+  for (const m of [chunks[0], chunks[0], chunks[1], chunks[2], chunks[0], chunks[1]]) await processChunk(deps, m);
+  expect(validations()).toEqual([{ runId: item.runId, archiveId: item.archiveId, uploadId: chunks[0].uploadId }]);
+  expect(world.archive(item).validationQueuedBy).toBe(3);
+});
+
+test('the completing part redelivered after a crash before the send queues validation once more, other parts do not', async () => {
+  const deps = world.chunkDeps();
+  await processChunk(deps, chunks[0]);
+  await processChunk(deps, chunks[1]);
+  world.sqs.rejectSends = 1;
+  await expect(processChunk(deps, chunks[2])).rejects.toThrow(/timed out/);
+  expect(validations()).toHaveLength(0);
+  expect(world.archive(item).validationQueuedBy).toBe(3);
+
+  await expect(processChunk(deps, chunks[0])).resolves.toBe('already-done');
+  expect(validations()).toHaveLength(0);
+  await expect(processChunk(deps, chunks[2])).resolves.toBe('validation-queued');
+  expect(validations()).toHaveLength(1);
+  expect(world.s3.mock.commandCalls(UploadPartCommand)).toHaveLength(3);
+});
+
+test('crash between UploadPart and the DynamoDB write: redelivery uploads again and records the part', async () => {
+  const deps = world.chunkDeps();
+  world.table.failNext.push((command) => (command === 'Put' ? Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }) : undefined));
+  await expect(processChunk(deps, chunks[0])).rejects.toThrow(/socket hang up/);
+  expect(world.table.get(item.pk, 'chunk#00001')).toBeUndefined();
+  expect(world.archive(item).partsDone).toBeUndefined();
+
+  await expect(processChunk(deps, chunks[0])).resolves.toBe('recorded');
+  expect(world.s3.mock.commandCalls(UploadPartCommand)).toHaveLength(2);
+  expect(world.table.get(item.pk, 'chunk#00001')).toBeDefined();
+  expect(world.archive(item).partsDone).toEqual(new Set([1]));
+});
+
+test('tree hash mismatch: the part body never completes, nothing is recorded, the message fails', async () => {
+  world.glacier.corrupt.set(item.jobId!, (d, start) => {
+    if (start === 8 * MiB) d[d.length - 1] = 255 - d[d.length - 1]; // last byte of part 2
+    return d;
+  });
+  const deps = world.chunkDeps();
+  const err = await processChunk(deps, chunks[1]).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(IntegrityError);
+  expect((err as Error).message).toMatch(/tree hash mismatch/);
+  expect(world.s3.bodyResults).toEqual([{ command: 'UploadPart', ok: false, error: 'IntegrityError' }]);
+  expect(world.s3.uploads.get(chunks[1].uploadId)!.parts.size).toBe(0);
+  expect(world.table.get(item.pk, 'chunk#00002')).toBeUndefined();
+  expect(world.archive(item).partsDone).toBeUndefined();
+  expect(world.table.mock.commandCalls(PutCommand)).toHaveLength(0);
+});
+
+test('short read from Glacier fails the part', async () => {
+  world.glacier.corrupt.set(item.jobId!, (d) => d.subarray(0, d.length - 100));
+  await expect(processChunk(world.chunkDeps(), chunks[0])).rejects.toThrow(/short read/);
+  expect(world.table.get(item.pk, 'chunk#00001')).toBeUndefined();
+});
+
+test('expired download window: typed error, message left for retry; after re-staging, the newer job id is used with the same upload', async () => {
+  world.glacier.expired.add(item.jobId!);
+  const deps = world.chunkDeps();
+  await expect(processChunk(deps, chunks[0])).rejects.toBeInstanceOf(JobOutputExpiredError);
+  expect(world.s3.mock.commandCalls(UploadPartCommand)).toHaveLength(0);
+
+  // The download-window extension re-requested the archive: same bytes, new job id.
+  world.glacier.jobs.set('job-restaged', data);
+  world.table.seed({ ...world.table.get(item.pk, 'archive')!, jobId: 'job-restaged' });
+  await expect(processChunk(deps, chunks[0])).resolves.toBe('recorded');
+  expect(world.glacier.mock.commandCalls(GetJobOutputCommand).at(-1)!.args[0].input.jobId).toBe('job-restaged');
+  expect(world.table.get(item.pk, 'chunk#00001')).toMatchObject({ sourceJobId: 'job-restaged', uploadId: chunks[0].uploadId });
+
+  await processChunk(deps, chunks[1]);
+  await processChunk(deps, chunks[2]);
+  await world.drain();
+  expect(world.archive(item).status).toBe(ArchiveStatus.DOWNLOADED);
+  expect(world.s3.objects.get(item.objectKey)!.body.equals(data)).toBe(true);
+});
+
+test('a message for a replaced upload or a finished archive is acknowledged without work', async () => {
+  await expect(processChunk(world.chunkDeps(), { ...chunks[0], uploadId: 'upload-from-an-earlier-attempt' })).resolves.toBe('superseded');
+  world.table.seed({ ...world.table.get(item.pk, 'archive')!, status: ArchiveStatus.FAILED });
+  await expect(processChunk(world.chunkDeps(), chunks[0])).resolves.toBe('superseded');
+  expect(world.glacier.mock.calls()).toHaveLength(0);
+});
+
+test('S3 AccessDenied (bucket owned by another account) fails the part and records nothing', async () => {
+  const deps = { ...world.chunkDeps(), destination: { ...world.destination, bucketOwner: '999999999999' } };
+  await expect(processChunk(deps, chunks[0])).rejects.toMatchObject({ name: 'AccessDenied' });
+  expect(world.table.get(item.pk, 'chunk#00001')).toBeUndefined();
+});
