@@ -1,0 +1,233 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GlacierClient } from '@aws-sdk/client-glacier';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
+import { Clock } from './clock';
+import { FaultController } from './faults';
+import { ApiStats } from './services/common';
+import { LocalDynamo, pipelineTables, startDynamo } from './services/dynamodb';
+import { GlacierFake, startGlacierFake } from './services/glacier-fake';
+import { LambdaHandler, SqsPoller, StreamPoller } from './services/lambda-poller';
+import { S3Fake, startS3Fake } from './services/s3-fake';
+import { SnsFake } from './services/sns-fake';
+import { LocalSqs, startSqs } from './services/sqs';
+import { Env } from '../src/handlers/shared/schema';
+
+/*
+ * Starts every local service once per process, points the handlers at them through environment
+ * variables (BEFORE importing the handlers: their SDK clients are created at module load), and
+ * wires the event sources: SNS → notifications queue, three SQS pollers, one stream poller.
+ */
+
+export const ACCOUNT_ID = '111122223333';
+export const REGION = 'us-east-1';
+export const NAMES = {
+  transferTable: 'rehearsal-transfer',
+  metricsTable: 'rehearsal-metrics',
+  bucket: 'rehearsal-destination',
+  topicArn: `arn:aws:sns:${REGION}:${ACCOUNT_ID}:rehearsal-glacier-jobs`,
+  notificationsQueue: 'rehearsal-notifications',
+  chunkQueue: 'rehearsal-chunk-retrieval',
+  validationQueue: 'rehearsal-validation',
+};
+
+export interface EnvironmentOptions {
+  readonly chunkSize: number;
+  readonly speed: number;
+  readonly handlerLogLevel: string;
+  readonly maxDownloadAttempts?: number;
+}
+
+export interface Environment {
+  readonly clock: Clock;
+  readonly stats: ApiStats;
+  readonly faults: FaultController;
+  readonly s3: S3Fake;
+  readonly glacier: GlacierFake;
+  readonly dynamo: LocalDynamo;
+  readonly sqs: LocalSqs;
+  readonly sns: SnsFake;
+  readonly doc: DynamoDBDocumentClient;
+  readonly glacierClient: GlacierClient;
+  readonly pollers: { notifications: SqsPoller; chunks: SqsPoller; validation: SqsPoller; metrics: StreamPoller };
+  readonly handlerErrors: Map<string, number>;
+  /** Exceptions no handler caught (in Lambda they crash the runtime and fail the invocation). */
+  readonly uncaught: string[];
+  stop(): Promise<void>;
+}
+
+type SqsHandlerModule = { handler: LambdaHandler<SQSEvent> };
+type StreamHandlerModule = { handler: LambdaHandler<DynamoDBStreamEvent> };
+
+async function importHandler<T>(name: string): Promise<T> {
+  try {
+    return await import(`../src/handlers/archive-retrieval/${name}`) as T;
+  } catch (e) {
+    throw new Error(`cannot import handler ${name}: ${(e as Error).message}`);
+  }
+}
+
+export async function startEnvironment(options: EnvironmentOptions): Promise<Environment> {
+  const clock = new Clock(options.speed);
+  const stats = new ApiStats();
+  const faults = new FaultController();
+  const credentials = { accessKeyId: 'rehearsal', secretAccessKey: 'rehearsal' };
+
+  const s3 = await startS3Fake({
+    accountId: ACCOUNT_ID,
+    stats,
+    hooks: { before: (op) => faults.s3Before(op), afterWrite: (op) => faults.s3AfterWrite(op) },
+  });
+  const dynamo = await startDynamo({
+    tables: pipelineTables(NAMES.transferTable, NAMES.metricsTable),
+    stats,
+    region: REGION,
+    accountId: ACCOUNT_ID,
+    hooks: { before: (op, body) => faults.dynamo(op, body) },
+  });
+  const sqs = await startSqs([
+    { name: NAMES.notificationsQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 6 },
+    { name: NAMES.chunkQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 6 },
+    { name: NAMES.validationQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 6 },
+  ], { stats, accountId: ACCOUNT_ID, region: REGION });
+  const sns = new SnsFake(sqs.client, stats, REGION);
+  sns.subscribe({ topicArn: NAMES.topicArn, queueUrl: sqs.queues.get(NAMES.notificationsQueue)!.url });
+  const glacier = await startGlacierFake({
+    clock,
+    stats,
+    accountId: ACCOUNT_ID,
+    region: REGION,
+    publish: async (topic, message) => sns.publish(topic, message),
+    hooks: { fault: (info) => faults.glacier(info), notificationCopies: (job) => faults.notificationCopies(job) },
+  });
+
+  Object.assign(process.env, {
+    AWS_REGION: REGION,
+    AWS_DEFAULT_REGION: REGION,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_ENDPOINT_URL_GLACIER: glacier.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:9',
+    POWERTOOLS_LOG_LEVEL: options.handlerLogLevel,
+    POWERTOOLS_SERVICE_NAME: 'rehearsal',
+    POWERTOOLS_METRICS_NAMESPACE: 'rehearsal',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    AWS_LAMBDA_FUNCTION_NAME: 'rehearsal',
+    [Env.TRANSFER_TABLE]: NAMES.transferTable,
+    [Env.METRICS_TABLE]: NAMES.metricsTable,
+    [Env.DESTINATION_BUCKET]: NAMES.bucket,
+    [Env.DESTINATION_BUCKET_OWNER]: ACCOUNT_ID,
+    [Env.CHUNK_QUEUE_URL]: sqs.queues.get(NAMES.chunkQueue)!.url,
+    [Env.VALIDATION_QUEUE_URL]: sqs.queues.get(NAMES.validationQueue)!.url,
+    [Env.TOPIC_ARN]: NAMES.topicArn,
+    [Env.CHUNK_SIZE]: String(options.chunkSize),
+    [Env.MAX_DOWNLOAD_ATTEMPTS]: String(options.maxDownloadAttempts ?? 3),
+    [Env.RUN_DATA_TTL_DAYS]: '0',
+  });
+
+  // The harness's own clients (stand-in stage, report) talk to the same services.
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION, endpoint: dynamo.endpoint, credentials }), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const glacierClient = new GlacierClient({ region: REGION, endpoint: glacier.endpoint, credentials, maxAttempts: 10 });
+  const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
+  const s3Client = new S3Client({ region: REGION, endpoint: s3.endpoint, forcePathStyle: true, credentials });
+  await s3Client.send(new CreateBucketCommand({ Bucket: NAMES.bucket }));
+  s3Client.destroy();
+
+  const notifications = await importHandler<SqsHandlerModule>('notifications-processor.lambda');
+  const chunks = await importHandler<SqsHandlerModule>('chunk-retrieval.lambda');
+  const validation = await importHandler<SqsHandlerModule>('archive-validation.lambda');
+  const metrics = await importHandler<StreamHandlerModule>('metrics-processor.lambda');
+
+  const handlerErrors = new Map<string, number>();
+  const uncaught: string[] = [];
+  const onUncaught = (error: unknown): void => {
+    uncaught.push(`${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`.slice(0, 300));
+  };
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUncaught);
+  const onError = (name: string, error: unknown): void => {
+    const key = `${name}: ${(error as Error)?.name ?? 'Error'}`;
+    handlerErrors.set(key, (handlerErrors.get(key) ?? 0) + 1);
+  };
+  const queue = (name: string) => sqs.queues.get(name)!;
+  const pollers = {
+    notifications: new SqsPoller({
+      functionName: 'NotificationsProcessor',
+      queue: queue(NAMES.notificationsQueue),
+      client: sqs.client,
+      handler: notifications.handler,
+      batchSize: 10,
+      maxConcurrency: 2,
+      invocationTimeoutMs: 60_000,
+      stats,
+      onError,
+      redeliver: (r) => faults.redeliver(r),
+    }),
+    chunks: new SqsPoller({
+      functionName: 'ChunkRetrieval',
+      queue: queue(NAMES.chunkQueue),
+      client: sqs.client,
+      handler: chunks.handler,
+      batchSize: 1,
+      maxConcurrency: 4,
+      invocationTimeoutMs: 15_000,
+      stats,
+      onError,
+      redeliver: (r) => faults.redeliver(r),
+    }),
+    validation: new SqsPoller({
+      functionName: 'ArchiveValidation',
+      queue: queue(NAMES.validationQueue),
+      client: sqs.client,
+      handler: validation.handler,
+      batchSize: 5,
+      maxConcurrency: 2,
+      invocationTimeoutMs: 60_000,
+      stats,
+      onError,
+      redeliver: (r) => faults.redeliver(r),
+    }),
+    metrics: new StreamPoller({
+      functionName: 'MetricsProcessor',
+      records: dynamo.streams.get(NAMES.transferTable)!,
+      handler: metrics.handler,
+      batchSize: 100,
+      maxRetries: 20,
+      retryDelayMs: 50,
+      stats,
+      onError,
+    }),
+  };
+  for (const p of Object.values(pollers)) p.start();
+
+  return {
+    clock,
+    stats,
+    faults,
+    s3,
+    glacier,
+    dynamo,
+    sqs,
+    sns,
+    doc,
+    glacierClient,
+    pollers,
+    handlerErrors,
+    uncaught,
+    stop: async () => {
+      process.off('uncaughtException', onUncaught);
+      process.off('unhandledRejection', onUncaught);
+      await Promise.all(Object.values(pollers).map(async (p) => p.stop()));
+      doc.destroy();
+      glacierClient.destroy();
+      clock.stop();
+      await Promise.all([s3.stop(), glacier.stop(), dynamo.stop(), sqs.stop()]);
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import { writeFileSync } from 'fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { startEnvironment } from './environment';
+import { FAULT_DESCRIPTIONS, FAULT_PROFILES, FaultProfile } from './faults';
+import { formatReport, RunReport } from './report';
+import { runRehearsal, RunOptions } from './run';
+import type { SizeProfile } from './vault-generator';
+import { validateChunkSize } from '../src/core/chunk-plan';
+
+/*
+ * Local end-to-end rehearsal: the REAL archive-retrieval handlers against local services.
+ *   npx projen rehearse [--archives N] [--size-profile tiny|mixed|large] [--faults PROFILE] …
+ *   tsx rehearsal/main.ts --profile ci      (the fixed CI matrix; exit code 1 on any problem)
+ */
+
+const MiB = 1024 * 1024;
+
+const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+};
+
+/** The CI matrix: every fault profile back to back, ~140 MiB in total. */
+const CI_MATRIX: { faults: FaultProfile; archives: number; sizeProfile: SizeProfile; maxTotalBytes: number }[] = [
+  { faults: 'none', archives: 24, sizeProfile: 'mixed', maxTotalBytes: 40 * MiB },
+  { faults: 'duplicates', archives: 12, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB },
+  { faults: 'throttling', archives: 10, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB },
+  { faults: '5xx', archives: 10, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB },
+  { faults: 'corrupt-chunk', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB },
+  { faults: 'crash-between-steps', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB },
+  { faults: 'expired-window', archives: 8, sizeProfile: 'mixed', maxTotalBytes: 16 * MiB },
+];
+
+async function main(): Promise<number> {
+  const program = new Command()
+    .name('rehearse')
+    .description('End-to-end rehearsal of the archive-retrieval stage against local services (no AWS account, no Docker)')
+    .option('--archives <n>', 'number of archives in the generated vault', positiveInt, 24)
+    .addOption(new Option('--size-profile <profile>', 'archive size mix').choices(['tiny', 'mixed', 'large']).default('mixed'))
+    .option('--seed <seed>', 'seed of the generated vault and of the fault decisions', '1')
+    .option('--chunk-size-mib <mib>', 'chunk (S3 part) size in MiB, a power of two >= 8', positiveInt, 8)
+    .addOption(new Option('--faults <profile>', 'fault profile').choices([...FAULT_PROFILES]).default('none'))
+    .addOption(new Option('--profile <profile>', 'run a fixed matrix instead of one run').choices(['ci']))
+    .option('--max-total-mib <mib>', 'cap on the generated vault size', positiveInt)
+    .option('--report-json <file>', 'write the report(s) as JSON')
+    .option('--speed <factor>', 'virtual clock speed (virtual ms per wall ms); the clock also jumps when the pipeline is idle', Number, 60)
+    .option('--timeout <seconds>', 'give up on a run after this many wall seconds', positiveInt, 90)
+    .option('--handler-log-level <level>', 'POWERTOOLS_LOG_LEVEL of the handlers', 'SILENT')
+    .addHelpText('after', `\nFault profiles:\n${FAULT_PROFILES.map((p) => `  ${p.padEnd(20)} ${FAULT_DESCRIPTIONS[p]}`).join('\n')}`);
+  program.parse();
+  const opts = program.opts<{
+    archives: number;
+    sizeProfile: SizeProfile;
+    seed: string;
+    chunkSizeMib: number;
+    faults: FaultProfile;
+    profile?: 'ci';
+    maxTotalMib?: number;
+    reportJson?: string;
+    speed: number;
+    timeout: number;
+    handlerLogLevel: string;
+  }>();
+  const chunkSize = opts.chunkSizeMib * MiB;
+  validateChunkSize(chunkSize, '--chunk-size-mib');
+
+  const plain = process.env.CI === 'true' || !process.stdout.isTTY;
+  const progress = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  const wallStart = Date.now();
+  const env = await startEnvironment({ chunkSize, speed: opts.speed, handlerLogLevel: opts.handlerLogLevel });
+  const reports: RunReport[] = [];
+  try {
+    const runs: Omit<RunOptions, 'progress' | 'progressEveryMs' | 'chunkSize' | 'timeoutMs'>[] = opts.profile === 'ci'
+      ? CI_MATRIX.map((m, i) => ({ runId: `ci${i + 1}-${m.faults}`, seed: `${opts.seed}-${i}`, ...m }))
+      : [{
+        runId: `run-${opts.faults}-${Date.now().toString(36)}`,
+        seed: opts.seed,
+        archives: opts.archives,
+        sizeProfile: opts.sizeProfile,
+        faults: opts.faults,
+        maxTotalBytes: opts.maxTotalMib ? opts.maxTotalMib * MiB : undefined,
+      }];
+    for (const run of runs) {
+      const report = await runRehearsal(env, { ...run, chunkSize, timeoutMs: opts.timeout * 1000, progress, progressEveryMs: plain ? 3000 : 1000 });
+      reports.push(report);
+      process.stdout.write(`${formatReport(report)}\n`);
+    }
+  } finally {
+    await env.stop();
+  }
+  const wallMs = Date.now() - wallStart;
+  const failed = reports.filter((r) => !r.ok);
+  process.stdout.write(`\nrehearsal: ${reports.length - failed.length}/${reports.length} run(s) passed, `
+    + `${reports.reduce((n, r) => n + r.archives, 0)} archives, ${(reports.reduce((n, r) => n + r.bytes, 0) / MiB).toFixed(1)} MiB, wall time ${(wallMs / 1000).toFixed(1)} s\n`);
+  if (opts.reportJson) writeFileSync(opts.reportJson, JSON.stringify({ wallTimeMs: wallMs, runs: reports }, null, 2));
+  return failed.length === 0 ? 0 : 1;
+}
+
+main().then((code) => {
+  process.exitCode = code;
+  // Handlers' SDK clients keep sockets alive; do not wait for them.
+  setTimeout(() => process.exit(code), 200).unref();
+}, (e: unknown) => {
+  process.stderr.write(`rehearsal failed to run: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(2);
+});

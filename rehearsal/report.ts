@@ -1,0 +1,201 @@
+/* eslint-disable @stylistic/max-len */
+import { createHash } from 'crypto';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { Environment, NAMES } from './environment';
+import type { FaultProfile } from './faults';
+import type { GeneratedArchive } from './vault-generator';
+import { TreeHasher } from '../src/core/tree-hash';
+import { ArchiveStatus, bytesAttribute, countAttribute, metricsPk } from '../src/handlers/shared/schema';
+
+/*
+ * The final report of one run: every archive accounted for, every destination object compared
+ * byte-for-byte (size, SHA-256, tree hash) with the generator and its metadata with the item,
+ * metrics counters compared with the true counts, requests per API, DLQ contents, wall time.
+ */
+
+export interface ArchiveResult {
+  readonly archiveId: string;
+  readonly size: number;
+  readonly status: string;
+  readonly objectKey?: string;
+  readonly problems: string[];
+}
+
+export interface RunReport {
+  readonly runId: string;
+  readonly faults: FaultProfile;
+  readonly archives: number;
+  readonly bytes: number;
+  readonly downloaded: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly lost: number;
+  readonly verified: number;
+  readonly unverified: number;
+  readonly metricsMismatches: string[];
+  readonly dlq: Record<string, number>;
+  readonly strayObjects: string[];
+  readonly openUploads: number;
+  readonly requests: Record<string, Record<string, number>>;
+  readonly injectedFaults: Record<string, number>;
+  readonly handlerErrors: Record<string, number>;
+  readonly streamRecordsDiscarded: number;
+  readonly timedOut: boolean;
+  readonly wallTimeMs: number;
+  readonly problems: string[];
+  readonly failures: { archiveId: string; status: string; reason?: string }[];
+  readonly ok: boolean;
+}
+
+function digestOf(bytes: Buffer): { sha256: string; treeHash: string } {
+  return { sha256: createHash('sha256').update(bytes).digest('hex'), treeHash: new TreeHasher().update(bytes).digest() };
+}
+
+export async function buildReport(env: Environment, input: {
+  runId: string;
+  faults: FaultProfile;
+  archives: readonly GeneratedArchive[];
+  keyPrefix: string;
+  timedOut: boolean;
+  startedAt: number;
+  expectFailures?: boolean;
+}): Promise<RunReport> {
+  const { runId, archives } = input;
+  const items = new Map<string, Record<string, unknown>>();
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await env.doc.send(new ScanCommand({
+      TableName: NAMES.transferTable,
+      ExclusiveStartKey: start,
+      FilterExpression: 'sk = :sk AND runId = :run',
+      ExpressionAttributeValues: { ':sk': 'archive', ':run': runId },
+    }));
+    for (const item of page.Items ?? []) items.set(item.archiveId as string, item);
+    start = page.LastEvaluatedKey;
+  } while (start);
+
+  const problems: string[] = [];
+  const results: ArchiveResult[] = [];
+  const expectedKeys = new Set<string>();
+  let verified = 0;
+  for (const archive of archives) {
+    const item = items.get(archive.archiveId);
+    const status = (item?.status as string | undefined) ?? 'missing';
+    const own: string[] = [];
+    if (item && status === ArchiveStatus.DOWNLOADED) {
+      const key = item.objectKey as string;
+      expectedKeys.add(key);
+      const object = env.s3.getObject(NAMES.bucket, key);
+      if (!object) {
+        own.push(`no object at ${JSON.stringify(key)}`);
+      } else {
+        const bytes = Buffer.concat(object.data);
+        const got = digestOf(bytes);
+        if (bytes.length !== archive.size) own.push(`size ${bytes.length} != ${archive.size}`);
+        if (got.sha256 !== archive.sha256) own.push('SHA-256 differs from the generated archive');
+        if (got.treeHash !== archive.treeHash) own.push('tree hash differs from the generated archive');
+        if (object.storageClass !== item.storageClass) own.push(`storage class ${object.storageClass} != ${String(item.storageClass)}`);
+        const m = object.metadata;
+        if (m['archive-id'] !== archive.archiveId) own.push('metadata archive-id missing or wrong');
+        if (m['glacier-tree-hash'] !== archive.treeHash) own.push('metadata glacier-tree-hash missing or wrong');
+        if (m['creation-date'] !== archive.creationDate) own.push('metadata creation-date missing or wrong');
+        if (archive.description && m['description-truncated'] !== 'true') {
+          let decoded: string | undefined;
+          try {
+            decoded = m.description === undefined ? undefined : decodeURIComponent(m.description);
+          } catch {
+            decoded = undefined;
+          }
+          if (decoded !== archive.description) own.push('metadata description does not decode to the archive description');
+        }
+        if (object.metadata && item.lastModified !== undefined && m['last-modified'] !== item.lastModified) own.push('metadata last-modified wrong');
+      }
+      if (own.length === 0) verified++;
+    }
+    results.push({ archiveId: archive.archiveId, size: archive.size, status, objectKey: item?.objectKey as string | undefined, problems: own });
+  }
+  const count = (s: string): number => results.filter((r) => r.status === s).length;
+  const downloaded = count(ArchiveStatus.DOWNLOADED);
+  const failed = count(ArchiveStatus.FAILED);
+  const skipped = count(ArchiveStatus.SKIPPED);
+  const lost = archives.length - downloaded - failed - skipped;
+  const unverified = downloaded - verified;
+  for (const r of results.filter((x) => x.problems.length > 0)) problems.push(`archive ${r.archiveId.slice(0, 12)}…: ${r.problems.join('; ')}`);
+  for (const r of results.filter((x) => ![ArchiveStatus.DOWNLOADED, ArchiveStatus.FAILED, ArchiveStatus.SKIPPED].includes(x.status as ArchiveStatus))) {
+    problems.push(`archive ${r.archiveId.slice(0, 12)}… LOST: ended in status ${r.status}`);
+  }
+  if (failed > 0 && !input.expectFailures) problems.push(`${failed} archive(s) failed although every injected fault is transient`);
+
+  // Metrics: counters are "archives currently in status X" (+1 on entry, −1 on exit).
+  const metricsMismatches: string[] = [];
+  const metrics = (await env.doc.send(new GetCommand({ TableName: NAMES.metricsTable, Key: { pk: metricsPk(runId) }, ConsistentRead: true }))).Item ?? {};
+  for (const status of Object.values(ArchiveStatus)) {
+    const inStatus = archives.filter((a) => items.get(a.archiveId)?.status === status);
+    const trueCount = inStatus.length;
+    const trueBytes = inStatus.reduce((n, a) => n + a.size, 0);
+    const gotCount = Number(metrics[countAttribute(status)] ?? 0);
+    const gotBytes = Number(metrics[bytesAttribute(status)] ?? 0);
+    if (gotCount !== trueCount) metricsMismatches.push(`${countAttribute(status)} = ${gotCount}, true ${trueCount}`);
+    if (gotBytes !== trueBytes) metricsMismatches.push(`${bytesAttribute(status)} = ${gotBytes}, true ${trueBytes}`);
+  }
+  problems.push(...metricsMismatches.map((m) => `metrics: ${m}`));
+
+  const dlq: Record<string, number> = {};
+  for (const queue of env.sqs.queues.values()) {
+    const bodies = await env.sqs.drain(queue.dlqUrl);
+    dlq[queue.name] = bodies.length;
+    if (bodies.length > 0) problems.push(`DLQ ${queue.name}-dlq holds ${bodies.length} message(s), e.g. ${bodies[0].slice(0, 160)}`);
+  }
+  const strayObjects = env.s3.listKeys(NAMES.bucket).filter((k) => k.startsWith(input.keyPrefix) && !expectedKeys.has(k));
+  if (strayObjects.length > 0) problems.push(`${strayObjects.length} object(s) in the bucket that belong to no downloaded archive`);
+  const openUploads = env.s3.openUploads(NAMES.bucket).filter((u) => u.key.startsWith(input.keyPrefix)).length;
+  if (openUploads > 0 && lost === 0) problems.push(`${openUploads} multipart upload(s) left open (storage leak)`);
+  const discarded = env.pollers.metrics.discarded.length;
+  if (discarded > 0) problems.push(`${discarded} stream record(s) given up by the metrics event source`);
+  if (input.timedOut) problems.push('the run timed out before every archive reached a final status');
+
+  return {
+    runId,
+    faults: input.faults,
+    archives: archives.length,
+    bytes: archives.reduce((n, a) => n + a.size, 0),
+    downloaded,
+    failed,
+    skipped,
+    lost,
+    verified,
+    unverified,
+    metricsMismatches,
+    dlq,
+    strayObjects,
+    openUploads,
+    requests: env.stats.snapshot(),
+    injectedFaults: Object.fromEntries(env.faults.injected),
+    handlerErrors: Object.fromEntries(env.handlerErrors),
+    streamRecordsDiscarded: discarded,
+    timedOut: input.timedOut,
+    wallTimeMs: Date.now() - input.startedAt,
+    problems,
+    failures: results.filter((r) => r.status !== ArchiveStatus.DOWNLOADED).map((r) => ({
+      archiveId: r.archiveId, status: r.status, reason: items.get(r.archiveId)?.failureReason as string | undefined,
+    })),
+    ok: problems.length === 0,
+  };
+}
+
+export function formatReport(report: RunReport): string {
+  const lines = [
+    `── run ${report.runId} (faults: ${report.faults}) ${report.ok ? 'PASS' : 'FAIL'} in ${(report.wallTimeMs / 1000).toFixed(1)} s`,
+    `   archives ${report.archives} (${(report.bytes / 1048576).toFixed(1)} MiB): downloaded ${report.downloaded} (verified ${report.verified}), `
+      + `failed ${report.failed}, skipped ${report.skipped}, lost ${report.lost}, unverified ${report.unverified}`,
+    `   metrics counters: ${report.metricsMismatches.length === 0 ? 'match the table' : report.metricsMismatches.join(', ')}`,
+    `   DLQs: ${Object.entries(report.dlq).map(([q, n]) => `${q}=${n}`).join(' ')}; open uploads ${report.openUploads}; stray objects ${report.strayObjects.length}`,
+    `   injected faults: ${Object.entries(report.injectedFaults).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`,
+    `   handler errors (retried): ${Object.entries(report.handlerErrors).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`,
+    `   requests: ${Object.entries(report.requests).map(([svc, ops]) => `${svc}{${Object.entries(ops).map(([o, n]) => `${o}:${n}`).join(' ')}}`).join(' ')}`,
+  ];
+  for (const p of report.problems.slice(0, 20)) lines.push(`   ✗ ${p}`);
+  if (report.problems.length > 20) lines.push(`   … and ${report.problems.length - 20} more problem(s)`);
+  for (const f of report.failures.slice(0, 10)) lines.push(`   · ${f.archiveId.slice(0, 12)}… ${f.status}${f.reason ? `: ${f.reason}` : ''}`);
+  return lines.join('\n');
+}

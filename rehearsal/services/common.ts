@@ -1,0 +1,110 @@
+import { randomUUID } from 'crypto';
+import { IncomingMessage, Server } from 'http';
+import { AddressInfo } from 'net';
+
+/** What every local service hands back: where to reach it and how to shut it down. */
+export interface RunningService {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Counts requests per service and operation, the rehearsal's stand-in for a CloudTrail/billing view. */
+export class ApiStats {
+  private readonly counts = new Map<string, number>();
+
+  public count(service: string, operation: string, n = 1): void {
+    const key = `${service}:${operation}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+  }
+
+  public get(service: string, operation: string): number {
+    return this.counts.get(`${service}:${operation}`) ?? 0;
+  }
+
+  /** `{ service: { operation: count } }`, sorted for stable reports. */
+  public snapshot(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const key of [...this.counts.keys()].sort()) {
+      const [service, operation] = key.split(':');
+      (out[service] ??= {})[operation] = this.counts.get(key)!;
+    }
+    return out;
+  }
+
+  public reset(): void {
+    this.counts.clear();
+  }
+}
+
+/** Binds a server to 127.0.0.1 on an ephemeral port. */
+export async function listenLocal(server: Server): Promise<{ port: number; endpoint: string }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return { port, endpoint: `http://127.0.0.1:${port}` };
+}
+
+/** Closes a server, cutting idle keep-alive sockets so shutdown never hangs. */
+export async function closeServer(server: Server): Promise<void> {
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const piece of req) parts.push(piece as Buffer);
+  return Buffer.concat(parts);
+}
+
+export function requestId(): string {
+  return randomUUID().replace(/-/g, '').slice(0, 16).toUpperCase();
+}
+
+/** A FIFO mutex: `run` executes tasks one at a time in arrival order. */
+export class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  public async run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task, task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** Small seeded PRNG (mulberry32-like, written with arithmetic only) for reproducible choices. */
+export class Random {
+  private state: number;
+
+  constructor(seed: number | string) {
+    let s = 0;
+    for (const ch of String(seed)) s = (s * 31 + ch.charCodeAt(0)) % 2147483647;
+    this.state = s === 0 ? 1234567 : s;
+  }
+
+  /** Uniform in [0, 1). Park–Miller minimal standard generator. */
+  public next(): number {
+    this.state = (this.state * 48271) % 2147483647;
+    return (this.state - 1) / 2147483646;
+  }
+
+  public int(min: number, maxInclusive: number): number {
+    return min + Math.floor(this.next() * (maxInclusive - min + 1));
+  }
+
+  public chance(p: number): boolean {
+    return this.next() < p;
+  }
+
+  public pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.next() * items.length)];
+  }
+}
+
+export const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,103 @@
+/* eslint-disable @stylistic/max-len */
+import { createServer } from 'http';
+import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { createRequestHandler } from 'local-aws-sqs';
+import { ApiStats, closeServer, listenLocal, RunningService } from './common';
+
+/*
+ * SQS for the rehearsal: local-aws-sqs (pure node, speaks the AWS JSON protocol the current SDK
+ * uses, DLQ redrive, long polling) behind our own node:http server so we bind an ephemeral port
+ * and count requests per operation.
+ */
+
+export interface QueueDefinition {
+  readonly name: string;
+  readonly visibilityTimeoutSeconds: number;
+  /** Receives before a message moves to `<name>-dlq`. */
+  readonly maxReceiveCount: number;
+}
+
+export interface LocalQueue {
+  readonly name: string;
+  readonly url: string;
+  readonly arn: string;
+  readonly dlqUrl: string;
+  readonly dlqArn: string;
+}
+
+export interface LocalSqs extends RunningService {
+  readonly client: SQSClient;
+  readonly queues: Map<string, LocalQueue>;
+  /** Visible + in-flight messages of a queue. */
+  depth(url: string): Promise<number>;
+  /** Removes and returns every message body of a queue (used to read DLQs for the report). */
+  drain(url: string): Promise<string[]>;
+  purge(url: string): Promise<void>;
+}
+
+export async function startSqs(definitions: QueueDefinition[], options: { stats?: ApiStats; accountId?: string; region?: string } = {}): Promise<LocalSqs> {
+  let delegate: ((req: import('http').IncomingMessage, res: import('http').ServerResponse) => Promise<void>) | undefined;
+  const server = createServer((req, res) => {
+    const op = String(req.headers['x-amz-target'] ?? '').split('.').pop() || 'Query';
+    options.stats?.count('SQS', op);
+    delegate!(req, res).catch((e: unknown) => {
+      res.statusCode = 500;
+      res.end(String(e));
+    });
+  });
+  const { port, endpoint } = await listenLocal(server);
+  delegate = createRequestHandler({
+    port,
+    hostname: '127.0.0.1',
+    accountId: options.accountId ?? '123456789012',
+    region: options.region ?? 'us-east-1',
+    emulateQueueCreationLifecycle: false,
+    emulateLazyQueues: false,
+  }).requestHandler;
+
+  const client = new SQSClient({ region: options.region ?? 'us-east-1', endpoint, credentials: { accessKeyId: 'rehearsal', secretAccessKey: 'rehearsal' } });
+  const queues = new Map<string, LocalQueue>();
+  const arnOf = async (url: string): Promise<string> =>
+    (await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  for (const def of definitions) {
+    const dlqUrl = (await client.send(new CreateQueueCommand({ QueueName: `${def.name}-dlq`, Attributes: { MessageRetentionPeriod: '1209600' } }))).QueueUrl!;
+    const dlqArn = await arnOf(dlqUrl);
+    const url = (await client.send(new CreateQueueCommand({
+      QueueName: def.name,
+      Attributes: {
+        VisibilityTimeout: String(def.visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: def.maxReceiveCount }),
+      },
+    }))).QueueUrl!;
+    queues.set(def.name, { name: def.name, url, arn: await arnOf(url), dlqUrl, dlqArn });
+  }
+
+  return {
+    endpoint,
+    client,
+    queues,
+    depth: async (url) => {
+      const a = (await client.send(new GetQueueAttributesCommand({
+        QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      }))).Attributes ?? {};
+      return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+    },
+    drain: async (url) => {
+      const bodies: string[] = [];
+      for (;;) {
+        const out = await client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 }));
+        const messages = out.Messages ?? [];
+        if (messages.length === 0) return bodies;
+        bodies.push(...messages.map((m) => m.Body ?? ''));
+        await client.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+      }
+    },
+    purge: async (url) => {
+      await client.send(new PurgeQueueCommand({ QueueUrl: url }));
+    },
+    stop: async () => {
+      client.destroy();
+      await closeServer(server);
+    },
+  };
+}
