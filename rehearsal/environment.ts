@@ -87,7 +87,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
   });
   const sqs = await startSqs([
     { name: NAMES.notificationsQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 6 },
-    { name: NAMES.chunkQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 6 },
+    // Mirrors the construct default (chunkMaxReceiveCount 40): chunks of an expired job wait here for the re-staged one.
+    { name: NAMES.chunkQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 40 },
     { name: NAMES.validationQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 6 },
   ], { stats, accountId: ACCOUNT_ID, region: REGION });
   const sns = new SnsFake(sqs.client, stats, REGION);
@@ -147,7 +148,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
   const handlerErrors = new Map<string, number>();
   const uncaught: string[] = [];
   const onUncaught = (error: unknown): void => {
-    uncaught.push(`${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`.slice(0, 300));
+    uncaught.push(`${(error as Error)?.name ?? "Error"}: ${(error as Error)?.message ?? String(error)}`.slice(0, 300));
+    if (process.env.REHEARSAL_DEBUG_UNCAUGHT) console.error(error);
   };
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onUncaught);

@@ -55,6 +55,13 @@ export async function processChunk(deps: ChunkDeps, message: ChunkMessage): Prom
     log.info('chunk message for an archive that is no longer staged; acknowledging it', { status: item.status });
     return 'superseded';
   }
+  if (item.jobId !== undefined && item.jobId !== message.jobId) {
+    // The archive was re-requested (download-window extension). The new job's output is not
+    // downloadable before it completes, and its notification re-queues every part still missing
+    // for this same upload, so this message has nothing left to do.
+    log.info('chunk message for a superseded job; the current job re-queues missing parts', { currentJobId: item.jobId });
+    return 'superseded';
+  }
 
   const plan = planChunks(item.size, item.chunkSize ?? message.rangeEnd - message.rangeStart + 1);
   const range = chunkRange(plan, message.partNumber);
@@ -66,9 +73,7 @@ export async function processChunk(deps: ChunkDeps, message: ChunkMessage): Prom
   let partsDone = item.partsDone;
   let outcome: ChunkOutcome = 'already-done';
   if (!partsDone?.has(message.partNumber)) {
-    // A newer job re-staged the same archive bytes (download-window extension): read from it.
-    const jobId = item.jobId ?? message.jobId;
-    if (jobId !== message.jobId) log.info('reading from the archive\'s current job instead of the message\'s', { currentJobId: jobId });
+    const jobId = message.jobId;
     let copied;
     try {
       copied = await copyRangeToPart(

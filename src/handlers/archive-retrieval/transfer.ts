@@ -1,4 +1,4 @@
-import { Readable } from 'stream';
+import { PassThrough, Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import { GetJobOutputCommand, GetJobOutputCommandOutput, GlacierClient } from '@aws-sdk/client-glacier';
 import { PutObjectCommand, S3Client, StorageClass, UploadPartCommand } from '@aws-sdk/client-s3';
@@ -101,29 +101,47 @@ export async function hashedTransfer<T>(
   upload: (body: Readable, abortSignal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const abort = new AbortController();
+  // The SDK wraps a request body in streams of its own, and after an aborted request nobody
+  // listens to those any more: an 'error' travelling through them would crash the runtime. So the
+  // body handed to the upload never errors; a failure reaches it only through the abort signal,
+  // and the held-back tail of a bad chunk is never written.
+  const body = new PassThrough();
+  // Source errors are observed through the pipeline; a socket reporting the same failure again
+  // after the pipeline settled must not become an uncaught exception.
+  source.on('error', ignoreLateError);
   const piped = pipeline(source, hasher).then(
     () => undefined,
     (err: unknown) => {
       abort.abort(err);
+      body.destroy();
       return err;
     },
   );
+  hasher.on('data', (chunk: Buffer) => {
+    if (!body.write(chunk)) hasher.pause();
+  });
+  body.on('drain', () => hasher.resume());
+  hasher.on('end', () => body.end());
+
   let result: T;
   try {
-    result = await upload(hasher, abort.signal);
+    result = await upload(body, abort.signal);
   } catch (uploadError) {
     source.destroy();
     hasher.destroy();
+    body.destroy();
     const pipeError = await piped;
     throw pipeError instanceof IntegrityError ? pipeError : uploadError;
   }
   // A real upload only succeeds after reading the whole body; drain anything left so the
   // verification at the end of the stream still runs if a client returned early.
-  if (!hasher.readableEnded) hasher.resume();
+  if (!body.readableEnded) body.resume();
   const pipeError = await piped;
   if (pipeError !== undefined) throw pipeError;
   return result;
 }
+
+function ignoreLateError(): void {}
 
 /** Inclusive byte range inside the archive (= inside the job output for whole-archive jobs). */
 export interface ByteRange {

@@ -103,7 +103,8 @@ test('tree hash mismatch: the part body never completes, nothing is recorded, th
   const err = await processChunk(deps, chunks[1]).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(IntegrityError);
   expect((err as Error).message).toMatch(/tree hash mismatch/);
-  expect(world.s3.bodyResults).toEqual([{ command: 'UploadPart', ok: false, error: 'IntegrityError' }]);
+  // The body is cut off (premature close), never completed: S3 cannot store a bad part.
+  expect(world.s3.bodyResults).toEqual([expect.objectContaining({ command: 'UploadPart', ok: false })]);
   expect(world.s3.uploads.get(chunks[1].uploadId)!.parts.size).toBe(0);
   expect(world.table.get(item.pk, 'chunk#00002')).toBeUndefined();
   expect(world.archive(item).partsDone).toBeUndefined();
@@ -116,21 +117,28 @@ test('short read from Glacier fails the part', async () => {
   expect(world.table.get(item.pk, 'chunk#00001')).toBeUndefined();
 });
 
-test('expired download window: typed error, message left for retry; after re-staging, the newer job id is used with the same upload', async () => {
+test('expired download window: typed error, message left for retry; once re-staged, old-job messages are superseded and the new job completes the same upload', async () => {
   world.glacier.expired.add(item.jobId!);
   const deps = world.chunkDeps();
   await expect(processChunk(deps, chunks[0])).rejects.toBeInstanceOf(JobOutputExpiredError);
   expect(world.s3.mock.commandCalls(UploadPartCommand)).toHaveLength(0);
 
-  // The download-window extension re-requested the archive: same bytes, new job id.
+  // The download-window extension re-requested the archive: same bytes, new job id. Until that
+  // job completes its output is not downloadable, so messages of the old job must not spin on it:
+  // the new job's notification re-queues every part still missing.
   world.glacier.jobs.set('job-restaged', data);
   world.table.seed({ ...world.table.get(item.pk, 'archive')!, jobId: 'job-restaged' });
-  await expect(processChunk(deps, chunks[0])).resolves.toBe('recorded');
+  const getsBefore = world.glacier.mock.commandCalls(GetJobOutputCommand).length;
+  await expect(processChunk(deps, chunks[0])).resolves.toBe('superseded');
+  expect(world.glacier.mock.commandCalls(GetJobOutputCommand)).toHaveLength(getsBefore);
+
+  const restaged = chunks.map((c) => ({ ...c, jobId: 'job-restaged' }));
+  await expect(processChunk(deps, restaged[0])).resolves.toBe('recorded');
   expect(world.glacier.mock.commandCalls(GetJobOutputCommand).at(-1)!.args[0].input.jobId).toBe('job-restaged');
   expect(world.table.get(item.pk, 'chunk#00001')).toMatchObject({ sourceJobId: 'job-restaged', uploadId: chunks[0].uploadId });
 
-  await processChunk(deps, chunks[1]);
-  await processChunk(deps, chunks[2]);
+  await processChunk(deps, restaged[1]);
+  await processChunk(deps, restaged[2]);
   await world.drain();
   expect(world.archive(item).status).toBe(ArchiveStatus.DOWNLOADED);
   expect(world.s3.objects.get(item.objectKey)!.body.equals(data)).toBe(true);
