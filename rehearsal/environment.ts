@@ -148,7 +148,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
   const handlerErrors = new Map<string, number>();
   const uncaught: string[] = [];
   const onUncaught = (error: unknown): void => {
-    uncaught.push(`${(error as Error)?.name ?? "Error"}: ${(error as Error)?.message ?? String(error)}`.slice(0, 300));
+    uncaught.push(`${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`.slice(0, 300));
     if (process.env.REHEARSAL_DEBUG_UNCAUGHT) console.error(error);
   };
   process.on('uncaughtException', onUncaught);

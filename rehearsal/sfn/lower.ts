@@ -396,7 +396,9 @@ class Lowerer {
     if (state.ItemBatcher) {
       const b = state.ItemBatcher as AslObject;
       checkFields(name, b, ['MaxItemsPerBatch', 'MaxItemsPerBatchPath', 'MaxInputBytesPerBatch', 'MaxInputBytesPerBatchPath', 'BatchInput'], 'ItemBatcher');
-      if (b.MaxItemsPerBatch === undefined && b.MaxItemsPerBatchPath === undefined && b.MaxInputBytesPerBatch === undefined && b.MaxInputBytesPerBatchPath === undefined) {
+      const noLimit = b.MaxItemsPerBatch === undefined && b.MaxItemsPerBatchPath === undefined
+        && b.MaxInputBytesPerBatch === undefined && b.MaxInputBytesPerBatchPath === undefined;
+      if (noLimit) {
         throw new LoweringError(name, 'ItemBatcher', 'needs MaxItemsPerBatch or MaxInputBytesPerBatch');
       }
       staticOrPath(params, 'MaxItemsPerBatch', b, 'MaxItemsPerBatch');

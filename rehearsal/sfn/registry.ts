@@ -62,8 +62,8 @@ export interface TaskTokenInfo {
 
 interface Pending {
   info: TaskTokenInfo;
-  resolve(value: unknown): void;
-  reject(error: Error): void;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
   onHeartbeat?: () => void;
 }
 

@@ -137,7 +137,7 @@ interface ExecutionState {
   readonly events: SfnEvent[];
   readonly cleanups: Set<() => void>;
   readonly done: Promise<ExecutionRecord>;
-  resolveDone(record: ExecutionRecord): void;
+  resolveDone: (record: ExecutionRecord) => void;
   abortRun?: () => void;
   overrides?: any;
   /** Settles when the root event log is fully drained (the interpreter closes it on every ending). */
@@ -159,7 +159,8 @@ async function captureStatesTimeoutClass(): Promise<void> {
   const probe = new StateMachine({ StartAt: 'T', States: { T: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', TimeoutSeconds: 0.001, End: true } } } as any,
     { validationOptions: { noValidate: true } });
   let timer: NodeJS.Timeout | undefined;
-  const run = probe.run({}, { overrides: { taskResourceLocalHandlers: { T: () => new Promise((resolve) => { timer = setTimeout(() => resolve(null), 30); }) } } });
+  const slowTask = () => new Promise((resolve) => { timer = setTimeout(() => resolve(null), 30); });
+  const run = probe.run({}, { overrides: { taskResourceLocalHandlers: { T: slowTask } } });
   try {
     await run.result;
   } catch (e) {
@@ -277,7 +278,11 @@ export class SfnRuntime {
   }
 
   /** Starts an execution and returns its (RUNNING) record; `whenDone` waits for the end. */
-  public async startExecution(stateMachine: string, input: Json = {}, opts: { name?: string; parentExecutionArn?: string } = {}): Promise<ExecutionRecord> {
+  public async startExecution(
+    stateMachine: string,
+    input: Json = {},
+    opts: { name?: string; parentExecutionArn?: string } = {},
+  ): Promise<ExecutionRecord> {
     await captureStatesTimeoutClass();
     const machine = this.machines.get(this.stateMachineArn(stateMachine));
     if (!machine) throw new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachine}'`);
@@ -691,7 +696,7 @@ export class SfnRuntime {
         case 'cloudwatch':
           return clone(await this.cloudWatch.call(action, clone(params)));
         case 'sfn':
-          return this.sfnSdk(action, params);
+          return await this.sfnSdk(action, params);
         case 's3':
           return await this.sdkSend('s3', s3Sdk, this.services.s3Client, action, params, undefined);
         case 'dynamodb':
@@ -731,7 +736,9 @@ export class SfnRuntime {
 
   private async sfnSdk(action: string, params: any): Promise<any> {
     const camel = (o: any): any => Object.fromEntries(Object.entries(o ?? {}).map(([k, v]) => [k.charAt(0).toLowerCase() + k.slice(1), v]));
-    const pascal = (o: any): any => Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined).map(([k, v]) => [k.charAt(0).toUpperCase() + k.slice(1), v]));
+    const pascal = (o: any): any => Object.fromEntries(Object.entries(o ?? {})
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k.charAt(0).toUpperCase() + k.slice(1), v]));
     const body = camel(params);
     if (body.input !== undefined && typeof body.input !== 'string') body.input = JSON.stringify(body.input);
     if (body.output !== undefined && typeof body.output !== 'string') body.output = JSON.stringify(body.output);
@@ -749,7 +756,10 @@ export class SfnRuntime {
     }
     let child: ExecutionRecord;
     try {
-      child = await this.startExecution(String(params?.StateMachineArn), input, { name: params?.Name, parentExecutionArn: parent.record.executionArn });
+      child = await this.startExecution(String(params?.StateMachineArn), input, {
+        name: params?.Name,
+        parentExecutionArn: parent.record.executionArn,
+      });
     } catch (e) {
       throw new SfnApiError(`StepFunctions.${(e as Error).name}Exception`.replace('ExceptionException', 'Exception'), (e as Error).message);
     }
@@ -850,7 +860,8 @@ export class SfnRuntime {
     let bytes = base;
     for (const item of items) {
       const size = Buffer.byteLength(JSON.stringify(item)) + (current.length > 0 ? 1 : 0);
-      const full = current.length > 0 && ((maxItems !== undefined && current.length >= maxItems) || (maxBytes !== undefined && bytes + size > maxBytes));
+      const full = current.length > 0
+        && ((maxItems !== undefined && current.length >= maxItems) || (maxBytes !== undefined && bytes + size > maxBytes));
       if (full) {
         batches.push(current);
         current = [];
@@ -989,7 +1000,8 @@ export class SfnRuntime {
         files[status].push({ Key: key, Size: Buffer.byteLength(body) });
       }
       const manifestKey = `${base}/manifest.json`;
-      await this.objectStore!.putObject(w.Bucket, manifestKey, JSON.stringify({ DestinationBucket: w.Bucket, MapRunArn: mapRunArn, ResultFiles: files }));
+      const manifest = { DestinationBucket: w.Bucket, MapRunArn: mapRunArn, ResultFiles: files };
+      await this.objectStore!.putObject(w.Bucket, manifestKey, JSON.stringify(manifest));
       record.resultWriterKey = manifestKey;
       writerOutput = { MapRunArn: mapRunArn, ResultWriterDetails: { Bucket: w.Bucket, Key: manifestKey } };
     }

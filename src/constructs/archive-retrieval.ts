@@ -6,13 +6,13 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { suppressNag } from './nag';
+import { TransferStorage } from './transfer-storage';
 import { ArchiveValidationFunction } from '../handlers/archive-retrieval/archive-validation-function';
 import { ChunkRetrievalFunction } from '../handlers/archive-retrieval/chunk-retrieval-function';
 import { MetricsProcessorFunction } from '../handlers/archive-retrieval/metrics-processor-function';
 import { NotificationsProcessorFunction } from '../handlers/archive-retrieval/notifications-processor-function';
 import { ARCHIVE_SK, Env } from '../handlers/shared/schema';
-import { suppressNag } from './nag';
-import { TransferStorage } from './transfer-storage';
 
 /** Properties of {@link ArchiveRetrieval}. */
 export interface ArchiveRetrievalProps {

@@ -3,10 +3,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { DEFAULT_CHUNK_SIZE, MAX_S3_OBJECT_SIZE, validateChunkSize } from '../core/chunk-plan';
 import { ArchiveRetrieval } from './archive-retrieval';
 import { DestinationStorageClass, RetrievalTier } from './options';
 import { TransferStorage } from './transfer-storage';
+import { DEFAULT_CHUNK_SIZE, MAX_S3_OBJECT_SIZE, validateChunkSize } from '../core/chunk-plan';
 
 /** Properties of {@link GlacierVaultToS3Transfer}. */
 export interface GlacierVaultToS3TransferProps {

@@ -7,8 +7,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MetricsTable, TransferTable } from '../handlers/shared/schema';
 import { suppressNag } from './nag';
+import { MetricsTable, TransferTable } from '../handlers/shared/schema';
 
 /** Properties of {@link TransferStorage}. */
 export interface TransferStorageProps {

@@ -1,9 +1,9 @@
+import { App, Size, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { App, Size, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { DestinationStorageClass, GlacierVaultToS3Transfer, RetrievalTier } from '../../src';
 import { ACCOUNT, makeStack, policyStatements, REGION, templateOf } from './helpers';
+import { DestinationStorageClass, GlacierVaultToS3Transfer, RetrievalTier } from '../../src';
 
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
@@ -201,7 +201,11 @@ describe('GlacierVaultToS3Transfer wiring', () => {
   });
 
   test('exposes configuration as attributes', () => {
-    const { transfer } = makeStack({ storageClass: DestinationStorageClass.GLACIER_IR, retrievalTier: RetrievalTier.STANDARD, dailyQuota: Size.tebibytes(10) });
+    const { transfer } = makeStack({
+      storageClass: DestinationStorageClass.GLACIER_IR,
+      retrievalTier: RetrievalTier.STANDARD,
+      dailyQuota: Size.tebibytes(10),
+    });
     expect(transfer.storageClass).toBe('GLACIER_IR');
     expect(transfer.retrievalTier).toBe('Standard');
     expect(transfer.dailyQuotaBytes).toBe(10 * 2 ** 40);
