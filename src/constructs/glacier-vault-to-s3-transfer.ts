@@ -4,6 +4,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ArchiveRetrieval } from './archive-retrieval';
+import { DownloadWindowExtension } from './download-window-extension';
+import { InitiateRetrieval } from './initiate-retrieval';
 import { DestinationStorageClass, RetrievalTier } from './options';
 import { TransferStorage } from './transfer-storage';
 import { DEFAULT_CHUNK_SIZE, MAX_S3_OBJECT_SIZE, validateChunkSize } from '../core/chunk-plan';
@@ -144,6 +146,16 @@ export class GlacierVaultToS3Transfer extends Construct {
   public readonly storage: TransferStorage;
   /** The event-driven archive copy. */
   public readonly archiveRetrieval: ArchiveRetrieval;
+  /**
+   * Requests every archive of a run in CreationDate order at the pace the daily quota allows.
+   * Start `initiateRetrieval.stateMachine` with `{ runId, vaultName, tier, storageClass }`.
+   */
+  public readonly initiateRetrieval: InitiateRetrieval;
+  /**
+   * Re-requests staged archives whose download window is about to close; each active run adds a
+   * target to `downloadWindowExtension.schedule`.
+   */
+  public readonly downloadWindowExtension: DownloadWindowExtension;
   /** Normalised destination prefix ('' or ending in '/'). */
   public readonly destinationPrefix: string;
   /** Chunk size in bytes. */
@@ -219,6 +231,19 @@ export class GlacierVaultToS3Transfer extends Construct {
       notificationsConcurrency: props.notificationsConcurrency,
       validationConcurrency: props.validationConcurrency,
       chunkMemorySize: props.chunkMemorySize,
+      logRetention: props.logRetention,
+    });
+
+    this.initiateRetrieval = new InitiateRetrieval(this, 'InitiateRetrieval', {
+      storage: this.storage,
+      vaultArns: this.vaultArns,
+      dailyQuotaBytes: this.dailyQuotaBytes,
+      logRetention: props.logRetention,
+    });
+    this.downloadWindowExtension = new DownloadWindowExtension(this, 'DownloadWindowExtension', {
+      storage: this.storage,
+      vaultArns: this.vaultArns,
+      dailyQuotaBytes: this.dailyQuotaBytes,
       logRetention: props.logRetention,
     });
   }

@@ -89,6 +89,26 @@ export class ArchiveStore {
     return Item as ArchiveItem | undefined;
   }
 
+  /**
+   * pending → requested with this job: the request stage crashed after InitiateJob and before it
+   * recorded the job id, and the job's notification found the archive through its description.
+   */
+  public async adoptJob(item: ArchiveItem, jobId: string): Promise<boolean> {
+    const now = this.clock();
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: item.pk, sk: ARCHIVE_SK },
+      UpdateExpression: `SET ${SET_STATUS}, jobId = :jobId`,
+      ConditionExpression: '#status = :pending AND attribute_not_exists(jobId)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ...statusValues(item.runId, ArchiveStatus.REQUESTED, now),
+        ':pending': ArchiveStatus.PENDING,
+        ':jobId': jobId,
+      },
+    })));
+  }
+
   /** requested → staged for exactly this job. `false` when another delivery got there first. */
   public async markStaged(item: ArchiveItem, jobId: string, jobExpiresAt: number | undefined): Promise<boolean> {
     const now = this.clock();

@@ -5,7 +5,7 @@ import type { DestinationConfig } from './config';
 import { copyRangeToPart, JobOutputExpiredError, TransferClients } from './transfer';
 import { chunkRange, planChunks } from '../../core/chunk-plan';
 import { withKeys } from '../shared/logger';
-import { archivePk, ArchiveStatus, ChunkItem, ChunkMessage, chunkSk, ValidationMessage } from '../shared/schema';
+import { ArchiveItem, archivePk, ArchiveStatus, ChunkItem, ChunkMessage, chunkSk, ValidationMessage, WindowExtensionAttributes } from '../shared/schema';
 
 export interface ChunkDeps {
   readonly store: ArchiveStore;
@@ -55,10 +55,13 @@ export async function processChunk(deps: ChunkDeps, message: ChunkMessage): Prom
     log.info('chunk message for an archive that is no longer staged; acknowledging it', { status: item.status });
     return 'superseded';
   }
-  if (item.jobId !== undefined && item.jobId !== message.jobId) {
-    // The archive was re-requested (download-window extension). The new job's output is not
-    // downloadable before it completes, and its notification re-queues every part still missing
-    // for this same upload, so this message has nothing left to do.
+  const now = (deps.clock ?? (() => new Date()))();
+  const extended = item as ArchiveItem & WindowExtensionAttributes;
+  const fromPreviousJob = extended.previousJobId === message.jobId && (extended.previousJobExpiresAt ?? 0) > now.getTime();
+  if (item.jobId !== undefined && item.jobId !== message.jobId && !fromPreviousJob) {
+    // The archive was re-requested (download-window extension) and this message's job is no
+    // longer readable. The new job's notification re-queues every part still missing for this
+    // same upload, so this message has nothing left to do.
     log.info('chunk message for a superseded job; the current job re-queues missing parts', { currentJobId: item.jobId });
     return 'superseded';
   }
@@ -89,13 +92,16 @@ export async function processChunk(deps: ChunkDeps, message: ChunkMessage): Prom
         },
       );
     } catch (err) {
+      if (err instanceof JobOutputExpiredError && item.jobId !== jobId) {
+        log.info('previous job expired before this part was copied; the current job re-queues it', { expiredJobId: jobId });
+        return 'superseded';
+      }
       if (err instanceof JobOutputExpiredError) {
         log.warn('job output expired; waiting for re-staged job (the message will be retried)', { expiredJobId: jobId });
       }
       throw err;
     }
     const ttlDays = deps.destination.runDataTtlDays;
-    const now = (deps.clock ?? (() => new Date()))();
     const chunk: ChunkItem = {
       pk,
       sk: chunkSk(message.partNumber),

@@ -26,6 +26,8 @@ export interface GlacierJobNotification {
   readonly tier?: string;
   readonly retrievalByteRange?: string;
   readonly inventorySizeInBytes?: number;
+  /** The job Description given at InitiateJob (names the run and archive for jobs we start). */
+  readonly jobDescription?: string;
 }
 
 const ACTIONS: readonly string[] = ['ArchiveRetrieval', 'InventoryRetrieval', 'Select'];
@@ -97,6 +99,7 @@ export function parseGlacierNotification(body: string): GlacierJobNotification {
     tier: optionalString(job, 'Tier'),
     retrievalByteRange: optionalString(job, 'RetrievalByteRange'),
     inventorySizeInBytes: optionalNumber(job, 'InventorySizeInBytes'),
+    jobDescription: optionalString(job, 'JobDescription'),
   };
 }
 

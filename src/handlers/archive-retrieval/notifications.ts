@@ -3,7 +3,7 @@ import { GlacierJobNotification, jobOutputExpiry, parseGlacierNotification } fro
 import { stageArchive, StageOutcome, StagingDeps } from './staging';
 import type { Log } from '../shared/logger';
 import { withKeys } from '../shared/logger';
-import { ArchiveStatus, TERMINAL_STATUSES } from '../shared/schema';
+import { ArchiveItem, archivePk, ArchiveStatus, parseRetrievalJobDescription, TERMINAL_STATUSES } from '../shared/schema';
 
 /**
  * No archive item carries this job id. The message is reported as failed, not dropped: the item
@@ -61,8 +61,7 @@ export async function processNotification(deps: NotificationDeps, body: string):
     return 'ignored';
   }
 
-  const pk = await deps.store.findArchivePkByJobId(notification.jobId);
-  const found = pk === undefined ? undefined : await deps.store.getArchive(pk);
+  const found = await findArchive(deps, notification, jobLog);
   if (!found) {
     jobLog.error('no archive item for this Glacier job id; the message will be retried and then land in the dead-letter queue', {
       archiveId: notification.archiveId,
@@ -131,6 +130,28 @@ export async function processNotification(deps: NotificationDeps, body: string):
     return 'duplicate';
   }
   return stageArchive({ ...deps, log }, item, notification.jobId);
+}
+
+/**
+ * The archive a job belongs to: through the JobIdIndex, or else through the job description the
+ * request stage writes (`retrievalJobDescription`), which still names the run and archive when a
+ * crash kept the job id from being recorded. Such a `pending` archive adopts the job.
+ */
+async function findArchive(deps: NotificationDeps, notification: GlacierJobNotification, log: Log): Promise<ArchiveItem | undefined> {
+  const pk = await deps.store.findArchivePkByJobId(notification.jobId);
+  if (pk !== undefined) return deps.store.getArchive(pk);
+  const ref = parseRetrievalJobDescription(notification.jobDescription);
+  if (ref === undefined) return undefined;
+  const item = await deps.store.getArchive(archivePk(ref.runId, ref.archiveId));
+  if (item?.status !== ArchiveStatus.PENDING || item.jobId !== undefined) return item;
+  if (await deps.store.adoptJob(item, notification.jobId)) {
+    log.warn('job found through its description: the request stage never recorded it; archive adopts the job', {
+      archiveId: item.archiveId,
+      runId: item.runId,
+    });
+    return { ...item, status: ArchiveStatus.REQUESTED, jobId: notification.jobId };
+  }
+  return deps.store.getArchive(item.pk);
 }
 
 /** Describes how a job's archive facts differ from the inventory's, if they do. */

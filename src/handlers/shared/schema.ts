@@ -174,6 +174,20 @@ export const Env = {
   MAX_DOWNLOAD_ATTEMPTS: 'MAX_DOWNLOAD_ATTEMPTS',
   /** Days run data stays in the tables before TTL removes it (0 = keep). */
   RUN_DATA_TTL_DAYS: 'RUN_DATA_TTL_DAYS',
+  /** Bytes that may be requested from Glacier in any rolling 24 h, shared by every run (quota ledger). */
+  DAILY_QUOTA_BYTES: 'DAILY_QUOTA_BYTES',
+  /** Resolution of the quota ledger in seconds (default 60). */
+  QUOTA_BUCKET_SECONDS: 'QUOTA_BUCKET_SECONDS',
+  /** InitiateJob calls per second one batch invocation may make (default 100). */
+  INITIATE_REQUESTS_PER_SECOND: 'INITIATE_REQUESTS_PER_SECOND',
+  /** InitiateJob calls in flight at once in one batch invocation (default 20). */
+  INITIATE_CONCURRENCY: 'INITIATE_CONCURRENCY',
+  /** Attempts per InitiateJob on throttling / 5xx, on top of the SDK's own retries (default 4). */
+  INITIATE_MAX_ATTEMPTS: 'INITIATE_MAX_ATTEMPTS',
+  /** Re-request an archive whose download window ends within this many seconds (default 18000 = 5 h). */
+  WINDOW_EXTENSION_MARGIN_SECONDS: 'WINDOW_EXTENSION_MARGIN_SECONDS',
+  /** Longest quota wait a window-extension batch sits out; longer waits defer to the next scan (default 1200). */
+  WINDOW_EXTENSION_MAX_WAIT_SECONDS: 'WINDOW_EXTENSION_MAX_WAIT_SECONDS',
 } as const;
 
 /**
@@ -233,4 +247,193 @@ export interface PartitionRow {
 /** Key prefix of a run's sorted partitions in the inventory bucket. */
 export function partitionPrefix(runId: string): string {
   return `${runId}/sorted_inventory/`;
+}
+
+/**
+ * Partition key (metrics table) of the ONE quota ledger item every run of a deployment shares:
+ * `{ pk, version, bucketSeconds, buckets: "[[start, bytes], …]", updatedAt }`, rewritten with a
+ * condition on `version` (optimistic concurrency). See src/core/pacing.ts for the semantics.
+ */
+export const QUOTA_LEDGER_PK = 'quota-ledger';
+
+/**
+ * Attributes the download-window extension adds to an archive item when it re-requests a staged
+ * archive (kept out of {@link ArchiveItem} so the core contract stays small).
+ */
+export interface WindowExtensionAttributes {
+  /** Job the archive was staged under before the extension; its output stays readable until `previousJobExpiresAt`. */
+  readonly previousJobId?: string;
+  /** Epoch millis at which `previousJobId`'s output expires. */
+  readonly previousJobExpiresAt?: number;
+  /** ISO-8601 time of the last re-request (the new job's `jobExpiresAt` is unknown until it completes). */
+  readonly windowExtendedAt?: string;
+  /** How many times the archive was re-requested. */
+  readonly windowExtensions?: number;
+}
+
+const JOB_DESCRIPTION_PREFIX = 'glacier-vault-to-s3:v1:';
+
+/**
+ * The Glacier job `Description` of every archive-retrieval job this library starts:
+ * `glacier-vault-to-s3:v1:<url-encoded runId>/<archiveId>` (printable ASCII, as Glacier requires).
+ * A completion notification carries it back as `JobDescription`, so a job whose id was never
+ * recorded (crash between InitiateJob and the item update) can still be matched to its archive.
+ */
+export function retrievalJobDescription(runId: string, archiveId: string): string {
+  const text = `${JOB_DESCRIPTION_PREFIX}${encodeURIComponent(runId)}/${archiveId}`;
+  if (text.length > 1024 || !/^[\x20-\x7e]*$/.test(text)) {
+    throw new Error(`job description for run ${JSON.stringify(runId)} is not 1-1024 printable ASCII characters`);
+  }
+  return text;
+}
+
+/** Inverse of {@link retrievalJobDescription}; `undefined` for any other description. */
+export function parseRetrievalJobDescription(description: string | undefined): { runId: string; archiveId: string } | undefined {
+  if (!description?.startsWith(JOB_DESCRIPTION_PREFIX)) return undefined;
+  const rest = description.slice(JOB_DESCRIPTION_PREFIX.length);
+  const slash = rest.indexOf('/');
+  if (slash <= 0 || slash === rest.length - 1) return undefined;
+  try {
+    return { runId: decodeURIComponent(rest.slice(0, slash)), archiveId: rest.slice(slash + 1) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Key of the JSON list of archives one window-extension scan re-requests (inventory bucket). */
+export function windowExtensionListKey(runId: string, at: Date): string {
+  return `tmp/${runId}/window-extension/${at.toISOString().replace(/[:.]/g, '-')}.json`;
+}
+
+/* ---- Orchestration (run records, vault locks, completion wait) ---- */
+
+/** Life cycle of a run record (`runPk(runId)`, `RUN_SK`). */
+export enum RunState {
+  /** An orchestrator execution owns the run. */
+  ACTIVE = 'ACTIVE',
+  /** Every archive reached downloaded, failed or skipped. */
+  COMPLETED = 'COMPLETED',
+  /** Ended early by the Stop runbook; Resume continues it. */
+  STOPPED = 'STOPPED',
+  /** A stage failed; Resume continues it. */
+  FAILED = 'FAILED',
+}
+
+/** How the Stop runbook asked a run to end: let requested/staged archives finish, or reset them now. */
+export type StopMode = 'FINISH' | 'RESET';
+
+/** The run record the orchestrator writes (transfer table, `pk = runPk(runId)`, `sk = RUN_SK`). */
+export interface RunRecord {
+  readonly pk: string;
+  readonly sk: typeof RUN_SK;
+  readonly runId: string;
+  readonly vaultName: string;
+  readonly destinationBucket: string;
+  readonly destinationPrefix: string;
+  /** S3 API name (DEEP_ARCHIVE, …). */
+  readonly storageClass: string;
+  /** Bulk | Standard | Expedited. */
+  readonly tier: string;
+  readonly dailyQuotaBytes: number;
+  readonly providedInventory: 'YES' | 'NO';
+  /** S3 URI or presigned URL of a naming override CSV, '' for none. */
+  readonly namingOverride: string;
+  readonly description: string;
+  readonly crossRegionAcknowledged: boolean;
+  /** How the current execution was started. */
+  readonly startedBy: 'LAUNCH' | 'RESUME';
+  readonly state: RunState;
+  /** Orchestrator execution that owns the run. */
+  readonly executionArn: string;
+  /** InitiateRetrieval child execution of that orchestrator (the Stop runbook stops it). */
+  readonly initiateExecutionArn: string;
+  readonly initiateExecutionName: string;
+  /** ISO-8601 start of the current execution / of the first one. */
+  readonly startedAt: string;
+  readonly firstStartedAt: string;
+  readonly executions: number;
+  readonly stopRequested?: StopMode;
+  readonly stopRequestedAt?: string;
+  readonly endedAt?: string;
+  readonly error?: string;
+  /** Inventory-bucket prefix of the last run report. */
+  readonly reportPrefix?: string;
+  /** Dashboard update's stall detector: terminal archive count last seen growing, and when. */
+  readonly lastProgressTerminal?: number;
+  readonly lastProgressAt?: string;
+}
+
+/** Partition key of the lock item (transfer table, sk RUN_SK) that allows one active run per vault. */
+export function activeVaultPk(vaultName: string): string {
+  return `active-vault#${vaultName}`;
+}
+
+/** Partition key (async-facilitator table) of the orchestrator's completion wait: `{ pk, taskToken, executionArn, createdAt }`. */
+export function completionWaitPk(runId: string): string {
+  return `completion#${runId}`;
+}
+
+/** Run ids are EventBridge target ids and key prefixes: 1-64 of A-Z a-z 0-9 . _ - */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Environment variables of the orchestration handlers (in addition to {@link Env}). */
+export const OrchestrationEnv = {
+  DESTINATION_PREFIX: 'DESTINATION_PREFIX',
+  /** ARN of the InitiateRetrieval state machine (execution ARNs of a run are derived from it). */
+  INITIATE_STATE_MACHINE_ARN: 'INITIATE_STATE_MACHINE_ARN',
+  STORAGE_CLASS: 'DEFAULT_STORAGE_CLASS',
+  RETRIEVAL_TIER: 'DEFAULT_RETRIEVAL_TIER',
+  /** CloudWatch namespace of the per-run metrics. */
+  METRICS_NAMESPACE: 'METRICS_NAMESPACE',
+} as const;
+
+// ------------------------------------------------------------------------------------------------
+// Inventory stage (InventoryRetrieval)
+
+/** Sort key of a run's inventory record in the transfer table (`pk = runPk(runId)`). */
+export const INVENTORY_SK = 'inventory';
+
+/** `inventoryStatus` of that record: job started, or inventory downloaded and validated. */
+export type InventoryStatus = 'initiated' | 'downloaded';
+
+/** Environment variables of the inventory stage's handlers (in addition to {@link Env}). */
+export const InventoryEnv = {
+  /** Destination prefix ('' or ending in '/'), part of every object key. */
+  DESTINATION_PREFIX: 'DESTINATION_PREFIX',
+  /** Most archive bytes per sorted-inventory partition. */
+  PARTITION_SIZE: 'PARTITION_SIZE_BYTES',
+  /** Archives above this size are skipped. */
+  MAX_ARCHIVE_SIZE: 'MAX_ARCHIVE_SIZE_BYTES',
+  /** Rows per partition CSV file (default 100,000). */
+  ROWS_PER_FILE: 'PARTITION_ROWS_PER_FILE',
+} as const;
+
+/** Async-facilitator item of a task token waiting for an inventory job. */
+export function inventoryJobWaitPk(jobId: string): string {
+  return `inventory-job#${jobId}`;
+}
+
+/** Where the downloaded inventory lives in the inventory bucket. */
+export function originalInventoryKey(runId: string): string {
+  return `${runId}/original_inventory/inventory.csv`;
+}
+
+/** Optional naming override CSV (`GlacierArchiveID,FileName`) of a run, in the inventory bucket. */
+export function namingOverrideKey(runId: string): string {
+  return `${runId}/naming_override/naming_override.csv`;
+}
+
+/** Archives skipped by the inventory stage (partition CSV columns + `Reason`). */
+export function skippedReportKey(runId: string): string {
+  return `${runId}/skipped/skipped.csv`;
+}
+
+/** Inventory rows that could not be read (`Row,Message,Raw`). */
+export function inventoryErrorsKey(runId: string): string {
+  return `${runId}/inventory_errors/errors.csv`;
+}
+
+/** JSON summary of the inventory stage (both engines write the same one). */
+export function inventorySummaryKey(runId: string): string {
+  return `${runId}/inventory_summary.json`;
 }

@@ -144,6 +144,24 @@ test('expired download window: typed error, message left for retry; once re-stag
   expect(world.s3.objects.get(item.objectKey)!.body.equals(data)).toBe(true);
 });
 
+test('right after a window extension, messages of the previous job keep copying while its output is still readable', async () => {
+  const deps = world.chunkDeps();
+  const original = item.jobId!;
+  world.table.seed({
+    ...world.table.get(item.pk, 'archive')!,
+    jobId: 'job-extended',
+    previousJobId: original,
+    previousJobExpiresAt: Date.now() + 3_600_000,
+  });
+  await expect(processChunk(deps, chunks[0])).resolves.toBe('recorded');
+  expect(world.glacier.mock.commandCalls(GetJobOutputCommand).at(-1)!.args[0].input.jobId).toBe(original);
+
+  // Once the previous job's output is gone, its messages step aside for the new job.
+  world.glacier.expired.add(original);
+  await expect(processChunk(deps, chunks[1])).resolves.toBe('superseded');
+  expect(world.table.get(item.pk, 'chunk#00002')).toBeUndefined();
+});
+
 test('a message for a replaced upload or a finished archive is acknowledged without work', async () => {
   await expect(processChunk(world.chunkDeps(), { ...chunks[0], uploadId: 'upload-from-an-earlier-attempt' })).resolves.toBe('superseded');
   world.table.seed({ ...world.table.get(item.pk, 'archive')!, status: ArchiveStatus.FAILED });

@@ -2,10 +2,10 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { CreateMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { archiveBytes, CHUNK_QUEUE, MiB, notificationBody, OWNER, World } from './world';
+import { archiveBytes, CHUNK_QUEUE, MiB, notificationBody, OWNER, RUN, World } from './world';
 import { parseGlacierNotification } from '../../../src/handlers/archive-retrieval/glacier-notification';
 import { processNotification, UnknownJobError } from '../../../src/handlers/archive-retrieval/notifications';
-import { ArchiveStatus, ChunkMessage } from '../../../src/handlers/shared/schema';
+import { ArchiveStatus, ChunkMessage, retrievalJobDescription, runStatusKey } from '../../../src/handlers/shared/schema';
 import { MalformedMessageError } from '../../../src/handlers/shared/sqs-batch';
 
 let world: World;
@@ -193,6 +193,28 @@ describe('processNotification', () => {
     world.seedArchive(archiveBytes(MiB));
     await expect(processNotification(world.notificationDeps(), notificationBody({ JobId: 'job-nobody-knows' }))).rejects.toBeInstanceOf(UnknownJobError);
     expect(world.s3.mock.calls()).toHaveLength(0);
+  });
+
+  test('a job whose id was never recorded (crash after InitiateJob) is matched through its description', async () => {
+    const data = archiveBytes(MiB);
+    const item = world.seedArchive(data, { status: ArchiveStatus.PENDING, runStatus: runStatusKey(RUN, ArchiveStatus.PENDING) });
+    world.table.seed({ ...(world.table.get(item.pk, 'archive') as Record<string, unknown>), jobId: undefined });
+    expect(world.archive(item).jobId).toBeUndefined();
+    const body = notificationBody({
+      ...JSON.parse(JSON.parse(world.succeeded(item)).Message),
+      JobDescription: retrievalJobDescription(RUN, item.archiveId),
+    });
+    await expect(processNotification(world.notificationDeps(), body)).resolves.toBe('downloaded');
+    expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.DOWNLOADED, jobId: item.jobId });
+    expect(world.s3.objects.get(item.objectKey)!.body.equals(data)).toBe(true);
+
+    // A job for an archive already requested under another job is a duplicate, not an error.
+    const other = notificationBody({
+      ...JSON.parse(JSON.parse(world.succeeded(item)).Message),
+      JobId: 'job-duplicate-request',
+      JobDescription: retrievalJobDescription(RUN, item.archiveId),
+    });
+    await expect(processNotification(world.notificationDeps(), other)).resolves.toBe('ignored');
   });
 
   test('inventory notifications are acknowledged and left to the inventory stage', async () => {

@@ -1,0 +1,211 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import {
+  distributedMapMachine,
+  grantQuotaLedger,
+  quotaEnvironment,
+  requestFunctionOptions,
+  suppressFunctionNag,
+} from './distributed-map-support';
+import { TransferStorage } from './transfer-storage';
+import definition from '../asl/download-window-extension.asl.json';
+import { ArchivesNeedingWindowExtensionFunction } from '../handlers/download-window-extension/archives-needing-window-extension-function';
+import { ExtendDownloadWindowFunction } from '../handlers/download-window-extension/extend-download-window-function';
+import { Env, TransferTable } from '../handlers/shared/schema';
+
+/** Properties of {@link DownloadWindowExtension}. */
+export interface DownloadWindowExtensionProps {
+  /** Shared tables, inventory bucket and notification topic. */
+  readonly storage: TransferStorage;
+
+  /** Glacier vault ARNs archives may be re-requested from (the only resources of `glacier:InitiateJob`). */
+  readonly vaultArns: string[];
+
+  /** Daily quota in bytes, shared with InitiateRetrieval through the same ledger item. */
+  readonly dailyQuotaBytes: number;
+
+  /**
+   * An archive is re-requested when its download window (24 h after its job completed) ends within
+   * this margin. Must exceed the check interval plus the retrieval tier's staging time for the
+   * copy to continue without a gap (5 h fits Standard; Bulk may stage for up to 12 h, in which case
+   * chunks wait on their queue until the new job completes).
+   *
+   * @default Duration.hours(5)
+   */
+  readonly extensionMargin?: Duration;
+
+  /**
+   * How often the schedule rule fires for each run that has a target on it.
+   *
+   * @default Duration.minutes(30)
+   */
+  readonly checkInterval?: Duration;
+
+  /**
+   * Longest quota wait a re-request batch sits out; archives needing a longer wait are left to the
+   * next scheduled check.
+   *
+   * @default Duration.minutes(20)
+   */
+  readonly maxQuotaWait?: Duration;
+
+  /**
+   * InitiateJob calls per second one batch invocation makes at most.
+   *
+   * @default 100
+   */
+  readonly requestsPerSecond?: number;
+
+  /**
+   * Retention of the functions' and the state machine's log groups.
+   *
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Keeps staged archives downloadable: lists the run's archives whose Glacier download window
+ * closes within the margin (ArchivesNeedingWindowExtension, streamed to the inventory bucket) and
+ * re-requests them in batches (ExtendDownloadWindow), paying the shared daily quota.
+ *
+ * Scheduling: the construct creates {@link schedule}, an EventBridge rule that fires every
+ * `checkInterval` but has NO target. The orchestrator adds one target per active run
+ * (`events:PutTargets` with `Id` = run id, `Arn` = {@link stateMachine}, `RoleArn` =
+ * {@link scheduleRole}, `Input` = `{"runId": "...", "tier": "Bulk"}`) when archives start being
+ * requested and removes it (`events:RemoveTargets`) when the run ends; see
+ * {@link grantScheduleTargets}. The state machine can also be started directly with that input.
+ */
+export class DownloadWindowExtension extends Construct {
+  /** The DownloadWindowExtension state machine. Input: `{ runId, tier }`. */
+  public readonly stateMachine: sfn.StateMachine;
+  /** Fires every check interval; has no target until the orchestrator adds one per run. */
+  public readonly schedule: events.Rule;
+  /** Role EventBridge assumes to start {@link stateMachine} for a run target. */
+  public readonly scheduleRole: iam.Role;
+  /** Lists archives whose window closes soon. */
+  public readonly archivesNeedingWindowExtension: lambda.Function;
+  /** Re-requests one batch of them. */
+  public readonly extendDownloadWindow: lambda.Function;
+  /** Execution log group of the state machine. */
+  public readonly logGroup: logs.ILogGroup;
+
+  constructor(scope: Construct, id: string, props: DownloadWindowExtensionProps) {
+    super(scope, id);
+    const { storage } = props;
+    const margin = props.extensionMargin ?? Duration.hours(5);
+    const interval = props.checkInterval ?? Duration.minutes(30);
+    const maxWait = props.maxQuotaWait ?? Duration.minutes(20);
+    const requestsPerSecond = props.requestsPerSecond ?? 100;
+    if (margin.toSeconds() < 60 || margin.toSeconds() >= 86_400) throw new Error('extensionMargin must be from 1 minute to less than 24 hours');
+    if (interval.toMinutes() < 1 || interval.toMinutes() >= margin.toMinutes()) throw new Error('checkInterval must be at least 1 minute and shorter than extensionMargin');
+    if (!Number.isInteger(requestsPerSecond) || requestsPerSecond < 1 || requestsPerSecond > 1000) throw new Error('requestsPerSecond must be an integer from 1 to 1000');
+    if (!Number.isSafeInteger(props.dailyQuotaBytes) || props.dailyQuotaBytes <= 0) throw new Error('dailyQuotaBytes must be a positive whole number of bytes');
+    if (props.vaultArns.length === 0) throw new Error('vaultArns must name at least one vault');
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const bucket = storage.inventoryBucket;
+    const listKeys = 'tmp/*/window-extension/*';
+
+    this.archivesNeedingWindowExtension = new ArchivesNeedingWindowExtensionFunction(this, 'ArchivesNeedingWindowExtension', {
+      ...requestFunctionOptions(this, 'ArchivesNeedingWindowExtension', Duration.minutes(15), 1024, logRetention, {
+        [Env.TRANSFER_TABLE]: storage.transferTable.tableName,
+        [Env.INVENTORY_BUCKET]: bucket.bucketName,
+        [Env.WINDOW_EXTENSION_MARGIN_SECONDS]: String(margin.toSeconds()),
+      }),
+      description: 'Lists the staged archives of a run whose Glacier download window closes soon',
+    });
+    const scan = this.archivesNeedingWindowExtension;
+    scan.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'QueryStatusIndex',
+      actions: ['dynamodb:Query'],
+      resources: [`${storage.transferTable.tableArn}/index/${TransferTable.statusIndex}`],
+    }));
+    scan.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'WriteExtensionList',
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      resources: [bucket.arnForObjects(listKeys)],
+    }));
+    storage.encryptionKey?.grantEncryptDecrypt(scan);
+    suppressFunctionNag(scan);
+
+    this.extendDownloadWindow = new ExtendDownloadWindowFunction(this, 'ExtendDownloadWindow', {
+      ...requestFunctionOptions(this, 'ExtendDownloadWindow', Duration.minutes(6), 512, logRetention, {
+        ...quotaEnvironment(storage, props.dailyQuotaBytes, requestsPerSecond),
+        [Env.WINDOW_EXTENSION_MAX_WAIT_SECONDS]: String(maxWait.toSeconds()),
+      }),
+      description: 'Re-requests staged archives whose download window closes soon, within the shared daily quota',
+    });
+    const extend = this.extendDownloadWindow;
+    extend.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'ArchiveItems',
+      actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      resources: [storage.transferTable.tableArn],
+    }));
+    grantQuotaLedger(storage, extend);
+    extend.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'InitiateArchiveJobs',
+      actions: ['glacier:InitiateJob'],
+      resources: props.vaultArns,
+    }));
+    suppressFunctionNag(extend);
+
+    const machine = distributedMapMachine(this, {
+      definition,
+      substitutions: {
+        InventoryBucket: bucket.bucketName,
+        NotificationTopicArn: storage.notificationTopic.topicArn,
+        ArchivesNeedingWindowExtensionFunctionArn: scan.functionArn,
+        ExtendDownloadWindowFunctionArn: extend.functionArn,
+      },
+      functions: [scan, extend],
+      logRetention,
+      // Bounded so a stuck check cannot pile up behind newer ones (overlaps are safe, only wasteful).
+      timeout: Duration.hours(2),
+      description: 'DownloadWindowExtension state machine: lists closing windows, invokes the re-request function',
+    });
+    this.stateMachine = machine.stateMachine;
+    this.logGroup = machine.logGroup;
+    machine.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadExtensionList',
+      actions: ['s3:GetObject'],
+      resources: [bucket.arnForObjects(listKeys)],
+    }));
+    machine.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'WriteMapRunResults',
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      resources: [bucket.arnForObjects('tmp/window-extension/*')],
+    }));
+    storage.encryptionKey?.grantEncryptDecrypt(machine.role);
+
+    this.schedule = new events.Rule(this, 'Schedule', {
+      description: 'Download-window check; the orchestrator adds one target per active run (Id = run id)',
+      schedule: events.Schedule.rate(interval),
+    });
+    this.scheduleRole = new iam.Role(this, 'ScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: 'Lets EventBridge start the DownloadWindowExtension state machine for a run target',
+    });
+    this.stateMachine.grantStartExecution(this.scheduleRole);
+  }
+
+  /**
+   * Lets `grantee` (the orchestrator) add and remove per-run targets on {@link schedule} and hand
+   * {@link scheduleRole} to EventBridge.
+   */
+  public grantScheduleTargets(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['events:PutTargets', 'events:RemoveTargets', 'events:ListTargetsByRule'],
+      resourceArns: [this.schedule.ruleArn],
+    });
+    this.scheduleRole.grantPassRole(grantee.grantPrincipal);
+    return grant;
+  }
+}

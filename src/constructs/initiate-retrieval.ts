@@ -1,0 +1,167 @@
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import {
+  distributedMapMachine,
+  grantQuotaLedger,
+  quotaEnvironment,
+  requestFunctionOptions,
+  suppressFunctionNag,
+  withStateField,
+} from './distributed-map-support';
+import { TransferStorage } from './transfer-storage';
+import definition from '../asl/initiate-retrieval.asl.json';
+import { InitiateArchiveRetrievalFunction } from '../handlers/initiate-retrieval/initiate-archive-retrieval-function';
+import { Env, partitionPrefix } from '../handlers/shared/schema';
+
+/** Properties of {@link InitiateRetrieval}. */
+export interface InitiateRetrievalProps {
+  /** Shared tables, inventory bucket and notification topic. */
+  readonly storage: TransferStorage;
+
+  /** Glacier vault ARNs archives may be requested from (the only resources of `glacier:InitiateJob`). */
+  readonly vaultArns: string[];
+
+  /**
+   * Bytes that may be requested in any rolling 24 hours, shared by every run of this deployment
+   * through one ledger item in the metrics table.
+   */
+  readonly dailyQuotaBytes: number;
+
+  /**
+   * Archives per batch Lambda invocation (ItemBatcher MaxItemsPerBatch, 1–1000). Batches are also
+   * capped at 200 KB of CSV rows so they fit the 256 KiB state payload.
+   *
+   * @default 100
+   */
+  readonly archivesPerBatch?: number;
+
+  /**
+   * Batches of one partition file processed at once. 1 keeps requests in CreationDate order
+   * (Glacier restores sequential requests fastest); the shared ledger keeps pacing exact either way.
+   *
+   * @default 1
+   */
+  readonly batchConcurrency?: number;
+
+  /**
+   * InitiateJob calls per second one batch invocation makes at most.
+   *
+   * @default 100
+   */
+  readonly requestsPerSecond?: number;
+
+  /**
+   * InitiateJob calls in flight at once in one batch invocation.
+   *
+   * @default 20
+   */
+  readonly requestConcurrency?: number;
+
+  /**
+   * Retention of the function's and the state machine's log groups.
+   *
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Requests every archive of a run's sorted inventory from Glacier: the partitions
+ * (`<runId>/sorted_inventory/<partition>/*.csv`) one file at a time in key order, each file's rows
+ * in batches handed to the InitiateArchiveRetrieval function, paced to the daily quota shared by
+ * all runs. Idempotent: starting it again for the same run requests only what is still pending.
+ *
+ * Execution input: `{ "runId": "...", "vaultName": "...", "tier": "Bulk|Standard|Expedited",
+ * "storageClass": "DEEP_ARCHIVE|..." }`.
+ */
+export class InitiateRetrieval extends Construct {
+  /** The InitiateRetrieval state machine (start it, or `startExecution.sync:2` it from the orchestrator). */
+  public readonly stateMachine: sfn.StateMachine;
+  /** The batch function (InitiateArchiveRetrieval). */
+  public readonly initiateArchiveRetrieval: lambda.Function;
+  /** Execution log group of the state machine. */
+  public readonly logGroup: logs.ILogGroup;
+
+  constructor(scope: Construct, id: string, props: InitiateRetrievalProps) {
+    super(scope, id);
+    const { storage } = props;
+    const perBatch = props.archivesPerBatch ?? 100;
+    const batchConcurrency = props.batchConcurrency ?? 1;
+    const requestsPerSecond = props.requestsPerSecond ?? 100;
+    const requestConcurrency = props.requestConcurrency ?? 20;
+    for (const [name, value, min, max] of [
+      ['archivesPerBatch', perBatch, 1, 1000],
+      ['batchConcurrency', batchConcurrency, 1, 100],
+      ['requestsPerSecond', requestsPerSecond, 1, 1000],
+      ['requestConcurrency', requestConcurrency, 1, 100],
+    ] as const) {
+      if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+    }
+    if (!Number.isSafeInteger(props.dailyQuotaBytes) || props.dailyQuotaBytes <= 0) {
+      throw new Error(`dailyQuotaBytes must be a positive whole number of bytes, got ${props.dailyQuotaBytes}`);
+    }
+    if (props.vaultArns.length === 0) throw new Error('vaultArns must name at least one vault');
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+
+    this.initiateArchiveRetrieval = new InitiateArchiveRetrievalFunction(this, 'InitiateArchiveRetrieval', {
+      ...requestFunctionOptions(this, 'InitiateArchiveRetrieval', Duration.minutes(6), 512, logRetention, {
+        ...quotaEnvironment(storage, props.dailyQuotaBytes, requestsPerSecond),
+        [Env.INITIATE_CONCURRENCY]: String(requestConcurrency),
+      }),
+      description: 'Requests one batch of archives from Glacier, idempotently and within the shared daily quota',
+    });
+    const fn = this.initiateArchiveRetrieval;
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'ArchiveItems',
+      actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resources: [storage.transferTable.tableArn],
+    }));
+    grantQuotaLedger(storage, fn);
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'InitiateArchiveJobs',
+      actions: ['glacier:InitiateJob'],
+      resources: props.vaultArns,
+    }));
+    suppressFunctionNag(fn);
+
+    let asl = withStateField(definition, 'InitiateArchivesOfFile', ['ItemBatcher', 'MaxItemsPerBatch'], perBatch);
+    asl = withStateField(asl, 'InitiateArchivesOfFile', ['MaxConcurrency'], batchConcurrency);
+    const machine = distributedMapMachine(this, {
+      definition: asl,
+      substitutions: {
+        InventoryBucket: storage.inventoryBucket.bucketName,
+        NotificationTopicArn: storage.notificationTopic.topicArn,
+        InitiateArchiveRetrievalFunctionArn: fn.functionArn,
+      },
+      functions: [fn],
+      logRetention,
+      description: 'InitiateRetrieval state machine: reads the sorted inventory, invokes the batch function',
+    });
+    this.stateMachine = machine.stateMachine;
+    this.logGroup = machine.logGroup;
+
+    const bucket = storage.inventoryBucket;
+    const sortedInventory = `*/${partitionPrefix('').replace(/^\//, '')}*`;
+    machine.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ListSortedInventory',
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [sortedInventory] } },
+    }));
+    machine.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadSortedInventory',
+      actions: ['s3:GetObject'],
+      resources: [bucket.arnForObjects(sortedInventory)],
+    }));
+    machine.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'WriteMapRunResults',
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      resources: [bucket.arnForObjects('tmp/initiate-retrieval/*')],
+    }));
+    storage.encryptionKey?.grantEncryptDecrypt(machine.role);
+  }
+}

@@ -1,0 +1,278 @@
+import type { GlacierClient } from '@aws-sdk/client-glacier';
+import { paced, requestArchiveJob } from './glacier-request';
+import type { QuotaLedgerStore } from './quota-ledger';
+import { NewArchiveItem, RequestStore } from './request-store';
+import type { Log } from '../shared/logger';
+import { archivePk, ArchiveStatus, PartitionRow, retrievalJobDescription } from '../shared/schema';
+
+/** `BatchInput` of InitiateRetrieval's ItemBatcher: the run-wide facts of every archive in the batch. */
+export interface InitiateBatchInput {
+  readonly runId: string;
+  readonly vaultName: string;
+  /** Glacier retrieval tier: Bulk, Standard or Expedited. */
+  readonly tier: string;
+  /** S3 storage class of the destination objects. */
+  readonly storageClass: string;
+  /** SNS topic Glacier announces finished jobs on. */
+  readonly topicArn: string;
+}
+
+/** What the Distributed Map hands the batch Lambda (rows of one partition CSV). */
+export interface InitiateBatchEvent {
+  readonly BatchInput: InitiateBatchInput;
+  readonly Items: readonly PartitionRow[];
+}
+
+/** What the batch Lambda returns; the state machine waits `waitSeconds` and calls again when > 0. */
+export interface InitiateBatchResult {
+  /** > 0: some archives could not be requested yet (quota, or the request deadline); call again after this wait. */
+  readonly waitSeconds: number;
+  readonly requested: number;
+  readonly requestedBytes: number;
+  /** Already requested, staged, downloaded, failed or skipped in this run: nothing done, nothing counted. */
+  readonly alreadyHandled: number;
+  /** Recorded as failed in this invocation (unusable row, archive gone, retries exhausted). */
+  readonly failed: number;
+  /** Rows without an archive id: nothing can be recorded for them; logged as errors. */
+  readonly invalid: number;
+  /** Left pending for the next call (quota or deadline). */
+  readonly deferred: number;
+}
+
+/** The batch input is unusable (a wiring error, not an archive problem): the batch fails without retries. */
+export class InvalidBatchInputError extends Error {
+  constructor(detail: string) {
+    super(`invalid InitiateRetrieval batch input: ${detail}`);
+    this.name = 'InvalidBatchInputError';
+  }
+}
+
+export interface RequestDeps {
+  readonly store: RequestStore;
+  readonly ledger: QuotaLedgerStore;
+  readonly glacier: GlacierClient;
+  readonly requestsPerSecond: number;
+  readonly concurrency: number;
+  readonly maxAttempts: number;
+  readonly log: Log;
+  /** Epoch millis (tests use a virtual clock). */
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Backoff base between own InitiateJob attempts (ms). */
+  readonly retryBaseDelayMs?: number;
+}
+
+const TIERS = ['Bulk', 'Standard', 'Expedited'];
+const TREE_HASH = /^[0-9a-fA-F]{64}$/;
+const VAULT_NAME = /^[A-Za-z0-9_.-]{1,255}$/;
+
+export function validateBatchInput(input: Partial<InitiateBatchInput> | undefined): InitiateBatchInput {
+  if (!input) throw new InvalidBatchInputError('BatchInput is missing');
+  const { runId, vaultName, tier, storageClass, topicArn } = input;
+  if (typeof runId !== 'string' || runId === '' || runId.length > 200) throw new InvalidBatchInputError(`runId must be 1-200 characters, got ${JSON.stringify(runId)}`);
+  if (typeof vaultName !== 'string' || !VAULT_NAME.test(vaultName)) throw new InvalidBatchInputError(`vaultName ${JSON.stringify(vaultName)} is not a vault name`);
+  if (typeof tier !== 'string' || !TIERS.includes(tier)) throw new InvalidBatchInputError(`tier must be one of ${TIERS.join(', ')}, got ${JSON.stringify(tier)}`);
+  if (typeof storageClass !== 'string' || storageClass === '') throw new InvalidBatchInputError('storageClass is missing');
+  if (typeof topicArn !== 'string' || !topicArn.startsWith('arn:')) throw new InvalidBatchInputError(`topicArn ${JSON.stringify(topicArn)} is not an ARN`);
+  retrievalJobDescription(runId, 'x'); // throws for a run id that cannot travel in a job description
+  return { runId, vaultName, tier, storageClass, topicArn };
+}
+
+interface ParsedRow {
+  readonly pk: string;
+  readonly item: NewArchiveItem;
+  /** Why the row cannot be requested (it is recorded as failed). */
+  readonly problem?: string;
+}
+
+/** Turns one partition CSV row into the archive item it describes (all CSV fields are strings). */
+export function parseRow(row: PartitionRow, input: InitiateBatchInput): ParsedRow | undefined {
+  const archiveId = (row.ArchiveId ?? '').trim();
+  if (archiveId === '') return undefined;
+  const problems: string[] = [];
+  const sizeText = (row.Size ?? '').trim();
+  const size = /^\d+$/.test(sizeText) ? Number(sizeText) : NaN;
+  if (!Number.isSafeInteger(size)) problems.push(`Size ${JSON.stringify(row.Size)} is not a whole number of bytes`);
+  const treeHash = (row.SHA256TreeHash ?? '').trim();
+  if (!TREE_HASH.test(treeHash)) problems.push(`SHA256TreeHash ${JSON.stringify(row.SHA256TreeHash)} is not 64 hex digits`);
+  const creationDate = (row.CreationDate ?? '').trim();
+  if (Number.isNaN(Date.parse(creationDate))) problems.push(`CreationDate ${JSON.stringify(row.CreationDate)} is not a date`);
+  const objectKey = row.ObjectKey ?? '';
+  if (objectKey === '' || Buffer.byteLength(objectKey, 'utf8') > 1024) problems.push('ObjectKey is empty or longer than 1,024 UTF-8 bytes');
+  const lastModified = (row.LastModified ?? '').trim();
+  const item: NewArchiveItem = {
+    runId: input.runId,
+    vaultName: input.vaultName,
+    archiveId,
+    size: Number.isSafeInteger(size) ? size : 0,
+    treeHash: treeHash.toLowerCase(),
+    creationDate,
+    description: row.ArchiveDescription === '' ? undefined : row.ArchiveDescription,
+    objectKey,
+    lastModified: lastModified === '' ? undefined : lastModified,
+    storageClass: input.storageClass,
+  };
+  return { pk: archivePk(input.runId, archiveId), item, problem: problems.length > 0 ? `unusable inventory row: ${problems.join('; ')}` : undefined };
+}
+
+interface Candidate {
+  readonly pk: string;
+  readonly archiveId: string;
+  readonly vaultName: string;
+  readonly size: number;
+}
+
+/**
+ * Requests one batch of archives of one partition CSV, idempotently.
+ *
+ * 1. Every row's archive item is read (consistent BatchGetItem). Archives already requested,
+ *    staged, downloaded, failed or skipped in this run are left alone and cost no quota; missing
+ *    items are written first (`pending`, conditional put), so a crash later cannot lose them.
+ * 2. The bytes of the pending archives are reserved in the shared quota ledger (longest prefix
+ *    that fits the rolling 24-h quota now).
+ * 3. The reserved archives are requested concurrently (bounded, paced to the configured rate);
+ *    each success moves the item pending → requested with its job id, each archive-specific
+ *    failure records it failed with the reason. Bytes not actually requested are released.
+ * 4. When archives are left pending (quota, deadline), `waitSeconds` tells the state machine when
+ *    to call again with the same batch.
+ */
+export async function initiateBatch(deps: RequestDeps, event: InitiateBatchEvent): Promise<InitiateBatchResult> {
+  const input = validateBatchInput(event?.BatchInput);
+  const rows = Array.isArray(event?.Items) ? event.Items : [];
+  const log = deps.log;
+
+  let invalid = 0;
+  const parsed: ParsedRow[] = [];
+  const seen = new Set<string>();
+  for (const [index, row] of rows.entries()) {
+    const p = parseRow(row, input);
+    if (!p) {
+      invalid++;
+      log.error('partition row without ArchiveId: nothing can be recorded for it; fix the sorted inventory', { runId: input.runId, index, row });
+      continue;
+    }
+    if (seen.has(p.pk)) continue;
+    seen.add(p.pk);
+    parsed.push(p);
+  }
+
+  const existing = await deps.store.getArchives(parsed.map((p) => p.pk));
+  let alreadyHandled = 0;
+  let failed = 0;
+  const toRequest: Array<Candidate | undefined> = new Array(parsed.length).fill(undefined);
+  const classify = (i: number, status: ArchiveStatus | undefined): void => {
+    if (status === ArchiveStatus.PENDING) {
+      const p = parsed[i];
+      toRequest[i] = { pk: p.pk, archiveId: p.item.archiveId, vaultName: p.item.vaultName, size: p.item.size };
+    } else {
+      alreadyHandled++;
+    }
+  };
+  await paced(parsed.map((_, i) => i), { concurrency: 25, perSecond: 100_000, deadlineMs: Infinity }, async (i) => {
+    const p = parsed[i];
+    const found = existing.get(p.pk);
+    if (found) return classify(i, found.status);
+    if (p.problem) {
+      if (await deps.store.createArchive(p.pk, { ...p.item, failureReason: p.problem }, ArchiveStatus.FAILED)) {
+        failed++;
+        log.error('archive recorded as failed: unusable inventory row', { runId: input.runId, archiveId: p.item.archiveId, reason: p.problem });
+        return;
+      }
+    } else if (await deps.store.createArchive(p.pk, p.item, ArchiveStatus.PENDING)) {
+      return classify(i, ArchiveStatus.PENDING);
+    }
+    // Written concurrently by another invocation: go by what it wrote.
+    classify(i, (await deps.store.getArchive(p.pk))?.status);
+  });
+
+  const pending = toRequest.filter((c): c is Candidate => c !== undefined);
+  const outcome = await requestCandidates(deps, input, pending, (candidate, reason) => {
+    log.error('archive recorded as failed: could not be requested', { runId: input.runId, archiveId: candidate.archiveId, reason });
+  });
+  const result: InitiateBatchResult = {
+    waitSeconds: outcome.waitSeconds,
+    requested: outcome.requested,
+    requestedBytes: outcome.requestedBytes,
+    alreadyHandled,
+    failed: failed + outcome.failed,
+    invalid,
+    deferred: outcome.deferred,
+  };
+  log.info('batch processed', { runId: input.runId, vaultName: input.vaultName, rows: rows.length, ...result });
+  return result;
+}
+
+/** Result of {@link requestCandidates}. */
+export interface RequestOutcome {
+  readonly requested: number;
+  readonly requestedBytes: number;
+  readonly failed: number;
+  readonly deferred: number;
+  readonly waitSeconds: number;
+}
+
+/**
+ * Reserves quota for `candidates` (in order), requests what fits, records each outcome, releases
+ * what was not requested. Shared by InitiateArchiveRetrieval (pending → requested) and, through
+ * `onRequested`, by ExtendDownloadWindow (switch to the new job).
+ */
+export async function requestCandidates(
+  deps: RequestDeps,
+  input: Pick<InitiateBatchInput, 'runId' | 'tier' | 'topicArn'>,
+  candidates: readonly Candidate[],
+  onFailed: (candidate: Candidate, reason: string) => void,
+  onRequested?: (candidate: Candidate, jobId: string) => Promise<void>,
+  recordFailure = true,
+): Promise<RequestOutcome> {
+  if (candidates.length === 0) return { requested: 0, requestedBytes: 0, failed: 0, deferred: 0, waitSeconds: 0 };
+  const now = deps.now ?? Date.now;
+  const reservation = await deps.ledger.reservePrefix(candidates.map((c) => c.size));
+  const chosen = candidates.slice(0, reservation.count);
+  let requested = 0;
+  let requestedBytes = 0;
+  let failed = 0;
+  let started = 0;
+  try {
+    await paced(chosen, {
+      concurrency: deps.concurrency,
+      perSecond: deps.requestsPerSecond,
+      deadlineMs: reservation.deadlineMs,
+      now,
+      sleep: deps.sleep,
+    }, async (candidate) => {
+      started++;
+      const result = await requestArchiveJob(deps.glacier, {
+        vaultName: candidate.vaultName,
+        archiveId: candidate.archiveId,
+        tier: input.tier,
+        topicArn: input.topicArn,
+        description: retrievalJobDescription(input.runId, candidate.archiveId),
+      }, { maxAttempts: deps.maxAttempts, baseDelayMs: deps.retryBaseDelayMs, sleep: deps.sleep }, deps.log);
+      if (result.kind === 'requested') {
+        requested++;
+        requestedBytes += candidate.size;
+        if (onRequested) {
+          await onRequested(candidate, result.jobId);
+        } else if (!(await deps.store.markRequested(candidate.pk, input.runId, result.jobId))) {
+          deps.log.warn('archive stopped being pending while it was requested; the new job is a duplicate and its notification will not match',
+            { runId: input.runId, archiveId: candidate.archiveId, jobId: result.jobId });
+        }
+        return;
+      }
+      failed++;
+      if (recordFailure && !(await deps.store.markRequestFailed(candidate.pk, input.runId, result.reason))) {
+        deps.log.warn('archive stopped being pending; failure not recorded', { runId: input.runId, archiveId: candidate.archiveId });
+      }
+      onFailed(candidate, result.reason);
+    });
+  } finally {
+    await deps.ledger.release(reservation.at, reservation.bytes - requestedBytes);
+  }
+  const deferred = candidates.length - started;
+  let waitSeconds = reservation.waitSeconds;
+  if (waitSeconds === 0 && deferred > 0) waitSeconds = 1;
+  if (deferred > 0) {
+    deps.log.info('archives left pending for a later call', { runId: input.runId, deferred, waitSeconds, reason: reservation.count < candidates.length ? 'daily quota' : 'request deadline' });
+  }
+  return { requested, requestedBytes, failed, deferred, waitSeconds };
+}

@@ -1,0 +1,143 @@
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionalCheckFailed } from '../shared/aws-errors';
+import { ARCHIVE_SK, ArchiveItem, ArchiveStatus, runStatusKey, WindowExtensionAttributes } from '../shared/schema';
+
+const BATCH_GET_LIMIT = 100;
+const BATCH_GET_RETRIES = 8;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function conditional(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return false;
+    throw err;
+  }
+}
+
+/** The archive attributes InitiateRetrieval writes before it requests an archive. */
+export type NewArchiveItem = Omit<ArchiveItem, 'status' | 'runStatus' | 'statusTime' | 'pk' | 'sk'>;
+
+/** An archive item as the window extension reads it. */
+export type ExtensibleArchiveItem = ArchiveItem & WindowExtensionAttributes;
+
+/**
+ * Archive-item writes of the request stages. Every transition is conditional on the status (and
+ * job id) the caller saw, so a redelivered batch, two overlapping executions or a crash between
+ * steps cannot request an archive twice unnoticed or move it backwards.
+ */
+export class RequestStore {
+  constructor(
+    private readonly ddb: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Consistent reads of many archive items (BatchGetItem, unprocessed keys retried). */
+  public async getArchives(pks: readonly string[]): Promise<Map<string, ExtensibleArchiveItem>> {
+    const found = new Map<string, ExtensibleArchiveItem>();
+    const unique = [...new Set(pks)];
+    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
+      let keys: Record<string, unknown>[] = unique.slice(i, i + BATCH_GET_LIMIT).map((pk) => ({ pk, sk: ARCHIVE_SK }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt >= BATCH_GET_RETRIES) throw new Error(`BatchGetItem left ${keys.length} archive items unread after ${attempt} attempts`);
+        if (attempt > 0) await sleep(Math.min(2000, 50 * 2 ** attempt) * Math.random());
+        const out = await this.ddb.send(new BatchGetCommand({
+          RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+        }));
+        for (const item of out.Responses?.[this.tableName] ?? []) found.set(String(item.pk), item as ExtensibleArchiveItem);
+        keys = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    return found;
+  }
+
+  public async getArchive(pk: string): Promise<ExtensibleArchiveItem | undefined> {
+    const { Item } = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: { pk, sk: ARCHIVE_SK }, ConsistentRead: true }));
+    return Item as ExtensibleArchiveItem | undefined;
+  }
+
+  /**
+   * Writes the archive item with `status` (pending, or failed with a reason for an unusable row)
+   * unless it already exists. `false` when it exists (another invocation wrote it first).
+   */
+  public async createArchive(pk: string, item: NewArchiveItem, status: ArchiveStatus.PENDING | ArchiveStatus.FAILED): Promise<boolean> {
+    const now = this.clock().toISOString();
+    return conditional(() => this.ddb.send(new PutCommand({
+      TableName: this.tableName,
+      Item: { ...item, pk, sk: ARCHIVE_SK, status, runStatus: runStatusKey(item.runId, status), statusTime: now },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    })));
+  }
+
+  /** pending → requested with the job id. `false` when the archive is no longer pending. */
+  public async markRequested(pk: string, runId: string, jobId: string): Promise<boolean> {
+    const now = this.clock().toISOString();
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk, sk: ARCHIVE_SK },
+      UpdateExpression: 'SET #status = :requested, runStatus = :runStatus, statusTime = :now, jobId = :jobId, requestedAt = :now REMOVE jobExpiresAt, failureReason',
+      ConditionExpression: '#status = :pending',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':requested': ArchiveStatus.REQUESTED,
+        ':runStatus': runStatusKey(runId, ArchiveStatus.REQUESTED),
+        ':now': now,
+        ':jobId': jobId,
+        ':pending': ArchiveStatus.PENDING,
+      },
+    })));
+  }
+
+  /** pending → failed with the reason. `false` when the archive is no longer pending. */
+  public async markRequestFailed(pk: string, runId: string, reason: string): Promise<boolean> {
+    const now = this.clock().toISOString();
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk, sk: ARCHIVE_SK },
+      UpdateExpression: 'SET #status = :failed, runStatus = :runStatus, statusTime = :now, failureReason = :reason',
+      ConditionExpression: '#status = :pending',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':failed': ArchiveStatus.FAILED,
+        ':runStatus': runStatusKey(runId, ArchiveStatus.FAILED),
+        ':now': now,
+        ':reason': reason,
+        ':pending': ArchiveStatus.PENDING,
+      },
+    })));
+  }
+
+  /**
+   * Switches a staged (or requested, job completed) archive to the re-requested job, only while it
+   * is still in that status under `oldJobId`. The old job and its expiry are kept as
+   * `previousJobId` / `previousJobExpiresAt` (its output stays readable until then); `jobExpiresAt`
+   * is removed until the new job's completion notification sets it. The status does not change, so
+   * counters are not touched and the archive is counted once.
+   */
+  public async switchToExtendedJob(item: ExtensibleArchiveItem, oldJobId: string, newJobId: string): Promise<boolean> {
+    const now = this.clock().toISOString();
+    const values: Record<string, unknown> = {
+      ':newJob': newJobId,
+      ':oldJob': oldJobId,
+      ':now': now,
+      ':one': 1,
+      ':status': item.status,
+    };
+    let update = 'SET jobId = :newJob, previousJobId = :oldJob, windowExtendedAt = :now, statusTime = :now ADD windowExtensions :one';
+    if (item.jobExpiresAt !== undefined) {
+      update = 'SET jobId = :newJob, previousJobId = :oldJob, previousJobExpiresAt = :oldExpires, windowExtendedAt = :now, statusTime = :now ADD windowExtensions :one';
+      values[':oldExpires'] = item.jobExpiresAt;
+    }
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: item.pk, sk: ARCHIVE_SK },
+      UpdateExpression: `${update} REMOVE jobExpiresAt`,
+      ConditionExpression: '#status = :status AND jobId = :oldJob',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: values,
+    })));
+  }
+}

@@ -1,0 +1,195 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { MemoryObjectStore } from '../../rehearsal/sfn/object-store';
+import { runStateMachine } from '../../rehearsal/sfn/runner';
+import { extendBatch } from '../../src/handlers/download-window-extension/extend-window';
+import { findArchivesNeedingExtension } from '../../src/handlers/download-window-extension/window-scan';
+import { initiateBatch, InitiateBatchResult } from '../../src/handlers/initiate-retrieval/initiate-batch';
+import { ArchiveStatus, PARTITION_CSV_COLUMNS, PartitionRow } from '../../src/handlers/shared/schema';
+import { FakeS3, glacierError } from '../handlers/initiate-retrieval/fake-aws';
+import { GiB, row, RUN, TOPIC, TRANSFER, VAULT, World } from '../handlers/initiate-retrieval/world';
+
+/*
+ * The real InitiateRetrieval and DownloadWindowExtension definitions, run by the local ASL runner
+ * (rehearsal/sfn) with the real batch handlers behind it (DynamoDB and Glacier faked in memory).
+ */
+
+process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING = '1';
+const BUCKET = 'inventory-bucket';
+const INITIATE_FN = 'arn:aws:lambda:eu-west-1:111122223333:function:InitiateArchiveRetrieval';
+const SCAN_FN = 'arn:aws:lambda:eu-west-1:111122223333:function:ArchivesNeedingWindowExtension';
+const EXTEND_FN = 'arn:aws:lambda:eu-west-1:111122223333:function:ExtendDownloadWindow';
+const asl = (file: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'asl', file), 'utf8'));
+/** State names entered at every nesting level (Distributed Map children included). */
+const nested = (r: { runtime: any; executionArn: string }): string[] => r.runtime.transitions(r.executionArn, { nested: true });
+const INPUT = { runId: RUN, vaultName: VAULT, tier: 'Bulk', storageClass: 'DEEP_ARCHIVE' };
+
+function csv(rows: PartitionRow[]): string {
+  const lines = [PARTITION_CSV_COLUMNS.join(',')];
+  for (const r of rows) lines.push(PARTITION_CSV_COLUMNS.map((c) => r[c]).join(','));
+  return `${lines.join('\n')}\n`;
+}
+
+let world: World;
+let store: MemoryObjectStore;
+/** Request time (virtual ms) and size of every InitiateJob that went through. */
+let requests: Array<{ at: number; bytes: number }>;
+
+beforeEach(() => {
+  store = new MemoryObjectStore();
+  requests = [];
+});
+afterEach(() => world.reset());
+
+/** Seeds `files` partition CSVs: [partition, file, first row, row count]. */
+async function seedInventory(files: Array<[string, string, number, number]>, size = GiB): Promise<void> {
+  for (const [partition, file, from, count] of files) {
+    const rows = Array.from({ length: count }, (_, i) => row(from + i, size));
+    await store.putObject(BUCKET, `${RUN}/sorted_inventory/${partition}/${file}`, csv(rows));
+  }
+  await store.putObject(BUCKET, `${RUN}/sorted_inventory/_SUCCESS`, '');
+}
+
+/** The batch Lambda as deployed, plus the virtual time a Wait state would have let pass. */
+function initiateHandler() {
+  let pendingWait = 0;
+  return async (event: any): Promise<InitiateBatchResult> => {
+    world.now += pendingWait * 1000;
+    const result = await initiateBatch(world.deps({ concurrency: 1 }), event);
+    pendingWait = result.waitSeconds;
+    return result;
+  };
+}
+
+async function runInitiate() {
+  const recordTimes = () => {
+    const done = world.glacier.calls.filter((c) => c.jobId).length;
+    while (requests.length < done) requests.push({ at: world.now, bytes: GiB });
+  };
+  const handler = initiateHandler();
+  return runStateMachine(asl('initiate-retrieval.asl.json'), INPUT, {
+    substitutions: { InventoryBucket: BUCKET, NotificationTopicArn: TOPIC, InitiateArchiveRetrievalFunctionArn: INITIATE_FN },
+    services: {
+      objectStore: store,
+      lambdaHandlers: {
+        [INITIATE_FN]: async (event: any) => {
+          const result = await handler(event);
+          recordTimes();
+          return result;
+        },
+      },
+    },
+  });
+}
+
+describe('InitiateRetrieval ASL (local runner)', () => {
+  test('reads every partition file in key order, in batches of 100, and requests each archive once', async () => {
+    world = new World();
+    await seedInventory([['0000000000', 'part-00000.csv', 0, 150], ['0000000000', 'part-00001.csv', 150, 30], ['0000000001', 'part-00000.csv', 180, 70]]);
+    const result = await runInitiate();
+
+    expect([result.status, result.error, result.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    expect(world.glacier.requestedArchives()).toEqual(Array.from({ length: 250 }, (_, i) => row(i).ArchiveId));
+    const batches = nested(result).filter((t) => t === 'InitiateBatch').length;
+    expect(batches).toBe(2 + 1 + 1); // 150 → 100 + 50; 30; 70
+    expect(nested(result)).toContain('NotAPartitionFile'); // the _SUCCESS marker
+    expect(nested(result)).not.toContain('WaitForQuota');
+    expect([...store.objects.keys()].some((k) => k.startsWith(`${BUCKET}/tmp/initiate-retrieval/batches/`))).toBe(true);
+
+    // Starting it again for the same run (resume) requests nothing.
+    const again = await runInitiate();
+    expect(again.status).toBe('SUCCEEDED');
+    expect(world.glacier.calls).toHaveLength(250);
+  });
+
+  test('loops InitiateBatch → QuotaExhausted? → WaitForQuota until the quota has room, never exceeding it', async () => {
+    world = new World(120 * GiB);
+    await seedInventory([['0000000000', 'part-00000.csv', 0, 300]]);
+    const result = await runInitiate();
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(world.glacier.requestedArchives()).toHaveLength(300);
+    expect(nested(result).filter((t) => t === 'WaitForQuota').length).toBeGreaterThanOrEqual(2);
+    for (const r of requests) {
+      const window = requests.filter((o) => o.at > r.at - 86_400_000 && o.at <= r.at).reduce((s, o) => s + o.bytes, 0);
+      expect(window).toBeLessThanOrEqual(120 * GiB);
+    }
+    // 300 GiB at 120 GiB per rolling day: the last request lands after two full windows.
+    expect(requests[requests.length - 1].at - requests[0].at).toBeGreaterThan(2 * 86_400_000);
+  });
+
+  test('PolicyEnforcedException ends the batch in the Glacier.PolicyEnforced Fail state and fails the run', async () => {
+    world = new World();
+    await seedInventory([['0000000000', 'part-00000.csv', 0, 120]]);
+    world.glacier.failures.set(row(110).ArchiveId, [glacierError('PolicyEnforcedException', 400, 'policy')]);
+    const result = await runInitiate();
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('InitiateRetrieval.BatchFailed');
+    expect(result.cause).toMatch(/Glacier\.PolicyEnforced/);
+    expect(nested(result)).toContain('RetrievalPolicyRejected');
+    expect(nested(result).filter((t) => t === 'InitiateBatch')).toHaveLength(2); // never retried
+    expect(world.archive(110)!.status).toBe(ArchiveStatus.PENDING);
+  });
+});
+
+const EXTENSION_SUBSTITUTIONS = {
+  InventoryBucket: BUCKET,
+  NotificationTopicArn: TOPIC,
+  ArchivesNeedingWindowExtensionFunctionArn: SCAN_FN,
+  ExtendDownloadWindowFunctionArn: EXTEND_FN,
+};
+const scanDeps = (s3: FakeS3) => ({
+  ddb: world.dynamo.client, s3: s3.client, tableName: TRANSFER, bucket: BUCKET, marginSeconds: 5 * 3600, log: world.logger, now: world.clock,
+});
+
+describe('DownloadWindowExtension ASL (local runner)', () => {
+  test('lists closing windows, re-requests them in batches and switches the items to the new jobs', async () => {
+    world = new World();
+    const s3 = new FakeS3();
+    try {
+      for (let n = 0; n < 150; n++) world.seedArchive(n, ArchiveStatus.STAGED, { jobId: `old-${n}`, jobExpiresAt: world.now + (n < 120 ? 1 : 10) * 3600_000 });
+      const result = await runStateMachine(asl('download-window-extension.asl.json'), { runId: RUN, tier: 'Bulk' }, {
+        substitutions: EXTENSION_SUBSTITUTIONS,
+        services: {
+          objectStore: store,
+          lambdaHandlers: {
+            [SCAN_FN]: async (event: any) => {
+              const out = await findArchivesNeedingExtension({
+                ...scanDeps(s3),
+              }, event);
+              for (const [key, body] of s3.objects) await store.putObject(BUCKET, key, body);
+              return out;
+            },
+            [EXTEND_FN]: async (event: any) => extendBatch({ ...world.deps(), maxWaitSeconds: 1200 }, event),
+          },
+        },
+      });
+
+      expect([result.status, result.error]).toEqual(['SUCCEEDED', undefined]);
+      expect(world.glacier.requestedArchives()).toHaveLength(120);
+      expect(nested(result).filter((t) => t === 'ExtendBatch')).toHaveLength(2);
+      expect(world.archive(0)).toMatchObject({ status: ArchiveStatus.STAGED, previousJobId: 'old-0', jobId: expect.stringMatching(/^job-/) });
+      expect(world.archive(130)).toMatchObject({ jobId: 'old-130' });
+
+      // A second check finds nothing: the re-requested archives wait for their new jobs.
+      const again = await runStateMachine(asl('download-window-extension.asl.json'), { runId: RUN, tier: 'Bulk' }, {
+        substitutions: EXTENSION_SUBSTITUTIONS,
+        services: {
+          objectStore: store,
+          lambdaHandlers: {
+            [SCAN_FN]: async (event: any) => findArchivesNeedingExtension({
+              ...scanDeps(s3),
+            }, event),
+            [EXTEND_FN]: async () => {
+              throw new Error('must not be called');
+            },
+          },
+        },
+      });
+      expect(nested(again)).toContain('NothingToExtend');
+    } finally {
+      s3.mock.restore();
+    }
+  });
+});

@@ -1,0 +1,241 @@
+import { InitiateJobCommand } from '@aws-sdk/client-glacier';
+import { glacierError } from './fake-aws';
+import { batch, GiB, METRICS, row, RUN, START, TOPIC, VAULT, World } from './world';
+import { RetrievalCapacityUnavailableError, RetrievalPolicyEnforcedError } from '../../../src/handlers/initiate-retrieval/glacier-request';
+import { initiateBatch, InvalidBatchInputError } from '../../../src/handlers/initiate-retrieval/initiate-batch';
+import { ArchiveStatus, parseRetrievalJobDescription, QUOTA_LEDGER_PK, retrievalJobDescription } from '../../../src/handlers/shared/schema';
+
+let world: World;
+beforeEach(() => {
+  world = new World();
+});
+afterEach(() => world.reset());
+
+const rows = (from: number, count: number, size = GiB) => Array.from({ length: count }, (_, i) => row(from + i, size));
+
+describe('InitiateArchiveRetrieval batch', () => {
+  test('writes every archive item, requests it with tier, topic and a matchable description, and records the job id', async () => {
+    const result = await initiateBatch(world.deps(), batch(rows(1, 5)));
+
+    expect(result).toEqual({ waitSeconds: 0, requested: 5, requestedBytes: 5 * GiB, alreadyHandled: 0, failed: 0, invalid: 0, deferred: 0 });
+    expect(world.glacier.calls).toHaveLength(5);
+    for (const call of world.glacier.calls) {
+      expect(call).toMatchObject({ vaultName: VAULT, tier: 'Bulk', topic: TOPIC });
+      expect(parseRetrievalJobDescription(call.description)).toEqual({ runId: RUN, archiveId: call.archiveId });
+    }
+    const item = world.archive(1)!;
+    expect(item).toMatchObject({
+      status: ArchiveStatus.REQUESTED,
+      runStatus: `${RUN}#requested`,
+      jobId: world.glacier.calls.find((c) => c.archiveId === item.archiveId)!.jobId,
+      objectKey: 'photos/1.jpg',
+      storageClass: 'DEEP_ARCHIVE',
+      size: GiB,
+      treeHash: row(1).SHA256TreeHash,
+      creationDate: row(1).CreationDate,
+      description: 'photo 1',
+      vaultName: VAULT,
+      runId: RUN,
+    });
+    expect(item.jobExpiresAt).toBeUndefined();
+    expect(world.ledgerBytes()).toBe(5 * GiB);
+  });
+
+  test('the archive item exists (pending) before InitiateJob is called', async () => {
+    const seenAtRequest: Array<string | undefined> = [];
+    world.glacier.mock.on(InitiateJobCommand).callsFake(async (input) => {
+      seenAtRequest.push(world.archive(Number(input.jobParameters.ArchiveId.slice(8)))?.status);
+      return { jobId: 'job-x', $metadata: {} };
+    });
+    await initiateBatch(world.deps(), batch(rows(1, 3)));
+    expect(seenAtRequest).toEqual([ArchiveStatus.PENDING, ArchiveStatus.PENDING, ArchiveStatus.PENDING]);
+  });
+
+  test('a redelivered batch requests nothing twice and costs no quota', async () => {
+    await initiateBatch(world.deps(), batch(rows(1, 10)));
+    const bytes = world.ledgerBytes();
+    const again = await initiateBatch(world.deps(), batch(rows(1, 10)));
+
+    expect(again).toMatchObject({ requested: 0, alreadyHandled: 10, waitSeconds: 0 });
+    expect(world.glacier.calls).toHaveLength(10);
+    expect(world.ledgerBytes()).toBe(bytes);
+  });
+
+  test('a pending item left by a crash is requested; requested, staged, downloaded, failed and skipped ones are not', async () => {
+    world.seedArchive(1, ArchiveStatus.PENDING);
+    world.seedArchive(2, ArchiveStatus.REQUESTED, { jobId: 'old-2' });
+    world.seedArchive(3, ArchiveStatus.STAGED, { jobId: 'old-3' });
+    world.seedArchive(4, ArchiveStatus.DOWNLOADED, { jobId: 'old-4' });
+    world.seedArchive(5, ArchiveStatus.FAILED, { failureReason: 'x' });
+    world.seedArchive(6, ArchiveStatus.SKIPPED);
+
+    const result = await initiateBatch(world.deps(), batch(rows(1, 7)));
+
+    expect(world.glacier.requestedArchives().sort()).toEqual([row(1).ArchiveId, row(7).ArchiveId]);
+    expect(result).toMatchObject({ requested: 2, alreadyHandled: 5, requestedBytes: 2 * GiB });
+    expect(world.archive(1)!.status).toBe(ArchiveStatus.REQUESTED);
+    expect(world.archive(3)).toMatchObject({ status: ArchiveStatus.STAGED, jobId: 'old-3' });
+    // Only the bytes actually requested count toward the quota.
+    expect(world.ledgerBytes()).toBe(2 * GiB);
+  });
+
+  test('throttling is retried with backoff and the archive is then requested', async () => {
+    world.glacier.failures.set(row(1).ArchiveId, [glacierError('ThrottlingException', 400), glacierError('ServiceUnavailableException', 500)]);
+    const result = await initiateBatch(world.deps(), batch(rows(1, 1)));
+
+    expect(result.requested).toBe(1);
+    expect(world.glacier.calls.map((c) => c.error ?? 'ok')).toEqual(['ThrottlingException', 'ServiceUnavailableException', 'ok']);
+    expect(world.sleeps.length).toBeGreaterThanOrEqual(2);
+    expect(world.archive(1)!.status).toBe(ArchiveStatus.REQUESTED);
+  });
+
+  test('persistent throttling is recorded as failed with the reason, never silently skipped, and its bytes are released', async () => {
+    world.glacier.failures.set(row(2).ArchiveId, Array.from({ length: 3 }, () => glacierError('ThrottlingException', 400, 'Rate exceeded')));
+    const result = await initiateBatch(world.deps(), batch(rows(1, 3)));
+
+    expect(result).toMatchObject({ requested: 2, failed: 1 });
+    const failed = world.archive(2)!;
+    expect(failed.status).toBe(ArchiveStatus.FAILED);
+    expect(failed.runStatus).toBe(`${RUN}#failed`);
+    expect(failed.failureReason).toMatch(/after 3 attempts: ThrottlingException: Rate exceeded/);
+    expect(world.ledgerBytes()).toBe(2 * GiB);
+  });
+
+  test('an archive deleted since the inventory is recorded failed at once', async () => {
+    world.glacier.failures.set(row(1).ArchiveId, [glacierError('ResourceNotFoundException', 404, 'Archive not found')]);
+    await initiateBatch(world.deps(), batch(rows(1, 1)));
+    expect(world.glacier.calls).toHaveLength(1);
+    expect(world.archive(1)).toMatchObject({ status: ArchiveStatus.FAILED, failureReason: expect.stringMatching(/deleted after the inventory/) });
+  });
+
+  test('PolicyEnforcedException stops the batch with a clear error; unrequested archives stay pending and their bytes are released', async () => {
+    world.glacier.failures.set(row(2).ArchiveId, [glacierError('PolicyEnforcedException', 400, 'retrieval rate exceeds the policy')]);
+    const error = await initiateBatch(world.deps({ concurrency: 1 }), batch(rows(1, 3))).catch((e) => e);
+
+    expect(error).toBeInstanceOf(RetrievalPolicyEnforcedError);
+    expect(error.name).toBe('RetrievalPolicyEnforcedError');
+    expect(error.message).toMatch(/No Retrieval Limit/);
+    expect(world.archive(1)!.status).toBe(ArchiveStatus.REQUESTED);
+    expect(world.archive(2)!.status).toBe(ArchiveStatus.PENDING);
+    expect(world.archive(3)!.status).toBe(ArchiveStatus.PENDING);
+    expect(world.ledgerBytes()).toBe(GiB);
+
+    // After the policy is fixed, the same batch requests exactly the two that are left.
+    await initiateBatch(world.deps(), batch(rows(1, 3)));
+    expect(world.glacier.requestedArchives().sort()).toEqual(rows(1, 3).map((r) => r.ArchiveId));
+  });
+
+  test('InsufficientCapacityException (Expedited) stops the batch with its own error', async () => {
+    world.glacier.failures.set(row(1).ArchiveId, [glacierError('InsufficientCapacityException', 503)]);
+    await expect(initiateBatch(world.deps(), batch(rows(1, 1)))).rejects.toBeInstanceOf(RetrievalCapacityUnavailableError);
+    expect(world.archive(1)!.status).toBe(ArchiveStatus.PENDING);
+  });
+
+  test('access errors are not recorded as archive failures: the batch fails and the archives stay pending', async () => {
+    world.glacier.failures.set(row(1).ArchiveId, [glacierError('AccessDeniedException', 403)]);
+    await expect(initiateBatch(world.deps({ concurrency: 1 }), batch(rows(1, 1)))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    expect(world.archive(1)!.status).toBe(ArchiveStatus.PENDING);
+    expect(world.ledgerBytes()).toBe(0);
+  });
+
+  test('unusable rows: no archive id is counted invalid; a bad size is recorded failed with the reason', async () => {
+    const result = await initiateBatch(world.deps(), batch([row(1, GiB, { ArchiveId: '' }), row(2, GiB, { Size: '12x' }), row(3)]));
+    expect(result).toMatchObject({ invalid: 1, failed: 1, requested: 1 });
+    expect(world.archive(2)).toMatchObject({ status: ArchiveStatus.FAILED, failureReason: expect.stringMatching(/Size "12x"/) });
+    expect(world.glacier.requestedArchives()).toEqual([row(3).ArchiveId]);
+  });
+
+  test('invalid batch input is a typed error', async () => {
+    await expect(initiateBatch(world.deps(), { ...batch(rows(1, 1)), BatchInput: { ...batch([]).BatchInput, tier: 'Fast' } })).rejects.toBeInstanceOf(InvalidBatchInputError);
+  });
+});
+
+describe('quota', () => {
+  test('exhausted quota returns waitSeconds, requests nothing, and the retried batch requests once the window has room', async () => {
+    world = (world.reset(), new World(10 * GiB));
+    await initiateBatch(world.deps(), batch(rows(1, 10)));
+    expect(world.ledgerBytes()).toBe(10 * GiB);
+
+    world.now += 3600 * 1000;
+    const blocked = await initiateBatch(world.deps(), batch(rows(11, 5)));
+    expect(blocked).toMatchObject({ requested: 0, deferred: 5 });
+    // The first 5 GiB leave the window 24 h (+ one ledger bucket + lead) after the first batch.
+    expect(blocked.waitSeconds).toBeGreaterThan(23 * 3600);
+    expect(blocked.waitSeconds).toBeLessThanOrEqual(23 * 3600 + 60 + 120 + 60);
+    expect(world.archive(11)!.status).toBe(ArchiveStatus.PENDING);
+
+    world.now += blocked.waitSeconds * 1000;
+    const retried = await initiateBatch(world.deps(), batch(rows(11, 5)));
+    expect(retried).toMatchObject({ requested: 5, waitSeconds: 0 });
+  });
+
+  test('a partly fitting batch requests the prefix that fits and waits for the rest', async () => {
+    world = (world.reset(), new World(3 * GiB));
+    const result = await initiateBatch(world.deps(), batch(rows(1, 5)));
+    expect(result).toMatchObject({ requested: 3, deferred: 2 });
+    expect(result.waitSeconds).toBeGreaterThan(86_000);
+    expect(world.glacier.requestedArchives()).toEqual(rows(1, 3).map((r) => r.ArchiveId));
+  });
+
+  test('an archive larger than the whole quota is requested alone once the window is empty', async () => {
+    world = (world.reset(), new World(2 * GiB));
+    const result = await initiateBatch(world.deps(), batch([row(1, 5 * GiB), row(2, GiB)]));
+    expect(result).toMatchObject({ requested: 1, deferred: 1 });
+    expect(world.glacier.requestedArchives()).toEqual([row(1).ArchiveId]);
+  });
+
+  test('a resume of an almost finished vault requests at once: handled archives cost nothing', async () => {
+    world = (world.reset(), new World(10 * GiB));
+    for (let n = 1; n <= 90; n++) world.seedArchive(n, ArchiveStatus.DOWNLOADED);
+    const result = await initiateBatch(world.deps(), batch(rows(1, 100, 100 * 1024 * 1024)));
+    expect(result).toMatchObject({ requested: 10, alreadyHandled: 90, waitSeconds: 0 });
+  });
+
+  test('a reservation survives a concurrent ledger update (optimistic concurrency, retried)', async () => {
+    world = (world.reset(), new World(100 * GiB));
+    let injected = false;
+    world.dynamo.beforeCommand = (command, input) => {
+      if (command === 'Put' && input.TableName === METRICS && !injected) {
+        injected = true;
+        // Another run's invocation reserves 7 GiB between our read and our write.
+        const current = world.dynamo.get(METRICS, QUOTA_LEDGER_PK);
+        world.dynamo.seed(METRICS, {
+          pk: QUOTA_LEDGER_PK,
+          version: (current?.version ?? 0) + 1,
+          bucketSeconds: 60,
+          buckets: JSON.stringify([[Math.floor(START / 60000) * 60, 7 * GiB]]),
+        });
+      }
+    };
+    const result = await initiateBatch(world.deps(), batch(rows(1, 3)));
+    expect(injected).toBe(true);
+    expect(result.requested).toBe(3);
+    expect(world.ledgerBytes()).toBe(10 * GiB);
+    expect(world.dynamo.get(METRICS, QUOTA_LEDGER_PK)!.version).toBe(2);
+  });
+
+  test('the concurrent update can take the room: the batch then waits instead of overrunning the quota', async () => {
+    world = (world.reset(), new World(4 * GiB));
+    let injected = false;
+    world.dynamo.beforeCommand = (command, input) => {
+      if (command === 'Put' && input.TableName === METRICS && !injected) {
+        injected = true;
+        const buckets = JSON.stringify([[Math.floor(START / 60000) * 60, 3 * GiB]]);
+        world.dynamo.seed(METRICS, { pk: QUOTA_LEDGER_PK, version: 5, bucketSeconds: 60, buckets });
+      }
+    };
+    const result = await initiateBatch(world.deps(), batch(rows(1, 3)));
+    expect(result).toMatchObject({ requested: 1, deferred: 2 });
+    expect(world.ledgerBytes()).toBe(4 * GiB);
+  });
+});
+
+describe('job description', () => {
+  test('round-trips run id and archive id in printable ASCII', () => {
+    const text = retrievalJobDescription('run/2026 ü', 'abc-DEF_123');
+    expect(text).toMatch(/^[\x20-\x7e]+$/);
+    expect(parseRetrievalJobDescription(text)).toEqual({ runId: 'run/2026 ü', archiveId: 'abc-DEF_123' });
+    expect(parseRetrievalJobDescription('my own job')).toBeUndefined();
+    expect(parseRetrievalJobDescription(undefined)).toBeUndefined();
+  });
+});
