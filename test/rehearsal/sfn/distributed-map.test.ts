@@ -31,7 +31,8 @@ describe('ItemReader against the local S3 fake (real S3Client)', () => {
     s3 = new S3Client({ region: 'us-east-1', endpoint: s3fake.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'r', secretAccessKey: 'r' } });
     await s3.send(new CreateBucketCommand({ Bucket: 'inventory-bucket' }));
     await s3.send(new PutObjectCommand({
-      Bucket: 'inventory-bucket', Key: 'vault/inventory.csv',
+      Bucket: 'inventory-bucket',
+      Key: 'vault/inventory.csv',
       Body: 'ArchiveId,Size,Description\na-1,10,first\na-2,20,"second, with comma"\na-3,30,third\na-4,40,fourth\n',
     }));
   });
@@ -121,7 +122,14 @@ describe('batching and tolerated failures (in-memory object store)', () => {
     const items = Array.from({ length: 6 }, (_, i) => ({ id: `archive-${i}` }));
     const sizes: number[] = [];
     const result = await runStateMachine(distributedMap({ ItemsPath: '$.items', ItemBatcher: { MaxInputBytesPerBatch: 60 } }), { items }, {
-      services: { lambdaHandlers: { copy: async (event: any) => { sizes.push(Buffer.byteLength(JSON.stringify(event))); return event.Items.length; } } },
+      services: {
+        lambdaHandlers: {
+          copy: async (event: any) => {
+            sizes.push(Buffer.byteLength(JSON.stringify(event)));
+            return event.Items.length;
+          },
+        },
+      },
     });
     expect(result.status).toBe('SUCCEEDED');
     expect((result.output as number[]).reduce((a, b) => a + b, 0)).toBe(6);
@@ -144,7 +152,10 @@ describe('batching and tolerated failures (in-memory object store)', () => {
     expect(tolerant.runtime.mapRuns[0]).toMatchObject({ failed: 2, succeeded: 8, status: 'SUCCEEDED' });
 
     const strictAsl = distributedMap({
-      ItemsPath: '$.items', ToleratedFailurePercentage: 10, End: undefined, Next: 'Report',
+      ItemsPath: '$.items',
+      ToleratedFailurePercentage: 10,
+      End: undefined,
+      Next: 'Report',
       Catch: [{ ErrorEquals: ['States.ExceedToleratedFailureThreshold'], ResultPath: '$.failure', Next: 'Report' }],
     });
     (strictAsl.States as any).Report = { Type: 'Pass', End: true };

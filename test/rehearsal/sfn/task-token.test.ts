@@ -43,7 +43,8 @@ beforeAll(async () => {
         restore: async (event: { archive: string; token: string }) => {
           if (event.archive === 'never-answers') return { accepted: true };
           setTimeout(() => {
-            void new SFNClient({}).send(new SendTaskSuccessCommand({ taskToken: event.token, output: JSON.stringify({ archive: event.archive, bytes: 42 }) }));
+            const output = JSON.stringify({ archive: event.archive, bytes: 42 });
+            void new SFNClient({}).send(new SendTaskSuccessCommand({ taskToken: event.token, output }));
           }, 20);
           return { accepted: true };
         },
