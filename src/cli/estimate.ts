@@ -10,7 +10,7 @@ import { Readable } from 'stream';
 import { MiB, validateChunkSize } from '../core/chunk-plan';
 import { ArchiveSizeSummary, CostEstimate, estimateCost, fmtBytes, formatEstimate } from '../core/cost';
 import { detectInventoryFormat, InventoryFormat, InventoryRowError, parseInventoryCsv, parseInventoryJson } from '../core/inventory';
-import { RetrievalTier, S3StorageClass } from '../core/prices';
+import { RetrievalTier, DestinationStorageClass } from '../core/prices';
 
 const TiB = 1024 ** 4;
 
@@ -53,10 +53,10 @@ export function parseTier(value: string): RetrievalTier {
   return tier;
 }
 
-export function parseStorageClass(value: string): S3StorageClass {
+export function parseStorageClass(value: string): DestinationStorageClass {
   const normalized = value.trim().toUpperCase().replace(/[-\s]/g, '_');
-  const cls = Object.values(S3StorageClass).find((c) => c === normalized);
-  if (!cls) throw new CliError(`--storage-class must be one of ${Object.values(S3StorageClass).join(', ')}; got ${JSON.stringify(value)}`);
+  const cls = Object.values(DestinationStorageClass).find((c) => c === normalized);
+  if (!cls) throw new CliError(`--storage-class must be one of ${Object.values(DestinationStorageClass).join(', ')}; got ${JSON.stringify(value)}`);
   return cls;
 }
 
@@ -141,7 +141,7 @@ function describeError(record: InventoryRowError): string {
 export async function runEstimate(options: EstimateOptions): Promise<EstimateResult> {
   if (!options.inventory) throw new CliError('--inventory FILE is required');
   const tier = parseTier(options.tier ?? RetrievalTier.BULK);
-  const storageClass = parseStorageClass(options.storageClass ?? S3StorageClass.DEEP_ARCHIVE);
+  const storageClass = parseStorageClass(options.storageClass ?? DestinationStorageClass.DEEP_ARCHIVE);
   const dailyQuotaBytes = parseDailyQuotaTib(options.dailyQuotaTib ?? 100);
   const chunkSizeBytes = parseChunkSizeMib(options.chunkSizeMib ?? 1024);
   await checkReadable(options.inventory);

@@ -7,7 +7,7 @@
  */
 import { Command, Option } from 'commander';
 import { CliError, EstimateOptions, runEstimate } from './estimate';
-import { RetrievalTier, S3StorageClass } from '../core/prices';
+import { RetrievalTier, DestinationStorageClass } from '../core/prices';
 
 export interface ProgramIO {
   readonly stdout: (text: string) => void;
@@ -33,8 +33,8 @@ export function buildProgram(io: ProgramIO = defaultIO): Command {
     .description('Estimate the cost and duration of moving a vault, from its inventory (CSV or JSON)')
     .requiredOption('--inventory <file>', 'vault inventory as returned by Glacier (CSV or JSON)')
     .addOption(new Option('--tier <tier>', `retrieval tier (${Object.values(RetrievalTier).join('|')})`).default(RetrievalTier.BULK))
-    .addOption(new Option('--storage-class <class>', `destination S3 storage class (${Object.values(S3StorageClass).join('|')})`)
-      .default(S3StorageClass.DEEP_ARCHIVE))
+    .addOption(new Option('--storage-class <class>', `destination S3 storage class (${Object.values(DestinationStorageClass).join('|')})`)
+      .default(DestinationStorageClass.DEEP_ARCHIVE))
     .option('--daily-quota-tib <n>', 'rolling 24-hour retrieval quota in TiB', '100')
     .option('--chunk-size-mib <n>', 'copy chunk size in MiB (power of two, 8..4096)', '1024')
     .option('--cross-region', 'the vault and the bucket are in different regions', false)

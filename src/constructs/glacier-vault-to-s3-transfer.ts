@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { ArchiveRetrieval } from './archive-retrieval';
 import { DownloadWindowExtension } from './download-window-extension';
 import { InitiateRetrieval } from './initiate-retrieval';
-import { DestinationStorageClass, RetrievalTier } from './options';
+import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options';
 import { TransferStorage } from './transfer-storage';
 import { DEFAULT_CHUNK_SIZE, MAX_S3_OBJECT_SIZE, validateChunkSize } from '../core/chunk-plan';
 

@@ -7,7 +7,7 @@
  * month in the destination class, not the vault's own storage.
  */
 import { DEFAULT_CHUNK_SIZE, planChunks } from './chunk-plan';
-import { PriceFigure, PriceTable, RetrievalTier, S3StorageClass, US_EAST_1_PRICES } from './prices';
+import { PriceFigure, PriceTable, RetrievalTier, DestinationStorageClass, US_EAST_1_PRICES } from './prices';
 
 /** AWS bills GB as 2^30 bytes. */
 export const GB = 1024 ** 3;
@@ -123,7 +123,7 @@ export interface CostInput {
   /** Archive sizes (bytes), a size distribution, or a summary built while streaming an inventory. */
   readonly archives: Iterable<number> | readonly ArchiveSizeGroup[] | ArchiveSizeSummary;
   readonly tier?: RetrievalTier;
-  readonly storageClass?: S3StorageClass;
+  readonly storageClass?: DestinationStorageClass;
   /** Rolling 24-h retrieval quota in bytes. Default 100 TiB. */
   readonly dailyQuotaBytes?: number;
   /** Copy chunk size in bytes (power-of-two MiB, 8 MiB .. 4 GiB). Default 1 GiB. */
@@ -151,7 +151,7 @@ export interface CostEstimate {
   readonly region: string;
   readonly pricesAsOf: string;
   readonly tier: RetrievalTier;
-  readonly storageClass: S3StorageClass;
+  readonly storageClass: DestinationStorageClass;
   readonly chunkSizeBytes: number;
   readonly dailyQuotaBytes: number;
   readonly archiveCount: number;
@@ -206,7 +206,7 @@ const DEFAULT_DAILY_QUOTA = 100 * 1024 ** 4;
 export function estimateCost(input: CostInput): CostEstimate {
   const prices = input.prices ?? US_EAST_1_PRICES;
   const tier = input.tier ?? RetrievalTier.BULK;
-  const storageClass = input.storageClass ?? S3StorageClass.DEEP_ARCHIVE;
+  const storageClass = input.storageClass ?? DestinationStorageClass.DEEP_ARCHIVE;
   const a = { ...DEFAULTS, ...stripUndefined(input.assumptions ?? {}) };
   const dailyQuotaBytes = input.dailyQuotaBytes ?? DEFAULT_DAILY_QUOTA;
   if (!(dailyQuotaBytes > 0)) throw new Error(`daily quota must be a positive number of bytes, got ${dailyQuotaBytes}`);
@@ -259,7 +259,7 @@ export function estimateCost(input: CostInput): CostEstimate {
   }
   if (cls.overheadBytesAtStandardRate > 0) {
     add(T, `per-object overhead ${cls.overheadBytesAtStandardRate / KiB} KB at STANDARD rate`,
-      (s.count * cls.overheadBytesAtStandardRate) / GB, 'GB-month', prices.s3[S3StorageClass.STANDARD].storagePerGBMonth, 1);
+      (s.count * cls.overheadBytesAtStandardRate) / GB, 'GB-month', prices.s3[DestinationStorageClass.STANDARD].storagePerGBMonth, 1);
   }
   if (cls.monitoringPer1000Objects) {
     add(T, 'monitoring and automation (objects ≥ 128 KB)', s.countAtLeast128K, 'objects', cls.monitoringPer1000Objects, 1000);

@@ -1,3 +1,8 @@
+import { DestinationStorageClass, RetrievalTier } from './transfer-options';
+
+// The storage classes and tiers are the construct's public enums; the price table is keyed by them.
+export { DestinationStorageClass, RetrievalTier };
+
 /**
  * The ONE price table used by the cost estimator: us-east-1 (N. Virginia), list prices in USD.
  *
@@ -18,24 +23,6 @@ export interface PriceFigure {
   readonly source: string;
   /** True when the figure was read in a source at PRICES_AS_OF. */
   readonly verified: boolean;
-}
-
-/** Retrieval tiers of Glacier vault jobs. */
-export enum RetrievalTier {
-  BULK = 'Bulk',
-  STANDARD = 'Standard',
-  EXPEDITED = 'Expedited',
-}
-
-/** Destination storage classes (S3 API `StorageClass` values). */
-export enum S3StorageClass {
-  STANDARD = 'STANDARD',
-  INTELLIGENT_TIERING = 'INTELLIGENT_TIERING',
-  STANDARD_IA = 'STANDARD_IA',
-  ONEZONE_IA = 'ONEZONE_IA',
-  GLACIER_IR = 'GLACIER_IR',
-  GLACIER = 'GLACIER',
-  DEEP_ARCHIVE = 'DEEP_ARCHIVE',
 }
 
 export interface TierPrices {
@@ -68,7 +55,7 @@ export interface PriceTable {
   readonly region: string;
   readonly asOf: string;
   readonly glacierRetrieval: Readonly<Record<RetrievalTier, TierPrices>>;
-  readonly s3: Readonly<Record<S3StorageClass, StorageClassPrices>>;
+  readonly s3: Readonly<Record<DestinationStorageClass, StorageClassPrices>>;
   readonly lambdaPerGBSecond: PriceFigure;
   readonly lambdaPerMillionRequests: PriceFigure;
   readonly stepFunctionsPer1000Transitions: PriceFigure;
@@ -112,7 +99,7 @@ export const US_EAST_1_PRICES: PriceTable = {
     },
   },
   s3: {
-    [S3StorageClass.STANDARD]: {
+    [DestinationStorageClass.STANDARD]: {
       storagePerGBMonth: fig(0.023, 'GB-month (first 50 TB)', THIRD_PARTY_2026, true),
       putPer1000: fig(0.005, '1,000 PUT/COPY/POST/LIST', S3_PRICING, false),
       getPer1000: fig(0.0004, '1,000 GET/HEAD', S3_PRICING, false),
@@ -121,7 +108,7 @@ export const US_EAST_1_PRICES: PriceTable = {
       overheadBytesAtClassRate: 0,
       overheadBytesAtStandardRate: 0,
     },
-    [S3StorageClass.INTELLIGENT_TIERING]: {
+    [DestinationStorageClass.INTELLIGENT_TIERING]: {
       storagePerGBMonth: fig(0.023, 'GB-month (frequent access tier, first 50 TB)', S3_PRICING, false),
       putPer1000: fig(0.005, '1,000 PUT/COPY/POST/LIST', S3_PRICING, false),
       getPer1000: fig(0.0004, '1,000 GET/HEAD', S3_PRICING, false),
@@ -131,7 +118,7 @@ export const US_EAST_1_PRICES: PriceTable = {
       overheadBytesAtStandardRate: 0,
       monitoringPer1000Objects: fig(0.0025, '1,000 objects ≥ 128 KB per month', S3_PRICING, false),
     },
-    [S3StorageClass.STANDARD_IA]: {
+    [DestinationStorageClass.STANDARD_IA]: {
       storagePerGBMonth: fig(0.0125, 'GB-month', THIRD_PARTY_2026, true),
       putPer1000: fig(0.01, '1,000 PUT/COPY/POST/LIST', S3_PRICING, false),
       getPer1000: fig(0.001, '1,000 GET/HEAD', S3_PRICING, false),
@@ -140,7 +127,7 @@ export const US_EAST_1_PRICES: PriceTable = {
       overheadBytesAtClassRate: 0,
       overheadBytesAtStandardRate: 0,
     },
-    [S3StorageClass.ONEZONE_IA]: {
+    [DestinationStorageClass.ONEZONE_IA]: {
       storagePerGBMonth: fig(0.01, 'GB-month', THIRD_PARTY_2026, true),
       putPer1000: fig(0.01, '1,000 PUT/COPY/POST/LIST', S3_PRICING, false),
       getPer1000: fig(0.001, '1,000 GET/HEAD', S3_PRICING, false),
@@ -149,7 +136,7 @@ export const US_EAST_1_PRICES: PriceTable = {
       overheadBytesAtClassRate: 0,
       overheadBytesAtStandardRate: 0,
     },
-    [S3StorageClass.GLACIER_IR]: {
+    [DestinationStorageClass.GLACIER_IR]: {
       storagePerGBMonth: fig(0.004, 'GB-month', THIRD_PARTY_2026, true),
       putPer1000: fig(0.02, '1,000 PUT/COPY/POST/LIST', S3_PRICING, false),
       getPer1000: fig(0.01, '1,000 GET/HEAD', S3_PRICING, false),
@@ -159,7 +146,7 @@ export const US_EAST_1_PRICES: PriceTable = {
       overheadBytesAtClassRate: 0,
       overheadBytesAtStandardRate: 0,
     },
-    [S3StorageClass.GLACIER]: {
+    [DestinationStorageClass.GLACIER]: {
       storagePerGBMonth: fig(0.0036, 'GB-month', THIRD_PARTY_2026, true),
       putPer1000: fig(0.03, '1,000 PUT/COPY/POST/LIST', S3_PRICING, false),
       getPer1000: fig(0.0004, '1,000 GET/HEAD', S3_PRICING, false),
@@ -169,7 +156,7 @@ export const US_EAST_1_PRICES: PriceTable = {
       overheadBytesAtClassRate: 32 * KB,
       overheadBytesAtStandardRate: 8 * KB,
     },
-    [S3StorageClass.DEEP_ARCHIVE]: {
+    [DestinationStorageClass.DEEP_ARCHIVE]: {
       storagePerGBMonth: fig(0.00099, 'GB-month', THIRD_PARTY_2026, true),
       putPer1000: fig(0.05, '1,000 PUT/COPY/POST/LIST', `${S3_PRICING}; glacier-facts.md §4 ("DEEP_ARCHIVE PUTs are $0.05/1,000")`, false),
       getPer1000: fig(0.0004, '1,000 GET/HEAD', S3_PRICING, false),

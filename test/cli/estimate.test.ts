@@ -3,7 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { CliError, parseChunkSizeMib, parseStorageClass, parseTier, runEstimate } from '../../src/cli/estimate';
 import { main } from '../../src/cli/main';
-import { RetrievalTier, S3StorageClass } from '../../src/core/prices';
+import { RetrievalTier, DestinationStorageClass } from '../../src/core/prices';
 
 const MiB = 1024 * 1024;
 const HASH = 'a'.repeat(64);
@@ -49,7 +49,7 @@ describe('runEstimate', () => {
       multipartCount: 1,
       multipartParts: 3,
       tier: RetrievalTier.BULK,
-      storageClass: S3StorageClass.DEEP_ARCHIVE,
+      storageClass: DestinationStorageClass.DEEP_ARCHIVE,
     });
     expect(r.text).toContain('3 archive row(s)');
     expect(r.text).toMatch(/Glacier retrieval: \$/);
@@ -84,7 +84,7 @@ describe('runEstimate', () => {
     [{ inventory: 'nope.csv' }, /inventory file not found: nope\.csv/],
     [{ inventory: '.' }, /not a file/],
     [{ inventory: 'x', tier: 'Slow' }, /--tier must be one of Bulk, Standard, Expedited; got "Slow"/],
-    [{ inventory: 'x', storageClass: 'TAPE' }, /--storage-class must be one of STANDARD, .*DEEP_ARCHIVE; got "TAPE"/],
+    [{ inventory: 'x', storageClass: 'TAPE' }, /--storage-class must be one of DEEP_ARCHIVE, .*STANDARD_IA; got "TAPE"/],
     [{ inventory: 'x', dailyQuotaTib: '-3' }, /--daily-quota-tib must be a positive number; got "-3"/],
     [{ inventory: 'x', dailyQuotaTib: 'lots' }, /--daily-quota-tib must be a positive number/],
     [{ inventory: 'x', chunkSizeMib: '3' }, /--chunk-size-mib must be a power of two from 8 to 4096/],
@@ -96,7 +96,7 @@ describe('runEstimate', () => {
 
   test('option parsers', () => {
     expect(parseTier(' bulk ')).toBe(RetrievalTier.BULK);
-    expect(parseStorageClass('deep archive')).toBe(S3StorageClass.DEEP_ARCHIVE);
+    expect(parseStorageClass('deep archive')).toBe(DestinationStorageClass.DEEP_ARCHIVE);
     expect(parseChunkSizeMib('4096')).toBe(4096 * MiB);
   });
 });

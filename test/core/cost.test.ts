@@ -1,5 +1,5 @@
 import { ArchiveSizeSummary, CostEstimate, estimateCost, formatEstimate, formatUsd, GB } from '../../src/core/cost';
-import { PRICES_AS_OF, RetrievalTier, S3StorageClass, US_EAST_1_PRICES } from '../../src/core/prices';
+import { PRICES_AS_OF, RetrievalTier, DestinationStorageClass, US_EAST_1_PRICES } from '../../src/core/prices';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -15,7 +15,7 @@ describe('estimateCost: hand-computed small case (1 MiB + 20 MiB, 8 MiB chunks, 
   const e = estimateCost({
     archives: [1 * MiB, 20 * MiB],
     tier: RetrievalTier.BULK,
-    storageClass: S3StorageClass.DEEP_ARCHIVE,
+    storageClass: DestinationStorageClass.DEEP_ARCHIVE,
     chunkSizeBytes: 8 * MiB,
   });
   const totalGB = (21 * MiB) / GB;
@@ -75,7 +75,7 @@ describe('estimateCost: hand-computed small case (1 MiB + 20 MiB, 8 MiB chunks, 
 
 describe('estimateCost: storage class rules', () => {
   test('GLACIER_IR bills 128 KB minimum per object and has a 90-day minimum', () => {
-    const e = estimateCost({ archives: [{ sizeBytes: KiB, count: 10 }], storageClass: S3StorageClass.GLACIER_IR });
+    const e = estimateCost({ archives: [{ sizeBytes: KiB, count: 10 }], storageClass: DestinationStorageClass.GLACIER_IR });
     expect(line(e, 'First-month storage', 'GLACIER_IR data').quantity).toBeCloseTo((10 * 128 * KiB) / GB, 15);
     expect(e.firstMonthStorageUsd).toBeCloseTo(((10 * 128 * KiB) / GB) * 0.004, 15);
     expect(e.minimumStorageDays).toBe(90);
@@ -83,33 +83,33 @@ describe('estimateCost: storage class rules', () => {
   });
 
   test('objects above 128 KB are billed by size', () => {
-    const e = estimateCost({ archives: [MiB], storageClass: S3StorageClass.STANDARD_IA });
+    const e = estimateCost({ archives: [MiB], storageClass: DestinationStorageClass.STANDARD_IA });
     expect(line(e, 'First-month storage', 'STANDARD_IA data').quantity).toBeCloseTo(MiB / GB, 15);
     expect(e.minimumStorageDays).toBe(30);
   });
 
   test('GLACIER: 40 KB overhead, 90 days', () => {
-    const e = estimateCost({ archives: [{ sizeBytes: 0, count: 1000 }], storageClass: S3StorageClass.GLACIER });
+    const e = estimateCost({ archives: [{ sizeBytes: 0, count: 1000 }], storageClass: DestinationStorageClass.GLACIER });
     expect(e.firstMonthStorageUsd).toBeCloseTo(((1000 * 32 * KiB) / GB) * 0.0036 + ((1000 * 8 * KiB) / GB) * 0.023, 12);
     expect(e.minimumStorageDays).toBe(90);
   });
 
   test('INTELLIGENT_TIERING charges monitoring only for objects of 128 KB or more', () => {
-    const e = estimateCost({ archives: [KiB, 128 * KiB, MiB], storageClass: S3StorageClass.INTELLIGENT_TIERING });
+    const e = estimateCost({ archives: [KiB, 128 * KiB, MiB], storageClass: DestinationStorageClass.INTELLIGENT_TIERING });
     const mon = line(e, 'First-month storage', 'monitoring');
     expect(mon.quantity).toBe(2);
     expect(mon.usd).toBeCloseTo((2 / 1000) * 0.0025, 15);
   });
 
   test('STANDARD: plain storage, no minimums', () => {
-    const e = estimateCost({ archives: [GB], storageClass: S3StorageClass.STANDARD });
+    const e = estimateCost({ archives: [GB], storageClass: DestinationStorageClass.STANDARD });
     expect(e.firstMonthStorageUsd).toBeCloseTo(0.023, 12);
     expect(e.minimumStorageDays).toBe(0);
     expect(e.minimumStorageCommitmentUsd).toBe(0);
   });
 
   test('every storage class and tier is priced', () => {
-    for (const storageClass of Object.values(S3StorageClass)) {
+    for (const storageClass of Object.values(DestinationStorageClass)) {
       for (const tier of Object.values(RetrievalTier)) {
         const e = estimateCost({ archives: [5 * MiB, 3 * GB], storageClass, tier });
         expect(e.totalUsd).toBeGreaterThan(0);
@@ -171,7 +171,7 @@ describe('estimateCost: tiers, duration, options', () => {
     expect(() => estimateCost({ archives: [1], chunkSizeBytes: 3 * MiB })).toThrow(/power-of-two/);
     expect(() => estimateCost({ archives: [1], dailyQuotaBytes: 0 })).toThrow(/daily quota/);
     expect(() => estimateCost({ archives: [1], tier: 'Slow' as RetrievalTier })).toThrow(/unknown retrieval tier/);
-    expect(() => estimateCost({ archives: [1], storageClass: 'TAPE' as S3StorageClass })).toThrow(/unknown storage class/);
+    expect(() => estimateCost({ archives: [1], storageClass: 'TAPE' as DestinationStorageClass })).toThrow(/unknown storage class/);
   });
 
   test('empty inventory costs nothing but is well-formed', () => {
