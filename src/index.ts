@@ -4,3 +4,7 @@ export * from './constructs/archive-retrieval';
 export * from './core/transfer-options';
 export * from './constructs/initiate-retrieval';
 export * from './constructs/download-window-extension';
+export * from './constructs/inventory-retrieval';
+export * from './constructs/orchestrator';
+export * from './constructs/runbooks';
+export * from './constructs/dashboard';

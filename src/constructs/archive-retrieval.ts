@@ -103,7 +103,8 @@ export class ArchiveRetrieval extends Construct {
   public readonly chunkRetrieval: lambda.Function;
   public readonly archiveValidation: lambda.Function;
   public readonly metricsProcessor: lambda.Function;
-  private readonly storage: TransferStorage;
+  /** The shared storage this stage works on. */
+  public readonly storage: TransferStorage;
 
   constructor(scope: Construct, id: string, props: ArchiveRetrievalProps) {
     super(scope, id);

@@ -1,14 +1,18 @@
-import { Annotations, RemovalPolicy, Size, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Size, Stack, Token } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ArchiveRetrieval } from './archive-retrieval';
+import { TransferDashboard } from './dashboard';
 import { DownloadWindowExtension } from './download-window-extension';
 import { InitiateRetrieval } from './initiate-retrieval';
-import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options';
+import { InventoryRetrieval } from './inventory-retrieval';
+import { Orchestrator } from './orchestrator';
+import { TransferRunbooks } from './runbooks';
 import { TransferStorage } from './transfer-storage';
 import { DEFAULT_CHUNK_SIZE, MAX_S3_OBJECT_SIZE, validateChunkSize } from '../core/chunk-plan';
+import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options';
 
 /** Properties of {@link GlacierVaultToS3Transfer}. */
 export interface GlacierVaultToS3TransferProps {
@@ -132,6 +136,20 @@ export interface GlacierVaultToS3TransferProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Email addresses told when a run completes, fails or stops, and when an alarm fires.
+   *
+   * @default - no emails (the EventBridge events are still published)
+   */
+  readonly notificationEmails?: string[];
+
+  /**
+   * Alarm when no archive of an active run finished for this long.
+   *
+   * @default Duration.hours(36)
+   */
+  readonly stallThreshold?: Duration;
 }
 
 const VAULT_NAME = /^[A-Za-z0-9_.-]{1,255}$/;
@@ -147,6 +165,11 @@ export class GlacierVaultToS3Transfer extends Construct {
   /** The event-driven archive copy. */
   public readonly archiveRetrieval: ArchiveRetrieval;
   /**
+   * Gets the vault inventory (or uses a provided one), names, sorts and partitions every archive.
+   * Start `inventoryRetrieval.stateMachine` with `{ runId, vaultName, storageClass, providedInventoryKey? }`.
+   */
+  public readonly inventoryRetrieval: InventoryRetrieval;
+  /**
    * Requests every archive of a run in CreationDate order at the pace the daily quota allows.
    * Start `initiateRetrieval.stateMachine` with `{ runId, vaultName, tier, storageClass }`.
    */
@@ -156,6 +179,18 @@ export class GlacierVaultToS3Transfer extends Construct {
    * target to `downloadWindowExtension.schedule`.
    */
   public readonly downloadWindowExtension: DownloadWindowExtension;
+  /** Starts, resumes, waits for and cleans up a run. */
+  public readonly orchestrator: Orchestrator;
+  /** The Launch, Resume and Stop SSM Automation runbooks. */
+  public readonly runbooks: TransferRunbooks;
+  /** CloudWatch dashboard, alarms and run notifications. */
+  public readonly dashboard: TransferDashboard;
+  /** Name of the SSM Automation document that launches a transfer. */
+  public readonly launchRunbookName: string;
+  /** Name of the SSM Automation document that resumes a stopped or failed run. */
+  public readonly resumeRunbookName: string;
+  /** Name of the SSM Automation document that stops a run. */
+  public readonly stopRunbookName: string;
   /** Normalised destination prefix ('' or ending in '/'). */
   public readonly destinationPrefix: string;
   /** Chunk size in bytes. */
@@ -234,6 +269,17 @@ export class GlacierVaultToS3Transfer extends Construct {
       logRetention: props.logRetention,
     });
 
+    this.inventoryRetrieval = new InventoryRetrieval(this, 'InventoryRetrieval', {
+      storage: this.storage,
+      vaultArns: this.vaultArns,
+      destinationPrefix: this.destinationPrefix,
+      partitionSizeBytes: this.partitionSizeBytes,
+      maxArchiveSizeBytes: this.maxArchiveSizeBytes,
+      logRetention: props.logRetention,
+    });
+    // Inventory-job notifications arrive on the same queue as archive jobs.
+    this.inventoryRetrieval.grantJobCompletion(this.archiveRetrieval.notificationsProcessor);
+
     this.initiateRetrieval = new InitiateRetrieval(this, 'InitiateRetrieval', {
       storage: this.storage,
       vaultArns: this.vaultArns,
@@ -246,6 +292,41 @@ export class GlacierVaultToS3Transfer extends Construct {
       dailyQuotaBytes: this.dailyQuotaBytes,
       logRetention: props.logRetention,
     });
+
+    this.orchestrator = new Orchestrator(this, 'Orchestrator', {
+      storage: this.storage,
+      destinationBucket: props.destinationBucket,
+      destinationPrefix: this.destinationPrefix,
+      destinationBucketOwner: props.destinationBucketOwner,
+      inventoryRetrieval: this.inventoryRetrieval.stateMachine,
+      initiateRetrieval: this.initiateRetrieval.stateMachine,
+      downloadWindowExtension: this.downloadWindowExtension,
+      storageClass: this.storageClass,
+      retrievalTier: this.retrievalTier,
+      dailyQuotaBytes: this.dailyQuotaBytes,
+      logRetention: props.logRetention,
+    });
+    this.runbooks = new TransferRunbooks(this, 'Runbooks', {
+      orchestrator: this.orchestrator.stateMachine,
+      initiateRetrieval: this.initiateRetrieval.stateMachine,
+      completionChecker: this.orchestrator.completionChecker,
+      transferTable: this.storage.transferTable,
+      destinationBucket: props.destinationBucket,
+      vaultArns: this.vaultArns,
+      storageClass: this.storageClass,
+      retrievalTier: this.retrievalTier,
+    });
+    this.dashboard = new TransferDashboard(this, 'Dashboard', {
+      archiveRetrieval: this.archiveRetrieval,
+      storage: this.storage,
+      metricsNamespace: this.orchestrator.metricsNamespace,
+      functions: this.orchestrator.functions,
+      notificationEmails: props.notificationEmails,
+      stallThreshold: props.stallThreshold,
+    });
+    this.launchRunbookName = this.runbooks.launchDocumentName;
+    this.resumeRunbookName = this.runbooks.resumeDocumentName;
+    this.stopRunbookName = this.runbooks.stopDocumentName;
   }
 }
 

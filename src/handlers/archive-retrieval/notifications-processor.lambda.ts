@@ -2,6 +2,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ArchiveStore } from './archive-store';
 import { chunkSizeConfig, destinationConfig, maxDownloadAttemptsConfig } from './config';
 import { processNotification } from './notifications';
+import { completeInventoryJob } from '../inventory-retrieval/inventory-job-completion';
 import { createDocumentClient, createGlacierClient, createS3Client, createSqsClient, requireEnv } from '../shared/clients';
 import { createLogger } from '../shared/logger';
 import { Env } from '../shared/schema';
@@ -10,7 +11,7 @@ import { processSqsBatch } from '../shared/sqs-batch';
 /*
  * NotificationsProcessor: Glacier job-completion notifications (SNS → SQS). Stages the archive
  * and either copies it in one verified PutObject or starts a multipart upload and enqueues one
- * chunk message per part.
+ * chunk message per part. Inventory-job notifications unlock the inventory stage's wait.
  */
 
 const logger = createLogger('NotificationsProcessor');
@@ -29,6 +30,11 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
     chunkSize: chunkSizeConfig(),
     maxDownloadAttempts: maxDownloadAttemptsConfig(),
     logger,
+    // An inventory job's notification unlocks the InventoryRetrieval state machine waiting on it.
+    onInventoryNotification: async (notification: Parameters<typeof completeInventoryJob>[0], log: Parameters<typeof completeInventoryJob>[1]) => {
+      const outcome = await completeInventoryJob(notification, log);
+      log?.info('inventory job notification handled', { jobId: notification.jobId, outcome });
+    },
   };
   return processSqsBatch(event, context, logger, async (record) => {
     const outcome = await processNotification(deps, record.body);

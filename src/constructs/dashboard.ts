@@ -1,0 +1,154 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import type { ArchiveRetrieval } from './archive-retrieval';
+import { suppressNag } from './nag';
+import { RUN_EVENT_SOURCE } from './orchestrator';
+import type { TransferStorage } from './transfer-storage';
+import { statusMetricName } from '../handlers/orchestration/dashboard-update';
+
+/** Properties of {@link TransferDashboard}. */
+export interface TransferDashboardProps {
+  readonly archiveRetrieval: ArchiveRetrieval;
+  readonly storage: TransferStorage;
+  /** Namespace the CloudWatchDashboardUpdate function publishes to. */
+  readonly metricsNamespace: string;
+  /** Functions whose errors and throttles are shown (orchestration and request stages). */
+  readonly functions?: lambda.IFunction[];
+  /** Email addresses notified of run completion/failure and alarms. @default - no emails */
+  readonly notificationEmails?: string[];
+  /** Alarm when no archive of an active run finished for this long. @default Duration.hours(36) */
+  readonly stallThreshold?: Duration;
+  /** @default - derived from the construct path */
+  readonly dashboardName?: string;
+}
+
+const STATUSES = ['total', 'pending', 'requested', 'staged', 'downloaded', 'failed', 'skipped'] as const;
+const DEFAULT_RUN = 'select-a-run';
+
+/**
+ * CloudWatch dashboard of the transfer with a run selector (dashboard variable on the `RunId`
+ * dimension, populated by a metric search, so a run appears as soon as its first datapoint is
+ * published — the orchestrator publishes one right after recording the run), alarms on DLQ depth
+ * and stalled progress, and the run-completed / failed / stopped EventBridge rule with an optional
+ * SNS email topic.
+ */
+export class TransferDashboard extends Construct {
+  public readonly dashboard: cloudwatch.Dashboard;
+  public readonly deadLetterAlarm: cloudwatch.Alarm;
+  public readonly stalledAlarm: cloudwatch.Alarm;
+  /** Matches the orchestrator's run-ended events. */
+  public readonly runEventsRule: events.Rule;
+  /** Present when `notificationEmails` is given. */
+  public readonly notificationTopic?: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: TransferDashboardProps) {
+    super(scope, id);
+    const ns = props.metricsNamespace;
+    const runMetric = (status: string, unit: 'Count' | 'Bytes', stat = 'Maximum') => new cloudwatch.Metric({
+      namespace: ns,
+      metricName: statusMetricName(status, unit),
+      dimensionsMap: { RunId: DEFAULT_RUN },
+      statistic: stat,
+      period: Duration.minutes(5),
+      label: `${status} ${unit === 'Count' ? 'archives' : 'bytes'}`,
+    });
+    const ar = props.archiveRetrieval;
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName,
+      defaultInterval: Duration.days(1),
+      variables: [new cloudwatch.DashboardVariable({
+        id: 'RunId',
+        type: cloudwatch.VariableType.PROPERTY,
+        label: 'Run',
+        inputType: cloudwatch.VariableInputType.SELECT,
+        value: 'RunId',
+        defaultValue: cloudwatch.DefaultValue.FIRST,
+        visible: true,
+        values: cloudwatch.Values.fromSearch(`{${ns},RunId} MetricName="TotalCount"`, 'RunId'),
+      })],
+    });
+    const downloadedBytes = runMetric('downloaded', 'Bytes');
+    const throughput = new cloudwatch.MathExpression({
+      expression: 'RATE(d) * 3600',
+      usingMetrics: { d: downloadedBytes },
+      label: 'Downloaded bytes per hour',
+      period: Duration.minutes(5),
+    });
+    const eta = new cloudwatch.MathExpression({
+      expression: 'IF(RATE(d) > 0, (t - d - f - s) / RATE(d) / 3600, 0)',
+      usingMetrics: { d: downloadedBytes, t: runMetric('total', 'Bytes'), f: runMetric('failed', 'Bytes'), s: runMetric('skipped', 'Bytes') },
+      label: 'Estimated hours left',
+      period: Duration.minutes(5),
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({ markdown: '# Glacier vault transfer\nPick a run in **Run** above. Counts are refreshed every 5 minutes while a run is active.', width: 24, height: 2 }),
+      new cloudwatch.SingleValueWidget({ title: 'Archives', metrics: STATUSES.map((s) => runMetric(s, 'Count')), width: 24, height: 4, fullPrecision: true }),
+      new cloudwatch.SingleValueWidget({ title: 'Bytes', metrics: STATUSES.map((s) => runMetric(s, 'Bytes')), width: 24, height: 4 }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Progress (archives)', left: ['downloaded', 'failed', 'requested', 'staged'].map((s) => runMetric(s, 'Count')), width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Throughput', left: [throughput], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Estimated time left (hours)', left: [eta], width: 8 }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Queue age (oldest message, s)',
+        left: [
+          props.storage.notificationsQueue.metricApproximateAgeOfOldestMessage({ label: 'notifications' }),
+          ar.metricChunkQueueAge({ label: 'chunks' }),
+          props.storage.validationQueue.metricApproximateAgeOfOldestMessage({ label: 'validation' }),
+        ],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({ title: 'Dead-letter messages', left: [ar.metricDeadLetterMessages()], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Lambda errors and throttles',
+        left: [ar.metricErrors(), ...(props.functions ?? []).map((f) => f.metricErrors({ label: `${f.node.id} errors` }))],
+        right: [ar.metricChunkThrottles({ label: 'chunk throttles' }), ...(props.functions ?? []).map((f) => f.metricThrottles({ label: `${f.node.id} throttles` }))],
+        width: 8,
+      }),
+    );
+
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+      metric: ar.metricDeadLetterMessages({ period: Duration.minutes(5) }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: 'Messages reached a dead-letter queue of the transfer: some archive work gave up (see the run report and the DLQs).',
+    });
+    const stall = props.stallThreshold ?? Duration.hours(36);
+    this.stalledAlarm = new cloudwatch.Alarm(this, 'StalledAlarm', {
+      metric: new cloudwatch.Metric({ namespace: ns, metricName: 'MinutesSinceProgress', statistic: 'Maximum', period: Duration.minutes(15) }),
+      threshold: stall.toMinutes(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `An active run has had archives in flight but none finished for more than ${stall.toHumanString()}.`,
+    });
+
+    this.runEventsRule = new events.Rule(this, 'RunEvents', {
+      description: 'Transfer run completed, failed or stopped',
+      eventPattern: { source: [RUN_EVENT_SOURCE], detailType: ['Transfer Run Completed', 'Transfer Run Failed', 'Transfer Run Stopped'] },
+    });
+    if (props.notificationEmails && props.notificationEmails.length > 0) {
+      this.notificationTopic = new sns.Topic(this, 'Notifications', { enforceSSL: true });
+      suppressNag(this.notificationTopic, [{ id: 'AwsSolutions-SNS2', reason: 'Carries run ids, states and report locations only; TLS enforced.' }]);
+      for (const email of props.notificationEmails) this.notificationTopic.addSubscription(new subscriptions.EmailSubscription(email));
+      this.runEventsRule.addTarget(new targets.SnsTopic(this.notificationTopic, {
+        message: events.RuleTargetInput.fromText(
+          `Glacier transfer run ${events.EventField.fromPath('$.detail.runId')} of vault ${events.EventField.fromPath('$.detail.vaultName')}: ${events.EventField.fromPath('$.detail.state')}. Report: s3://${events.EventField.fromPath('$.detail.reportBucket')}/${events.EventField.fromPath('$.detail.reportPrefix')}`,
+        ),
+      }));
+      for (const alarm of [this.deadLetterAlarm, this.stalledAlarm]) alarm.addAlarmAction(new actions.SnsAction(this.notificationTopic));
+    }
+  }
+}

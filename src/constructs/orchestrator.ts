@@ -1,0 +1,318 @@
+import { ArnFormat, Duration, Names, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { requestFunctionOptions, suppressFunctionNag } from './distributed-map-support';
+import type { DownloadWindowExtension } from './download-window-extension';
+import { suppressNag } from './nag';
+import { TransferStorage } from './transfer-storage';
+import definition from '../asl/orchestrator.asl.json';
+import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options';
+import { ArchivesStatusCleanupFunction } from '../handlers/orchestration/archives-status-cleanup-function';
+import { CleanupUploadsFunction } from '../handlers/orchestration/cleanup-uploads-function';
+import { CompletionCheckerFunction } from '../handlers/orchestration/completion-checker-function';
+import { DEFAULT_NAMESPACE } from '../handlers/orchestration/dashboard-update';
+import { DashboardUpdateFunction } from '../handlers/orchestration/dashboard-update-function';
+import { RunRecordFunction } from '../handlers/orchestration/run-record-function';
+import { RunReportFunction } from '../handlers/orchestration/run-report-function';
+import { Env, OrchestrationEnv } from '../handlers/shared/schema';
+
+/** EventBridge `source` of the run-completed / run-failed / run-stopped events. */
+export const RUN_EVENT_SOURCE = 'glacier-vault-to-s3';
+
+/** Properties of {@link Orchestrator}. */
+export interface OrchestratorProps {
+  readonly storage: TransferStorage;
+  readonly destinationBucket: s3.IBucket;
+  /** Normalised destination prefix ('' or ending in '/'). */
+  readonly destinationPrefix: string;
+  /** @default - the stack's account */
+  readonly destinationBucketOwner?: string;
+  /** InventoryRetrieval state machine (input: see the orchestrator ASL's InventoryRetrieval state). */
+  readonly inventoryRetrieval: sfn.IStateMachine;
+  /** InitiateRetrieval state machine. Input `{ runId, vaultName, tier, storageClass }`. */
+  readonly initiateRetrieval: sfn.IStateMachine;
+  /** Download-window extension: its rule gets one target per active run. */
+  readonly downloadWindowExtension: DownloadWindowExtension;
+  readonly storageClass: DestinationStorageClass;
+  readonly retrievalTier: RetrievalTier;
+  readonly dailyQuotaBytes: number;
+  /** @default Duration.minutes(15) */
+  readonly completionCheckInterval?: Duration;
+  /** @default Duration.minutes(5) */
+  readonly dashboardUpdateInterval?: Duration;
+  /** CloudWatch namespace of the per-run metrics. @default 'GlacierVaultToS3' */
+  readonly metricsNamespace?: string;
+  /** @default logs.RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * The Orchestrator state machine (src/asl/orchestrator.asl.json) and its functions: RunRecord,
+ * ArchivesStatusCleanup, CompletionChecker, CloudWatchDashboardUpdate, CleanupIncompleteUploads
+ * and RunReport.
+ *
+ * Schedules: three EventBridge rules fire on a fixed rate with NO standing target — the
+ * download-window check (owned by {@link DownloadWindowExtension}), the completion check and the
+ * dashboard refresh. The orchestrator adds a target with `Id` = run id to each when archive
+ * requests start (`events:PutTargets`) and cleanup removes them (`events:RemoveTargets`), so idle
+ * deployments run nothing and each run is checked independently. EventBridge allows five targets
+ * per rule: at most five runs can be active at once (the sixth fails with SchedulesNotEnabled and
+ * is cleaned up).
+ */
+export class Orchestrator extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly runRecord: lambda.Function;
+  public readonly archivesStatusCleanup: lambda.Function;
+  public readonly completionChecker: lambda.Function;
+  public readonly dashboardUpdate: lambda.Function;
+  public readonly cleanupUploads: lambda.Function;
+  public readonly runReport: lambda.Function;
+  /** Completion check schedule (targets per run). */
+  public readonly completionSchedule: events.Rule;
+  /** Dashboard refresh schedule (targets per run). */
+  public readonly dashboardSchedule: events.Rule;
+  public readonly logGroup: logs.LogGroup;
+  /** CloudWatch namespace of the per-run metrics. */
+  public readonly metricsNamespace: string;
+  /** Every function of the orchestration (for dashboards and alarms). */
+  public readonly functions: lambda.Function[];
+
+  constructor(scope: Construct, id: string, props: OrchestratorProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const { storage } = props;
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const owner = props.destinationBucketOwner ?? stack.account;
+    this.metricsNamespace = props.metricsNamespace ?? DEFAULT_NAMESPACE;
+    const transfer = storage.transferTable;
+
+    const base = {
+      [Env.TRANSFER_TABLE]: transfer.tableName,
+      [Env.METRICS_TABLE]: storage.metricsTable.tableName,
+      [Env.ASYNC_FACILITATOR_TABLE]: storage.asyncFacilitatorTable.tableName,
+    };
+    const destination = {
+      [Env.DESTINATION_BUCKET]: props.destinationBucket.bucketName,
+      [Env.DESTINATION_BUCKET_OWNER]: owner,
+      [OrchestrationEnv.DESTINATION_PREFIX]: props.destinationPrefix,
+    };
+    const opts = (name: string, timeout: Duration, memory: number, env: Record<string, string>) =>
+      requestFunctionOptions(this, name, timeout, memory, logRetention, env);
+
+    this.runRecord = new RunRecordFunction(this, 'RunRecord', {
+      ...opts('RunRecord', Duration.minutes(1), 256, {
+        ...base,
+        ...destination,
+        [OrchestrationEnv.INITIATE_STATE_MACHINE_ARN]: props.initiateRetrieval.stateMachineArn,
+        [OrchestrationEnv.STORAGE_CLASS]: props.storageClass,
+        [OrchestrationEnv.RETRIEVAL_TIER]: props.retrievalTier,
+        [Env.DAILY_QUOTA_BYTES]: String(props.dailyQuotaBytes),
+      }),
+      description: 'Validates and records a transfer run; one active run per vault',
+    });
+    this.archivesStatusCleanup = new ArchivesStatusCleanupFunction(this, 'ArchivesStatusCleanup', {
+      ...opts('ArchivesStatusCleanup', Duration.minutes(15), 512, { ...base, ...destination }),
+      description: 'Resets archives a stopped run left requested/staged to pending',
+    });
+    this.completionChecker = new CompletionCheckerFunction(this, 'CompletionChecker', {
+      ...opts('CompletionChecker', Duration.minutes(1), 256, base),
+      description: 'Ends the orchestrator wait when downloaded + failed + skipped = total',
+    });
+    this.dashboardUpdate = new DashboardUpdateFunction(this, 'DashboardUpdate', {
+      ...opts('DashboardUpdate', Duration.minutes(1), 256, { ...base, [OrchestrationEnv.METRICS_NAMESPACE]: this.metricsNamespace }),
+      description: 'Publishes per-run transfer metrics to CloudWatch',
+    });
+    this.cleanupUploads = new CleanupUploadsFunction(this, 'CleanupUploads', {
+      ...opts('CleanupUploads', Duration.minutes(15), 512, { ...base, ...destination }),
+      description: 'Aborts the incomplete multipart uploads of a run',
+    });
+    this.runReport = new RunReportFunction(this, 'RunReport', {
+      ...opts('RunReport', Duration.minutes(15), 1024, { ...base, [Env.INVENTORY_BUCKET]: storage.inventoryBucket.bucketName }),
+      description: 'Writes the manifest and failed-archives CSVs of a run',
+    });
+    this.functions = [this.runRecord, this.archivesStatusCleanup, this.completionChecker, this.dashboardUpdate, this.cleanupUploads, this.runReport];
+
+    // ---- IAM, least privilege per function ----
+    const statusIndexArn = `${transfer.tableArn}/index/*`;
+    this.runRecord.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'RunRecordsAndVaultLocks',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      resources: [transfer.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['run#*', 'active-vault#*'] } },
+    }));
+    this.runRecord.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'CompletionWait',
+      actions: ['dynamodb:DeleteItem'],
+      resources: [storage.asyncFacilitatorTable.tableArn],
+    }));
+    this.runRecord.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'DestinationBucketLocation',
+      actions: ['s3:GetBucketLocation'],
+      resources: [props.destinationBucket.bucketArn],
+    }));
+    const orchestratorName = Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
+    this.runRecord.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'StaleExecutionCheck',
+      actions: ['states:DescribeExecution'],
+      resources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${orchestratorName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+    }));
+
+    for (const fn of [this.archivesStatusCleanup, this.cleanupUploads, this.runReport]) {
+      fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadRunArchives', actions: ['dynamodb:Query'], resources: [statusIndexArn] }));
+    }
+    this.archivesStatusCleanup.addToRolePolicy(new iam.PolicyStatement({ sid: 'ResetArchives', actions: ['dynamodb:UpdateItem'], resources: [transfer.tableArn] }));
+    this.cleanupUploads.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadRunRecord', actions: ['dynamodb:GetItem'], resources: [transfer.tableArn] }));
+    const prefixObjects = props.destinationBucket.arnForObjects(`${props.destinationPrefix}*`);
+    for (const fn of [this.archivesStatusCleanup, this.cleanupUploads]) {
+      fn.addToRolePolicy(new iam.PolicyStatement({
+        sid: 'AbortRunUploads',
+        actions: ['s3:AbortMultipartUpload'],
+        resources: [prefixObjects],
+        conditions: { StringEquals: { 's3:ResourceAccount': owner } },
+      }));
+    }
+    this.cleanupUploads.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'ListRunUploads',
+      actions: ['s3:ListBucketMultipartUploads'],
+      resources: [props.destinationBucket.bucketArn],
+    }));
+    this.runReport.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'WriteRunReports',
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      resources: [storage.inventoryBucket.arnForObjects('*/reports/*')],
+    }));
+    for (const fn of [this.completionChecker, this.dashboardUpdate]) {
+      fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadRunRecord', actions: ['dynamodb:GetItem'], resources: [transfer.tableArn] }));
+      fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadRunCounters', actions: ['dynamodb:GetItem'], resources: [storage.metricsTable.tableArn] }));
+    }
+    this.dashboardUpdate.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'StallDetector',
+      actions: ['dynamodb:UpdateItem'],
+      resources: [transfer.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['run#*'] } },
+    }));
+    this.dashboardUpdate.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'PublishRunMetrics',
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': this.metricsNamespace } },
+    }));
+    this.completionChecker.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'CompletionWait',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      resources: [storage.asyncFacilitatorTable.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['completion#*'] } },
+    }));
+    this.completionChecker.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'AnswerCompletionWait',
+      actions: ['states:SendTaskSuccess', 'states:SendTaskHeartbeat'],
+      resources: [stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: orchestratorName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+    }));
+    for (const fn of this.functions) {
+      storage.encryptionKey?.grantEncryptDecrypt(fn);
+      suppressFunctionNag(fn);
+    }
+
+    // ---- schedules (no standing targets) ----
+    this.completionSchedule = new events.Rule(this, 'CompletionSchedule', {
+      description: 'Run completion check; the orchestrator adds one target per active run (Id = run id)',
+      schedule: events.Schedule.rate(props.completionCheckInterval ?? Duration.minutes(15)),
+    });
+    this.dashboardSchedule = new events.Rule(this, 'DashboardSchedule', {
+      description: 'Dashboard metrics refresh; the orchestrator adds one target per active run (Id = run id)',
+      schedule: events.Schedule.rate(props.dashboardUpdateInterval ?? Duration.minutes(5)),
+    });
+    // Resource policies so the rules may invoke the functions once targets are added at run time.
+    for (const [fn, rule] of [[this.completionChecker, this.completionSchedule], [this.dashboardUpdate, this.dashboardSchedule]] as const) {
+      fn.addPermission(`InvokeFrom${rule.node.id}`, {
+        principal: new iam.ServicePrincipal('events.amazonaws.com'),
+        sourceArn: rule.ruleArn,
+      });
+    }
+
+    // ---- state machine ----
+    this.logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
+      logGroupName: `/aws/vendedlogs/states/${orchestratorName}`,
+      retention: logRetention,
+    });
+    const role = new iam.Role(this, 'StateMachineRole', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      description: 'Orchestrator state machine: invokes its functions, runs the stage state machines, manages per-run schedule targets',
+    });
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'InvokeFunctions',
+      actions: ['lambda:InvokeFunction'],
+      resources: this.functions.flatMap((fn) => [fn.functionArn, `${fn.functionArn}:*`]),
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'RunStages',
+      actions: ['states:StartExecution'],
+      resources: [props.inventoryRetrieval.stateMachineArn, props.initiateRetrieval.stateMachineArn],
+    }));
+    const executionsOf = (arn: string) => `${stack.splitArn(arn, ArnFormat.COLON_RESOURCE_NAME).resourceName}:*`;
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'TrackStages',
+      actions: ['states:DescribeExecution', 'states:StopExecution'],
+      resources: [props.inventoryRetrieval, props.initiateRetrieval].map((m) =>
+        stack.formatArn({ service: 'states', resource: 'execution', resourceName: executionsOf(m.stateMachineArn), arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
+    }));
+    // `.sync` integrations learn about child completion through this managed rule.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'SyncExecutionRule',
+      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+      resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule' })],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'RunScheduleTargets',
+      actions: ['events:PutTargets', 'events:RemoveTargets'],
+      resources: [this.completionSchedule.ruleArn, this.dashboardSchedule.ruleArn],
+    }));
+    props.downloadWindowExtension.grantScheduleTargets(role);
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'RunEvents',
+      actions: ['events:PutEvents'],
+      resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
+      conditions: { StringEquals: { 'events:source': RUN_EVENT_SOURCE } },
+    }));
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: orchestratorName,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(definition)),
+      definitionSubstitutions: {
+        RunRecordFunctionArn: this.runRecord.functionArn,
+        ArchivesStatusCleanupFunctionArn: this.archivesStatusCleanup.functionArn,
+        CompletionCheckerFunctionArn: this.completionChecker.functionArn,
+        DashboardUpdateFunctionArn: this.dashboardUpdate.functionArn,
+        CleanupUploadsFunctionArn: this.cleanupUploads.functionArn,
+        RunReportFunctionArn: this.runReport.functionArn,
+        InventoryRetrievalStateMachineArn: props.inventoryRetrieval.stateMachineArn,
+        InitiateRetrievalStateMachineArn: props.initiateRetrieval.stateMachineArn,
+        DownloadWindowRuleName: props.downloadWindowExtension.schedule.ruleName,
+        DownloadWindowStateMachineArn: props.downloadWindowExtension.stateMachine.stateMachineArn,
+        DownloadWindowScheduleRoleArn: props.downloadWindowExtension.scheduleRole.roleArn,
+        CompletionRuleName: this.completionSchedule.ruleName,
+        DashboardRuleName: this.dashboardSchedule.ruleName,
+        EventSource: RUN_EVENT_SOURCE,
+        InventoryBucketName: storage.inventoryBucket.bucketName,
+      },
+      role,
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    suppressNag(role, [{
+      id: 'AwsSolutions-IAM5',
+      reason: 'Wildcards are limited to executions of the stage state machines, versions of the orchestration functions, and X-Ray/log-delivery actions without resource-level permissions.',
+    }], true);
+  }
+
+  /** Lets `grantee` start the orchestrator (the Launch/Resume runbooks). */
+  public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantStartExecution(grantee);
+  }
+}

@@ -1,0 +1,20 @@
+import { InitiateInventoryEvent, initiateInventoryRetrieval, InitiateInventoryResult } from './initiate-inventory';
+import { InventoryStore } from './inventory-store';
+import { createDocumentClient, createGlacierClient, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env } from '../shared/schema';
+
+/* InitiateInventoryRetrieval: starts (or reuses) the run's Glacier inventory-retrieval job. */
+
+const logger = createLogger('InitiateInventoryRetrieval');
+const ddb = createDocumentClient();
+const glacier = createGlacierClient();
+
+export async function handler(event: InitiateInventoryEvent): Promise<InitiateInventoryResult> {
+  return initiateInventoryRetrieval({
+    glacier,
+    store: new InventoryStore(ddb, requireEnv(Env.TRANSFER_TABLE)),
+    topicArn: requireEnv(Env.TOPIC_ARN),
+    log: logger,
+  }, event);
+}

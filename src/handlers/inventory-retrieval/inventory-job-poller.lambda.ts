@@ -1,0 +1,19 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { pollInventoryJob, PollEvent, PollResult } from './inventory-job-poller';
+import { createDocumentClient, createGlacierClient, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env } from '../shared/schema';
+
+/*
+ * InventoryJobPoller: the safety net of WaitForInventoryJob. Glacier publishes nothing when the
+ * topic policy does not let it, so the state machine also polls DescribeJob and unlocks itself.
+ */
+
+const logger = createLogger('InventoryJobPoller');
+const ddb = createDocumentClient();
+const glacier = createGlacierClient();
+const sfn = new SFNClient({});
+
+export async function handler(event: PollEvent): Promise<PollResult> {
+  return pollInventoryJob({ glacier, completion: { ddb, sfn, tableName: requireEnv(Env.ASYNC_FACILITATOR_TABLE), log: logger }, log: logger }, event);
+}

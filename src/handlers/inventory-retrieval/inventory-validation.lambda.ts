@@ -1,0 +1,32 @@
+import { checkProvidedInventory, completeDownload, DownloadPlan, prepareDownload, ValidatedInventory } from './inventory-download';
+import { InventoryStore } from './inventory-store';
+import { createDocumentClient, createGlacierClient, createS3Client, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env } from '../shared/schema';
+
+/*
+ * InventoryValidation: the non-parallel steps around the inventory download.
+ * - `prepare`: DescribeJob (size), open the multipart upload, plan the ranges;
+ * - `complete`: all parts there and sizes match → CompleteMultipartUpload → the file parses;
+ * - `provided`: a user-provided inventory exists and parses.
+ */
+
+const logger = createLogger('InventoryValidation');
+const ddb = createDocumentClient();
+const glacier = createGlacierClient();
+const s3 = createS3Client();
+
+export type ValidationEvent =
+  | { action: 'prepare'; runId: string; vaultName: string; jobId: string }
+  | { action: 'complete'; runId: string; uploadId: string; key: string; size: number }
+  | { action: 'provided'; runId: string; vaultName: string; key: string };
+
+export async function handler(event: ValidationEvent): Promise<DownloadPlan | ValidatedInventory> {
+  const deps = { glacier, s3, store: new InventoryStore(ddb, requireEnv(Env.TRANSFER_TABLE)), bucket: requireEnv(Env.INVENTORY_BUCKET), log: logger };
+  switch (event.action) {
+    case 'prepare': return prepareDownload(deps, event);
+    case 'complete': return completeDownload(deps, event);
+    case 'provided': return checkProvidedInventory(deps, event);
+    default: throw new Error(`unknown action ${JSON.stringify((event as { action?: unknown }).action)}`);
+  }
+}

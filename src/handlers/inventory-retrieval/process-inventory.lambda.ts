@@ -1,0 +1,36 @@
+import { finishGlueInventory, ProcessConfig, ProcessEvent, processRunInventory, ProcessResult } from './process-inventory';
+import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env, InventoryEnv } from '../shared/schema';
+
+/*
+ * ProcessInventory: the Lambda engine (name, skip, de-duplicate, sort, partition), or, with
+ * `finishGlue: true`, recording the results the Glue engine wrote.
+ */
+
+const logger = createLogger('ProcessInventory');
+const ddb = createDocumentClient();
+const s3 = createS3Client();
+
+function positive(name: string): number {
+  const value = Number(requireEnv(name));
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`environment variable ${name} must be a positive whole number`);
+  return value;
+}
+
+export function processConfig(): ProcessConfig {
+  return {
+    inventoryBucket: requireEnv(Env.INVENTORY_BUCKET),
+    transferTable: requireEnv(Env.TRANSFER_TABLE),
+    metricsTable: requireEnv(Env.METRICS_TABLE),
+    prefix: process.env[InventoryEnv.DESTINATION_PREFIX] ?? '',
+    partitionSizeBytes: positive(InventoryEnv.PARTITION_SIZE),
+    maxArchiveSizeBytes: positive(InventoryEnv.MAX_ARCHIVE_SIZE),
+    rowsPerFile: process.env[InventoryEnv.ROWS_PER_FILE] ? positive(InventoryEnv.ROWS_PER_FILE) : undefined,
+  };
+}
+
+export async function handler(event: ProcessEvent & { finishGlue?: boolean }): Promise<ProcessResult> {
+  const deps = { s3, ddb, config: processConfig(), log: logger };
+  return event.finishGlue ? finishGlueInventory(deps, event) : processRunInventory(deps, event);
+}

@@ -1,0 +1,206 @@
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { parse } from 'csv-parse/sync';
+import { EngineOptions, InventorySummary, processInventory, SkippedArchive } from './inventory-engine';
+import { parseNamingOverrides } from '../../core/archive-naming';
+import { errorName, isConditionalCheckFailed } from '../shared/aws-errors';
+import type { Log } from '../shared/logger';
+import {
+  ARCHIVE_SK,
+  archivePk,
+  ArchiveStatus,
+  bytesAttribute,
+  countAttribute,
+  inventorySummaryKey,
+  metricsPk,
+  namingOverrideKey,
+  partitionPrefix,
+  runStatusKey,
+  skippedReportKey,
+} from '../shared/schema';
+
+export interface ProcessEvent {
+  readonly runId: string;
+  readonly vaultName: string;
+  /** Recorded on skipped archive items. */
+  readonly storageClass?: string;
+  readonly inventory: { readonly key: string; readonly size?: number };
+}
+
+export interface ProcessConfig {
+  readonly inventoryBucket: string;
+  readonly transferTable: string;
+  readonly metricsTable: string;
+  readonly prefix: string;
+  readonly partitionSizeBytes: number;
+  readonly maxArchiveSizeBytes: number;
+  readonly rowsPerFile?: number;
+}
+
+export interface ProcessDeps {
+  readonly s3: S3Client;
+  readonly ddb: DynamoDBDocumentClient;
+  readonly config: ProcessConfig;
+  readonly log: Log;
+  readonly now?: () => Date;
+}
+
+/** What the state machine gets back (the file list stays in the summary object). */
+export type ProcessResult = Omit<InventorySummary, 'partitionFiles'> & { readonly partitionFileCount: number };
+
+async function readOverrides(deps: ProcessDeps, runId: string): Promise<Map<string, string>> {
+  try {
+    const out = await deps.s3.send(new GetObjectCommand({ Bucket: deps.config.inventoryBucket, Key: namingOverrideKey(runId) }));
+    const overrides = await parseNamingOverrides(out.Body as AsyncIterable<Uint8Array>);
+    deps.log.info('naming overrides loaded', { runId, count: overrides.size });
+    return overrides;
+  } catch (err) {
+    if (errorName(err) === 'NoSuchKey' || errorName(err) === 'NotFound') return new Map();
+    throw err;
+  }
+}
+
+/** Deletes objects under the run's sorted_inventory/ that this processing did not write. */
+async function removeStaleFiles(deps: ProcessDeps, runId: string, keep: ReadonlySet<string>): Promise<number> {
+  const bucket = deps.config.inventoryBucket;
+  const stale: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await deps.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: partitionPrefix(runId), ContinuationToken: token }));
+    for (const o of page.Contents ?? []) if (o.Key && !keep.has(o.Key)) stale.push(o.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  for (let i = 0; i < stale.length; i += 1000) {
+    await deps.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: stale.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
+  }
+  return stale.length;
+}
+
+/**
+ * Records one run's inventory results: one `skipped` archive item per skipped archive (created
+ * once; the metrics processor counts them from the stream, so skipped counts come from there) and
+ * the run's totals in the metrics table with SET, so doing it again changes nothing.
+ */
+export async function recordResults(deps: ProcessDeps, run: { runId: string; vaultName: string; storageClass?: string },
+  summary: InventorySummary, skipped: readonly SkippedArchive[]): Promise<void> {
+  const { runId, vaultName } = run;
+  const statusTime = (deps.now?.() ?? new Date()).toISOString();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < skipped.length) {
+      const s = skipped[next++];
+      try {
+        await deps.ddb.send(new PutCommand({
+          TableName: deps.config.transferTable,
+          Item: {
+            pk: archivePk(runId, s.archiveId),
+            sk: ARCHIVE_SK,
+            runId,
+            vaultName,
+            archiveId: s.archiveId,
+            size: s.size,
+            treeHash: s.treeHash,
+            creationDate: s.creationDate,
+            description: s.description === '' ? undefined : s.description,
+            objectKey: s.objectKey,
+            lastModified: s.lastModified,
+            storageClass: run.storageClass ?? '',
+            status: ArchiveStatus.SKIPPED,
+            runStatus: runStatusKey(runId, ArchiveStatus.SKIPPED),
+            statusTime,
+            failureReason: s.reason,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }));
+      } catch (err) {
+        if (!isConditionalCheckFailed(err)) throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, skipped.length) }, worker));
+
+  const values: Record<string, number | string> = {
+    [countAttribute('total')]: summary.totalCount,
+    [bytesAttribute('total')]: summary.totalBytes,
+    inventoryErrorCount: summary.errorCount,
+    inventorySkippedCount: summary.skippedCount,
+    inventorySkippedBytes: summary.skippedBytes,
+    inventoryRenamedCount: summary.renamedCount,
+    inventoryPartitionCount: summary.partitionCount,
+    inventoryEngine: summary.engine,
+  };
+  const entries = Object.entries(values);
+  await deps.ddb.send(new UpdateCommand({
+    TableName: deps.config.metricsTable,
+    Key: { pk: metricsPk(runId) },
+    UpdateExpression: `SET ${entries.map((_, i) => `#a${i} = :v${i}`).join(', ')}`,
+    ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#a${i}`, k])),
+    ExpressionAttributeValues: Object.fromEntries(entries.map(([, v], i) => [`:v${i}`, v])),
+  }));
+}
+
+function resultOf(summary: InventorySummary): ProcessResult {
+  const { partitionFiles, ...rest } = summary;
+  return { ...rest, partitionFileCount: partitionFiles.length };
+}
+
+/** The Lambda engine end to end: read, process, write files, record results. */
+export async function processRunInventory(deps: ProcessDeps, event: ProcessEvent): Promise<ProcessResult> {
+  const { runId } = event;
+  const { config } = deps;
+  const overrides = await readOverrides(deps, runId);
+  const input = await deps.s3.send(new GetObjectCommand({ Bucket: config.inventoryBucket, Key: event.inventory.key }));
+  const options: EngineOptions = {
+    runId,
+    prefix: config.prefix,
+    partitionSizeBytes: config.partitionSizeBytes,
+    maxArchiveSizeBytes: config.maxArchiveSizeBytes,
+    rowsPerFile: config.rowsPerFile,
+    overrides,
+  };
+  const { summary, skipped } = await processInventory(input.Body as AsyncIterable<Uint8Array>, options, async (key, body) => {
+    await deps.s3.send(new PutObjectCommand({ Bucket: config.inventoryBucket, Key: key, Body: body, ContentType: 'text/csv; charset=utf-8' }));
+  });
+  const removed = await removeStaleFiles(deps, runId, new Set(summary.partitionFiles));
+  await deps.s3.send(new PutObjectCommand({
+    Bucket: config.inventoryBucket, Key: inventorySummaryKey(runId), Body: JSON.stringify(summary), ContentType: 'application/json',
+  }));
+  await recordResults(deps, event, summary, skipped);
+  deps.log.info('inventory processed', { ...resultOf(summary), staleFilesRemoved: removed });
+  return resultOf(summary);
+}
+
+/**
+ * After the Glue engine: its summary and skipped report are in the bucket; record them exactly as
+ * the Lambda engine does.
+ */
+export async function finishGlueInventory(deps: ProcessDeps, event: Omit<ProcessEvent, 'inventory'>): Promise<ProcessResult> {
+  const { runId } = event;
+  const bucket = deps.config.inventoryBucket;
+  const read = async (key: string): Promise<string> => {
+    const out = await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return (out.Body!.transformToString('utf-8'));
+  };
+  const summary = JSON.parse(await read(inventorySummaryKey(runId))) as InventorySummary;
+  if (summary.runId !== runId) throw new Error(`inventory summary belongs to run ${summary.runId}, not ${runId}`);
+  const rows = parse(await read(skippedReportKey(runId)), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+  const skipped: SkippedArchive[] = rows.map((r) => ({
+    archiveId: r.ArchiveId,
+    description: r.ArchiveDescription,
+    creationDate: r.CreationDate,
+    size: Number(r.Size),
+    treeHash: r.SHA256TreeHash,
+    objectKey: r.ObjectKey,
+    lastModified: r.LastModified === '' ? undefined : r.LastModified,
+    reason: r.Reason,
+  }));
+  await recordResults(deps, event, summary, skipped);
+  deps.log.info('Glue inventory results recorded', resultOf(summary));
+  return resultOf(summary);
+}

@@ -1,0 +1,23 @@
+import type { Context } from 'aws-lambda';
+import { cleanupArchivesStatus, StatusCleanupEvent, StatusCleanupResult } from './archives-status-cleanup';
+import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env } from '../shared/schema';
+
+/* ArchivesStatusCleanup: resets a run's requested/staged archives to pending (called in a loop by the orchestrator). */
+
+const logger = createLogger('ArchivesStatusCleanup');
+const ddb = createDocumentClient();
+const s3 = createS3Client();
+
+export async function handler(event: StatusCleanupEvent, context: Context): Promise<StatusCleanupResult> {
+  return cleanupArchivesStatus({
+    ddb,
+    s3,
+    log: logger,
+    transferTable: requireEnv(Env.TRANSFER_TABLE),
+    destinationBucket: requireEnv(Env.DESTINATION_BUCKET),
+    destinationBucketOwner: requireEnv(Env.DESTINATION_BUCKET_OWNER),
+    remainingMs: () => context?.getRemainingTimeInMillis?.() ?? 600_000,
+  }, event);
+}

@@ -1,0 +1,111 @@
+import { AbortMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { forEachLimited, queryStatusPage, withRetries } from './status-query';
+import { errorName, isConditionalCheckFailed, isThrottlingOrServerError } from '../shared/aws-errors';
+import type { Log } from '../shared/logger';
+import { ARCHIVE_SK, ArchiveItem, ArchiveStatus, runStatusKey } from '../shared/schema';
+
+/*
+ * ArchivesStatusCleanup: archives a stopped or crashed run left `requested` or `staged` go back to
+ * `pending`, so InitiateRetrieval requests them again. Their multipart upload (if any) is aborted
+ * and the job/upload attributes removed. Each reset is a conditional UpdateItem on the status it
+ * was read with (a BatchWriteItem Put would overwrite a concurrent writer's change); updates run
+ * 25 at a time and throttled or failed ones are retried with backoff before the invocation fails.
+ * An invocation works through pages until its time budget is spent and returns a cursor; the state
+ * machine calls it again until `done`.
+ */
+
+export interface StatusCleanupDeps {
+  readonly ddb: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+  readonly transferTable: string;
+  readonly destinationBucket: string;
+  readonly destinationBucketOwner: string;
+  readonly log: Log;
+  readonly now?: () => Date;
+  /** Milliseconds left before the invocation must return. */
+  readonly remainingMs: () => number;
+  readonly pageSize?: number;
+  readonly concurrency?: number;
+}
+
+export interface StatusCleanupEvent {
+  readonly runId: string;
+  readonly cursor?: StatusCleanupCursor | null;
+  /** Totals carried over from earlier invocations. */
+  readonly reset?: number;
+}
+
+export interface StatusCleanupCursor {
+  readonly status: ArchiveStatus.REQUESTED | ArchiveStatus.STAGED;
+  readonly startKey?: Record<string, unknown>;
+}
+
+export interface StatusCleanupResult {
+  readonly runId: string;
+  readonly done: boolean;
+  readonly reset: number;
+  readonly cursor: StatusCleanupCursor | null;
+}
+
+const ORDER: Array<ArchiveStatus.REQUESTED | ArchiveStatus.STAGED> = [ArchiveStatus.REQUESTED, ArchiveStatus.STAGED];
+const SAFETY_MS = 30_000;
+
+export async function resetArchive(deps: StatusCleanupDeps, item: ArchiveItem): Promise<boolean> {
+  if (item.uploadId && item.objectKey) {
+    try {
+      await withRetries(() => deps.s3.send(new AbortMultipartUploadCommand({
+        Bucket: deps.destinationBucket,
+        Key: item.objectKey,
+        UploadId: item.uploadId,
+        ExpectedBucketOwner: deps.destinationBucketOwner,
+      })), isThrottlingOrServerError);
+    } catch (err) {
+      if (errorName(err) !== 'NoSuchUpload') throw err;
+    }
+  }
+  const now = (deps.now?.() ?? new Date()).toISOString();
+  try {
+    await withRetries(() => deps.ddb.send(new UpdateCommand({
+      TableName: deps.transferTable,
+      Key: { pk: item.pk, sk: ARCHIVE_SK },
+      UpdateExpression: 'SET #status = :pending, runStatus = :runStatus, statusTime = :now, statusResetAt = :now '
+        + 'REMOVE jobId, jobExpiresAt, uploadId, partsDone, chunksQueuedFor, validationQueuedBy, previousJobId, previousJobExpiresAt',
+      ConditionExpression: '#status = :old',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':pending': ArchiveStatus.PENDING,
+        ':runStatus': runStatusKey(item.runId, ArchiveStatus.PENDING),
+        ':now': now,
+        ':old': item.status,
+      },
+    })), isThrottlingOrServerError);
+    return true;
+  } catch (err) {
+    // Moved on since the (eventually consistent) index read: nothing to reset.
+    if (isConditionalCheckFailed(err)) return false;
+    throw err;
+  }
+}
+
+export async function cleanupArchivesStatus(deps: StatusCleanupDeps, event: StatusCleanupEvent): Promise<StatusCleanupResult> {
+  let cursor: StatusCleanupCursor | null = event.cursor ?? { status: ORDER[0] };
+  let reset = event.reset ?? 0;
+  while (cursor) {
+    if (deps.remainingMs() < SAFETY_MS) return { runId: event.runId, done: false, reset, cursor };
+    const page = await queryStatusPage(deps.ddb, deps.transferTable, event.runId, cursor.status, cursor.startKey, deps.pageSize ?? 500);
+    let pageReset = 0;
+    await forEachLimited(page.items, deps.concurrency ?? 25, async (item) => {
+      if (await resetArchive(deps, item)) pageReset++;
+    });
+    reset += pageReset;
+    if (page.items.length > 0) deps.log.info('reset archives', { runId: event.runId, status: cursor.status, reset: pageReset });
+    if (page.nextKey) {
+      cursor = { status: cursor.status, startKey: page.nextKey };
+    } else {
+      const next: ArchiveStatus.REQUESTED | ArchiveStatus.STAGED | undefined = ORDER[ORDER.indexOf(cursor.status) + 1];
+      cursor = next ? { status: next } : null;
+    }
+  }
+  return { runId: event.runId, done: true, reset, cursor: null };
+}

@@ -1,0 +1,22 @@
+import { cleanupUploads, CleanupUploadsResult } from './cleanup-uploads';
+import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env, OrchestrationEnv } from '../shared/schema';
+
+/* CleanupIncompleteUploads: aborts this run's open multipart uploads in the destination bucket. */
+
+const logger = createLogger('CleanupIncompleteUploads');
+const ddb = createDocumentClient();
+const s3 = createS3Client();
+
+export async function handler(event: { runId: string }): Promise<CleanupUploadsResult> {
+  return cleanupUploads({
+    ddb,
+    s3,
+    log: logger,
+    transferTable: requireEnv(Env.TRANSFER_TABLE),
+    destinationBucket: requireEnv(Env.DESTINATION_BUCKET),
+    destinationBucketOwner: requireEnv(Env.DESTINATION_BUCKET_OWNER),
+    destinationPrefix: process.env[OrchestrationEnv.DESTINATION_PREFIX] ?? '',
+  }, event);
+}

@@ -1,0 +1,22 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { checkCompletion, CompletionEvent, CompletionResult } from './completion-checker';
+import { createDocumentClient, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env } from '../shared/schema';
+
+/* CompletionChecker: per-run schedule target and the orchestrator's completion wait. */
+
+const logger = createLogger('CompletionChecker');
+const ddb = createDocumentClient();
+const sfn = new SFNClient({ maxAttempts: 8 });
+
+export async function handler(event: CompletionEvent): Promise<CompletionResult> {
+  return checkCompletion({
+    ddb,
+    sfn,
+    log: logger,
+    transferTable: requireEnv(Env.TRANSFER_TABLE),
+    metricsTable: requireEnv(Env.METRICS_TABLE),
+    asyncFacilitatorTable: requireEnv(Env.ASYNC_FACILITATOR_TABLE),
+  }, event);
+}

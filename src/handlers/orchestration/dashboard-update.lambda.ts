@@ -1,0 +1,22 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DashboardUpdateResult, updateDashboard } from './dashboard-update';
+import { createDocumentClient, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env, OrchestrationEnv } from '../shared/schema';
+
+/* CloudWatchDashboardUpdate: per-run metrics for the dashboard (5-minute schedule target). */
+
+const logger = createLogger('CloudWatchDashboardUpdate');
+const ddb = createDocumentClient();
+const cloudwatch = new CloudWatchClient({ maxAttempts: 8 });
+
+export async function handler(event: { runId: string }): Promise<DashboardUpdateResult> {
+  return updateDashboard({
+    ddb,
+    cloudwatch,
+    log: logger,
+    transferTable: requireEnv(Env.TRANSFER_TABLE),
+    metricsTable: requireEnv(Env.METRICS_TABLE),
+    namespace: process.env[OrchestrationEnv.METRICS_NAMESPACE],
+  }, event);
+}

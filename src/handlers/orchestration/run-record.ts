@@ -1,0 +1,364 @@
+import { GetBucketLocationCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { resolveStorageClass, resolveTier } from './storage-classes';
+import { errorName, isConditionalCheckFailed } from '../shared/aws-errors';
+import type { Log } from '../shared/logger';
+import { activeVaultPk, completionWaitPk, originalInventoryKey, RUN_ID_PATTERN, RUN_SK, RunRecord, RunState, runPk, StopMode } from '../shared/schema';
+
+/*
+ * The run record and the one-active-run-per-vault lock. The orchestrator calls this module at its
+ * start (`start`), when a stage ends early (`get`: was a stop requested?) and at the very end
+ * (`finish`).
+ */
+
+export interface RunRecordDeps {
+  readonly ddb: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+  readonly sfn: SFNClient;
+  readonly transferTable: string;
+  readonly asyncFacilitatorTable: string;
+  readonly destinationBucket: string;
+  readonly destinationBucketOwner: string;
+  readonly destinationPrefix: string;
+  readonly region: string;
+  readonly initiateStateMachineArn: string;
+  readonly defaultStorageClass: string;
+  readonly defaultTier: string;
+  readonly dailyQuotaBytes: number;
+  readonly now?: () => Date;
+  readonly random?: () => string;
+  readonly log: Log;
+}
+
+/** Input of the orchestrator (what the Launch/Resume runbooks start it with). */
+export interface RunRequest {
+  readonly runId: string;
+  readonly mode: 'LAUNCH' | 'RESUME';
+  /** Required for LAUNCH; ignored (taken from the run record) for RESUME. */
+  readonly vaultName?: string;
+  readonly providedInventory?: string;
+  readonly storageClass?: string;
+  readonly tier?: string;
+  readonly namingOverride?: string;
+  readonly description?: string;
+  readonly acknowledgeCrossRegion?: string;
+}
+
+export interface StartRunEvent {
+  readonly action: 'start';
+  /** The orchestrator's execution input. */
+  readonly request: RunRequest;
+  /** `$$.Execution.Id` of the orchestrator. */
+  readonly executionArn: string;
+}
+
+/** What the orchestrator keeps under `$.run` and hands to the stages. */
+export interface RunContext {
+  readonly runId: string;
+  readonly vaultName: string;
+  readonly mode: 'LAUNCH' | 'RESUME';
+  readonly providedInventory: 'YES' | 'NO';
+  readonly storageClass: string;
+  readonly tier: string;
+  readonly namingOverride: string;
+  readonly description: string;
+  readonly destinationBucket: string;
+  readonly destinationPrefix: string;
+  readonly initiateExecutionName: string;
+  readonly startedAt: string;
+  /**
+   * Execution input of InventoryRetrieval: `providedInventoryKey` (= originalInventoryKey(runId))
+   * is present only with a provided inventory, as its ASL branches on presence.
+   */
+  readonly inventoryInput: Record<string, string>;
+}
+
+/** A precondition of the run does not hold; the orchestrator fails without cleanup. */
+export class RunRejectedError extends Error {
+  constructor(public readonly name: string, message: string) {
+    super(message);
+  }
+}
+
+const reject = (code: string, message: string) => new RunRejectedError(code, message);
+
+/** S3's GetBucketLocation answer as a region name. */
+export function bucketRegion(locationConstraint: string | undefined): string {
+  if (!locationConstraint) return 'us-east-1';
+  if (locationConstraint === 'EU') return 'eu-west-1';
+  return locationConstraint;
+}
+
+async function isRunning(deps: RunRecordDeps, executionArn: string | undefined, self: string): Promise<boolean> {
+  if (!executionArn || executionArn === self) return false;
+  try {
+    const out = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    return out.status === 'RUNNING';
+  } catch (err) {
+    if (errorName(err) === 'ExecutionDoesNotExist') return false;
+    throw err;
+  }
+}
+
+export async function getRun(deps: Pick<RunRecordDeps, 'ddb' | 'transferTable'>, runId: string): Promise<RunRecord | undefined> {
+  const out = await deps.ddb.send(new GetCommand({ TableName: deps.transferTable, Key: { pk: runPk(runId), sk: RUN_SK }, ConsistentRead: true }));
+  return out.Item as RunRecord | undefined;
+}
+
+/** Takes the vault lock for `runId`, replacing a lock whose execution no longer runs. */
+async function lockVault(deps: RunRecordDeps, vaultName: string, runId: string, executionArn: string): Promise<void> {
+  const pk = activeVaultPk(vaultName);
+  const item = { pk, sk: RUN_SK, vaultName, runId, executionArn, lockedAt: (deps.now?.() ?? new Date()).toISOString() };
+  try {
+    await deps.ddb.send(new PutCommand({
+      TableName: deps.transferTable,
+      Item: item,
+      ConditionExpression: 'attribute_not_exists(pk) OR runId = :runId',
+      ExpressionAttributeValues: { ':runId': runId },
+    }));
+    return;
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+  }
+  const current = (await deps.ddb.send(new GetCommand({ TableName: deps.transferTable, Key: { pk, sk: RUN_SK }, ConsistentRead: true }))).Item;
+  if (current && await isRunning(deps, current.executionArn, executionArn)) {
+    throw reject('VaultBusy', `vault ${vaultName} already has an active run (${current.runId}, ${current.executionArn}); stop it first`);
+  }
+  try {
+    await deps.ddb.send(new PutCommand({
+      TableName: deps.transferTable,
+      Item: item,
+      ConditionExpression: 'attribute_not_exists(pk) OR executionArn = :stale',
+      ExpressionAttributeValues: { ':stale': current?.executionArn ?? '' },
+    }));
+    deps.log.warn('replaced a stale vault lock', { vaultName, staleRunId: current?.runId, staleExecutionArn: current?.executionArn });
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) throw reject('VaultBusy', `vault ${vaultName} was locked by another run at the same time`);
+    throw err;
+  }
+}
+
+async function releaseVault(deps: RunRecordDeps, vaultName: string, runId: string): Promise<void> {
+  try {
+    await deps.ddb.send(new DeleteCommand({
+      TableName: deps.transferTable,
+      Key: { pk: activeVaultPk(vaultName), sk: RUN_SK },
+      ConditionExpression: 'runId = :runId',
+      ExpressionAttributeValues: { ':runId': runId },
+    }));
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+  }
+}
+
+function initiateExecution(deps: RunRecordDeps, runId: string): { name: string; arn: string } {
+  const suffix = deps.random?.() ?? Math.random().toString(36).slice(2, 10);
+  const name = `${runId.slice(0, 56)}-${suffix}-initiate`.slice(0, 80);
+  return { name, arn: `${deps.initiateStateMachineArn.replace(':stateMachine:', ':execution:')}:${name}` };
+}
+
+/** `start`: validates the request, takes the vault lock and writes (or re-opens) the run record. */
+export async function startRun(deps: RunRecordDeps, start: StartRunEvent): Promise<RunContext> {
+  const { executionArn } = start;
+  const event: RunRequest = start.request ?? ({} as RunRequest);
+  const { runId, mode } = event;
+  if (typeof runId !== 'string' || !RUN_ID_PATTERN.test(runId)) throw reject('InvalidRunId', `run id must be 1-64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(runId)}`);
+  if (mode !== 'LAUNCH' && mode !== 'RESUME') throw reject('InvalidInput', `mode must be LAUNCH or RESUME, got ${JSON.stringify(mode)}`);
+  const providedInventoryInput = event.providedInventory ?? '';
+  if (!['', 'YES', 'NO'].includes(providedInventoryInput)) throw reject('InvalidInput', 'providedInventory must be YES or NO');
+  let storageClass: string | undefined;
+  let tier: string | undefined;
+  try {
+    storageClass = resolveStorageClass(event.storageClass);
+    tier = resolveTier(event.tier);
+  } catch (err) {
+    throw reject('InvalidInput', (err as Error).message);
+  }
+  const namingOverride = event.namingOverride ?? '';
+  if (namingOverride !== '' && !/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/\S+|https:\/\/\S+)$/.test(namingOverride)) {
+    throw reject('InvalidInput', 'namingOverride must be an s3:// URI or an https:// (presigned) URL');
+  }
+  const acknowledged = event.acknowledgeCrossRegion === 'YES';
+
+  // The destination bucket must belong to this account and, unless acknowledged, this region.
+  let location: string | undefined;
+  try {
+    location = (await deps.s3.send(new GetBucketLocationCommand({ Bucket: deps.destinationBucket, ExpectedBucketOwner: deps.destinationBucketOwner }))).LocationConstraint;
+  } catch (err) {
+    throw reject('DestinationBucketUnavailable', `destination bucket ${deps.destinationBucket} is not reachable or not owned by ${deps.destinationBucketOwner}: ${errorName(err)}`);
+  }
+  const region = bucketRegion(location);
+  if (region !== deps.region && !acknowledged) {
+    throw reject('CrossRegionNotAcknowledged', `destination bucket is in ${region}, the transfer runs in ${deps.region}; acknowledge the cross-region transfer cost to continue`);
+  }
+
+  const now = (deps.now?.() ?? new Date()).toISOString();
+  const existing = await getRun(deps, runId);
+  const initiate = initiateExecution(deps, runId);
+  if (mode === 'LAUNCH') {
+    const vaultName = event.vaultName ?? '';
+    if (!/^[A-Za-z0-9_.-]{1,255}$/.test(vaultName)) throw reject('InvalidInput', `invalid vault name ${JSON.stringify(vaultName)}`);
+    if (existing) throw reject('RunAlreadyExists', `run ${runId} already exists (${existing.state}); use the Resume runbook`);
+    await lockVault(deps, vaultName, runId, executionArn);
+    const record: RunRecord = {
+      pk: runPk(runId),
+      sk: RUN_SK,
+      runId,
+      vaultName,
+      destinationBucket: deps.destinationBucket,
+      destinationPrefix: deps.destinationPrefix,
+      storageClass: storageClass ?? deps.defaultStorageClass,
+      tier: tier ?? deps.defaultTier,
+      dailyQuotaBytes: deps.dailyQuotaBytes,
+      providedInventory: providedInventoryInput === 'YES' ? 'YES' : 'NO',
+      namingOverride,
+      description: event.description ?? '',
+      crossRegionAcknowledged: acknowledged,
+      startedBy: 'LAUNCH',
+      state: RunState.ACTIVE,
+      executionArn,
+      initiateExecutionArn: initiate.arn,
+      initiateExecutionName: initiate.name,
+      startedAt: now,
+      firstStartedAt: now,
+      executions: 1,
+    };
+    try {
+      await deps.ddb.send(new PutCommand({ TableName: deps.transferTable, Item: record, ConditionExpression: 'attribute_not_exists(pk)' }));
+    } catch (err) {
+      await releaseVault(deps, vaultName, runId);
+      if (isConditionalCheckFailed(err)) throw reject('RunAlreadyExists', `run ${runId} was created concurrently`);
+      throw err;
+    }
+    return context(record);
+  }
+
+  if (!existing) throw reject('RunNotFound', `run ${runId} does not exist; use the Launch runbook`);
+  if (existing.state === RunState.ACTIVE && await isRunning(deps, existing.executionArn, executionArn)) {
+    throw reject('RunStillActive', `run ${runId} is still active (${existing.executionArn}); stop it before resuming`);
+  }
+  await lockVault(deps, existing.vaultName, runId, executionArn);
+  const updated: RunRecord = {
+    ...existing,
+    storageClass: storageClass ?? existing.storageClass,
+    tier: tier ?? existing.tier,
+    namingOverride: namingOverride || existing.namingOverride,
+    providedInventory: providedInventoryInput === '' ? existing.providedInventory : (providedInventoryInput as 'YES' | 'NO'),
+    description: event.description || existing.description,
+    crossRegionAcknowledged: acknowledged || existing.crossRegionAcknowledged,
+    dailyQuotaBytes: deps.dailyQuotaBytes,
+    startedBy: 'RESUME',
+    state: RunState.ACTIVE,
+    executionArn,
+    initiateExecutionArn: initiate.arn,
+    initiateExecutionName: initiate.name,
+    startedAt: now,
+    executions: (existing.executions ?? 1) + 1,
+  };
+  const { stopRequested: _s, stopRequestedAt: _t, endedAt: _e, error: _x, ...fresh } = updated;
+  try {
+    await deps.ddb.send(new PutCommand({
+      TableName: deps.transferTable,
+      Item: fresh,
+      ConditionExpression: 'executionArn = :previous',
+      ExpressionAttributeValues: { ':previous': existing.executionArn },
+    }));
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) throw reject('RunStillActive', `run ${runId} was resumed concurrently`);
+    throw err;
+  }
+  return context(fresh as RunRecord);
+}
+
+function context(r: RunRecord): RunContext {
+  return {
+    runId: r.runId,
+    vaultName: r.vaultName,
+    mode: r.startedBy,
+    providedInventory: r.providedInventory,
+    storageClass: r.storageClass,
+    tier: r.tier,
+    namingOverride: r.namingOverride,
+    description: r.description,
+    destinationBucket: r.destinationBucket,
+    destinationPrefix: r.destinationPrefix,
+    initiateExecutionName: r.initiateExecutionName,
+    startedAt: r.startedAt,
+    inventoryInput: {
+      runId: r.runId,
+      vaultName: r.vaultName,
+      storageClass: r.storageClass,
+      tier: r.tier,
+      mode: r.startedBy,
+      providedInventory: r.providedInventory,
+      ...(r.providedInventory === 'YES' ? { providedInventoryKey: originalInventoryKey(r.runId) } : {}),
+      namingOverride: r.namingOverride,
+      destinationPrefix: r.destinationPrefix,
+    },
+  };
+}
+
+/** `get`: the stop request of the run, `NONE` when there is none (Choice states need a value). */
+export async function runStatus(deps: RunRecordDeps, runId: string): Promise<{ state: string; stopRequested: StopMode | 'NONE' }> {
+  const record = await getRun(deps, runId);
+  return { state: record?.state ?? 'MISSING', stopRequested: record?.stopRequested ?? 'NONE' };
+}
+
+export interface FinishRunEvent {
+  readonly action: 'finish';
+  readonly runId: string;
+  readonly executionArn: string;
+  /** Completion outcome (`COMPLETE` or `STOPPED`), absent when a stage failed. */
+  readonly outcome?: string;
+  /** `{ Error, Cause }` of the failed stage. */
+  readonly error?: { Error?: string; Cause?: string };
+  readonly reportPrefix?: string;
+}
+
+export interface FinishedRun {
+  readonly runId: string;
+  readonly vaultName: string;
+  readonly state: RunState;
+  readonly detailType: string;
+  readonly error: string;
+  readonly reportPrefix: string;
+  /** False when a newer execution owns the run (this one only cleaned up). */
+  readonly owner: boolean;
+}
+
+/** `finish`: final state, end time and report location; releases the vault lock and the completion wait. */
+export async function finishRun(deps: RunRecordDeps, event: FinishRunEvent): Promise<FinishedRun> {
+  const record = await getRun(deps, event.runId);
+  const failed = event.error !== undefined && event.error !== null && Object.keys(event.error).length > 0;
+  const state = failed ? RunState.FAILED : event.outcome === 'COMPLETE' ? RunState.COMPLETED : RunState.STOPPED;
+  const errorText = failed ? `${event.error?.Error ?? 'Error'}: ${String(event.error?.Cause ?? '').slice(0, 2000)}` : '';
+  const base = {
+    runId: event.runId,
+    vaultName: record?.vaultName ?? '',
+    state,
+    detailType: state === RunState.FAILED ? 'Transfer Run Failed' : state === RunState.COMPLETED ? 'Transfer Run Completed' : 'Transfer Run Stopped',
+    error: errorText,
+    reportPrefix: event.reportPrefix ?? '',
+  };
+  if (!record) return { ...base, owner: false };
+  try {
+    await deps.ddb.send(new UpdateCommand({
+      TableName: deps.transferTable,
+      Key: { pk: runPk(event.runId), sk: RUN_SK },
+      UpdateExpression: 'SET #state = :state, endedAt = :now, #error = :error, reportPrefix = :report',
+      ConditionExpression: 'executionArn = :me',
+      ExpressionAttributeNames: { '#state': 'state', '#error': 'error' },
+      ExpressionAttributeValues: { ':state': state, ':now': (deps.now?.() ?? new Date()).toISOString(), ':error': errorText, ':report': event.reportPrefix ?? '', ':me': event.executionArn },
+    }));
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) {
+      deps.log.warn('a newer execution owns the run; leaving its record and lock alone', { runId: event.runId });
+      return { ...base, owner: false };
+    }
+    throw err;
+  }
+  await releaseVault(deps, record.vaultName, event.runId);
+  await deps.ddb.send(new DeleteCommand({ TableName: deps.asyncFacilitatorTable, Key: { pk: completionWaitPk(event.runId) } }));
+  return { ...base, owner: true };
+}

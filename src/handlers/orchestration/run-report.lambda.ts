@@ -1,0 +1,20 @@
+import { writeRunReport, RunReportResult } from './run-report';
+import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env } from '../shared/schema';
+
+/* RunReport: manifest and failed-archives CSVs of a run, written by the orchestrator's cleanup. */
+
+const logger = createLogger('RunReport');
+const ddb = createDocumentClient();
+const s3 = createS3Client();
+
+export async function handler(event: { runId: string }): Promise<RunReportResult> {
+  return writeRunReport({
+    ddb,
+    s3,
+    log: logger,
+    transferTable: requireEnv(Env.TRANSFER_TABLE),
+    inventoryBucket: requireEnv(Env.INVENTORY_BUCKET),
+  }, event);
+}

@@ -1,0 +1,106 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { csvField, glacierDescriptionField, TextObjectWriter } from './csv-object-writer';
+import { STATUSES } from './run-counts';
+import { archivesInStatus } from './status-query';
+import type { Log } from '../shared/logger';
+import { ArchiveItem, ArchiveStatus } from '../shared/schema';
+
+/*
+ * RunReport: the report of one orchestrator execution, in the inventory bucket under
+ * `<runId>/reports/<timestamp>/`:
+ *  - manifest.csv: every archive of the run (ArchiveId, ObjectKey, Size, SHA256TreeHash, Status,
+ *    Reason), RFC 4180;
+ *  - failed_archives.csv: the failed archives in Glacier's inventory format (ArchiveId,
+ *    ArchiveDescription, CreationDate, Size, SHA256TreeHash), so it can be fed back as a provided
+ *    inventory;
+ *  - remaining_archives.csv (only when the run ended early): pending/requested/staged archives, same format;
+ *  - summary.json: counts per status.
+ * Archives are read page by page from the StatusIndex and streamed out, so memory stays flat.
+ */
+
+export const MANIFEST_COLUMNS = ['ArchiveId', 'ObjectKey', 'Size', 'SHA256TreeHash', 'Status', 'Reason'] as const;
+export const INVENTORY_HEADER = 'ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash';
+
+export interface RunReportDeps {
+  readonly ddb: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+  readonly transferTable: string;
+  readonly inventoryBucket: string;
+  readonly log: Log;
+  readonly now?: () => Date;
+}
+
+export interface RunReportResult {
+  readonly runId: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly manifestKey: string;
+  readonly failedArchivesKey: string;
+  readonly remainingArchivesKey: string;
+  readonly counts: Record<string, number>;
+}
+
+export function reportPrefix(runId: string, at: Date): string {
+  return `${runId}/reports/${at.toISOString().replace(/[:.]/g, '-')}/`;
+}
+
+function inventoryLine(a: ArchiveItem): string {
+  return [a.archiveId, glacierDescriptionField(a.description), a.creationDate, a.size, a.treeHash].join(',');
+}
+
+function reasonOf(a: ArchiveItem): string {
+  if (a.failureReason) return a.failureReason;
+  if (a.status === ArchiveStatus.SKIPPED) return 'skipped';
+  if (a.status === ArchiveStatus.PENDING || a.status === ArchiveStatus.REQUESTED || a.status === ArchiveStatus.STAGED) return 'not transferred when the run ended';
+  return '';
+}
+
+export async function writeRunReport(deps: RunReportDeps, event: { runId: string }): Promise<RunReportResult> {
+  const { runId } = event;
+  const prefix = reportPrefix(runId, deps.now?.() ?? new Date());
+  const bucket = deps.inventoryBucket;
+  const manifest = new TextObjectWriter(deps.s3, bucket, `${prefix}manifest.csv`);
+  const failed = new TextObjectWriter(deps.s3, bucket, `${prefix}failed_archives.csv`);
+  const remaining = new TextObjectWriter(deps.s3, bucket, `${prefix}remaining_archives.csv`);
+  const counts: Record<string, number> = {};
+  try {
+    await manifest.write(MANIFEST_COLUMNS.join(','));
+    await failed.write(INVENTORY_HEADER);
+    await remaining.write(INVENTORY_HEADER);
+    for (const status of STATUSES) {
+      counts[status] = 0;
+      for await (const page of archivesInStatus(deps.ddb, deps.transferTable, runId, status)) {
+        for (const a of page) {
+          counts[status]++;
+          await manifest.write([a.archiveId, a.objectKey, a.size, a.treeHash, a.status, reasonOf(a)].map(csvField).join(','));
+          if (a.status === ArchiveStatus.FAILED) await failed.write(inventoryLine(a));
+          else if (a.status !== ArchiveStatus.DOWNLOADED && a.status !== ArchiveStatus.SKIPPED) await remaining.write(inventoryLine(a));
+        }
+      }
+    }
+    await manifest.close();
+    await failed.close();
+    const hasRemaining = remaining.lines > 1;
+    if (hasRemaining) await remaining.close();
+    await deps.s3.send(new PutObjectCommand({
+      Bucket: bucket,
+      Key: `${prefix}summary.json`,
+      Body: JSON.stringify({ runId, counts }, null, 2),
+      ContentType: 'application/json',
+    }));
+    deps.log.info('run report written', { runId, prefix, counts });
+    return {
+      runId,
+      bucket,
+      prefix,
+      manifestKey: manifest.key,
+      failedArchivesKey: failed.key,
+      remainingArchivesKey: hasRemaining ? remaining.key : '',
+      counts,
+    };
+  } catch (err) {
+    await Promise.all([manifest.abort(), failed.abort(), remaining.abort()]);
+    throw err;
+  }
+}

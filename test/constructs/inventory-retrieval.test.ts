@@ -1,0 +1,67 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { InventoryRetrieval } from '../../src/constructs/inventory-retrieval';
+import { TransferStorage } from '../../src/constructs/transfer-storage';
+
+const VAULT = 'arn:aws:glacier:eu-west-1:111122223333:vaults/photos';
+
+function build() {
+  const stack = new Stack(new App(), 'Test', { env: { account: '111122223333', region: 'eu-west-1' } });
+  const storage = new TransferStorage(stack, 'Storage', {});
+  const inventory = new InventoryRetrieval(stack, 'InventoryRetrieval', {
+    storage, vaultArns: [VAULT], destinationPrefix: 'restored/', partitionSizeBytes: 40 * 2 ** 40, maxArchiveSizeBytes: 5 * 2 ** 40,
+  });
+  const notifications = new lambda.Function(stack, 'Notifications', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>{}') });
+  inventory.grantJobCompletion(notifications);
+  return { template: Template.fromStack(stack), inventory };
+}
+
+describe('InventoryRetrieval construct', () => {
+  const { template } = build();
+  const machine = () => Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
+
+  test('every ${Name} of the definition has a substitution; engine threshold and waits are set', () => {
+    const props = machine().Properties;
+    const text = JSON.stringify(props.DefinitionString);
+    const names = new Set([...text.matchAll(/\$\{([A-Za-z]+)\}/g)].map((m) => m[1]));
+    for (const name of names) expect(props.DefinitionSubstitutions[name]).toBeDefined();
+    expect(text).toMatch(/NumericGreaterThan\\":1610612736/);
+    expect(text).toMatch(/TimeoutSeconds\\":86400/);
+    expect(text).toMatch(/\\"Seconds\\":1800/);
+  });
+
+  test('logs and X-Ray tracing on the state machine', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false, Destinations: [Match.anyValue()] },
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  test('Glacier actions only on the given vaults', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    const glacier = statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('glacier:')));
+    expect(glacier.length).toBeGreaterThanOrEqual(4);
+    for (const s of glacier) expect([s.Resource].flat()).toEqual([VAULT]);
+    const actions = new Set(glacier.flatMap((s: any) => [s.Action].flat()));
+    expect([...actions].sort()).toEqual(['glacier:DescribeJob', 'glacier:GetJobOutput', 'glacier:InitiateJob']);
+  });
+
+  test('Glue job with a security configuration, continuous logs and the script asset', () => {
+    template.hasResourceProperties('AWS::Glue::Job', {
+      Command: { Name: 'glueetl', PythonVersion: '3' },
+      SecurityConfiguration: Match.anyValue(),
+      DefaultArguments: Match.objectLike({ '--enable-continuous-cloudwatch-log': 'true', '--partition_size': String(40 * 2 ** 40) }),
+    });
+    template.hasResourceProperties('AWS::Glue::SecurityConfiguration', {
+      EncryptionConfiguration: { S3Encryptions: [{ S3EncryptionMode: 'SSE-S3' }] },
+    });
+  });
+
+  test('grantJobCompletion: env + SendTask* on this state machine only', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    const send = statements.filter((s: any) => [s.Action].flat().includes('states:SendTaskSuccess'));
+    expect(send.length).toBe(2); // poller + notifications processor
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ ASYNC_FACILITATOR_TABLE_NAME: Match.anyValue() }) }, Handler: 'index.handler', Code: { ZipFile: Match.anyValue() } });
+  });
+});

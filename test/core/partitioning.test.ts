@@ -1,0 +1,84 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  assignPartitions,
+  compareArchiveOrder,
+  compareCodePoints,
+  creationSortKey,
+  csvField,
+  formatPartitionRow,
+  PARTITION_COLUMNS,
+  partitionCsvHeader,
+  partitionFileKey,
+  PartitionAssigner,
+} from '../../src/core/partitioning';
+import { PARTITION_CSV_COLUMNS, partitionPrefix } from '../../src/handlers/shared/schema';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { parse } = require('csv-parse/sync');
+
+const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'inventory', 'partitioning-conformance.json'), 'utf8'));
+
+describe('partitioning conformance (shared with glue/test_partitioning.py)', () => {
+  test.each(fixture.order.map((c: any) => [c.name, c]))('order: %s', (_name, c: any) => {
+    const archives = c.archives.map((a: any) => ({ ...a, sortKey: creationSortKey(a.creationDate, a.archiveId) }));
+    archives.sort((a: any, b: any) => compareArchiveOrder(a.sortKey, a.archiveId, b.sortKey, b.archiveId));
+    expect(archives.map((a: any) => a.archiveId)).toEqual(c.expected);
+  });
+
+  test.each(fixture.partitions.map((c: any) => [c.name, c]))('partitions: %s', (_name, c: any) => {
+    const slots = assignPartitions(c.sizes, c.partitionSize, c.rowsPerFile);
+    expect(slots.map((s) => [s.partition, s.file, s.firstInFile])).toEqual(c.expected);
+  });
+
+  test.each(fixture.rows.map((c: any) => [c.name, c]))('rows: %s', (_name, c: any) => {
+    expect(formatPartitionRow({ ...c.row, lastModified: c.row.lastModified ?? undefined })).toBe(c.expected);
+  });
+
+  test('file keys', () => {
+    for (const c of fixture.keys) expect(partitionFileKey(c.runId, c.partition, c.file)).toBe(c.expected);
+  });
+});
+
+describe('partitioning', () => {
+  test('columns are the InitiateRetrieval contract, and keys sit under partitionPrefix', () => {
+    expect([...PARTITION_COLUMNS]).toEqual([...PARTITION_CSV_COLUMNS]);
+    expect(partitionCsvHeader()).toBe(`${PARTITION_CSV_COLUMNS.join(',')}\n`);
+    expect(partitionFileKey('r', 3, 4).startsWith(partitionPrefix('r'))).toBe(true);
+  });
+
+  test('rejects invalid dates and sizes', () => {
+    expect(() => creationSortKey('2020-02-30T00:00:00Z', 'x')).toThrow(/Invalid CreationDate/);
+    expect(() => new PartitionAssigner(0)).toThrow(/partitionSizeBytes/);
+    expect(() => new PartitionAssigner(10, 0)).toThrow(/rowsPerFile/);
+  });
+
+  test('code point order differs from UTF-16 order only across the surrogate range', () => {
+    expect(compareCodePoints('\ud83d\ude00', '\uff5e')).toBeGreaterThan(0);
+    expect('\ud83d\ude00' < '\uff5e').toBe(true);
+    expect(compareCodePoints('ab', 'a')).toBeGreaterThan(0);
+    expect(compareCodePoints('a', 'a')).toBe(0);
+  });
+
+  test('a quoted field round-trips through an RFC 4180 reader', () => {
+    const values = ['a,b', 'say "hi"', 'multi\nline', 'plain', ''];
+    const line = values.map(csvField).join(',');
+    expect(parse(line, { relax_column_count: true })[0]).toEqual(values);
+  });
+
+  test('partitions never exceed the size unless a single archive does, in a random run', () => {
+    let seed = 42;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const sizes = Array.from({ length: 5000 }, () => Math.floor(rnd() * 1000));
+    const slots = assignPartitions(sizes, 10_000, 97);
+    const bytes = new Map<number, number>();
+    const counts = new Map<number, number>();
+    slots.forEach((s, i) => {
+      bytes.set(s.partition, (bytes.get(s.partition) ?? 0) + sizes[i]);
+      counts.set(`${s.partition}/${s.file}` as any, ((counts.get(`${s.partition}/${s.file}` as any) ?? 0) + 1));
+    });
+    for (const b of bytes.values()) expect(b).toBeLessThanOrEqual(10_000);
+    for (const c of counts.values()) expect(c).toBeLessThanOrEqual(97);
+    // Partition numbers never go back.
+    for (let i = 1; i < slots.length; i++) expect(slots[i].partition).toBeGreaterThanOrEqual(slots[i - 1].partition);
+  });
+});
