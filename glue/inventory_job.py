@@ -56,8 +56,7 @@ def main():
     def parse(pair):
         line, index = pair
         row = index + 1
-        # TODO(inventory stage): the Glacier CSV dialect parser (twin of src/core/inventory.ts) is not in
-        # glue/ yet; until it is, the job fails here instead of writing wrong partitions.
+        # Glacier's CSV dialect (backslash-escaped quotes), the twin of src/core/inventory.ts.
         rec = parse_inventory_csv_line(line)
         if rec is None:
             return ("header", row, line)

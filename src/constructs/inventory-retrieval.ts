@@ -184,7 +184,7 @@ export class InventoryRetrieval extends Construct {
 
     // Glue engine.
     const script = new s3assets.Asset(this, 'GlueScript', { path: path.join(__dirname, '..', '..', 'glue', 'inventory_job.py') });
-    const modules = ['archive_naming.py', 'partitioning.py'].map((file, i) =>
+    const modules = ['archive_naming.py', 'partitioning.py', 'inventory_csv.py'].map((file, i) =>
       new s3assets.Asset(this, `GlueModule${i}`, { path: path.join(__dirname, '..', '..', 'glue', file) }));
     const glueLogs = new logs.LogGroup(this, 'GlueLogs', { retention: logRetention, encryptionKey: storage.encryptionKey });
     const glueRole = new iam.Role(this, 'GlueRole', { assumedBy: new iam.ServicePrincipal('glue.amazonaws.com') });
