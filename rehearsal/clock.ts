@@ -1,3 +1,5 @@
+import { realNow } from './virtual-time';
+
 /**
  * The rehearsal's virtual clock. Glacier job completion and download-window expiry run on it,
  * never on wall time, so hours of Glacier latency take milliseconds.
@@ -6,12 +8,12 @@
  * next scheduled event whenever the pipeline is idle (see `nextEventAt`).
  */
 export class Clock {
-  private baseWall = Date.now();
+  private baseWall = realNow();
   private baseVirtual: number;
   private readonly timers: { at: number; fire: () => void }[] = [];
   private readonly ticker: NodeJS.Timeout;
 
-  constructor(private speedFactor = 1, start = Date.now()) {
+  constructor(private speedFactor = 1, start = realNow()) {
     this.baseVirtual = start;
     this.ticker = setInterval(() => this.fireDue(), 20);
     this.ticker.unref();
@@ -23,7 +25,7 @@ export class Clock {
 
   /** Virtual epoch milliseconds. */
   public now(): number {
-    return this.baseVirtual + (Date.now() - this.baseWall) * this.speedFactor;
+    return this.baseVirtual + (realNow() - this.baseWall) * this.speedFactor;
   }
 
   public isoNow(): string {
@@ -70,7 +72,7 @@ export class Clock {
 
   private rebase(): void {
     const now = this.now();
-    this.baseWall = Date.now();
+    this.baseWall = realNow();
     this.baseVirtual = now;
   }
 

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GlacierClient } from '@aws-sdk/client-glacier';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { Clock } from './clock';
@@ -11,6 +12,7 @@ import { LambdaHandler, SqsPoller, StreamPoller } from './services/lambda-poller
 import { S3Fake, startS3Fake } from './services/s3-fake';
 import { SnsFake } from './services/sns-fake';
 import { LocalSqs, startSqs } from './services/sqs';
+import type { LambdaHandler as StageHandler } from './sfn/runner';
 import { Env } from '../src/handlers/shared/schema';
 
 /*
@@ -25,6 +27,8 @@ export const NAMES = {
   transferTable: 'rehearsal-transfer',
   metricsTable: 'rehearsal-metrics',
   bucket: 'rehearsal-destination',
+  /** Sorted inventory (partition CSVs), Distributed Map result files, window-extension lists. */
+  inventoryBucket: 'rehearsal-inventory',
   topicArn: `arn:aws:sns:${REGION}:${ACCOUNT_ID}:rehearsal-glacier-jobs`,
   notificationsQueue: 'rehearsal-notifications',
   chunkQueue: 'rehearsal-chunk-retrieval',
@@ -36,7 +40,53 @@ export interface EnvironmentOptions {
   readonly speed: number;
   readonly handlerLogLevel: string;
   readonly maxDownloadAttempts?: number;
+  /** DAILY_QUOTA_BYTES of the request stages (default 1 TiB: never binding). Per run: `setDailyQuota`. */
+  readonly dailyQuotaBytes?: number;
 }
+
+/** The request-stage handlers (Step Functions tasks), imported after the environment is set. */
+export interface StageHandlers {
+  readonly initiateArchiveRetrieval: StageHandler;
+  readonly archivesNeedingWindowExtension: StageHandler;
+  readonly extendDownloadWindow: StageHandler;
+}
+
+/** One InitiateJob Glacier accepted (archive retrievals only), on the virtual clock. */
+export interface InitiatedJob {
+  readonly at: number;
+  readonly bytes: number;
+  readonly archiveId: string;
+  readonly vaultName: string;
+}
+
+/** Work the harness cannot see in its queues (Step Functions executions between two Waits). */
+export class Activity {
+  private count = 0;
+
+  public get busy(): number {
+    return this.count;
+  }
+
+  public enter(): void {
+    this.count++;
+  }
+
+  public leave(): void {
+    this.count--;
+  }
+
+  /** Counts `work` as busy while it runs. */
+  public async track<T>(work: () => Promise<T>): Promise<T> {
+    this.enter();
+    try {
+      return await work();
+    } finally {
+      this.leave();
+    }
+  }
+}
+
+export const TiB = 1024 ** 4;
 
 export interface Environment {
   readonly clock: Clock;
@@ -49,6 +99,14 @@ export interface Environment {
   readonly sns: SnsFake;
   readonly doc: DynamoDBDocumentClient;
   readonly glacierClient: GlacierClient;
+  /** Harness S3 client (stand-in inventory writer, ItemReader/ResultWriter of the state machines). */
+  readonly s3Client: S3Client;
+  readonly stageHandlers: StageHandlers;
+  readonly activity: Activity;
+  /** Every archive-retrieval InitiateJob of this process (all runs: the quota ledger is shared too). */
+  readonly initiatedJobs: InitiatedJob[];
+  /** DAILY_QUOTA_BYTES the request handlers read at their next invocation. */
+  dailyQuotaBytes: number;
   readonly pollers: { notifications: SqsPoller; chunks: SqsPoller; validation: SqsPoller; metrics: StreamPoller };
   readonly handlerErrors: Map<string, number>;
   /** Exceptions no handler caught (in Lambda they crash the runtime and fail the invocation). */
@@ -58,10 +116,11 @@ export interface Environment {
 
 type SqsHandlerModule = { handler: LambdaHandler<SQSEvent> };
 type StreamHandlerModule = { handler: LambdaHandler<DynamoDBStreamEvent> };
+type StageHandlerModule = { handler: StageHandler };
 
 async function importHandler<T>(name: string): Promise<T> {
   try {
-    return await import(`../src/handlers/archive-retrieval/${name}`) as T;
+    return await import(`../src/handlers/${name.includes('/') ? name : `archive-retrieval/${name}`}`) as T;
   } catch (e) {
     throw new Error(`cannot import handler ${name}: ${(e as Error).message}`);
   }
@@ -93,13 +152,23 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
   ], { stats, accountId: ACCOUNT_ID, region: REGION });
   const sns = new SnsFake(sqs.client, stats, REGION);
   sns.subscribe({ topicArn: NAMES.topicArn, queueUrl: sqs.queues.get(NAMES.notificationsQueue)!.url });
+  const initiatedJobs: InitiatedJob[] = [];
   const glacier = await startGlacierFake({
     clock,
     stats,
     accountId: ACCOUNT_ID,
     region: REGION,
     publish: async (topic, message) => sns.publish(topic, message),
-    hooks: { fault: (info) => faults.glacier(info), notificationCopies: (job) => faults.notificationCopies(job) },
+    hooks: {
+      fault: (info) => faults.glacier(info),
+      notificationCopies: (job) => faults.notificationCopies(job),
+      onJobInitiated: (job) => {
+        if (job.action !== 'ArchiveRetrieval') return;
+        initiatedJobs.push({
+          at: job.createdAt, bytes: job.rangeEnd - job.rangeStart + 1, archiveId: job.archive!.archiveId, vaultName: job.vaultName,
+        });
+      },
+    },
   });
 
   Object.assign(process.env, {
@@ -128,6 +197,15 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     [Env.CHUNK_SIZE]: String(options.chunkSize),
     [Env.MAX_DOWNLOAD_ATTEMPTS]: String(options.maxDownloadAttempts ?? 3),
     [Env.RUN_DATA_TTL_DAYS]: '0',
+    // Request stages (InitiateRetrieval, DownloadWindowExtension); read at every invocation.
+    [Env.INVENTORY_BUCKET]: NAMES.inventoryBucket,
+    [Env.DAILY_QUOTA_BYTES]: String(options.dailyQuotaBytes ?? TiB),
+    [Env.QUOTA_BUCKET_SECONDS]: '60',
+    [Env.INITIATE_REQUESTS_PER_SECOND]: '100',
+    [Env.INITIATE_CONCURRENCY]: '20',
+    [Env.INITIATE_MAX_ATTEMPTS]: '4',
+    [Env.WINDOW_EXTENSION_MARGIN_SECONDS]: String(5 * 3600),
+    [Env.WINDOW_EXTENSION_MAX_WAIT_SECONDS]: '1200',
   });
 
   // The harness's own clients (stand-in stage, report) talk to the same services.
@@ -135,15 +213,19 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     marshallOptions: { removeUndefinedValues: true },
   });
   const glacierClient = new GlacierClient({ region: REGION, endpoint: glacier.endpoint, credentials, maxAttempts: 10 });
-  const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
-  const s3Client = new S3Client({ region: REGION, endpoint: s3.endpoint, forcePathStyle: true, credentials });
+  const s3Client = new S3Client({ region: REGION, endpoint: s3.endpoint, forcePathStyle: true, credentials, maxAttempts: 10 });
   await s3Client.send(new CreateBucketCommand({ Bucket: NAMES.bucket }));
-  s3Client.destroy();
+  await s3Client.send(new CreateBucketCommand({ Bucket: NAMES.inventoryBucket }));
 
   const notifications = await importHandler<SqsHandlerModule>('notifications-processor.lambda');
   const chunks = await importHandler<SqsHandlerModule>('chunk-retrieval.lambda');
   const validation = await importHandler<SqsHandlerModule>('archive-validation.lambda');
   const metrics = await importHandler<StreamHandlerModule>('metrics-processor.lambda');
+  const stageHandlers: StageHandlers = {
+    initiateArchiveRetrieval: (await importHandler<StageHandlerModule>('initiate-retrieval/initiate-archive-retrieval.lambda')).handler,
+    archivesNeedingWindowExtension: (await importHandler<StageHandlerModule>('download-window-extension/archives-needing-window-extension.lambda')).handler,
+    extendDownloadWindow: (await importHandler<StageHandlerModule>('download-window-extension/extend-download-window.lambda')).handler,
+  };
 
   const handlerErrors = new Map<string, number>();
   const uncaught: string[] = [];
@@ -219,6 +301,16 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     sns,
     doc,
     glacierClient,
+    s3Client,
+    stageHandlers,
+    activity: new Activity(),
+    initiatedJobs,
+    get dailyQuotaBytes(): number {
+      return Number(process.env[Env.DAILY_QUOTA_BYTES]);
+    },
+    set dailyQuotaBytes(bytes: number) {
+      process.env[Env.DAILY_QUOTA_BYTES] = String(bytes);
+    },
     pollers,
     handlerErrors,
     uncaught,
@@ -228,6 +320,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       await Promise.all(Object.values(pollers).map(async (p) => p.stop()));
       doc.destroy();
       glacierClient.destroy();
+      s3Client.destroy();
       clock.stop();
       await Promise.all([s3.stop(), glacier.stop(), dynamo.stop(), sqs.stop()]);
     },

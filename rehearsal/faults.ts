@@ -48,7 +48,7 @@ export class FaultController {
 
   /** Glacier fake hook. */
   public glacier(info: GlacierRequestInfo): GlacierFault | undefined {
-    const key = `${info.operation}:${info.job?.jobId ?? ''}:${info.range?.start ?? ''}-${info.range?.end ?? ''}`;
+    const key = `${info.operation}:${info.job?.jobId ?? info.archiveId ?? ''}:${info.range?.start ?? ''}-${info.range?.end ?? ''}`;
     const seen = this.bump(key);
     if (this.has('throttling') && ['InitiateJob', 'DescribeJob', 'GetJobOutput'].includes(info.operation) && seen <= 2 && this.rng.chance(0.25)) {
       return this.note<GlacierFault>({ kind: 'throttle' });

@@ -21,8 +21,18 @@ const positiveInt = (value: string): number => {
   return n;
 };
 
-/** The CI matrix: every fault profile back to back, ~140 MiB in total. */
-const CI_MATRIX: { faults: FaultProfile; archives: number; sizeProfile: SizeProfile; maxTotalBytes: number }[] = [
+/** The CI matrix: every fault profile back to back, ~150 MiB in total. */
+interface CiRun {
+  readonly faults: FaultProfile;
+  readonly archives: number;
+  readonly sizeProfile: SizeProfile;
+  readonly maxTotalBytes: number;
+  readonly dailyQuotaBytes?: number;
+  /** Run id suffix instead of the fault profile. */
+  readonly label?: string;
+}
+
+const CI_MATRIX: CiRun[] = [
   { faults: 'none', archives: 24, sizeProfile: 'mixed', maxTotalBytes: 40 * MiB },
   { faults: 'duplicates', archives: 12, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB },
   { faults: 'throttling', archives: 10, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB },
@@ -30,6 +40,8 @@ const CI_MATRIX: { faults: FaultProfile; archives: number; sizeProfile: SizeProf
   { faults: 'corrupt-chunk', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB },
   { faults: 'crash-between-steps', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB },
   { faults: 'expired-window', archives: 8, sizeProfile: 'mixed', maxTotalBytes: 16 * MiB },
+  // A binding DAILY_QUOTA_BYTES: InitiateRetrieval loops through WaitForQuota for ~2 virtual days.
+  { faults: 'none', label: 'quota', archives: 10, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB, dailyQuotaBytes: 4 * MiB },
 ];
 
 async function main(): Promise<number> {
@@ -43,6 +55,7 @@ async function main(): Promise<number> {
     .addOption(new Option('--faults <profile>', 'fault profile').choices([...FAULT_PROFILES]).default('none'))
     .addOption(new Option('--profile <profile>', 'run a fixed matrix instead of one run').choices(['ci']))
     .option('--max-total-mib <mib>', 'cap on the generated vault size', positiveInt)
+    .option('--daily-quota-mib <mib>', 'DAILY_QUOTA_BYTES of the request stages in MiB (default 1 TiB)', positiveInt)
     .option('--report-json <file>', 'write the report(s) as JSON')
     .option('--speed <factor>', 'virtual clock speed (virtual ms per wall ms); the clock also jumps when the pipeline is idle', Number, 60)
     .option('--timeout <seconds>', 'give up on a run after this many wall seconds', positiveInt, 90)
@@ -57,6 +70,7 @@ async function main(): Promise<number> {
     faults: FaultProfile;
     profile?: 'ci';
     maxTotalMib?: number;
+    dailyQuotaMib?: number;
     reportJson?: string;
     speed: number;
     timeout: number;
@@ -74,7 +88,7 @@ async function main(): Promise<number> {
   const reports: RunReport[] = [];
   try {
     const runs: Omit<RunOptions, 'progress' | 'progressEveryMs' | 'chunkSize' | 'timeoutMs'>[] = opts.profile === 'ci'
-      ? CI_MATRIX.map((m, i) => ({ runId: `ci${i + 1}-${m.faults}`, seed: `${opts.seed}-${i}`, ...m }))
+      ? CI_MATRIX.map(({ label, ...m }, i) => ({ runId: `ci${i + 1}-${label ?? m.faults}`, seed: `${opts.seed}-${i}`, requireAllDownloaded: true, ...m }))
       : [{
         runId: `run-${opts.faults}-${Date.now().toString(36)}`,
         seed: opts.seed,
@@ -82,6 +96,7 @@ async function main(): Promise<number> {
         sizeProfile: opts.sizeProfile,
         faults: opts.faults,
         maxTotalBytes: opts.maxTotalMib ? opts.maxTotalMib * MiB : undefined,
+        dailyQuotaBytes: opts.dailyQuotaMib ? opts.dailyQuotaMib * MiB : undefined,
       }];
     for (const run of runs) {
       const report = await runRehearsal(env, { ...run, chunkSize, timeoutMs: opts.timeout * 1000, progress, progressEveryMs: plain ? 3000 : 1000 });

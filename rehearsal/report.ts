@@ -5,7 +5,7 @@ import { Environment, NAMES } from './environment';
 import type { FaultProfile } from './faults';
 import type { GeneratedArchive } from './vault-generator';
 import { TreeHasher } from '../src/core/tree-hash';
-import { ArchiveStatus, bytesAttribute, countAttribute, metricsPk } from '../src/handlers/shared/schema';
+import { ArchiveStatus, bytesAttribute, countAttribute, metricsPk, QUOTA_LEDGER_PK } from '../src/handlers/shared/schema';
 
 /*
  * The final report of one run: every archive accounted for, every destination object compared
@@ -19,6 +19,28 @@ export interface ArchiveResult {
   readonly status: string;
   readonly objectKey?: string;
   readonly problems: string[];
+}
+
+/** What the request stages did (InitiateRetrieval, DownloadWindowExtension, the inventory stand-in). */
+export interface StageSummary {
+  readonly partitions: number;
+  readonly partitionFiles: number;
+  readonly initiateStatus: string;
+  readonly initiate?: { invocations: number; requested: number; failed: number; deferred: number; alreadyHandled: number; invalid: number };
+  readonly quotaWaits: number;
+  readonly extensionExecutions: number;
+  readonly extensionListed: number;
+  readonly extended: number;
+}
+
+/** Quota check: bytes requested from Glacier in any rolling 24 h (virtual time), all runs of the process. */
+export interface QuotaCheck {
+  readonly dailyQuotaBytes: number;
+  /** Largest rolling-24-h sum of InitiateJob bytes seen at a request of this run. */
+  readonly maxWindowBytes: number;
+  /** Bytes the ledger item holds in its current 24-h window. */
+  readonly ledgerWindowBytes: number;
+  readonly requests: number;
 }
 
 export interface RunReport {
@@ -44,7 +66,48 @@ export interface RunReport {
   readonly wallTimeMs: number;
   readonly problems: string[];
   readonly failures: { archiveId: string; status: string; reason?: string }[];
+  /** Archives recorded failed WITH a reason: accounted for (not lost). */
+  readonly failedWithReason: number;
+  readonly quota: QuotaCheck;
+  readonly stages?: StageSummary;
   readonly ok: boolean;
+}
+
+const DAY = 86_400_000;
+
+/**
+ * The ledger promise: at no request did the bytes requested in the 24 h up to it exceed the daily
+ * quota (an archive larger than the whole quota may be requested alone). Uses every InitiateJob of
+ * the process on the virtual clock, as Glacier saw them.
+ */
+function checkQuota(env: Environment, vaultName: string | undefined, ledger: Record<string, unknown> | undefined, problems: string[]): QuotaCheck {
+  const quota = env.dailyQuotaBytes;
+  const jobs = [...env.initiatedJobs].sort((a, b) => a.at - b.at);
+  let maxWindowBytes = 0;
+  let requests = 0;
+  let reported = 0;
+  let from = 0;
+  let windowBytes = 0;
+  for (const [i, job] of jobs.entries()) {
+    windowBytes += job.bytes;
+    while (jobs[from].at <= job.at - DAY) windowBytes -= jobs[from++].bytes;
+    if (vaultName !== undefined && job.vaultName !== vaultName) continue;
+    requests++;
+    maxWindowBytes = Math.max(maxWindowBytes, windowBytes);
+    const alone = job.bytes > quota && i - from === 0;
+    if (windowBytes > quota && !alone && reported++ < 3) {
+      problems.push(`quota: ${windowBytes} bytes requested in the 24 h up to ${new Date(job.at).toISOString()} > DAILY_QUOTA_BYTES ${quota}`);
+    }
+  }
+  let ledgerWindowBytes = 0;
+  if (ledger?.buckets !== undefined) {
+    const now = env.clock.now() / 1000;
+    for (const [start, bytes] of JSON.parse(String(ledger.buckets)) as [number, number][]) {
+      if (start > now - 86_400) ledgerWindowBytes += bytes;
+    }
+    if (ledgerWindowBytes > quota) problems.push(`quota: the ledger holds ${ledgerWindowBytes} bytes in its 24-h window > DAILY_QUOTA_BYTES ${quota}`);
+  }
+  return { dailyQuotaBytes: quota, maxWindowBytes, ledgerWindowBytes, requests };
 }
 
 function digestOf(bytes: Buffer): { sha256: string; treeHash: string } {
@@ -58,7 +121,11 @@ export async function buildReport(env: Environment, input: {
   keyPrefix: string;
   timedOut: boolean;
   startedAt: number;
-  expectFailures?: boolean;
+  vaultName?: string;
+  /** A `failed` archive is a problem even with a reason (every injected fault is transient). */
+  requireAllDownloaded?: boolean;
+  /** ArchiveId → partition file ordinal: first requests must follow file order. */
+  fileOf?: Record<string, number>;
 }): Promise<RunReport> {
   const { runId, archives } = input;
   const items = new Map<string, Record<string, unknown>>();
@@ -124,11 +191,29 @@ export async function buildReport(env: Environment, input: {
   for (const r of results.filter((x) => ![ArchiveStatus.DOWNLOADED, ArchiveStatus.FAILED, ArchiveStatus.SKIPPED].includes(x.status as ArchiveStatus))) {
     problems.push(`archive ${r.archiveId.slice(0, 12)}… LOST: ended in status ${r.status}`);
   }
-  if (failed > 0 && !input.expectFailures) problems.push(`${failed} archive(s) failed although every injected fault is transient`);
+  const failedWithReason = results.filter((r) => r.status === ArchiveStatus.FAILED && typeof items.get(r.archiveId)?.failureReason === 'string'
+    && items.get(r.archiveId)!.failureReason !== '').length;
+  if (failed > failedWithReason) problems.push(`${failed - failedWithReason} archive(s) recorded failed WITHOUT a failureReason`);
+  if (failedWithReason > 0 && input.requireAllDownloaded) {
+    problems.push(`${failedWithReason} archive(s) failed (with a reason) although every injected fault is transient`);
+  }
+
+  // Request order: partition files are requested one after the other, in key order.
+  if (input.fileOf && input.vaultName) {
+    const firstRequest = new Map<string, number>();
+    for (const job of env.initiatedJobs) {
+      if (job.vaultName === input.vaultName && !firstRequest.has(job.archiveId)) firstRequest.set(job.archiveId, firstRequest.size);
+    }
+    const files = [...firstRequest.keys()].map((id) => input.fileOf![id]);
+    const back = files.findIndex((f, i) => i > 0 && f < files[i - 1]);
+    if (back > 0) problems.push(`request order: an archive of partition file #${files[back]} was requested after one of file #${files[back - 1]}`);
+  }
 
   // Metrics: counters are "archives currently in status X" (+1 on entry, −1 on exit).
   const metricsMismatches: string[] = [];
   const metrics = (await env.doc.send(new GetCommand({ TableName: NAMES.metricsTable, Key: { pk: metricsPk(runId) }, ConsistentRead: true }))).Item ?? {};
+  const ledger = (await env.doc.send(new GetCommand({ TableName: NAMES.metricsTable, Key: { pk: QUOTA_LEDGER_PK }, ConsistentRead: true }))).Item;
+  const quota = checkQuota(env, input.vaultName, ledger, problems);
   for (const status of Object.values(ArchiveStatus)) {
     const inStatus = archives.filter((a) => items.get(a.archiveId)?.status === status);
     const trueCount = inStatus.length;
@@ -179,8 +264,17 @@ export async function buildReport(env: Environment, input: {
     failures: results.filter((r) => r.status !== ArchiveStatus.DOWNLOADED).map((r) => ({
       archiveId: r.archiveId, status: r.status, reason: items.get(r.archiveId)?.failureReason as string | undefined,
     })),
+    failedWithReason,
+    quota,
     ok: problems.length === 0,
   };
+}
+
+function formatStages(s: StageSummary): string {
+  const i = s.initiate;
+  return `   stages: inventory stand-in ${s.partitions} partition(s)/${s.partitionFiles} file(s); InitiateRetrieval ${s.initiateStatus}`
+    + (i ? ` (${i.invocations} batch call(s), requested ${i.requested}, failed ${i.failed}, deferred ${i.deferred}, already handled ${i.alreadyHandled})` : '')
+    + `, ${s.quotaWaits} quota wait(s); DownloadWindowExtension ${s.extensionExecutions} execution(s), listed ${s.extensionListed}, extended ${s.extended}`;
 }
 
 export function formatReport(report: RunReport): string {
@@ -189,6 +283,9 @@ export function formatReport(report: RunReport): string {
     `   archives ${report.archives} (${(report.bytes / 1048576).toFixed(1)} MiB): downloaded ${report.downloaded} (verified ${report.verified}), `
       + `failed ${report.failed}, skipped ${report.skipped}, lost ${report.lost}, unverified ${report.unverified}`,
     `   metrics counters: ${report.metricsMismatches.length === 0 ? 'match the table' : report.metricsMismatches.join(', ')}`,
+    ...(report.stages ? [formatStages(report.stages)] : []),
+    `   quota: max ${(report.quota.maxWindowBytes / 1048576).toFixed(1)} MiB in any rolling 24 h at this run's ${report.quota.requests} request(s); `
+      + `ledger window ${(report.quota.ledgerWindowBytes / 1048576).toFixed(1)} MiB; DAILY_QUOTA_BYTES ${(report.quota.dailyQuotaBytes / 1048576).toFixed(1)} MiB`,
     `   DLQs: ${Object.entries(report.dlq).map(([q, n]) => `${q}=${n}`).join(' ')}; open uploads ${report.openUploads}; stray objects ${report.strayObjects.length}`,
     `   injected faults: ${Object.entries(report.injectedFaults).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`,
     `   handler errors (retried): ${Object.entries(report.handlerErrors).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`,

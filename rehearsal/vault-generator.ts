@@ -208,5 +208,15 @@ export function generateVault(options: VaultOptions): GeneratedVault {
       read: (start, endExclusive) => contentPieces(seed, ci, start, Math.min(endExclusive, size)),
     });
   }
-  return { seed, archives, totalBytes: archives.reduce((n, a) => n + a.size, 0) };
+  // Glacier lists archives in no particular order: the vault (and its inventory) holds them in
+  // index order, but the distinct CreationDates are dealt out shuffled, so sorting the inventory
+  // by CreationDate (InitiateRetrieval's request order) really reorders it.
+  const dates = archives.map((a) => a.creationDate);
+  const shuffle = new Random(`creation-order:${seed}`);
+  for (let i = dates.length - 1; i > 0; i--) {
+    const j = shuffle.int(0, i);
+    [dates[i], dates[j]] = [dates[j], dates[i]];
+  }
+  const shuffled = archives.map((a, i) => ({ ...a, creationDate: dates[i] }));
+  return { seed, archives: shuffled, totalBytes: shuffled.reduce((n, a) => n + a.size, 0) };
 }

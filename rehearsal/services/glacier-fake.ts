@@ -40,6 +40,8 @@ export interface GlacierRequestInfo {
   readonly operation: string;
   readonly vaultName: string;
   readonly job?: FakeJob;
+  /** For InitiateJob: the archive requested (archive-retrieval jobs). */
+  readonly archiveId?: string;
   /** For GetJobOutput: the requested range inside the job output. */
   readonly range?: { start: number; end: number };
 }
@@ -51,6 +53,8 @@ export interface GlacierFakeHooks {
   notificationCopies?(job: FakeJob): number;
   /** Called after a job completed and its notifications were published. */
   onJobCompleted?(job: FakeJob): void;
+  /** Called when InitiateJob accepted a job (virtual time in `job.createdAt`). */
+  onJobInitiated?(job: FakeJob): void;
 }
 
 export interface GlacierFakeOptions {
@@ -304,8 +308,8 @@ export async function startGlacierFake(options: GlacierFakeOptions): Promise<Gla
         return;
       }
       case 'InitiateJob': {
-        applyFault({ operation: op, vaultName });
         const params = body.length ? JSON.parse(body.toString('utf8')) as Record<string, string | undefined> : {};
+        applyFault({ operation: op, vaultName, archiveId: params.ArchiveId });
         const now = clock.now();
         spread = (spread + 0.37) % 1;
         let job: FakeJob;
@@ -358,6 +362,7 @@ export async function startGlacierFake(options: GlacierFakeOptions): Promise<Gla
           throw new GlacierError(400, 'InvalidParameterValueException', `Invalid job type: ${params.Type}`);
         }
         jobs.set(job.jobId, job);
+        options.hooks?.onJobInitiated?.(job);
         clock.schedule(job.completesAt, () => complete(job));
         res.writeHead(202, { 'x-amz-job-id': job.jobId, 'location': `/${accountId}/vaults/${vaultName}/jobs/${job.jobId}`, 'content-length': '0' });
         res.end();
