@@ -3,12 +3,13 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { ArchiveRetrieval } from './archive-retrieval';
-import { suppressNag } from './nag';
 import { RUN_EVENT_SOURCE } from './orchestrator';
 import type { TransferStorage } from './transfer-storage';
 import { statusMetricName } from '../handlers/orchestration/dashboard-update';
@@ -47,6 +48,8 @@ export class TransferDashboard extends Construct {
   public readonly runEventsRule: events.Rule;
   /** Present when `notificationEmails` is given. */
   public readonly notificationTopic?: sns.Topic;
+  /** Customer managed key of {@link notificationTopic} (EventBridge and CloudWatch may use it). */
+  public readonly notificationKey?: kms.Key;
 
   constructor(scope: Construct, id: string, props: TransferDashboardProps) {
     super(scope, id);
@@ -140,8 +143,19 @@ export class TransferDashboard extends Construct {
       eventPattern: { source: [RUN_EVENT_SOURCE], detailType: ['Transfer Run Completed', 'Transfer Run Failed', 'Transfer Run Stopped'] },
     });
     if (props.notificationEmails && props.notificationEmails.length > 0) {
-      this.notificationTopic = new sns.Topic(this, 'Notifications', { enforceSSL: true });
-      suppressNag(this.notificationTopic, [{ id: 'AwsSolutions-SNS2', reason: 'Carries run ids, states and report locations only; TLS enforced.' }]);
+      // A customer managed key: the AWS managed SNS key cannot be granted to EventBridge and
+      // CloudWatch alarms, which both publish to this topic (the SnsTopic target grants EventBridge).
+      this.notificationKey = new kms.Key(this, 'NotificationsKey', {
+        description: 'Encrypts the Glacier transfer run notification topic',
+        enableKeyRotation: true,
+      });
+      this.notificationKey.addToResourcePolicy(new iam.PolicyStatement({
+        sid: 'AlarmNotifications',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }));
+      this.notificationTopic = new sns.Topic(this, 'Notifications', { enforceSSL: true, masterKey: this.notificationKey });
       for (const email of props.notificationEmails) this.notificationTopic.addSubscription(new subscriptions.EmailSubscription(email));
       this.runEventsRule.addTarget(new targets.SnsTopic(this.notificationTopic, {
         message: events.RuleTargetInput.fromText(

@@ -60,10 +60,15 @@ beforeAll(async () => {
     region: REGION,
     accountId: ACCOUNT,
   });
-  glacierFake = await startGlacierFake({ clock, accountId: ACCOUNT, region: REGION, publish: async (_topic, message) => onPublish(message), inventoryDelayMs: 3_600_000 });
+  glacierFake = await startGlacierFake({
+    clock, accountId: ACCOUNT, region: REGION, publish: async (_topic, message) => onPublish(message), inventoryDelayMs: 3_600_000,
+  });
   s3 = new S3Client({ region: REGION, endpoint: s3Fake.endpoint, forcePathStyle: true, credentials });
   glacier = new GlacierClient({ region: REGION, endpoint: glacierFake.endpoint, credentials });
-  ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION, endpoint: dynamo.endpoint, credentials }), { marshallOptions: { removeUndefinedValues: true } });
+  ddb = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ region: REGION, endpoint: dynamo.endpoint, credentials }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
 });
 

@@ -136,14 +136,21 @@ export async function checkParses(s3: S3Client, bucket: string, key: string, siz
   const format = detectInventoryFormat(head);
   if (format === undefined && head.trim() !== '') throw new InventoryValidationError(`${key} is neither a Glacier CSV nor a JSON inventory`);
   let archives = 0;
+  let firstError: { row: number; message: string } | undefined;
   for await (const record of parseInventory([head])) {
     if (record.kind === 'error' && record.row === 0 && !(whole && /empty inventory/.test(record.message))) {
       throw new InventoryValidationError(`${key} does not parse: ${record.message}`);
     }
+    if (record.kind === 'error' && record.row > 0) firstError ??= record;
     if (record.kind === 'archive') archives++;
     if (!whole && archives > 0) break;
   }
   if (!whole && archives === 0) throw new InventoryValidationError(`${key}: no readable archive in its first ${PARSE_CHECK_BYTES} bytes`);
+  // A whole file with rows but not one readable archive (no Glacier header, another CSV) is not an
+  // inventory: a header-only file (empty vault) has no error and passes.
+  if (archives === 0 && firstError) {
+    throw new InventoryValidationError(`${key} has no readable archive (row ${firstError.row}: ${firstError.message})`);
+  }
   return format ?? 'csv';
 }
 
@@ -192,7 +199,10 @@ export async function completeDownload(
   return { key, size, format };
 }
 
-export async function checkProvidedInventory(deps: DownloadDeps, event: { runId: string; vaultName: string; key: string }): Promise<ValidatedInventory> {
+export async function checkProvidedInventory(
+  deps: DownloadDeps,
+  event: { runId: string; vaultName: string; key: string },
+): Promise<ValidatedInventory> {
   const { runId, vaultName, key } = event;
   let size: number;
   try {

@@ -77,7 +77,8 @@ async function removeStaleFiles(deps: ProcessDeps, runId: string, keep: Readonly
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   for (let i = 0; i < stale.length; i += 1000) {
-    await deps.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: stale.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
+    const objects = stale.slice(i, i + 1000).map((Key) => ({ Key }));
+    await deps.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
   }
   return stale.length;
 }

@@ -62,7 +62,8 @@ export async function checkCompletion(deps: CompletionDeps, event: CompletionEve
   }
   const wait = event.taskToken
     ? { taskToken: event.taskToken }
-    : (await deps.ddb.send(new GetCommand({ TableName: deps.asyncFacilitatorTable, Key: key, ConsistentRead: true }))).Item as { taskToken: string } | undefined;
+    : (await deps.ddb.send(new GetCommand({ TableName: deps.asyncFacilitatorTable, Key: key, ConsistentRead: true })))
+      .Item as { taskToken: string } | undefined;
 
   const [counts, run] = await Promise.all([readRunCounts(deps.ddb, deps.metricsTable, runId), getRun(deps, runId)]);
   let status: CompletionResult['status'] = 'IN_PROGRESS';
@@ -80,7 +81,8 @@ export async function checkCompletion(deps: CompletionDeps, event: CompletionEve
       await deps.sfn.send(new SendTaskHeartbeatCommand({ taskToken: wait.taskToken }));
       return { ...summary, status };
     }
-    await deps.sfn.send(new SendTaskSuccessCommand({ taskToken: wait.taskToken, output: JSON.stringify({ outcome: status as CompletionOutcome, ...summary }) }));
+    const output = JSON.stringify({ outcome: status as CompletionOutcome, ...summary });
+    await deps.sfn.send(new SendTaskSuccessCommand({ taskToken: wait.taskToken, output }));
   } catch (err) {
     const name = errorName(err);
     if (name !== 'TaskTimedOut' && name !== 'TaskDoesNotExist' && name !== 'InvalidToken') throw err;

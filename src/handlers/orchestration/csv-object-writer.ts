@@ -42,15 +42,20 @@ export class TextObjectWriter {
 
   public async close(): Promise<void> {
     if (!this.uploadId) {
-      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: Buffer.concat(this.chunks), ContentType: this.contentType }));
+      await this.s3.send(new PutObjectCommand({
+        Bucket: this.bucket, Key: this.key, Body: Buffer.concat(this.chunks), ContentType: this.contentType,
+      }));
       return;
     }
     if (this.buffered > 0) await this.flushPart();
-    await this.s3.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, MultipartUpload: { Parts: this.parts } }));
+    await this.s3.send(new CompleteMultipartUploadCommand({
+      Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, MultipartUpload: { Parts: this.parts },
+    }));
   }
 
   public async abort(): Promise<void> {
-    if (this.uploadId) await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId })).catch(() => undefined);
+    if (!this.uploadId) return;
+    await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId })).catch(() => undefined);
   }
 }
 

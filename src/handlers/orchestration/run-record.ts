@@ -184,7 +184,8 @@ export async function startRun(deps: RunRecordDeps, start: StartRunEvent): Promi
   // The destination bucket must belong to this account and, unless acknowledged, this region.
   let location: string | undefined;
   try {
-    location = (await deps.s3.send(new GetBucketLocationCommand({ Bucket: deps.destinationBucket, ExpectedBucketOwner: deps.destinationBucketOwner }))).LocationConstraint;
+    const command = new GetBucketLocationCommand({ Bucket: deps.destinationBucket, ExpectedBucketOwner: deps.destinationBucketOwner });
+    location = (await deps.s3.send(command)).LocationConstraint;
   } catch (err) {
     throw reject('DestinationBucketUnavailable', `destination bucket ${deps.destinationBucket} is not reachable or not owned by ${deps.destinationBucketOwner}: ${errorName(err)}`);
   }

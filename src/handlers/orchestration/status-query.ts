@@ -23,7 +23,12 @@ export async function queryStatusPage(
 }
 
 /** Every archive of a run in `status`, page by page. */
-export async function* archivesInStatus(ddb: DynamoDBDocumentClient, tableName: string, runId: string, status: ArchiveStatus): AsyncGenerator<ArchiveItem[]> {
+export async function* archivesInStatus(
+  ddb: DynamoDBDocumentClient,
+  tableName: string,
+  runId: string,
+  status: ArchiveStatus,
+): AsyncGenerator<ArchiveItem[]> {
   let key: Record<string, unknown> | undefined;
   do {
     const page = await queryStatusPage(ddb, tableName, runId, status, key);

@@ -1,0 +1,149 @@
+import { Duration } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { makeStack } from './helpers';
+import { RUN_EVENT_SOURCE } from '../../src/constructs/orchestrator';
+
+const RUN_EVENTS = ['Transfer Run Completed', 'Transfer Run Failed', 'Transfer Run Stopped'];
+
+/** The dashboard body with tokens rendered as `<token>`, parsed. */
+function dashboardBody(template: Template): any {
+  const dashboards = Object.values<any>(template.findResources('AWS::CloudWatch::Dashboard'));
+  expect(dashboards).toHaveLength(1);
+  const raw = dashboards[0].Properties.DashboardBody;
+  const text = typeof raw === 'string' ? raw : (raw['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : '<token>')).join('');
+  return JSON.parse(text);
+}
+
+describe('TransferDashboard without notification emails', () => {
+  const { stack, transfer } = makeStack();
+  const template = Template.fromStack(stack);
+  const ns = transfer.orchestrator.metricsNamespace;
+
+  test('per-run metrics of every status, counts and bytes, on the RunId dimension', () => {
+    const body = dashboardBody(template);
+    const metrics = body.widgets.flatMap((w: any) => w.properties.metrics ?? []);
+    const perRun = metrics.filter((m: any[]) => m[0] === ns);
+    const names = new Set(perRun.map((m: any[]) => m[1]));
+    for (const status of ['Total', 'Pending', 'Requested', 'Staged', 'Downloaded', 'Failed', 'Skipped']) {
+      expect(names).toContain(`${status}Count`);
+      expect(names).toContain(`${status}Bytes`);
+    }
+    for (const m of perRun) expect(m[2]).toBe('RunId');
+    const titles = body.widgets.map((w: any) => w.properties.title).filter(Boolean);
+    expect(titles).toEqual(expect.arrayContaining(['Archives', 'Bytes', 'Progress (archives)', 'Throughput', 'Estimated time left (hours)', 'Dead-letter messages']));
+  });
+
+  test('a run selector variable on RunId, filled by a metric search of the namespace', () => {
+    const body = dashboardBody(template);
+    expect(body.variables).toHaveLength(1);
+    const v = body.variables[0];
+    expect(v).toMatchObject({ type: 'property', property: 'RunId', inputType: 'select', id: 'RunId', visible: true });
+    expect(JSON.stringify(v.search ?? v)).toContain(`{${ns},RunId}`);
+  });
+
+  test('alarm on dead-letter queue depth: any message alarms', () => {
+    const alarm = template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmDescription: Match.stringLikeRegexp('dead-letter') } });
+    const [props] = Object.values<any>(alarm).map((a) => a.Properties);
+    expect(props).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+    const queues = props.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric);
+    expect(queues).toHaveLength(3);
+    for (const q of queues) {
+      expect(q).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' });
+      expect(JSON.stringify(q.Dimensions)).toMatch(/DeadLetterQueue/);
+    }
+    expect(props.AlarmActions).toBeUndefined();
+  });
+
+  test('alarm on stalled progress after 36 hours by default', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: ns,
+      MetricName: 'MinutesSinceProgress',
+      Threshold: 36 * 60,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: Match.absent(),
+    });
+  });
+
+  test('the run-event rule exists without targets; no topic, key or subscription', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { 'source': [RUN_EVENT_SOURCE], 'detail-type': RUN_EVENTS },
+      Targets: Match.absent(),
+    });
+    expect(transfer.dashboard.notificationTopic).toBeUndefined();
+    const topics = Object.keys(template.findResources('AWS::SNS::Topic'));
+    expect(topics).toEqual([expect.stringMatching(/^TransferStorageNotificationTopic/)]); // Glacier's job topic only
+    expect(Object.values<any>(template.findResources('AWS::SNS::Subscription')).filter((s) => s.Properties.Protocol === 'email')).toEqual([]);
+    expect(template.findResources('AWS::KMS::Key')).toEqual({});
+  });
+});
+
+describe('TransferDashboard with notification emails', () => {
+  const { stack, transfer, app } = makeStack({
+    allowedVaultNames: ['photos'],
+    notificationEmails: ['ops@example.com', 'archive-team@example.com'],
+    stallThreshold: Duration.hours(12),
+  }, true);
+  app.synth();
+  const template = Template.fromStack(stack);
+  const topicId = stack.getLogicalId(transfer.dashboard.notificationTopic!.node.defaultChild as any);
+  const keyId = stack.getLogicalId(transfer.dashboard.notificationKey!.node.defaultChild as any);
+
+  test('an SNS topic encrypted with a rotated customer managed key', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    const key = template.findResources('AWS::KMS::Key')[keyId];
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    // EventBridge (run events) and CloudWatch (alarms) publish to the topic, so they need the key.
+    const statements = key.Properties.KeyPolicy.Statement as any[];
+    const services = statements.filter((s) => s.Principal?.Service).flatMap((s) => [s.Principal.Service].flat());
+    expect(services.sort()).toEqual(['cloudwatch.amazonaws.com', 'events.amazonaws.com']);
+    for (const s of statements.filter((x) => x.Principal?.Service)) expect([s.Action].flat().sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+  });
+
+  test('TLS-only topic policy', () => {
+    const policy = Object.values<any>(template.findResources('AWS::SNS::TopicPolicy'))
+      .find((p) => p.Properties.Topics.some((t: any) => t.Ref === topicId));
+    expect(policy.Properties.PolicyDocument.Statement).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } }, Resource: { Ref: topicId } }),
+    ]));
+  });
+
+  test('one email subscription per address', () => {
+    const emails = Object.values<any>(template.findResources('AWS::SNS::Subscription'))
+      .filter((s) => s.Properties.Protocol === 'email');
+    expect(emails.map((s) => s.Properties.Endpoint).sort()).toEqual(['archive-team@example.com', 'ops@example.com']);
+    for (const s of emails) expect(s.Properties.TopicArn).toEqual({ Ref: topicId });
+  });
+
+  test('the run completed/failed/stopped rule targets the topic with a readable message', () => {
+    const rules = template.findResources('AWS::Events::Rule', {
+      Properties: { EventPattern: { 'source': [RUN_EVENT_SOURCE], 'detail-type': RUN_EVENTS } },
+    });
+    const [rule] = Object.values<any>(rules);
+    expect(Object.keys(rules)).toHaveLength(1);
+    expect(rule.Properties.Targets).toHaveLength(1);
+    const target = rule.Properties.Targets[0];
+    expect(target.Arn).toEqual({ Ref: topicId });
+    expect(target.InputTransformer.InputPathsMap).toMatchObject({ 'detail-runId': '$.detail.runId', 'detail-state': '$.detail.state' });
+    expect(target.InputTransformer.InputTemplate).toContain('<detail-runId>');
+  });
+
+  test('both alarms notify the topic; the stall threshold is configurable', () => {
+    const alarms = Object.values<any>(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(2);
+    for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'MinutesSinceProgress', Threshold: 12 * 60 });
+  });
+
+  test('cdk-nag: no unsuppressed errors or warnings', () => {
+    const errors = Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'));
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'));
+    expect(errors.map((e) => `${e.id}: ${e.entry.data}`)).toEqual([]);
+    expect(warnings.map((w) => `${w.id}: ${w.entry.data}`)).toEqual([]);
+  });
+});
+
+test('an empty notificationEmails list creates no topic', () => {
+  const { stack, transfer } = makeStack({ notificationEmails: [] });
+  expect(transfer.dashboard.notificationTopic).toBeUndefined();
+  expect(Template.fromStack(stack).findResources('AWS::KMS::Key')).toEqual({});
+});

@@ -1,0 +1,67 @@
+import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { archive, BUCKET, OrchestrationDynamo, OWNER, silentLogger, TRANSFER } from './fakes';
+import { cleanupUploads } from '../../../src/handlers/orchestration/cleanup-uploads';
+import { ArchiveStatus, RUN_SK, runPk } from '../../../src/handlers/shared/schema';
+import { FakeS3 } from '../initiate-retrieval/fake-aws';
+
+const RUN = 'run-1';
+let dynamo: OrchestrationDynamo;
+let s3: FakeS3;
+
+beforeEach(() => {
+  dynamo = new OrchestrationDynamo();
+  dynamo.pageSize = 2;
+  s3 = new FakeS3();
+});
+afterEach(() => {
+  dynamo.mock.restore();
+  s3.mock.restore();
+});
+
+describe('cleanupUploads', () => {
+  const deps = () => ({ ddb: dynamo.client, s3: s3.client, transferTable: TRANSFER, destinationBucket: BUCKET, destinationBucketOwner: OWNER, destinationPrefix: 'backup/', log: silentLogger() });
+  const upload = (Key: string, UploadId: string, at: string) => ({ Key, UploadId, Initiated: new Date(at) });
+
+  test('aborts only uploads of this run\'s unfinished archives under the prefix, paging through the listing', async () => {
+    dynamo.seed(TRANSFER, { pk: runPk(RUN), sk: RUN_SK, runId: RUN, firstStartedAt: '2024-02-01T00:00:00Z' });
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.STAGED, { archiveId: 'a', objectKey: 'backup/a', uploadId: 'rec-a' }));
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.FAILED, { archiveId: 'b', objectKey: 'backup/b' }));
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.DOWNLOADED, { archiveId: 'c', objectKey: 'backup/c', uploadId: 'done-c' }));
+    const pages = [
+      {
+        Uploads: [upload('backup/a', 'rec-a', '2024-02-02T00:00:00Z'), upload('backup/a', 'extra-a', '2024-02-03T00:00:00Z')],
+        IsTruncated: true,
+        NextKeyMarker: 'backup/a',
+        NextUploadIdMarker: 'extra-a',
+      },
+      {
+        Uploads: [upload('backup/b', 'old-b', '2023-12-01T00:00:00Z'), upload('backup/b', 'new-b', '2024-02-05T00:00:00Z')],
+        IsTruncated: true,
+        NextKeyMarker: 'backup/b',
+        NextUploadIdMarker: 'new-b',
+      },
+      { Uploads: [upload('backup/c', 'other-c', '2024-02-05T00:00:00Z'), upload('backup/zz', 'foreign', '2024-02-05T00:00:00Z')], IsTruncated: false },
+    ];
+    s3.mock.on(ListMultipartUploadsCommand).callsFake(async () => pages.shift());
+    const result = await cleanupUploads(deps(), { runId: RUN });
+    expect(result).toEqual({ runId: RUN, aborted: 3, listed: 6, leftAlone: 3 });
+    expect(s3.aborted.sort()).toEqual(['extra-a', 'new-b', 'rec-a']);
+    const lists = s3.mock.commandCalls(ListMultipartUploadsCommand).map((c) => c.args[0].input);
+    expect(lists.map((l) => [l.Prefix, l.KeyMarker, l.UploadIdMarker, l.Bucket, l.ExpectedBucketOwner])).toEqual([
+      ['backup/', undefined, undefined, BUCKET, OWNER],
+      ['backup/', 'backup/a', 'extra-a', BUCKET, OWNER],
+      ['backup/', 'backup/b', 'new-b', BUCKET, OWNER],
+    ]);
+    for (const c of s3.mock.commandCalls(AbortMultipartUploadCommand)) {
+      expect(c.args[0].input).toMatchObject({ Bucket: BUCKET, ExpectedBucketOwner: OWNER });
+    }
+  });
+
+  test('a recorded upload already gone is not an error', async () => {
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.REQUESTED, { archiveId: 'a', objectKey: 'backup/a', uploadId: 'gone' }));
+    s3.mock.on(ListMultipartUploadsCommand).resolves({ Uploads: [], IsTruncated: false });
+    s3.mock.on(AbortMultipartUploadCommand).rejects(Object.assign(new Error('NoSuchUpload'), { name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } }));
+    expect(await cleanupUploads(deps(), { runId: RUN })).toEqual({ runId: RUN, aborted: 0, listed: 0, leftAlone: 0 });
+    expect(s3.mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,136 @@
+import { GetBucketLocationCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { awsError, BUCKET, FACILITATOR, OrchestrationDynamo, OWNER, silentLogger, TRANSFER } from './fakes';
+import { finishRun, RunRecordDeps, RunRequest, startRun } from '../../../src/handlers/orchestration/run-record';
+import { activeVaultPk, completionWaitPk, RUN_SK, RunState, runPk } from '../../../src/handlers/shared/schema';
+
+const SM = 'arn:aws:states:eu-west-1:111122223333:stateMachine:Initiate';
+const exec = (n: number) => `arn:aws:states:eu-west-1:111122223333:execution:Orchestrator:e${n}`;
+let dynamo: OrchestrationDynamo;
+const s3Mock = mockClient(S3Client);
+const sfnMock = mockClient(SFNClient);
+let deps: RunRecordDeps;
+
+const launch = (runId: string, vaultName = 'photos', extra: Partial<RunRequest> = {}) => ({ runId, mode: 'LAUNCH' as const, vaultName, ...extra });
+
+beforeEach(() => {
+  dynamo = new OrchestrationDynamo();
+  s3Mock.reset();
+  sfnMock.reset();
+  s3Mock.on(GetBucketLocationCommand).resolves({ LocationConstraint: 'eu-west-1' });
+  sfnMock.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+  deps = {
+    ddb: dynamo.client,
+    s3: new S3Client({ region: 'eu-west-1' }),
+    sfn: new SFNClient({ region: 'eu-west-1' }),
+    transferTable: TRANSFER,
+    asyncFacilitatorTable: FACILITATOR,
+    destinationBucket: BUCKET,
+    destinationBucketOwner: OWNER,
+    destinationPrefix: 'backup/',
+    region: 'eu-west-1',
+    initiateStateMachineArn: SM,
+    defaultStorageClass: 'DEEP_ARCHIVE',
+    defaultTier: 'Bulk',
+    dailyQuotaBytes: 1000,
+    now: () => new Date('2024-03-01T12:00:00Z'),
+    random: () => 'abc123',
+    log: silentLogger(),
+  };
+});
+afterEach(() => dynamo.mock.restore());
+
+describe('start (LAUNCH)', () => {
+  test('records the run, takes the vault lock and returns the stage inputs', async () => {
+    const ctx = await startRun(deps, { action: 'start', executionArn: exec(1), request: launch('r1', 'photos', { storageClass: 'S3 Standard' }) });
+    expect(ctx).toMatchObject({ runId: 'r1', vaultName: 'photos', mode: 'LAUNCH', storageClass: 'STANDARD', tier: 'Bulk', initiateExecutionName: 'r1-abc123-initiate' });
+    expect(ctx.inventoryInput.providedInventoryKey).toBeUndefined();
+    expect(dynamo.get(TRANSFER, runPk('r1'), RUN_SK)).toMatchObject({
+      state: RunState.ACTIVE,
+      executionArn: exec(1),
+      vaultName: 'photos',
+      executions: 1,
+      initiateExecutionArn: 'arn:aws:states:eu-west-1:111122223333:execution:Initiate:r1-abc123-initiate',
+    });
+    expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)).toMatchObject({ runId: 'r1', executionArn: exec(1) });
+    expect(s3Mock.commandCalls(GetBucketLocationCommand)[0].args[0].input).toEqual({ Bucket: BUCKET, ExpectedBucketOwner: OWNER });
+  });
+
+  test('rejects a second active run for the same vault and writes nothing for it', async () => {
+    await startRun(deps, { action: 'start', executionArn: exec(1), request: launch('r1') });
+    await expect(startRun(deps, { action: 'start', executionArn: exec(2), request: launch('r2') }))
+      .rejects.toMatchObject({ name: 'VaultBusy' });
+    expect(sfnMock.commandCalls(DescribeExecutionCommand)[0].args[0].input).toEqual({ executionArn: exec(1) });
+    expect(dynamo.get(TRANSFER, runPk('r2'), RUN_SK)).toBeUndefined();
+    expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)!.runId).toBe('r1');
+    // Another vault is free.
+    await expect(startRun(deps, { action: 'start', executionArn: exec(3), request: launch('r3', 'scans') })).resolves.toMatchObject({ vaultName: 'scans' });
+  });
+
+  test('a lock whose execution no longer runs is replaced', async () => {
+    await startRun(deps, { action: 'start', executionArn: exec(1), request: launch('r1') });
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'FAILED' });
+    await startRun(deps, { action: 'start', executionArn: exec(2), request: launch('r2') });
+    expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)).toMatchObject({ runId: 'r2', executionArn: exec(2) });
+  });
+
+  test('rejects bad input, an existing run id, a foreign bucket and an unacknowledged cross-region bucket', async () => {
+    const start = (request: any) => startRun(deps, { action: 'start', executionArn: exec(9), request });
+    await expect(start(launch('bad id'))).rejects.toMatchObject({ name: 'InvalidRunId' });
+    await expect(start(launch('r1', 'no/slash'))).rejects.toMatchObject({ name: 'InvalidInput' });
+    await expect(start(launch('r1', 'photos', { tier: 'Fast' }))).rejects.toMatchObject({ name: 'InvalidInput' });
+    await start(launch('r1'));
+    await expect(start(launch('r1', 'scans'))).rejects.toMatchObject({ name: 'RunAlreadyExists' });
+    s3Mock.on(GetBucketLocationCommand).rejectsOnce(awsError('AccessDenied', 403));
+    await expect(start(launch('r5', 'scans'))).rejects.toMatchObject({ name: 'DestinationBucketUnavailable' });
+    s3Mock.on(GetBucketLocationCommand).resolves({ LocationConstraint: 'EU' }); // = eu-west-1
+    await expect(start(launch('r6', 'scans'))).resolves.toBeDefined();
+    s3Mock.on(GetBucketLocationCommand).resolves({});
+    await expect(start(launch('r7', 'docs'))).rejects.toMatchObject({ name: 'CrossRegionNotAcknowledged' });
+    await expect(start(launch('r7', 'docs', { acknowledgeCrossRegion: 'YES' }))).resolves.toBeDefined();
+  });
+});
+
+describe('start (RESUME)', () => {
+  async function stoppedRun() {
+    await startRun(deps, { action: 'start', executionArn: exec(1), request: launch('r1', 'photos', { providedInventory: 'YES' }) });
+    await finishRun(deps, { action: 'finish', runId: 'r1', executionArn: exec(1), outcome: 'STOPPED' });
+    dynamo.seed(TRANSFER, { ...dynamo.get(TRANSFER, runPk('r1'), RUN_SK), stopRequested: 'RESET', stopRequestedAt: 'x' });
+  }
+
+  test('keeps the vault from the run record, whatever the request says', async () => {
+    await stoppedRun();
+    const ctx = await startRun(deps, { action: 'start', executionArn: exec(2), request: { runId: 'r1', mode: 'RESUME', vaultName: 'scans', tier: 'Standard' } });
+    expect(ctx).toMatchObject({ vaultName: 'photos', mode: 'RESUME', tier: 'Standard', storageClass: 'DEEP_ARCHIVE', providedInventory: 'YES' });
+    expect(ctx.inventoryInput).toMatchObject({ vaultName: 'photos', providedInventoryKey: expect.stringContaining('r1') });
+    const record = dynamo.get(TRANSFER, runPk('r1'), RUN_SK)!;
+    expect(record).toMatchObject({ vaultName: 'photos', state: RunState.ACTIVE, executionArn: exec(2), executions: 2, startedBy: 'RESUME' });
+    expect(record.stopRequested).toBeUndefined();
+    expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)).toMatchObject({ runId: 'r1', executionArn: exec(2) });
+    expect(dynamo.get(TRANSFER, activeVaultPk('scans'), RUN_SK)).toBeUndefined();
+  });
+
+  test('rejects an unknown run and a run whose execution still runs', async () => {
+    await expect(startRun(deps, { action: 'start', executionArn: exec(2), request: { runId: 'nope', mode: 'RESUME' } }))
+      .rejects.toMatchObject({ name: 'RunNotFound' });
+    await startRun(deps, { action: 'start', executionArn: exec(1), request: launch('r1') });
+    await expect(startRun(deps, { action: 'start', executionArn: exec(2), request: { runId: 'r1', mode: 'RESUME' } }))
+      .rejects.toMatchObject({ name: 'RunStillActive' });
+  });
+});
+
+describe('finish', () => {
+  test('closes the run, releases the lock and the completion wait; a stale execution leaves them alone', async () => {
+    await startRun(deps, { action: 'start', executionArn: exec(1), request: launch('r1') });
+    dynamo.seed(FACILITATOR, { pk: completionWaitPk('r1'), taskToken: 't' });
+    const stale = await finishRun(deps, { action: 'finish', runId: 'r1', executionArn: exec(0), outcome: 'COMPLETE' });
+    expect(stale.owner).toBe(false);
+    expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)).toBeDefined();
+    const done = await finishRun(deps, { action: 'finish', runId: 'r1', executionArn: exec(1), error: { Error: 'States.TaskFailed', Cause: 'boom' }, reportPrefix: 'r1/reports/x/' });
+    expect(done).toMatchObject({ owner: true, state: RunState.FAILED, detailType: 'Transfer Run Failed', error: 'States.TaskFailed: boom' });
+    expect(dynamo.get(TRANSFER, runPk('r1'), RUN_SK)).toMatchObject({ state: RunState.FAILED, reportPrefix: 'r1/reports/x/', endedAt: '2024-03-01T12:00:00.000Z' });
+    expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)).toBeUndefined();
+    expect(dynamo.get(FACILITATOR, completionWaitPk('r1'))).toBeUndefined();
+  });
+});

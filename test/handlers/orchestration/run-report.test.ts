@@ -1,0 +1,72 @@
+import { archive, OrchestrationDynamo, silentLogger, TRANSFER } from './fakes';
+import { parseInventoryCsv } from '../../../src/core/inventory';
+import { writeRunReport } from '../../../src/handlers/orchestration/run-report';
+import { ArchiveStatus } from '../../../src/handlers/shared/schema';
+import { FakeS3 } from '../initiate-retrieval/fake-aws';
+
+const RUN = 'run-1';
+let dynamo: OrchestrationDynamo;
+let s3: FakeS3;
+
+beforeEach(() => {
+  dynamo = new OrchestrationDynamo();
+  dynamo.pageSize = 2;
+  s3 = new FakeS3();
+});
+afterEach(() => {
+  dynamo.mock.restore();
+  s3.mock.restore();
+});
+
+describe('writeRunReport', () => {
+  const deps = () => ({ ddb: dynamo.client, s3: s3.client, transferTable: TRANSFER, inventoryBucket: 'inv', log: silentLogger(), now: () => new Date('2024-03-01T12:00:00.123Z') });
+
+  test('manifest (RFC 4180) and failed_archives (Glacier inventory CSV, backslash-escaped quotes)', async () => {
+    const tricky = 'say "hi", C:\\dir\\';
+    for (const a of [
+      archive(RUN, ArchiveStatus.DOWNLOADED, { archiveId: 'd1', objectKey: 'backup/a,b.txt', size: 10 }),
+      archive(RUN, ArchiveStatus.FAILED, { archiveId: 'f1', description: tricky, size: 20, failureReason: 'tree hash "mismatch"' }),
+      archive(RUN, ArchiveStatus.FAILED, { archiveId: 'f2', description: 'plain', size: 30 }),
+      archive(RUN, ArchiveStatus.SKIPPED, { archiveId: 's1' }),
+      archive(RUN, ArchiveStatus.DOWNLOADED, { archiveId: 'd2' }),
+      archive(RUN, ArchiveStatus.DOWNLOADED, { archiveId: 'd3' }),
+    ]) dynamo.seed(TRANSFER, a);
+    const result = await writeRunReport(deps(), { runId: RUN });
+    expect(result.prefix).toBe('run-1/reports/2024-03-01T12-00-00-123Z/');
+    expect(result.counts).toEqual({ pending: 0, requested: 0, staged: 0, downloaded: 3, failed: 2, skipped: 1 });
+    expect(result.remainingArchivesKey).toBe('');
+    expect(s3.objects.has(`${result.prefix}remaining_archives.csv`)).toBe(false);
+
+    const manifest = s3.objects.get(result.manifestKey)!.toString('utf8').split('\n');
+    expect(manifest[0]).toBe('ArchiveId,ObjectKey,Size,SHA256TreeHash,Status,Reason');
+    expect(manifest).toContain(`d1,"backup/a,b.txt",10,${'ab'.repeat(32)},downloaded,`);
+    expect(manifest).toContain(`f1,backup/f1.bin,20,${'ab'.repeat(32)},failed,"tree hash ""mismatch"""`);
+    expect(manifest).toContain(`s1,backup/s1.bin,${manifest.find((l) => l.startsWith('s1,'))!.split(',')[2]},${'ab'.repeat(32)},skipped,skipped`);
+    expect(manifest.filter(Boolean)).toHaveLength(7);
+
+    const failedText = s3.objects.get(result.failedArchivesKey)!.toString('utf8');
+    expect(failedText.split('\n')).toEqual([
+      'ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash',
+      `f1,"say \\"hi\\", C:\\dir\\",2012-05-01T10:00:00Z,20,${'ab'.repeat(32)}`,
+      `f2,plain,2012-05-01T10:00:00Z,30,${'ab'.repeat(32)}`,
+      '',
+    ]);
+    // It reads back as a provided inventory with the exact descriptions.
+    const parsed = [];
+    for await (const r of parseInventoryCsv([failedText])) parsed.push(r);
+    expect(parsed).toEqual([
+      expect.objectContaining({ kind: 'archive', archiveId: 'f1', description: tricky, size: 20 }),
+      expect.objectContaining({ kind: 'archive', archiveId: 'f2', description: 'plain', size: 30 }),
+    ]);
+    expect(JSON.parse(s3.objects.get(`${result.prefix}summary.json`)!.toString()).counts.failed).toBe(2);
+  });
+
+  test('a run that ended early lists its remaining archives', async () => {
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.STAGED, { archiveId: 'st1', description: 'a,b' }));
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.PENDING, { archiveId: 'p1' }));
+    const result = await writeRunReport(deps(), { runId: RUN });
+    const lines = s3.objects.get(result.remainingArchivesKey)!.toString('utf8').trim().split('\n');
+    expect(lines.slice(1).map((l) => l.split(',')[0]).sort()).toEqual(['p1', 'st1']);
+    expect(lines.find((l) => l.startsWith('st1'))).toContain('"a,b"');
+  });
+});
