@@ -28,6 +28,9 @@ BUCKET = ARGS["inventory_bucket"]
 PREFIX = "" if ARGS["destination_prefix"] in ('""', "") else ARGS["destination_prefix"]
 PARTITION_SIZE = int(ARGS["partition_size"])
 MAX_SIZE = int(ARGS["max_archive_size"])
+# Optional, like PARTITION_ROWS_PER_FILE of the Lambda engine.
+ROWS_PER_FILE = (int(getResolvedOptions(sys.argv, ["partition_rows_per_file"])["partition_rows_per_file"])
+                 if "--partition_rows_per_file" in sys.argv else parts.DEFAULT_ROWS_PER_FILE)
 s3 = boto3.client("s3")
 
 
@@ -64,7 +67,8 @@ def main():
             return ("error", row, rec, line[:2048])
         archive_id, description, creation_date, size, tree_hash = rec
         k = naming.key_for_archive(archive_id, description, PREFIX, overrides.value.get(archive_id))
-        return ("archive", parts.creation_sort_key(creation_date, archive_id), archive_id, description, creation_date, size, tree_hash, k.key, k.last_modified or "")
+        return ("archive", parts.creation_sort_key(creation_date, archive_id), archive_id, description, creation_date, size, tree_hash, k.key,
+                k.last_modified or "", k.source == "override")
 
     records = lines.map(parse).cache()
     errors = records.filter(lambda r: r[0] == "error").sortBy(lambda r: r[1]).collect()
@@ -72,8 +76,8 @@ def main():
 
     skipped = [a for a in archives if a[5] > MAX_SIZE]
     kept = [a for a in archives if a[5] <= MAX_SIZE]
-    unique = naming.assign_unique_keys([{"archiveId": a[2], "creationDate": a[4], "key": a[7]} for a in kept], PREFIX)
-    assigner = parts.PartitionAssigner(PARTITION_SIZE)
+    unique = naming.assign_unique_keys([{"archive_id": a[2], "creation_date": a[4], "key": a[7]} for a in kept], PREFIX)
+    assigner = parts.PartitionAssigner(PARTITION_SIZE, ROWS_PER_FILE)
     files, current, key = [], [], None
     for a, u in zip(kept, unique):
         slot = assigner.next(a[5])
@@ -104,7 +108,8 @@ def main():
         "transferCount": len(kept), "transferBytes": sum(a[5] for a in kept),
         "skippedCount": len(skipped), "skippedBytes": sum(a[5] for a in skipped),
         "errorCount": len(errors), "renamedCount": sum(1 for u in unique if u.renamed),
-        "overriddenCount": sum(1 for a in archives if a[2] in overrides.value),
+        # Like the Lambda engine: overrides that produced a usable name.
+        "overriddenCount": sum(1 for a in archives if a[9]),
         "partitionCount": (assigner._partition + 1) if kept else 0, "partitionFiles": files,
     }
     s3.put_object(Bucket=BUCKET, Key=f"{RUN}/inventory_summary.json", Body=json.dumps(summary).encode(), ContentType="application/json")
