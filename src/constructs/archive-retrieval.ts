@@ -122,6 +122,7 @@ export class ArchiveRetrieval extends Construct {
       [Env.VALIDATION_QUEUE_URL]: storage.validationQueue.queueUrl,
       [Env.CHUNK_SIZE]: String(props.chunkSizeBytes),
       [Env.MAX_DOWNLOAD_ATTEMPTS]: String(props.maxDownloadAttempts ?? 3),
+      [Env.CHUNK_MAX_RECEIVES]: String(storage.chunkMaxReceiveCount),
       POWERTOOLS_SERVICE_NAME: 'glacier-vault-to-s3',
     };
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;

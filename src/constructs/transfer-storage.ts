@@ -83,6 +83,8 @@ export class TransferStorage extends Construct {
   public readonly validationDeadLetterQueue: sqs.Queue;
   /** Failed DynamoDB stream batches of the metrics processor. */
   public readonly streamDeadLetterQueue: sqs.Queue;
+  /** Receives of a chunk message before it moves to its dead-letter queue. */
+  public readonly chunkMaxReceiveCount: number;
   /** The key passed in props, if any. */
   public readonly encryptionKey?: kms.IKey;
 
@@ -213,7 +215,8 @@ export class TransferStorage extends Construct {
     // Lambda's SQS guidance: visibility timeout at least six times the consumer's timeout, so a
     // batch held back by throttling is not redelivered while another invocation still holds it.
     [this.notificationsQueue, this.notificationsDeadLetterQueue] = makeQueue('Notifications', Duration.seconds(consumerTimeout.toSeconds() * 6), 10);
-    [this.chunkQueue, this.chunkDeadLetterQueue] = makeQueue('ChunkRetrieval', Duration.seconds(chunkTimeout.toSeconds() * 6), props.chunkMaxReceiveCount ?? 40);
+    this.chunkMaxReceiveCount = props.chunkMaxReceiveCount ?? 40;
+    [this.chunkQueue, this.chunkDeadLetterQueue] = makeQueue('ChunkRetrieval', Duration.seconds(chunkTimeout.toSeconds() * 6), this.chunkMaxReceiveCount);
     [this.validationQueue, this.validationDeadLetterQueue] = makeQueue('Validation', Duration.seconds(consumerTimeout.toSeconds() * 6), 10);
     this.notificationTopic.addSubscription(new subscriptions.SqsSubscription(this.notificationsQueue));
 

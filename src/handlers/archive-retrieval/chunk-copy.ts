@@ -139,3 +139,33 @@ export async function processChunk(deps: ChunkDeps, message: ChunkMessage): Prom
   log.info('all parts uploaded; validation queued', { chunkCount });
   return 'validation-queued';
 }
+
+/**
+ * Runs {@link processChunk} for one delivery. On the queue's last receive a chunk that still
+ * fails marks its archive failed with the reason, so the run can finish and report it, instead of
+ * leaving the archive staged while the message sits in the dead-letter queue.
+ */
+export async function processChunkDelivery(
+  deps: ChunkDeps,
+  message: ChunkMessage,
+  receiveCount: number,
+  maxReceives: number,
+): Promise<ChunkOutcome | 'archive-failed'> {
+  try {
+    return await processChunk(deps, message);
+  } catch (err) {
+    if (receiveCount < maxReceives) throw err;
+    const item = await deps.store.getArchive(archivePk(message.runId, message.archiveId));
+    if (!item) throw err;
+    const cause = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    const reason = `part ${message.partNumber} could not be copied in ${receiveCount} attempts (${cause})`;
+    if (!(await deps.store.markFailed(item, reason, { uploadId: message.uploadId }))) throw err;
+    deps.logger.error('last attempt for this chunk failed; archive marked failed', {
+      archiveId: message.archiveId,
+      runId: message.runId,
+      partNumber: message.partNumber,
+      reason,
+    });
+    return 'archive-failed';
+  }
+}

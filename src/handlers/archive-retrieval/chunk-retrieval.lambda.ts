@@ -1,7 +1,7 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ArchiveStore } from './archive-store';
-import { processChunk } from './chunk-copy';
-import { destinationConfig } from './config';
+import { processChunkDelivery } from './chunk-copy';
+import { chunkMaxReceivesConfig, destinationConfig } from './config';
 import { parseChunkMessage } from './messages';
 import { createDocumentClient, createGlacierClient, createS3Client, createSqsClient, requireEnv } from '../shared/clients';
 import { createLogger } from '../shared/logger';
@@ -28,8 +28,10 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
     validationQueueUrl: requireEnv(Env.VALIDATION_QUEUE_URL),
     logger,
   };
+  const maxReceives = chunkMaxReceivesConfig();
   return processSqsBatch(event, context, logger, async (record) => {
-    const outcome = await processChunk(deps, parseChunkMessage(record.body));
+    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1');
+    const outcome = await processChunkDelivery(deps, parseChunkMessage(record.body), receiveCount, maxReceives);
     logger.debug('chunk message processed', { messageId: record.messageId, outcome });
   });
 }

@@ -46,3 +46,14 @@ export function maxDownloadAttemptsConfig(): number {
   }
   return value;
 }
+
+/** Default for {@link Env.CHUNK_MAX_RECEIVES}: the construct's default chunk-queue maxReceiveCount. */
+export const DEFAULT_CHUNK_MAX_RECEIVES = 40;
+
+export function chunkMaxReceivesConfig(): number {
+  const value = optionalNumber(Env.CHUNK_MAX_RECEIVES, DEFAULT_CHUNK_MAX_RECEIVES);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`environment variable ${Env.CHUNK_MAX_RECEIVES} must be a positive integer, got ${value}`);
+  }
+  return value;
+}

@@ -172,6 +172,11 @@ export const Env = {
   CHUNK_SIZE: 'CHUNK_SIZE_BYTES',
   /** Re-download attempts after a whole-archive verification failure. */
   MAX_DOWNLOAD_ATTEMPTS: 'MAX_DOWNLOAD_ATTEMPTS',
+  /**
+   * maxReceiveCount of the chunk queue: on the last receive, a chunk that still fails marks its
+   * archive failed (with the reason) instead of leaving it staged behind a dead-lettered message.
+   */
+  CHUNK_MAX_RECEIVES: 'CHUNK_MAX_RECEIVES',
   /** Days run data stays in the tables before TTL removes it (0 = keep). */
   RUN_DATA_TTL_DAYS: 'RUN_DATA_TTL_DAYS',
   /** Bytes that may be requested from Glacier in any rolling 24 h, shared by every run (quota ledger). */
@@ -436,4 +441,47 @@ export function inventoryErrorsKey(runId: string): string {
 /** JSON summary of the inventory stage (both engines write the same one). */
 export function inventorySummaryKey(runId: string): string {
   return `${runId}/inventory_summary.json`;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Decommission stage (VaultDecommission)
+
+/**
+ * Attributes the decommission stage adds to an archive item once the archive is gone from the vault
+ * (the status stays `downloaded`: the S3 object is still the archive's copy).
+ */
+export interface VaultDeletionAttributes {
+  /** ISO-8601 time the archive was deleted from the vault (first time only). */
+  readonly vaultDeletedAt?: string;
+  /** `deleted`: DeleteArchive succeeded; `not-found`: Glacier no longer had it (e.g. resumed after a crash). */
+  readonly vaultDeletion?: 'deleted' | 'not-found';
+  /** Version id of the S3 object verified right before the deletion ('' in an unversioned bucket). */
+  readonly vaultDeletionObjectVersionId?: string;
+}
+
+/** Environment variables of the decommission handlers (in addition to {@link Env}). */
+export const DecommissionEnv = {
+  /** 'true' only when the construct allows deleting archives (otherwise only dry runs are accepted). */
+  DELETION_ENABLED: 'DECOMMISSION_DELETION_ENABLED',
+  /** DeleteArchive calls per second one batch invocation makes at most (default 5). */
+  DELETES_PER_SECOND: 'DECOMMISSION_DELETES_PER_SECOND',
+  /** Attempts per DeleteArchive on throttling / 5xx, on top of the SDK's own retries (default 5). */
+  DELETE_MAX_ATTEMPTS: 'DECOMMISSION_DELETE_MAX_ATTEMPTS',
+  /** CloudWatch namespace of the plan/deletion metrics ('' = do not publish). */
+  METRICS_NAMESPACE: 'METRICS_NAMESPACE',
+} as const;
+
+/** Inventory-bucket prefix of one decommission execution's plan, decisions and summary. */
+export function decommissionPrefix(runId: string, decommissionId: string): string {
+  return `${runId}/decommission/${decommissionId}/`;
+}
+
+/** JSON list of the run's archives one decommission execution works through (Distributed Map ItemReader). */
+export function decommissionListKey(runId: string, decommissionId: string): string {
+  return `tmp/${runId}/decommission/${decommissionId}/archives.json`;
+}
+
+/** Cumulative deletion log of a run (every archive deleted from the vault, rewritten by each real execution). */
+export function deletionLogKey(runId: string): string {
+  return `${runId}/decommission/deletion-log.json`;
 }

@@ -3,7 +3,7 @@ import { UploadPartCommand } from '@aws-sdk/client-s3';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { archiveBytes, CHUNK_QUEUE, MiB, OWNER, VALIDATION_QUEUE, World } from './world';
 import { IntegrityError } from '../../../src/core/tree-hash';
-import { processChunk } from '../../../src/handlers/archive-retrieval/chunk-copy';
+import { processChunk, processChunkDelivery } from '../../../src/handlers/archive-retrieval/chunk-copy';
 import { processNotification } from '../../../src/handlers/archive-retrieval/notifications';
 import { JobOutputExpiredError } from '../../../src/handlers/archive-retrieval/transfer';
 import { ArchiveItem, ArchiveStatus, ChunkMessage, ValidationMessage } from '../../../src/handlers/shared/schema';
@@ -160,6 +160,21 @@ test('right after a window extension, messages of the previous job keep copying 
   world.glacier.expired.add(original);
   await expect(processChunk(deps, chunks[1])).resolves.toBe('superseded');
   expect(world.table.get(item.pk, 'chunk#00002')).toBeUndefined();
+});
+
+test('on the last receive a chunk that still fails marks its archive failed with the reason', async () => {
+  const deps = world.chunkDeps();
+  world.glacier.corrupt.set(item.jobId!, (d) => d.subarray(0, d.length - 100));
+  // Before the last receive the error propagates (SQS retries).
+  await expect(processChunkDelivery(deps, chunks[0], 39, 40)).rejects.toThrow(/short read/);
+  expect(world.archive(item).status).toBe(ArchiveStatus.STAGED);
+  // On the last receive the archive is failed with the reason and the message is settled.
+  await expect(processChunkDelivery(deps, chunks[0], 40, 40)).resolves.toBe('archive-failed');
+  expect(world.archive(item)).toMatchObject({
+    status: ArchiveStatus.FAILED,
+    failureReason: expect.stringMatching(/^part 1 could not be copied in 40 attempts \(IntegrityError: short read/),
+  });
+  expect(world.table.get(item.pk, 'chunk#00001')).toBeUndefined();
 });
 
 test('a message for a replaced upload or a finished archive is acknowledged without work', async () => {
