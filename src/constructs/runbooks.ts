@@ -35,9 +35,13 @@ export interface TransferRunbooksProps {
 }
 
 type Doc = Record<string, any>;
-const RUN_PATTERN = '^[A-Za-z0-9._-]{1,64}$';
-const OPTIONAL_RUN_PATTERN = '^$|^[A-Za-z0-9._-]{1,64}$';
-const NAMING_PATTERN = '^$|^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\\S+$|^https://\\S+$';
+// Parameter values are pasted into JSON strings of the StartExecution input and into S3 keys, so
+// no pattern may admit quotes, backslashes, control characters or a bare '.'/'..' segment.
+const RUN_PATTERN = '^(?!\\.{1,2}$)[A-Za-z0-9._-]{1,64}$';
+const OPTIONAL_RUN_PATTERN = '^$|^(?!\\.{1,2}$)[A-Za-z0-9._-]{1,64}$';
+const VAULT_PATTERN = '^(?!\\.{1,2}$)[A-Za-z0-9_.-]{1,255}$';
+const NAMING_PATTERN = '^$|^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\\s"\\\\$;`]{1,1024}$|^https://[^\\s"\\\\$;`]{1,2048}$';
+const DESCRIPTION_PATTERN = '^[^"\\\\\\u0000-\\u001f\\u007f]{0,256}$';
 
 /** An assertion that always fails and shows `message` as the expected value (SSM has no "fail" action). */
 function failStep(name: string, message: string): Doc {
@@ -180,11 +184,11 @@ export class TransferRunbooks extends Construct {
       description: '# Launch a Glacier vault transfer\nCopies every archive of a vault into the destination bucket. Checks the vault, the destination bucket (owner, region) and that no run is active for the vault, then starts the orchestrator. Follow the run on the CloudWatch dashboard; stop it with the Stop runbook, continue it with Resume.',
       assumeRole,
       parameters: {
-        VaultName: { type: 'String', description: 'Glacier vault to transfer.', allowedPattern: '^[A-Za-z0-9_.-]{1,255}$' },
+        VaultName: { type: 'String', description: 'Glacier vault to transfer.', allowedPattern: VAULT_PATTERN },
         ProvidedInventory: { type: 'String', description: 'YES if you uploaded the vault inventory to <WorkflowRun>/original_inventory/ in the inventory bucket.', allowedValues: ['NO', 'YES'], default: 'NO' },
         WorkflowRun: { type: 'String', description: '(Optional; required with a provided inventory) Run id, 1-64 of A-Z a-z 0-9 . _ -. Default: the automation execution id.', default: '', allowedPattern: OPTIONAL_RUN_PATTERN },
         ...common,
-        Description: { type: 'String', description: '(Optional) Free text kept on the run record.', default: '', allowedPattern: '^[^\\r\\n]{0,256}$' },
+        Description: { type: 'String', description: '(Optional) Free text kept on the run record (no quotes, backslashes or control characters).', default: '', allowedPattern: DESCRIPTION_PATTERN },
       },
       mainSteps: [
         {

@@ -1,5 +1,5 @@
 import { hash } from 'crypto';
-import { pipeline, Readable } from 'stream';
+import { Readable } from 'stream';
 import { StringDecoder } from 'string_decoder';
 import { parser as jsonParser } from 'stream-json';
 import { pick } from 'stream-json/filters/Pick';
@@ -347,20 +347,35 @@ export async function* parseInventoryJson(source: InventorySource): AsyncGenerat
   const validator = new RowValidator();
   let sawArchiveList = false;
   const input = source instanceof Readable ? source : Readable.from(source);
+  const parser = jsonParser();
+  const picker = pick({
+    filter: (stack) => {
+      const hit = stack.length === 1 && stack[0] === 'ArchiveList';
+      if (hit) sawArchiveList = true;
+      return hit;
+    },
+  });
   const items = streamArray();
-  pipeline(
-    input,
-    jsonParser(),
-    pick({
-      filter: (stack) => {
-        const hit = stack.length === 1 && stack[0] === 'ArchiveList';
-        if (hit) sawArchiveList = true;
-        return hit;
-      },
-    }),
-    items,
-    () => undefined, // errors surface through the iteration below
-  );
+  // Not `pipeline`: on a syntax error or a truncated file it would destroy every stage, dropping
+  // the elements already parsed but not yet read (a truncated inventory then lost its valid rows).
+  // Instead the first error is kept and the stages after it are ended, so what was parsed before
+  // the error still comes through, followed by one error record.
+  // A failing source (an S3 body reset) is not a problem of the file: it is thrown to the caller,
+  // which retries, rather than reported as a truncated inventory that would then be processed.
+  let failure: Error | undefined;
+  let sourceFailure: Error | undefined;
+  const fail = (stage: NodeJS.WritableStream | undefined) => (e: Error): void => {
+    if (failure !== undefined) return;
+    failure = e;
+    stage?.end();
+  };
+  input.on('error', (e) => {
+    sourceFailure ??= e;
+    items.destroy(e);
+  });
+  parser.on('error', fail(picker));
+  picker.on('error', fail(items));
+  input.pipe(parser).pipe(picker).pipe(items);
   let row = 0;
   try {
     for await (const item of items as AsyncIterable<{ key: number; value: unknown }>) {
@@ -376,11 +391,16 @@ export async function* parseInventoryJson(source: InventorySource): AsyncGenerat
       }, v);
     }
   } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e);
-    yield { kind: 'error', row: row + 1, message: `malformed or truncated JSON after row ${row}: ${reason}`, raw: '' };
-    return;
+    if (sourceFailure !== undefined) throw sourceFailure;
+    failure ??= e instanceof Error ? e : new Error(String(e));
   } finally {
     input.destroy();
+    parser.destroy();
+    picker.destroy();
+  }
+  if (failure !== undefined) {
+    yield { kind: 'error', row: row + 1, message: `malformed or truncated JSON after row ${row}: ${failure.message}`, raw: '' };
+    return;
   }
   if (!sawArchiveList) yield { kind: 'error', row: 0, message: 'not a Glacier JSON inventory: no ArchiveList', raw: '' };
 }

@@ -379,7 +379,7 @@ export function completionWaitPk(runId: string): string {
 }
 
 /** Run ids are EventBridge target ids and key prefixes: 1-64 of A-Z a-z 0-9 . _ - */
-export const RUN_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+export const RUN_ID_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}$/;
 
 /** Environment variables of the orchestration handlers (in addition to {@link Env}). */
 export const OrchestrationEnv = {
