@@ -49,11 +49,16 @@ export class Clock {
     this.advance(at - this.now());
   }
 
-  /** Runs `fire` once virtual time reaches `at`. */
-  public schedule(at: number, fire: () => void): void {
-    this.timers.push({ at, fire });
+  /** Runs `fire` once virtual time reaches `at`; the returned function cancels it (no longer an event). */
+  public schedule(at: number, fire: () => void): () => void {
+    const timer = { at, fire };
+    this.timers.push(timer);
     this.timers.sort((a, b) => a.at - b.at);
     this.fireDue();
+    return () => {
+      const i = this.timers.indexOf(timer);
+      if (i >= 0) this.timers.splice(i, 1);
+    };
   }
 
   /** Virtual time of the earliest pending event, if any. */

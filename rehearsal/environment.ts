@@ -5,6 +5,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { Clock } from './clock';
 import { FaultController } from './faults';
+import { CloudWatchFake, startCloudWatchFake } from './services/cloudwatch-fake';
 import { ApiStats } from './services/common';
 import { LocalDynamo, pipelineTables, startDynamo } from './services/dynamodb';
 import { GlacierFake, startGlacierFake } from './services/glacier-fake';
@@ -12,8 +13,9 @@ import { LambdaHandler, SqsPoller, StreamPoller } from './services/lambda-poller
 import { S3Fake, startS3Fake } from './services/s3-fake';
 import { SnsFake } from './services/sns-fake';
 import { LocalSqs, startSqs } from './services/sqs';
-import type { LambdaHandler as StageHandler } from './sfn/runner';
-import { Env } from '../src/handlers/shared/schema';
+import { SfnApi, startSfnApi } from './sfn/api';
+import type { LambdaHandler as StageHandler, SfnRuntime } from './sfn/runner';
+import { Env, InventoryEnv, OrchestrationEnv } from '../src/handlers/shared/schema';
 
 /*
  * Starts every local service once per process, points the handlers at them through environment
@@ -26,6 +28,8 @@ export const REGION = 'us-east-1';
 export const NAMES = {
   transferTable: 'rehearsal-transfer',
   metricsTable: 'rehearsal-metrics',
+  /** Task tokens waiting for the inventory job and for run completion. */
+  asyncTable: 'rehearsal-async-facilitator',
   bucket: 'rehearsal-destination',
   /** Sorted inventory (partition CSVs), Distributed Map result files, window-extension lists. */
   inventoryBucket: 'rehearsal-inventory',
@@ -33,7 +37,24 @@ export const NAMES = {
   notificationsQueue: 'rehearsal-notifications',
   chunkQueue: 'rehearsal-chunk-retrieval',
   validationQueue: 'rehearsal-validation',
+  /** Shared EventBridge rules the orchestrator adds per-run targets to. */
+  downloadWindowRule: 'rehearsal-download-window',
+  completionRule: 'rehearsal-completion',
+  dashboardRule: 'rehearsal-dashboard',
+  metricsNamespace: 'Rehearsal/GlacierTransfer',
 };
+
+/** Names of the state machines as registered in a rehearsal SfnRuntime. */
+export const MACHINES = {
+  orchestrator: 'Orchestrator',
+  inventory: 'InventoryRetrieval',
+  initiate: 'InitiateRetrieval',
+  window: 'DownloadWindowExtension',
+} as const;
+
+export function stateMachineArn(name: string): string {
+  return `arn:aws:states:${REGION}:${ACCOUNT_ID}:stateMachine:${name}`;
+}
 
 export interface EnvironmentOptions {
   readonly chunkSize: number;
@@ -49,6 +70,19 @@ export interface StageHandlers {
   readonly initiateArchiveRetrieval: StageHandler;
   readonly archivesNeedingWindowExtension: StageHandler;
   readonly extendDownloadWindow: StageHandler;
+  // InventoryRetrieval
+  readonly initiateInventoryRetrieval: StageHandler;
+  readonly inventoryJobPoller: StageHandler;
+  readonly inventoryChunkDownload: StageHandler;
+  readonly inventoryValidation: StageHandler;
+  readonly processInventory: StageHandler;
+  // Orchestrator
+  readonly runRecord: StageHandler;
+  readonly archivesStatusCleanup: StageHandler;
+  readonly completionChecker: StageHandler;
+  readonly dashboardUpdate: StageHandler;
+  readonly cleanupUploads: StageHandler;
+  readonly runReport: StageHandler;
 }
 
 /** One InitiateJob Glacier accepted (archive retrievals only), on the virtual clock. */
@@ -59,12 +93,16 @@ export interface InitiatedJob {
   readonly vaultName: string;
 }
 
-/** Work the harness cannot see in its queues (Step Functions executions between two Waits). */
+/**
+ * Work the harness cannot see in its queues: scheduled invocations it tracks, and the current
+ * SfnRuntime's busy executions (not parked on a Wait, a task token or a `.sync` child).
+ */
 export class Activity {
+  public runtime?: { busyExecutions(): number };
   private count = 0;
 
   public get busy(): number {
-    return this.count;
+    return this.count + (this.runtime?.busyExecutions() ?? 0);
   }
 
   public enter(): void {
@@ -101,16 +139,23 @@ export interface Environment {
   readonly glacierClient: GlacierClient;
   /** Harness S3 client (stand-in inventory writer, ItemReader/ResultWriter of the state machines). */
   readonly s3Client: S3Client;
+  readonly cloudWatch: CloudWatchFake;
+  /** SFN API the handlers reach (AWS_ENDPOINT_URL_SFN); it serves the runtime set with `useSfnRuntime`. */
+  readonly sfnApi: SfnApi;
   readonly stageHandlers: StageHandlers;
   readonly activity: Activity;
   /** Every archive-retrieval InitiateJob of this process (all runs: the quota ledger is shared too). */
   readonly initiatedJobs: InitiatedJob[];
+  /** `bucket/key` → successful PutObject + CompleteMultipartUpload (cleared by the harness per run). */
+  readonly objectWrites: Map<string, number>;
   /** DAILY_QUOTA_BYTES the request handlers read at their next invocation. */
   dailyQuotaBytes: number;
   readonly pollers: { notifications: SqsPoller; chunks: SqsPoller; validation: SqsPoller; metrics: StreamPoller };
   readonly handlerErrors: Map<string, number>;
   /** Exceptions no handler caught (in Lambda they crash the runtime and fail the invocation). */
   readonly uncaught: string[];
+  /** Points the SFN API at the runtime of the current run (SendTask*, DescribeExecution…). */
+  useSfnRuntime(runtime: SfnRuntime): void;
   stop(): Promise<void>;
 }
 
@@ -131,14 +176,24 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
   const stats = new ApiStats();
   const faults = new FaultController();
   const credentials = { accessKeyId: 'rehearsal', secretAccessKey: 'rehearsal' };
+  const objectWrites = new Map<string, number>();
 
   const s3 = await startS3Fake({
     accountId: ACCOUNT_ID,
     stats,
-    hooks: { before: (op) => faults.s3Before(op), afterWrite: (op) => faults.s3AfterWrite(op) },
+    hooks: {
+      before: (op) => faults.s3Before(op),
+      afterWrite: (op, bucket, key) => {
+        if (op !== 'UploadPart') objectWrites.set(`${bucket}/${key}`, (objectWrites.get(`${bucket}/${key}`) ?? 0) + 1);
+        faults.s3AfterWrite(op);
+      },
+    },
   });
   const dynamo = await startDynamo({
-    tables: pipelineTables(NAMES.transferTable, NAMES.metricsTable),
+    tables: [
+      ...pipelineTables(NAMES.transferTable, NAMES.metricsTable),
+      { TableName: NAMES.asyncTable, KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }] },
+    ],
     stats,
     region: REGION,
     accountId: ACCOUNT_ID,
@@ -171,6 +226,17 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     },
   });
 
+  const cloudWatch = await startCloudWatchFake({ stats });
+  let sfnRuntime: SfnRuntime | undefined;
+  const activity = new Activity();
+  const sfnApi = await startSfnApi({
+    api: async (operation: string, body: unknown) => {
+      if (!sfnRuntime) throw Object.assign(new Error('no state machine runtime in this rehearsal run'), { name: 'InvalidArn' });
+      stats.count('SFN', operation);
+      return sfnRuntime.api(operation, body);
+    },
+  });
+
   Object.assign(process.env, {
     AWS_REGION: REGION,
     AWS_DEFAULT_REGION: REGION,
@@ -182,6 +248,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:9',
+    AWS_ENDPOINT_URL_SFN: sfnApi.endpoint,
+    AWS_ENDPOINT_URL_CLOUDWATCH: cloudWatch.endpoint,
     POWERTOOLS_LOG_LEVEL: options.handlerLogLevel,
     POWERTOOLS_SERVICE_NAME: 'rehearsal',
     POWERTOOLS_METRICS_NAMESPACE: 'rehearsal',
@@ -206,6 +274,16 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     [Env.INITIATE_MAX_ATTEMPTS]: '4',
     [Env.WINDOW_EXTENSION_MARGIN_SECONDS]: String(5 * 3600),
     [Env.WINDOW_EXTENSION_MAX_WAIT_SECONDS]: '1200',
+    // Inventory stage (PARTITION_SIZE_BYTES and DESTINATION_PREFIX are set per run) and orchestrator.
+    [Env.ASYNC_FACILITATOR_TABLE]: NAMES.asyncTable,
+    [InventoryEnv.DESTINATION_PREFIX]: '',
+    [InventoryEnv.PARTITION_SIZE]: String(TiB),
+    [InventoryEnv.MAX_ARCHIVE_SIZE]: String(40 * 1024 ** 4),
+    [InventoryEnv.ROWS_PER_FILE]: '5',
+    [OrchestrationEnv.INITIATE_STATE_MACHINE_ARN]: stateMachineArn(MACHINES.initiate),
+    [OrchestrationEnv.STORAGE_CLASS]: 'DEEP_ARCHIVE',
+    [OrchestrationEnv.RETRIEVAL_TIER]: 'Bulk',
+    [OrchestrationEnv.METRICS_NAMESPACE]: NAMES.metricsNamespace,
   });
 
   // The harness's own clients (stand-in stage, report) talk to the same services.
@@ -225,6 +303,17 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     initiateArchiveRetrieval: (await importHandler<StageHandlerModule>('initiate-retrieval/initiate-archive-retrieval.lambda')).handler,
     archivesNeedingWindowExtension: (await importHandler<StageHandlerModule>('download-window-extension/archives-needing-window-extension.lambda')).handler,
     extendDownloadWindow: (await importHandler<StageHandlerModule>('download-window-extension/extend-download-window.lambda')).handler,
+    initiateInventoryRetrieval: (await importHandler<StageHandlerModule>('inventory-retrieval/initiate-inventory-retrieval.lambda')).handler,
+    inventoryJobPoller: (await importHandler<StageHandlerModule>('inventory-retrieval/inventory-job-poller.lambda')).handler,
+    inventoryChunkDownload: (await importHandler<StageHandlerModule>('inventory-retrieval/inventory-chunk-download.lambda')).handler,
+    inventoryValidation: (await importHandler<StageHandlerModule>('inventory-retrieval/inventory-validation.lambda')).handler,
+    processInventory: (await importHandler<StageHandlerModule>('inventory-retrieval/process-inventory.lambda')).handler,
+    runRecord: (await importHandler<StageHandlerModule>('orchestration/run-record.lambda')).handler,
+    archivesStatusCleanup: (await importHandler<StageHandlerModule>('orchestration/archives-status-cleanup.lambda')).handler,
+    completionChecker: (await importHandler<StageHandlerModule>('orchestration/completion-checker.lambda')).handler,
+    dashboardUpdate: (await importHandler<StageHandlerModule>('orchestration/dashboard-update.lambda')).handler,
+    cleanupUploads: (await importHandler<StageHandlerModule>('orchestration/cleanup-uploads.lambda')).handler,
+    runReport: (await importHandler<StageHandlerModule>('orchestration/run-report.lambda')).handler,
   };
 
   const handlerErrors = new Map<string, number>();
@@ -302,9 +391,16 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     doc,
     glacierClient,
     s3Client,
+    cloudWatch,
+    sfnApi,
+    useSfnRuntime: (runtime: SfnRuntime) => {
+      sfnRuntime = runtime;
+      activity.runtime = runtime;
+    },
     stageHandlers,
-    activity: new Activity(),
+    activity,
     initiatedJobs,
+    objectWrites,
     get dailyQuotaBytes(): number {
       return Number(process.env[Env.DAILY_QUOTA_BYTES]);
     },
@@ -322,7 +418,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       glacierClient.destroy();
       s3Client.destroy();
       clock.stop();
-      await Promise.all([s3.stop(), glacier.stop(), dynamo.stop(), sqs.stop()]);
+      sfnRuntime?.close();
+      await Promise.all([s3.stop(), glacier.stop(), dynamo.stop(), sqs.stop(), cloudWatch.stop(), sfnApi.stop()]);
     },
   };
 }

@@ -30,18 +30,24 @@ interface CiRun {
   readonly dailyQuotaBytes?: number;
   /** Run id suffix instead of the fault profile. */
   readonly label?: string;
+  /** Stop the orchestrator once this fraction is downloaded, then resume the run. */
+  readonly stopAndResumeAt?: number;
+  /** Every key written exactly once (profiles without redelivered work). */
+  readonly requireExactlyOnce?: boolean;
 }
 
 const CI_MATRIX: CiRun[] = [
-  { faults: 'none', archives: 24, sizeProfile: 'mixed', maxTotalBytes: 40 * MiB },
+  { faults: 'none', archives: 24, sizeProfile: 'mixed', maxTotalBytes: 40 * MiB, requireExactlyOnce: true },
   { faults: 'duplicates', archives: 12, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB },
   { faults: 'throttling', archives: 10, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB },
   { faults: '5xx', archives: 10, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB },
   { faults: 'corrupt-chunk', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB },
   { faults: 'crash-between-steps', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB },
-  { faults: 'expired-window', archives: 8, sizeProfile: 'mixed', maxTotalBytes: 16 * MiB },
+  { faults: 'expired-window', archives: 8, sizeProfile: 'mixed', maxTotalBytes: 16 * MiB, requireExactlyOnce: true },
   // A binding DAILY_QUOTA_BYTES: InitiateRetrieval loops through WaitForQuota for ~2 virtual days.
-  { faults: 'none', label: 'quota', archives: 10, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB, dailyQuotaBytes: 4 * MiB },
+  { faults: 'none', label: 'quota', archives: 10, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB, dailyQuotaBytes: 4 * MiB, requireExactlyOnce: true },
+  // StopExecution of the orchestrator midway, then the Resume runbook's input for the same run id.
+  { faults: 'none', label: 'resume', archives: 12, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB, stopAndResumeAt: 0.3, requireExactlyOnce: true },
 ];
 
 async function main(): Promise<number> {

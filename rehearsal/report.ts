@@ -1,10 +1,15 @@
 /* eslint-disable @stylistic/max-len */
 import { createHash } from 'crypto';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { Environment, NAMES } from './environment';
 import type { FaultProfile } from './faults';
 import type { GeneratedArchive } from './vault-generator';
+import { assignUniqueKeys, keyForArchive } from '../src/core/archive-naming';
+import { parseInventory } from '../src/core/inventory';
 import { TreeHasher } from '../src/core/tree-hash';
+import { utcSortKey } from '../src/core/utc-timestamp';
 import { ArchiveStatus, bytesAttribute, countAttribute, metricsPk, QUOTA_LEDGER_PK } from '../src/handlers/shared/schema';
 
 /*
@@ -21,8 +26,11 @@ export interface ArchiveResult {
   readonly problems: string[];
 }
 
-/** What the request stages did (InitiateRetrieval, DownloadWindowExtension, the inventory stand-in). */
+/** What the stages did (InventoryRetrieval, InitiateRetrieval, DownloadWindowExtension, the orchestrator). */
 export interface StageSummary {
+  readonly inventory: { status: string; jobs: number; chunks: number; polls: number; renamed: number };
+  readonly orchestrator: string;
+  readonly scheduleFirings: { completion: number; dashboard: number; window: number };
   readonly partitions: number;
   readonly partitionFiles: number;
   readonly initiateStatus: string;
@@ -54,6 +62,8 @@ export interface RunReport {
   readonly lost: number;
   readonly verified: number;
   readonly unverified: number;
+  /** Downloaded archives whose key was written more than once (same bytes; a problem only with requireExactlyOnce). */
+  readonly rewritten: number;
   readonly metricsMismatches: string[];
   readonly dlq: Record<string, number>;
   readonly strayObjects: string[];
@@ -110,6 +120,67 @@ function checkQuota(env: Environment, vaultName: string | undefined, ledger: Rec
   return { dailyQuotaBytes: quota, maxWindowBytes, ledgerWindowBytes, requests };
 }
 
+/** The key every archive must get: src/core/archive-naming in inventory order (CreationDate, ArchiveId). */
+export function expectedObjectKeys(archives: readonly GeneratedArchive[], prefix: string): Map<string, string> {
+  const sorted = [...archives].sort((a, b) => {
+    const ka = utcSortKey(a.creationDate) ?? '';
+    const kb = utcSortKey(b.creationDate) ?? '';
+    return ka < kb ? -1 : ka > kb ? 1 : a.archiveId < b.archiveId ? -1 : a.archiveId > b.archiveId ? 1 : 0;
+  });
+  const unique = assignUniqueKeys(sorted.map((a) => ({
+    archiveId: a.archiveId,
+    creationDate: a.creationDate,
+    key: keyForArchive({ archiveId: a.archiveId, description: a.description, creationDate: a.creationDate }, { prefix }).key,
+  })), { prefix });
+  return new Map(sorted.map((a, i) => [a.archiveId, unique[i].key]));
+}
+
+async function readText(env: Environment, key: string): Promise<string> {
+  return (await env.s3Client.send(new GetObjectCommand({ Bucket: NAMES.inventoryBucket, Key: key }))).Body!.transformToString();
+}
+
+/**
+ * The run report the orchestrator wrote: manifest.csv lists every archive with its final status and
+ * key; failed_archives.csv parses as a Glacier inventory and lists exactly the failed archives;
+ * summary.json counts match.
+ */
+async function checkRunReport(env: Environment, report: { prefix: string; manifestKey: string; failedArchivesKey: string } | undefined,
+  archives: readonly GeneratedArchive[], items: Map<string, Record<string, unknown>>): Promise<string[]> {
+  if (!report) return ['run report: the orchestrator did not write one (no $.report.prefix in its output)'];
+  const problems: string[] = [];
+  try {
+    const manifest = parseCsv(await readText(env, report.manifestKey), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+    const byId = new Map(manifest.map((r) => [r.ArchiveId, r]));
+    if (manifest.length !== archives.length || byId.size !== archives.length) problems.push(`run report: manifest.csv has ${manifest.length} row(s) (${byId.size} distinct) for ${archives.length} archives`);
+    let wrong = 0;
+    for (const a of archives) {
+      const row = byId.get(a.archiveId);
+      const item = items.get(a.archiveId);
+      if (!row || row.Status !== item?.status || row.ObjectKey !== item?.objectKey || Number(row.Size) !== a.size || row.SHA256TreeHash !== a.treeHash) wrong++;
+    }
+    if (wrong > 0) problems.push(`run report: ${wrong} manifest row(s) missing or not matching the archive (status, key, size, tree hash)`);
+    const failedIds: string[] = [];
+    const rowErrors: string[] = [];
+    for await (const record of parseInventory([await readText(env, report.failedArchivesKey)])) {
+      if (record.kind === 'archive') failedIds.push(record.archiveId);
+      else rowErrors.push(JSON.stringify(record).slice(0, 120));
+    }
+    if (rowErrors.length > 0) problems.push(`run report: failed_archives.csv does not parse as a Glacier inventory: ${rowErrors[0]}`);
+    const failed = archives.filter((a) => items.get(a.archiveId)?.status === ArchiveStatus.FAILED).map((a) => a.archiveId).sort();
+    if (JSON.stringify([...failedIds].sort()) !== JSON.stringify(failed)) {
+      problems.push(`run report: failed_archives.csv lists ${failedIds.length} archive(s), the table has ${failed.length} failed`);
+    }
+    const summary = JSON.parse(await readText(env, `${report.prefix}summary.json`)) as { counts: Record<string, number> };
+    for (const status of Object.values(ArchiveStatus)) {
+      const n = archives.filter((a) => items.get(a.archiveId)?.status === status).length;
+      if ((summary.counts[status] ?? 0) !== n) problems.push(`run report: summary.json ${status} = ${summary.counts[status]}, true ${n}`);
+    }
+  } catch (e) {
+    problems.push(`run report: cannot read it: ${(e as Error)?.name}: ${(e as Error)?.message}`.slice(0, 300));
+  }
+  return problems;
+}
+
 function digestOf(bytes: Buffer): { sha256: string; treeHash: string } {
   return { sha256: createHash('sha256').update(bytes).digest('hex'), treeHash: new TreeHasher().update(bytes).digest() };
 }
@@ -126,6 +197,10 @@ export async function buildReport(env: Environment, input: {
   requireAllDownloaded?: boolean;
   /** ArchiveId → partition file ordinal: first requests must follow file order. */
   fileOf?: Record<string, number>;
+  /** More than one successful PutObject/CompleteMultipartUpload at a key is a problem. */
+  requireExactlyOnce?: boolean;
+  /** The orchestrator's run report (CleanupRunReport output); absent = not written. */
+  runReport?: { prefix: string; manifestKey: string; failedArchivesKey: string };
 }): Promise<RunReport> {
   const { runId, archives } = input;
   const items = new Map<string, Record<string, unknown>>();
@@ -143,14 +218,22 @@ export async function buildReport(env: Environment, input: {
 
   const problems: string[] = [];
   const results: ArchiveResult[] = [];
+  const namedKeys = expectedObjectKeys(archives, input.keyPrefix);
+  let rewritten = 0;
   const expectedKeys = new Set<string>();
   let verified = 0;
   for (const archive of archives) {
     const item = items.get(archive.archiveId);
     const status = (item?.status as string | undefined) ?? 'missing';
     const own: string[] = [];
+    const expectedKey = namedKeys.get(archive.archiveId);
+    if (item && item.objectKey !== expectedKey) own.push(`object key ${JSON.stringify(item.objectKey)} != ${JSON.stringify(expectedKey)} (keyForArchive + assignUniqueKeys)`);
     if (item && status === ArchiveStatus.DOWNLOADED) {
+      // The key the pipeline chose (transfer table); bytes are still compared with the generator.
       const key = item.objectKey as string;
+      const writes = env.objectWrites.get(`${NAMES.bucket}/${key}`) ?? 0;
+      if (writes > 1) rewritten++;
+      if (writes === 0 || (writes > 1 && input.requireExactlyOnce)) own.push(`${writes} successful PutObject/CompleteMultipartUpload at its key, expected exactly 1`);
       expectedKeys.add(key);
       const object = env.s3.getObject(NAMES.bucket, key);
       if (!object) {
@@ -235,6 +318,7 @@ export async function buildReport(env: Environment, input: {
   if (strayObjects.length > 0) problems.push(`${strayObjects.length} object(s) in the bucket that belong to no downloaded archive`);
   const openUploads = env.s3.openUploads(NAMES.bucket).filter((u) => u.key.startsWith(input.keyPrefix)).length;
   if (openUploads > 0 && lost === 0) problems.push(`${openUploads} multipart upload(s) left open (storage leak)`);
+  problems.push(...await checkRunReport(env, input.runReport, archives, items));
   const discarded = env.pollers.metrics.discarded.length;
   if (discarded > 0) problems.push(`${discarded} stream record(s) given up by the metrics event source`);
   if (input.timedOut) problems.push('the run timed out before every archive reached a final status');
@@ -250,6 +334,7 @@ export async function buildReport(env: Environment, input: {
     lost,
     verified,
     unverified,
+    rewritten,
     metricsMismatches,
     dlq,
     strayObjects,
@@ -272,16 +357,19 @@ export async function buildReport(env: Environment, input: {
 
 function formatStages(s: StageSummary): string {
   const i = s.initiate;
-  return `   stages: inventory stand-in ${s.partitions} partition(s)/${s.partitionFiles} file(s); InitiateRetrieval ${s.initiateStatus}`
+  const f = s.scheduleFirings;
+  return `   stages: orchestrator ${s.orchestrator}; InventoryRetrieval ${s.inventory.status} (${s.inventory.jobs} job(s), ${s.inventory.chunks} chunk(s), `
+    + `${s.inventory.polls} poll(s), ${s.inventory.renamed} renamed) → ${s.partitions} partition(s)/${s.partitionFiles} file(s); InitiateRetrieval ${s.initiateStatus}`
     + (i ? ` (${i.invocations} batch call(s), requested ${i.requested}, failed ${i.failed}, deferred ${i.deferred}, already handled ${i.alreadyHandled})` : '')
-    + `, ${s.quotaWaits} quota wait(s); DownloadWindowExtension ${s.extensionExecutions} execution(s), listed ${s.extensionListed}, extended ${s.extended}`;
+    + `, ${s.quotaWaits} quota wait(s); DownloadWindowExtension ${s.extensionExecutions} execution(s), listed ${s.extensionListed}, extended ${s.extended}`
+    + `; schedules fired: completion ${f.completion}, dashboard ${f.dashboard}, window ${f.window}`;
 }
 
 export function formatReport(report: RunReport): string {
   const lines = [
     `── run ${report.runId} (faults: ${report.faults}) ${report.ok ? 'PASS' : 'FAIL'} in ${(report.wallTimeMs / 1000).toFixed(1)} s`,
     `   archives ${report.archives} (${(report.bytes / 1048576).toFixed(1)} MiB): downloaded ${report.downloaded} (verified ${report.verified}), `
-      + `failed ${report.failed}, skipped ${report.skipped}, lost ${report.lost}, unverified ${report.unverified}`,
+      + `failed ${report.failed}, skipped ${report.skipped}, lost ${report.lost}, unverified ${report.unverified}, written more than once ${report.rewritten}`,
     `   metrics counters: ${report.metricsMismatches.length === 0 ? 'match the table' : report.metricsMismatches.join(', ')}`,
     ...(report.stages ? [formatStages(report.stages)] : []),
     `   quota: max ${(report.quota.maxWindowBytes / 1048576).toFixed(1)} MiB in any rolling 24 h at this run's ${report.quota.requests} request(s); `

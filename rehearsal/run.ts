@@ -1,14 +1,14 @@
 /* eslint-disable @stylistic/max-len */
+import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { Environment, NAMES, TiB } from './environment';
 import type { FaultProfile } from './faults';
 import { buildReport, RunReport, StageSummary } from './report';
 import { sleep } from './services/common';
-import { runWindowExtension, WindowExtensionRun } from './stages/download-window-extension';
-import { InitiateRetrievalRun, runInitiateRetrieval } from './stages/initiate-retrieval';
-import { writeInventoryPartitions } from './stand-ins/inventory-partitions';
+import { launchInput, OrchestratedRun, resumeInput } from './stages/orchestrator';
 import { generateVault, SizeProfile } from './vault-generator';
-import { ArchiveStatus, runStatusKey, TransferTable } from '../src/handlers/shared/schema';
+import { ArchiveStatus, InventoryEnv, partitionPrefix, runStatusKey, TransferTable } from '../src/handlers/shared/schema';
 
 export interface RunOptions {
   readonly runId: string;
@@ -24,14 +24,23 @@ export interface RunOptions {
   readonly dailyQuotaBytes?: number;
   /** Archives recorded `failed` (even with a reason) are problems (the CI matrix: faults are transient). */
   readonly requireAllDownloaded?: boolean;
+  /**
+   * Stop the orchestrator execution (StopExecution) once this fraction of the archives is
+   * downloaded, then start it again with the Resume runbook's input for the same run id.
+   */
+  readonly stopAndResumeAt?: number;
+  /**
+   * Every downloaded archive's key written exactly once (PutObject/CompleteMultipartUpload). Fault
+   * profiles that redeliver work (duplicates, throttling, crash-between-steps) rewrite some keys with
+   * the same bytes; the report counts those either way.
+   */
+  readonly requireExactlyOnce?: boolean;
   readonly progress: (line: string) => void;
   /** Minimum wall milliseconds between progress lines. */
   readonly progressEveryMs: number;
 }
 
 const HOUR = 3_600_000;
-/** The construct's default schedule for DownloadWindowExtension (one execution per active run). */
-const EXTENSION_INTERVAL_MS = 30 * 60_000;
 
 async function countStatus(env: Environment, runId: string, status: ArchiveStatus): Promise<number> {
   let total = 0;
@@ -62,7 +71,25 @@ async function idle(env: Environment, ignoreQueue?: string): Promise<boolean> {
   return true;
 }
 
-/** One rehearsal run: generate, request, let the real handlers work, then report. */
+/** The partition files InventoryRetrieval wrote: ArchiveId → file ordinal in key order. */
+async function readPartitions(env: Environment, runId: string): Promise<{ files: number; partitions: number; fileOf: Record<string, number> }> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await env.s3Client.send(new ListObjectsV2Command({ Bucket: NAMES.inventoryBucket, Prefix: partitionPrefix(runId), ContinuationToken: token }));
+    keys.push(...(page.Contents ?? []).map((o) => o.Key!).filter((k) => k.endsWith('.csv')));
+    token = page.NextContinuationToken;
+  } while (token);
+  keys.sort();
+  const fileOf: Record<string, number> = {};
+  for (const [i, key] of keys.entries()) {
+    const text = await (await env.s3Client.send(new GetObjectCommand({ Bucket: NAMES.inventoryBucket, Key: key }))).Body!.transformToString();
+    for (const row of parseCsv(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[]) fileOf[row.ArchiveId] = i;
+  }
+  return { files: keys.length, partitions: new Set(keys.map((k) => k.split('/')[2])).size, fileOf };
+}
+
+/** One rehearsal run: generate, launch the real orchestrator, fire its schedules, then report. */
 export async function runRehearsal(env: Environment, options: RunOptions): Promise<RunReport> {
   const startedAt = Date.now();
   const { runId } = options;
@@ -71,6 +98,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   env.uncaught.length = 0;
   env.s3.clear();
   env.glacier.clear();
+  env.objectWrites.clear();
   env.faults.setProfile(options.faults, options.seed);
   env.dailyQuotaBytes = options.dailyQuotaBytes ?? TiB;
   const tier = options.tier ?? 'Bulk';
@@ -82,94 +110,95 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   });
   env.glacier.createVault(vaultName);
   for (const archive of vault.archives) env.glacier.addArchive(vaultName, archive);
+  // The construct's destinationPrefix, per run here so runs never share keys; partitions of about a
+  // third of the vault (≥ 2 partitions, 5 rows per file) so partition and file order are exercised.
+  process.env[InventoryEnv.DESTINATION_PREFIX] = keyPrefix;
+  process.env[InventoryEnv.PARTITION_SIZE] = String(Math.max(1, Math.ceil(vault.totalBytes / 3)));
 
   const expiredWindow = env.faults.has('expired-window');
   let windowPhase: 'copy-paused' | 'done' = expiredWindow ? 'copy-paused' : 'done';
   if (expiredWindow) await env.pollers.chunks.stop();
 
-  // Inventory stage (stand-in) → sorted partitions; then the real InitiateRetrieval state machine,
-  // running alongside the pipeline (its quota Waits are on the rehearsal clock).
-  const partitions = await writeInventoryPartitions(env.s3Client, { bucket: NAMES.inventoryBucket, runId, keyPrefix, archives: vault.archives });
-  let initiation: InitiateRetrievalRun | undefined;
-  let initiationError: unknown;
-  const initiating = runInitiateRetrieval(env, { runId, vaultName, tier, storageClass: 'DEEP_ARCHIVE' }).then(
-    (r) => { initiation = r; },
-    (e: unknown) => { initiationError = e; },
-  );
-  const initiationDone = (): boolean => initiation !== undefined || initiationError !== undefined;
-
-  // DownloadWindowExtension every 30 virtual minutes, like the construct's schedule. The no-op
-  // clock event keeps the idle jumps from skipping a scheduled check.
-  const extensions: WindowExtensionRun[] = [];
-  const extensionErrors: string[] = [];
-  const extend = async (): Promise<void> => {
-    try {
-      const r = await runWindowExtension(env, { runId, tier });
-      extensions.push(r);
-      if (r.status !== 'SUCCEEDED') extensionErrors.push(`${r.status} ${r.error ?? ''}: ${(r.cause ?? '').slice(0, 200)}`);
-    } catch (e) {
-      extensionErrors.push(String((e as Error)?.stack ?? e).slice(0, 300));
-    }
-  };
-  let nextExtensionAt = env.clock.now() + EXTENSION_INTERVAL_MS;
-  env.clock.schedule(nextExtensionAt, () => undefined);
+  // The Launch runbook's StartExecution; the orchestrator runs InventoryRetrieval and
+  // InitiateRetrieval (.sync:2), adds the per-run schedule targets, waits for CompletionChecker.
+  const run = new OrchestratedRun(env);
+  const startErrors: string[] = [];
+  await run.start(launchInput(runId, vaultName, { tier }));
+  let resumePhase: 'armed' | 'resumed' | 'off' = options.stopAndResumeAt !== undefined ? 'armed' : 'off';
+  const scheduled: Promise<unknown>[] = [];
+  const initiateDone = (): boolean => run.executionsOf('InitiateRetrieval').some((e) => e.status !== 'RUNNING');
 
   const deadline = startedAt + options.timeoutMs;
   let lastProgress = 0;
   let timedOut = false;
-  const extended = (): number => extensions.reduce((n, r) => n + r.totals.extended, 0);
   const report = (phase: string, c: Record<string, number>): void => {
     const elapsed = (Date.now() - startedAt) / 1000;
     const bytes = env.stats.get('Glacier', 'GetJobOutput');
     options.progress(`[${runId}] ${phase} ${elapsed.toFixed(1)}s pending=${c.pending} requested=${c.requested} staged=${c.staged} downloaded=${c.downloaded} failed=${c.failed}`
       + ` / ${options.archives} (${(vault.totalBytes / 1048576).toFixed(1)} MiB) GetJobOutput=${bytes} jobs-pending=${env.glacier.pendingJobs()}`
-      + ` virtual-clock=+${((env.clock.now() - startedAt) / HOUR).toFixed(1)}h`);
+      + ` orchestrator=${run.current?.status} virtual-clock=+${((env.clock.now() - startedAt) / HOUR).toFixed(1)}h`);
   };
   for (;;) {
     const counts: Record<string, number> = {};
     for (const s of [ArchiveStatus.PENDING, ArchiveStatus.REQUESTED, ArchiveStatus.STAGED, ArchiveStatus.DOWNLOADED, ArchiveStatus.FAILED, ArchiveStatus.SKIPPED]) {
       counts[s] = await countStatus(env, runId, s);
     }
-    const finished = counts.downloaded + counts.failed + counts.skipped;
-    const isIdle = await idle(env, windowPhase === 'copy-paused' ? NAMES.chunkQueue : undefined);
+    let isIdle = await idle(env, windowPhase === 'copy-paused' ? NAMES.chunkQueue : undefined);
+    // Idle until a schedule fires: jump from firing to firing (they touch no queue, and the
+    // window extension's Glacier jobs are clock events) while nothing else happens.
+    while (isIdle && run.current!.status === 'RUNNING' && env.clock.nextEventAt() === run.nextFiringAt() && Date.now() <= deadline) {
+      env.clock.advanceTo(run.nextFiringAt());
+      await Promise.all(run.fireDueSchedules());
+      isIdle = env.activity.busy === 0;
+    }
     if (Date.now() - lastProgress >= options.progressEveryMs) {
       report('running', counts);
       lastProgress = Date.now();
     }
-    if (finished === options.archives && isIdle && windowPhase === 'done' && initiationDone()) break;
-    if (initiationError !== undefined && isIdle) break; // nothing more will be requested
+    const current = run.current!;
+    if (current.status !== 'RUNNING' && isIdle && windowPhase === 'done' && resumePhase !== 'armed') break;
+    if (current.status !== 'RUNNING' && resumePhase === 'armed') {
+      startErrors.push(`the orchestrator ended ${current.status} before the planned stop`);
+      resumePhase = 'off';
+    }
     if (Date.now() > deadline) {
       timedOut = true;
       break;
     }
+    if (resumePhase === 'armed' && counts.downloaded >= Math.max(1, Math.ceil(options.archives * options.stopAndResumeAt!))) {
+      // Stopped from the console midway, then the Resume runbook's StartExecution.
+      run.runtime.stopExecution(current.executionArn, 'Rehearsal.Stopped', 'stopped midway by the rehearsal');
+      options.progress(`[${runId}] orchestrator stopped with ${counts.downloaded} archive(s) downloaded; resuming`);
+      await run.runtime.whenDone(current.executionArn);
+      await run.start(resumeInput(runId, vaultName));
+      resumePhase = 'resumed';
+      continue;
+    }
     if (isIdle) {
-      if (windowPhase === 'copy-paused' && initiationDone() && counts.pending === 0 && counts.requested === 0) {
-        // Everything is staged (or copied in one request); jump close to the end of the window
-        // and run the scheduled extension check there.
+      if (windowPhase === 'copy-paused' && initiateDone() && counts.pending === 0 && counts.requested === 0) {
+        // Everything is staged (or copied in one request); jump close to the end of the window,
+        // fire the extension schedule there and let copying go on.
         env.clock.advance(22 * HOUR);
-        await extend();
-        nextExtensionAt = env.clock.now() + EXTENSION_INTERVAL_MS;
-        env.clock.schedule(nextExtensionAt, () => undefined);
+        await Promise.all(run.fire('window'));
         env.pollers.chunks.start();
         windowPhase = 'done';
-        options.progress(`[${runId}] expired-window: clock +22 h, ${extended()} archive(s) re-requested by DownloadWindowExtension, chunk copying resumed`);
+        options.progress(`[${runId}] expired-window: clock +22 h, ${run.totals.extension.extended} archive(s) re-requested by DownloadWindowExtension, chunk copying resumed`);
         continue;
       }
       const next = env.clock.nextEventAt();
       if (next !== undefined) env.clock.advanceTo(next);
     }
-    if (env.clock.now() >= nextExtensionAt) {
-      await extend();
-      nextExtensionAt = env.clock.now() + EXTENSION_INTERVAL_MS;
-      env.clock.schedule(nextExtensionAt, () => undefined);
-    }
-    await sleep(isIdle ? 20 : 100);
+    scheduled.push(...run.fireDueSchedules());
+    await sleep(isIdle ? 20 : 40);
   }
   if (windowPhase !== 'done') env.pollers.chunks.start();
-  if (!initiationDone()) await Promise.race([initiating, sleep(5_000)]);
+  await Promise.race([Promise.allSettled(scheduled), sleep(5_000)]);
   const final: Record<string, number> = {};
   for (const s of [ArchiveStatus.PENDING, ArchiveStatus.REQUESTED, ArchiveStatus.STAGED, ArchiveStatus.DOWNLOADED, ArchiveStatus.FAILED]) final[s] = await countStatus(env, runId, s);
   report(timedOut ? 'TIMED OUT' : 'finished', final);
+  const partitions = await readPartitions(env, runId);
+  const last = run.current!;
+  const runReport = (last.output as { report?: { manifestKey?: string; failedArchivesKey?: string; prefix?: string } } | undefined)?.report;
   const result = await buildReport(env, {
     runId,
     faults: options.faults,
@@ -179,28 +208,52 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     startedAt,
     vaultName,
     requireAllDownloaded: options.requireAllDownloaded,
+    requireExactlyOnce: options.requireExactlyOnce,
     fileOf: partitions.fileOf,
+    runReport: runReport?.prefix ? { prefix: runReport.prefix, manifestKey: runReport.manifestKey!, failedArchivesKey: runReport.failedArchivesKey! } : undefined,
   });
+  const initiations = run.executionsOf('InitiateRetrieval');
+  const windows = run.windowExecutions();
   const stages: StageSummary = {
+    inventory: {
+      status: run.executionsOf('InventoryRetrieval').map((e) => e.status).join('+') || 'not started',
+      jobs: run.totals.inventory.jobsInitiated,
+      chunks: run.totals.inventory.chunks,
+      polls: run.totals.inventory.polls,
+      renamed: run.totals.inventory.summary?.renamedCount ?? 0,
+    },
     partitions: partitions.partitions,
-    partitionFiles: partitions.keys.filter((k) => k.endsWith('.csv')).length,
-    initiateStatus: initiation?.status ?? 'not finished',
-    initiate: initiation?.totals,
-    quotaWaits: initiation?.transitions.filter((t) => t === 'WaitForQuota').length ?? 0,
-    extensionExecutions: extensions.length,
-    extended: extended(),
-    extensionListed: extensions.reduce((n, r) => n + r.totals.listed, 0),
+    partitionFiles: partitions.files,
+    orchestrator: run.executions.map((e) => e.status).join('+'),
+    initiateStatus: initiations.map((e) => e.status).join('+') || 'not started',
+    initiate: run.totals.initiate,
+    quotaWaits: initiations.reduce((n, e) => n + run.runtime.transitions(e.executionArn, { nested: true }).filter((t) => t === 'WaitForQuota').length, 0),
+    extensionExecutions: windows.length,
+    extended: run.totals.extension.extended,
+    extensionListed: run.totals.extension.listed,
+    scheduleFirings: run.totals.scheduleFirings,
   };
-  if (initiationError !== undefined) {
-    result.problems.push(`InitiateRetrieval could not run: ${String((initiationError as Error)?.stack ?? initiationError).slice(0, 300)}`);
-  } else if (initiation && initiation.status !== 'SUCCEEDED') {
-    result.problems.push(`InitiateRetrieval ended ${initiation.status}: ${initiation.error ?? ''} ${(initiation.cause ?? '').slice(0, 300)}`);
+  for (const e of startErrors) result.problems.push(e);
+  if (last.status !== 'SUCCEEDED') {
+    result.problems.push(`Orchestrator ended ${last.status}: ${last.error ?? ''} ${(last.cause ?? '').slice(0, 300)}`);
   }
-  if (initiation && initiation.totals.invalid > 0) result.problems.push(`InitiateRetrieval saw ${initiation.totals.invalid} partition row(s) without ArchiveId (CSV quoting?)`);
-  for (const e of extensionErrors.slice(0, 3)) result.problems.push(`DownloadWindowExtension: ${e}`);
+  for (const e of initiations.filter((x) => x.status !== 'SUCCEEDED' && x.status !== 'ABORTED')) {
+    result.problems.push(`InitiateRetrieval ended ${e.status}: ${e.error ?? ''} ${(e.cause ?? '').slice(0, 300)}`);
+  }
+  if (run.totals.initiate.invalid > 0) result.problems.push(`InitiateRetrieval saw ${run.totals.initiate.invalid} partition row(s) without ArchiveId (CSV quoting?)`);
+  for (const w of windows.filter((x) => x.status !== 'SUCCEEDED' && x.status !== 'ABORTED').slice(0, 3)) {
+    result.problems.push(`DownloadWindowExtension ${w.status} ${w.error ?? ''}: ${(w.cause ?? '').slice(0, 200)}`);
+  }
+  for (const e of run.scheduleErrors.slice(0, 3)) result.problems.push(e);
+  if (run.targets(NAMES.completionRule).length + run.targets(NAMES.dashboardRule).length + run.targets(NAMES.downloadWindowRule).length > 0) {
+    result.problems.push('schedule targets left on the shared rules after the run ended');
+  }
+  if (resumePhase === 'resumed' && run.executions.length !== 2) result.problems.push(`resume: ${run.executions.length} orchestrator execution(s), expected 2`);
+  if (options.stopAndResumeAt !== undefined && resumePhase !== 'resumed') result.problems.push('resume: the run was never stopped and resumed');
   if (env.uncaught.length > 0) {
     result.problems.push(`${env.uncaught.length} exception(s) escaped the handlers (each would crash the Lambda runtime), first: ${env.uncaught[0]}`);
   }
-  if (expiredWindow && extended() === 0) result.problems.push('expired-window: no archive was re-requested, the fault did not exercise the extension');
+  if (expiredWindow && run.totals.extension.extended === 0) result.problems.push('expired-window: no archive was re-requested, the fault did not exercise the extension');
+  run.close();
   return { ...result, stages, ok: result.problems.length === 0 };
 }

@@ -287,6 +287,30 @@ export async function startGlacierFake(options: GlacierFakeOptions): Promise<Gla
     if (account !== '-' && account !== accountId) throw new GlacierError(403, 'AccessDeniedException', `account ${account} is not the fake's account`);
     if (vaultsWord !== 'vaults' || !vaultName) throw new GlacierError(400, 'InvalidParameterValueException', `unsupported path ${url.pathname}`);
     const vault = vaults.get(vaultName);
+
+    // ---- Decommission stage: DeleteArchive and DeleteVault (added for src/handlers/decommission) ----
+    // DELETE /<account>/vaults/<vault>/archives/<archiveId> → 204; an archive the vault no longer
+    // has → 404 ResourceNotFoundException (as Glacier answers for a deleted archive).
+    // DELETE /<account>/vaults/<vault> → 204; refused with 400 InvalidParameterValueException while
+    // the vault holds archives (Glacier refuses a vault its last inventory shows as non-empty; this
+    // fake's inventory is always current, so "holds archives" is that check).
+    if (method === 'DELETE') {
+      const deleteOp = jobsWord === undefined ? 'DeleteVault' : jobsWord === 'archives' && jobId && outputWord === undefined ? 'DeleteArchive' : undefined;
+      if (!deleteOp) throw new GlacierError(400, 'InvalidParameterValueException', `unsupported path ${url.pathname}`);
+      stats?.count('Glacier', deleteOp);
+      if (!vault) throw new GlacierError(404, 'ResourceNotFoundException', `Vault not found for ARN: ${vaultArn(vaultName)}`);
+      applyFault({ operation: deleteOp, vaultName, archiveId: deleteOp === 'DeleteArchive' ? jobId : undefined });
+      if (deleteOp === 'DeleteArchive') {
+        if (!vault.archives.delete(jobId)) throw new GlacierError(404, 'ResourceNotFoundException', `Archive not found: ${jobId}`);
+      } else {
+        if (vault.archives.size > 0) throw new GlacierError(400, 'InvalidParameterValueException', `Vault not empty or recently written to: ${vaultArn(vaultName)}`);
+        vaults.delete(vaultName);
+      }
+      res.writeHead(204, { 'content-length': '0' });
+      res.end();
+      return;
+    }
+    // ---- end of the decommission block ----
     const op = jobsWord === undefined ? 'DescribeVault'
       : method === 'POST' && jobId === undefined ? 'InitiateJob'
         : jobId === undefined ? 'ListJobs'

@@ -428,6 +428,11 @@ export async function startS3Fake(options: S3FakeOptions): Promise<S3Fake> {
         bucketOf(bucketName);
         res.end();
         return;
+      case 'GetBucketLocation':
+        // Every bucket lives in us-east-1, which S3 reports as an empty LocationConstraint.
+        bucketOf(bucketName);
+        sendXml(res, 200, xml('LocationConstraint', ''));
+        return;
       case 'PutBucketVersioning': {
         const bucket = bucketOf(bucketName);
         bucket.versioning = xmlValues((await readBody(req)).toString('utf8'), 'Status')[0] === 'Enabled';

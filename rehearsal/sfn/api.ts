@@ -23,7 +23,8 @@ export interface SfnApi extends RunningService {
   readonly calls: SfnApiCall[];
 }
 
-export async function startSfnApi(runtime: SfnRuntime): Promise<SfnApi> {
+/** `runtime` may be any object with the runtime's `api` (e.g. one that forwards to the current runtime). */
+export async function startSfnApi(runtime: Pick<SfnRuntime, 'api'>): Promise<SfnApi> {
   const calls: SfnApiCall[] = [];
   const server = createServer((req, res) => {
     void (async () => {

@@ -13,7 +13,8 @@ import { randomBytes } from 'crypto';
  */
 export interface SfnClock {
   now(): number;
-  schedule(at: number, fire: () => void): void;
+  /** May return a cancel function (then a cancelled timer is no longer a pending event). */
+  schedule(at: number, fire: () => void): void | (() => void);
 }
 
 export const wallClock: SfnClock = {
@@ -30,11 +31,12 @@ export function startTimer(clock: SfnClock, ms: number, fire: () => void): () =>
     return () => clearTimeout(handle);
   }
   let live = true;
-  clock.schedule(clock.now() + ms, () => {
+  const cancel = clock.schedule(clock.now() + ms, () => {
     if (live) fire();
   });
   return () => {
     live = false;
+    if (cancel) cancel();
   };
 }
 

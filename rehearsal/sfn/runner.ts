@@ -142,6 +142,10 @@ interface ExecutionState {
   overrides?: any;
   /** Settles when the root event log is fully drained (the interpreter closes it on every ending). */
   drained?: Promise<void>;
+  /** Task invocations started and not returned (an aborted Parallel branch's stays forever). */
+  inflight: number;
+  /** Of those, the ones waiting on something outside the execution (clock Wait, token, `.sync` child). */
+  parked: number;
 }
 
 // --- States.Timeout ------------------------------------------------------------------------------
@@ -159,7 +163,7 @@ async function captureStatesTimeoutClass(): Promise<void> {
   const probe = new StateMachine({ StartAt: 'T', States: { T: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', TimeoutSeconds: 0.001, End: true } } } as any,
     { validationOptions: { noValidate: true } });
   let timer: NodeJS.Timeout | undefined;
-  const slowTask = () => new Promise((resolve) => { timer = setTimeout(() => resolve(null), 30); });
+  const slowTask = () => new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), 30); });
   const run = probe.run({}, { overrides: { taskResourceLocalHandlers: { T: slowTask } } });
   try {
     await run.result;
@@ -305,7 +309,7 @@ export class SfnRuntime {
       StateMachine: { Id: machine.arn, Name: machine.name },
       Task: { Token: TASK_TOKEN_PLACEHOLDER },
     };
-    const exec: ExecutionState = { record, machine, context, events: [], cleanups: new Set(), done, resolveDone };
+    const exec: ExecutionState = { record, machine, context, events: [], cleanups: new Set(), done, resolveDone, inflight: 0, parked: 0 };
     this.executions.set(executionArn, exec);
     exec.overrides = this.buildOverrides(machine.lowered, exec);
 
@@ -398,6 +402,19 @@ export class SfnRuntime {
     return this.eventsOf(executionArn)
       .filter((e) => e.type === type && (options.nested || topLevel.has(e.stateName!)))
       .map((e) => e.stateName!);
+  }
+
+  /**
+   * Running executions that are doing something: not every one of their in-flight tasks is parked
+   * on a clock Wait, a task token or a `.sync` child (between two tasks an execution is busy). A
+   * harness on a virtual clock may jump the clock only while this is 0.
+   */
+  public busyExecutions(): number {
+    let busy = 0;
+    for (const exec of this.executions.values()) {
+      if (exec.record.status === 'RUNNING' && !(exec.inflight > 0 && exec.parked >= exec.inflight)) busy++;
+    }
+    return busy;
   }
 
   /** Stops every running execution (end of a rehearsal). */
@@ -570,9 +587,14 @@ export class SfnRuntime {
     }
     const work = async (): Promise<any> => {
       const result = await this.invoke(task, input, exec, lowered);
-      return tokenPromise ? tokenPromise : result;
+      return tokenPromise ? this.parked(exec, tokenPromise) : result;
     };
-    return this.withTimeouts(task, work, token, exec);
+    exec.inflight++;
+    try {
+      return await this.withTimeouts(task, work, token, exec);
+    } finally {
+      exec.inflight--;
+    }
   }
 
   /**
@@ -656,7 +678,7 @@ export class SfnRuntime {
       case 'distributed-map':
         return this.runDistributedMap(lowered.maps[task.stateName], input, exec);
       case 'clock-wait':
-        return this.clockWait(input);
+        return this.clockWait(input, exec);
       default:
         throw new SfnApiError('States.Runtime', `no local implementation for ${task.resource}`);
     }
@@ -768,7 +790,7 @@ export class SfnRuntime {
       this.stopExecution(child.executionArn, 'States.Aborted', 'parent execution stopped');
     };
     parent.cleanups.add(stopChild);
-    const done = await this.whenDone(child.executionArn);
+    const done = await this.parked(parent, this.whenDone(child.executionArn));
     parent.cleanups.delete(stopChild);
     const json = mode === 'sync:2';
     const described: any = {
@@ -791,12 +813,22 @@ export class SfnRuntime {
     throw new SfnApiError('States.TaskFailed', JSON.stringify(described));
   }
 
-  private async clockWait(params: any): Promise<any> {
+  /** The task waits for something outside the execution (see `busyExecutions`). */
+  private async parked<T>(exec: ExecutionState, work: Promise<T>): Promise<T> {
+    exec.parked++;
+    try {
+      return await work;
+    } finally {
+      exec.parked--;
+    }
+  }
+
+  private async clockWait(params: any, exec: ExecutionState): Promise<any> {
     let ms = 0;
     if (params.Seconds !== undefined) ms = Number(params.Seconds) * 1000;
     else if (params.Timestamp !== undefined) ms = Math.max(0, Date.parse(params.Timestamp) - this.clock.now());
     if (this.clock === wallClock) ms *= this.timeScale;
-    if (ms > 0) await new Promise<void>((resolve) => startTimer(this.clock, ms, resolve));
+    if (ms > 0) await this.parked(exec, new Promise<void>((resolve) => startTimer(this.clock, ms, resolve)));
     return params.Input;
   }
 

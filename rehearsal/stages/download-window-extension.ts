@@ -1,4 +1,4 @@
-import { loadAsl, functionArn, runStage, stageLambda, StageMachine, StageRun, waitStatesOf } from './sfn-stage';
+import { loadAsl, functionArn, runStage, stageLambda, StageMachine, StageRun } from './sfn-stage';
 import type { ExtendBatchResult } from '../../src/handlers/download-window-extension/extend-window';
 import type { WindowScanResult } from '../../src/handlers/download-window-extension/window-scan';
 import { Environment, NAMES } from '../environment';
@@ -54,7 +54,6 @@ export function windowExtensionMachine(env: Environment, totals?: ExtensionTotal
         totals.deferred += r.deferred;
       }),
     },
-    waitStates: waitStatesOf(definition),
   };
 }
 

@@ -1,4 +1,4 @@
-import { loadAsl, functionArn, runStage, stageLambda, StageMachine, StageRun, waitStatesOf } from './sfn-stage';
+import { loadAsl, functionArn, runStage, stageLambda, StageMachine, StageRun } from './sfn-stage';
 import type { InitiateBatchResult } from '../../src/handlers/initiate-retrieval/initiate-batch';
 import { Environment, NAMES } from '../environment';
 
@@ -57,7 +57,6 @@ export function initiateRetrievalMachine(env: Environment, totals?: InitiateTota
         totals.deferred += r.deferred;
       }),
     },
-    waitStates: waitStatesOf(definition),
   };
 }
 

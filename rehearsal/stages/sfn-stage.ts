@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ACCOUNT_ID, Environment, REGION } from '../environment';
 import type { AslObject, Json } from '../sfn/lower';
 import { s3ObjectStore } from '../sfn/object-store';
-import { startTimer } from '../sfn/registry';
 import { ExecutionRecord, LambdaHandler, SfnRuntime } from '../sfn/runner';
 import { withVirtualTime } from '../virtual-time';
 
@@ -12,11 +12,10 @@ import { withVirtualTime } from '../virtual-time';
  * - the definition file as deployed, placeholders substituted like CDK's definitionSubstitutions;
  * - Lambda tasks call the real handlers in process, with `Date.now()` on the rehearsal clock;
  * - ItemReader / ResultWriter go through the real S3 SDK to the local S3 fake;
- * - Wait states wait on the rehearsal clock (lowered to clock waits), and only while an execution
- *   sits in one does the harness see it as idle (it may then jump the clock to the next event).
+ * - Wait states wait on the rehearsal clock (lowered to clock waits); only while an execution is
+ *   parked (Wait, task token, `.sync` child) does the harness see it as idle (and may then jump the
+ *   clock to the next event).
  */
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
 
 export function functionArn(name: string): string {
   return `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:rehearsal-${name}`;
@@ -51,8 +50,6 @@ export interface StageMachine {
   readonly definition: AslObject;
   readonly substitutions: Record<string, string>;
   readonly lambdaHandlers: Record<string, LambdaHandler>;
-  /** Names of the definition's Wait states (the harness may jump the clock while one runs). */
-  readonly waitStates: readonly string[];
 }
 
 export interface StageRun extends ExecutionRecord {
@@ -62,56 +59,39 @@ export interface StageRun extends ExecutionRecord {
 }
 
 /**
- * A clock wait that releases the harness's activity count while it lasts: the lowered Wait state
- * receives `{ Input, Seconds? , Timestamp? }` and returns `Input` after that much virtual time.
+ * One SfnRuntime with `machines` registered (children of `states:startExecution` are looked up
+ * in it): Lambda tasks call the real handlers, ItemReader/ResultWriter and S3/DynamoDB integrations
+ * go to the local services, Waits wait on the rehearsal clock, and every execution counts as harness
+ * activity except while it is parked (Wait, task token, `.sync` child). The SFN API the handlers
+ * reach serves this runtime from now on.
  */
-function idleWait(env: Environment) {
-  return async (params: any): Promise<any> => {
-    let ms = 0;
-    if (params.Seconds !== undefined) ms = Number(params.Seconds) * 1000;
-    else if (params.Timestamp !== undefined) ms = Math.max(0, Date.parse(params.Timestamp) - env.clock.now());
-    if (ms > 0) {
-      env.activity.leave();
-      try {
-        await new Promise<void>((resolve) => startTimer(env.clock, ms, resolve));
-      } finally {
-        env.activity.enter();
-      }
-    }
-    return params.Input;
-  };
-}
-
-/** Runs `machine` to the end on the rehearsal clock; the execution counts as harness activity. */
-export async function runStage(env: Environment, machine: StageMachine, input: Json, executionName?: string): Promise<StageRun> {
-  const wait = idleWait(env);
+export function stageRuntime(env: Environment, machines: readonly StageMachine[]): SfnRuntime {
   const runtime = new SfnRuntime({
     clock: env.clock,
     region: REGION,
     accountId: ACCOUNT_ID,
     lowerOptions: { lowerWaits: true },
     services: {
-      lambdaHandlers: machine.lambdaHandlers,
+      lambdaHandlers: Object.assign({}, ...machines.map((m) => m.lambdaHandlers)),
       objectStore: s3ObjectStore(env.s3Client),
       s3Client: env.s3Client,
-      taskOverrides: Object.fromEntries(machine.waitStates.map((name) => [name, wait])),
+      dynamodbClient: new DynamoDBClient({}),
+      // InventoryRetrieval's Glue branch (inventories above 1.5 GiB) is not rehearsed.
+      awsSdk: {
+        glue: async (action) => {
+          throw Object.assign(new Error(`Glue ${action} is not available in the rehearsal`), { name: 'Glue.ServiceUnavailable' });
+        },
+      },
     },
   });
-  const arn = runtime.registerStateMachine(machine.name, machine.definition, machine.substitutions);
-  const record = await env.activity.track(async () => runtime.run(arn, input, { name: executionName }));
-  return { ...record, runtime, transitions: runtime.transitions(record.executionArn, { nested: true }) };
+  for (const machine of machines) runtime.registerStateMachine(machine.name, machine.definition, machine.substitutions);
+  env.useSfnRuntime(runtime);
+  return runtime;
 }
 
-/** Wait state names of a definition (any nesting level). */
-export function waitStatesOf(definition: AslObject): string[] {
-  const names: string[] = [];
-  const walk = (states: Record<string, AslObject> | undefined): void => {
-    for (const [name, state] of Object.entries(states ?? {})) {
-      if (state.Type === 'Wait') names.push(name);
-      walk(state.ItemProcessor?.States ?? state.Iterator?.States);
-      for (const branch of state.Branches ?? []) walk(branch.States);
-    }
-  };
-  walk(definition.States);
-  return names;
+/** Runs `machine` to the end on the rehearsal clock (its own runtime). */
+export async function runStage(env: Environment, machine: StageMachine, input: Json, executionName?: string): Promise<StageRun> {
+  const runtime = stageRuntime(env, [machine]);
+  const record = await runtime.run(machine.name, input, { name: executionName });
+  return { ...record, runtime, transitions: runtime.transitions(record.executionArn, { nested: true }) };
 }
