@@ -8,3 +8,4 @@ export * from './constructs/inventory-retrieval';
 export * from './constructs/orchestrator';
 export * from './constructs/runbooks';
 export * from './constructs/dashboard';
+export * from './constructs/decommission';

@@ -5,6 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ArchiveRetrieval } from './archive-retrieval';
 import { TransferDashboard } from './dashboard';
+import { VaultDecommission } from './decommission';
 import { DownloadWindowExtension } from './download-window-extension';
 import { InitiateRetrieval } from './initiate-retrieval';
 import { InventoryRetrieval } from './inventory-retrieval';
@@ -150,6 +151,15 @@ export interface GlacierVaultToS3TransferProps {
    * @default Duration.hours(36)
    */
   readonly stallThreshold?: Duration;
+
+  /**
+   * Allow the Decommission runbook to delete archives (and then the vault) that are proven safe in
+   * S3. Without it the runbook only writes dry-run plans and no role can delete anything. Requires
+   * `allowedVaultNames`.
+   *
+   * @default false
+   */
+  readonly enableDecommissioning?: boolean;
 }
 
 const VAULT_NAME = /^[A-Za-z0-9_.-]{1,255}$/;
@@ -191,6 +201,8 @@ export class GlacierVaultToS3Transfer extends Construct {
   public readonly resumeRunbookName: string;
   /** Name of the SSM Automation document that stops a run. */
   public readonly stopRunbookName: string;
+  /** Vault decommissioning after a verified transfer (dry run unless `enableDecommissioning`). */
+  public readonly decommission: VaultDecommission;
   /** Normalised destination prefix ('' or ending in '/'). */
   public readonly destinationPrefix: string;
   /** Chunk size in bytes. */
@@ -323,6 +335,18 @@ export class GlacierVaultToS3Transfer extends Construct {
       functions: this.orchestrator.functions,
       notificationEmails: props.notificationEmails,
       stallThreshold: props.stallThreshold,
+    });
+    if (props.enableDecommissioning && props.allowedVaultNames === undefined) {
+      throw new Error('enableDecommissioning requires allowedVaultNames: deletion is only granted on named vaults');
+    }
+    this.decommission = new VaultDecommission(this, 'Decommission', {
+      storage: this.storage,
+      destinationBucket: props.destinationBucket,
+      vaultArns: this.vaultArns,
+      allowDeletion: props.enableDecommissioning ?? false,
+      metricsNamespace: this.orchestrator.metricsNamespace,
+      dashboard: this.dashboard.dashboard,
+      logRetention: props.logRetention,
     });
     this.launchRunbookName = this.runbooks.launchDocumentName;
     this.resumeRunbookName = this.runbooks.resumeDocumentName;

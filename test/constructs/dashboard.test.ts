@@ -28,7 +28,11 @@ describe('TransferDashboard without notification emails', () => {
       expect(names).toContain(`${status}Count`);
       expect(names).toContain(`${status}Bytes`);
     }
-    for (const m of perRun) expect(m[2]).toBe('RunId');
+    // Every per-run metric (transfer or decommission) is selected by the RunId dimension.
+    for (const m of perRun) {
+      const dimensionNames = m.slice(2).filter((x: unknown, i: number) => i % 2 === 0 && typeof x === 'string');
+      expect(dimensionNames).toContain('RunId');
+    }
     const titles = body.widgets.map((w: any) => w.properties.title).filter(Boolean);
     expect(titles).toEqual(expect.arrayContaining(['Archives', 'Bytes', 'Progress (archives)', 'Throughput', 'Estimated time left (hours)', 'Dead-letter messages']));
   });

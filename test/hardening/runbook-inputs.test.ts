@@ -29,6 +29,7 @@ interface Parameter {
 
 const KIND: Readonly<Record<string, Kind>> = {
   VaultName: 'identifier',
+  VaultNameConfirmation: 'identifier',
   WorkflowRun: 'identifier',
   NamingOverrideFile: 'url',
   Description: 'text',
@@ -36,6 +37,7 @@ const KIND: Readonly<Record<string, Kind>> = {
 
 const LEGITIMATE: Readonly<Record<string, string[]>> = {
   VaultName: ['photos', 'my-vault_2024.backup', 'V'.repeat(255)],
+  VaultNameConfirmation: ['photos', 'my-vault_2024.backup'],
   WorkflowRun: ['run-2024-01-01', 'a'.repeat(64), '3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b', 'nightly.v2_b'],
   NamingOverrideFile: [
     's3://my-bucket/overrides/names.csv',
@@ -93,7 +95,7 @@ function documents(): Record<string, Record<string, Parameter>> {
   const out: Record<string, Record<string, Parameter>> = {};
   for (const r of Object.values(template.findResources('AWS::SSM::Document')) as any[]) {
     const name = String(r.Properties.Name);
-    const kind = ['Launch', 'Resume', 'Stop'].find((k) => name.endsWith(`-${k}`));
+    const kind = ['Launch', 'Resume', 'Stop', 'Decommission'].find((k) => name.endsWith(`-${k}`));
     if (kind) out[kind] = r.Properties.Content.parameters ?? {};
   }
   return out;
@@ -104,8 +106,8 @@ const accepts = (p: Parameter, value: string): boolean =>
   p.allowedValues !== undefined ? p.allowedValues.includes(value) : new RegExp(p.allowedPattern!).test(value);
 
 describe('runbook parameters', () => {
-  it('the Launch, Resume and Stop documents are all there', () => {
-    expect(Object.keys(docs).sort()).toEqual(['Launch', 'Resume', 'Stop']);
+  it('the Launch, Resume, Stop and Decommission documents are all there', () => {
+    expect(Object.keys(docs).sort()).toEqual(['Decommission', 'Launch', 'Resume', 'Stop']);
   });
 
   it('every parameter is a typed String with an allowedPattern or allowedValues, and a description', () => {
@@ -182,7 +184,7 @@ describe('runbook parameters', () => {
     const template = Template.fromStack(stack);
     const embedded = new Map<string, Set<string>>();
     for (const r of Object.values(template.findResources('AWS::SSM::Document')) as any[]) {
-      const doc = ['Launch', 'Resume', 'Stop'].find((k) => String(r.Properties.Name).endsWith(`-${k}`))!;
+      const doc = ['Launch', 'Resume', 'Stop', 'Decommission'].find((k) => String(r.Properties.Name).endsWith(`-${k}`))!;
       for (const step of r.Properties.Content.mainSteps) {
         const input = step.inputs?.input;
         if (typeof input !== 'string') continue;

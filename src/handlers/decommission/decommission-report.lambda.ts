@@ -1,0 +1,28 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { ReportEvent, ReportResult, writeDecommissionReport } from './report';
+import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { DecommissionEnv, Env } from '../shared/schema';
+
+/*
+ * DecommissionReport: sums the batches, writes the plan (to-delete / kept lists, summary with the
+ * early-deletion charge) and, for a real run, the run's deletion log; publishes the totals to the
+ * dashboard.
+ */
+
+const logger = createLogger('DecommissionReport');
+const ddb = createDocumentClient();
+const s3 = createS3Client();
+const cloudwatch = new CloudWatchClient({ maxAttempts: 5 });
+
+export async function handler(event: ReportEvent): Promise<ReportResult> {
+  return writeDecommissionReport({
+    s3,
+    ddb,
+    cloudwatch,
+    tableName: requireEnv(Env.TRANSFER_TABLE),
+    inventoryBucket: requireEnv(Env.INVENTORY_BUCKET),
+    metricsNamespace: process.env[DecommissionEnv.METRICS_NAMESPACE] ?? '',
+    log: logger,
+  }, event);
+}

@@ -1,0 +1,27 @@
+import { deletionEnabled } from './config';
+import { DecommissionInput, listRunArchives, ListResult } from './list-archives';
+import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env } from '../shared/schema';
+
+/*
+ * ListRunArchives (decommission, first step): checks the request (finished run, vault name typed
+ * again, no active run, deletion enabled for a real run) and lists every archive of the run to
+ * `tmp/<runId>/decommission/<execution>/archives.json` in the inventory bucket.
+ */
+
+const logger = createLogger('DecommissionListRunArchives');
+const ddb = createDocumentClient();
+const s3 = createS3Client();
+
+export async function handler(event: DecommissionInput): Promise<ListResult> {
+  return listRunArchives({
+    ddb,
+    s3,
+    tableName: requireEnv(Env.TRANSFER_TABLE),
+    inventoryBucket: requireEnv(Env.INVENTORY_BUCKET),
+    destinationBucket: requireEnv(Env.DESTINATION_BUCKET),
+    deletionEnabled: deletionEnabled(),
+    log: logger,
+  }, event);
+}

@@ -1,0 +1,16 @@
+import { finalizeVault, FinalizerEvent, InventoryChecked, InventoryRequested, VaultDeletion } from './vault-finalizer';
+import { createGlacierClient, createS3Client, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env } from '../shared/schema';
+
+/*
+ * VaultFinalizer: final inventory request / check, then DeleteVault when it lists no archive.
+ */
+
+const logger = createLogger('DecommissionVaultFinalizer');
+const glacier = createGlacierClient();
+const s3 = createS3Client();
+
+export async function handler(event: FinalizerEvent): Promise<InventoryRequested | InventoryChecked | VaultDeletion> {
+  return finalizeVault({ glacier, s3, inventoryBucket: requireEnv(Env.INVENTORY_BUCKET), log: logger }, event);
+}
