@@ -105,16 +105,22 @@ export class Orchestrator extends Construct {
       requestFunctionOptions(this, name, timeout, memory, logRetention, env);
 
     this.runRecord = new RunRecordFunction(this, 'RunRecord', {
-      ...opts('RunRecord', Duration.minutes(1), 256, {
+      // Up to 5 minutes: a naming-override download (presigned URL) can be large.
+      ...opts('RunRecord', Duration.minutes(5), 256, {
         ...base,
         ...destination,
         [OrchestrationEnv.INITIATE_STATE_MACHINE_ARN]: props.initiateRetrieval.stateMachineArn,
         [OrchestrationEnv.STORAGE_CLASS]: props.storageClass,
         [OrchestrationEnv.RETRIEVAL_TIER]: props.retrievalTier,
         [Env.DAILY_QUOTA_BYTES]: String(props.dailyQuotaBytes),
+        [Env.INVENTORY_BUCKET]: props.storage.inventoryBucket.bucketName,
       }),
-      description: 'Validates and records a transfer run; one active run per vault',
+      description: 'Validates and records a transfer run; one active run per vault; stages the naming override',
     });
+    // The naming override is read from anywhere in the inventory bucket (copy) and written to the
+    // run's naming_override/ prefix, where the inventory stage reads it.
+    props.storage.inventoryBucket.grantRead(this.runRecord);
+    props.storage.inventoryBucket.grantPut(this.runRecord, '*/naming_override/*');
     this.archivesStatusCleanup = new ArchivesStatusCleanupFunction(this, 'ArchivesStatusCleanup', {
       ...opts('ArchivesStatusCleanup', Duration.minutes(15), 512, { ...base, ...destination }),
       description: 'Resets archives a stopped run left requested/staged to pending',

@@ -30,6 +30,7 @@ function deps(): RunRecordDeps {
     defaultStorageClass: requireEnv(OrchestrationEnv.STORAGE_CLASS),
     defaultTier: requireEnv(OrchestrationEnv.RETRIEVAL_TIER),
     dailyQuotaBytes: Number(requireEnv(Env.DAILY_QUOTA_BYTES)),
+    inventoryBucket: process.env[Env.INVENTORY_BUCKET],
   };
 }
 

@@ -1,6 +1,7 @@
 import { GetBucketLocationCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { NamingOverrideError, stageNamingOverride } from './naming-override';
 import { resolveStorageClass, resolveTier } from './storage-classes';
 import { errorName, isConditionalCheckFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
@@ -26,6 +27,8 @@ export interface RunRecordDeps {
   readonly defaultStorageClass: string;
   readonly defaultTier: string;
   readonly dailyQuotaBytes: number;
+  /** Inventory bucket: where a naming override is staged for the inventory stage. */
+  readonly inventoryBucket?: string;
   readonly now?: () => Date;
   readonly random?: () => string;
   readonly log: Log;
@@ -180,6 +183,16 @@ export async function startRun(deps: RunRecordDeps, start: StartRunEvent): Promi
     throw reject('InvalidInput', 'namingOverride must be an s3:// URI or an https:// (presigned) URL');
   }
   const acknowledged = event.acknowledgeCrossRegion === 'YES';
+  if (namingOverride !== '') {
+    if (!deps.inventoryBucket) throw new Error('RunRecord needs the inventory bucket to stage a naming override');
+    try {
+      const count = await stageNamingOverride({ s3: deps.s3, inventoryBucket: deps.inventoryBucket }, runId, namingOverride);
+      deps.log.info('naming override staged for the inventory stage', { runId, overrides: count });
+    } catch (err) {
+      if (err instanceof NamingOverrideError) throw reject('InvalidNamingOverride', err.message);
+      throw err;
+    }
+  }
 
   // The destination bucket must belong to this account and, unless acknowledged, this region.
   let location: string | undefined;
