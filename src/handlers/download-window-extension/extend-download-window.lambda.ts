@@ -1,7 +1,6 @@
 import { ExtendBatchEvent, ExtendBatchResult, extendBatch } from './extend-window';
-import { numberEnv, requestConfig } from '../initiate-retrieval/config';
-import { QuotaLedgerStore } from '../initiate-retrieval/quota-ledger';
-import { RequestStore } from '../initiate-retrieval/request-store';
+import { numberEnv } from '../initiate-retrieval/config';
+import { requestDeps } from '../initiate-retrieval/request-deps';
 import { createDocumentClient, createGlacierClient } from '../shared/clients';
 import { createLogger } from '../shared/logger';
 import { Env } from '../shared/schema';
@@ -17,20 +16,8 @@ const ddb = createDocumentClient();
 const glacier = createGlacierClient();
 
 export async function handler(event: ExtendBatchEvent): Promise<ExtendBatchResult> {
-  const config = requestConfig();
   return extendBatch({
-    store: new RequestStore(ddb, config.transferTable),
-    ledger: new QuotaLedgerStore(ddb, {
-      tableName: config.ledgerTable,
-      dailyQuotaBytes: config.dailyQuotaBytes,
-      bucketSeconds: config.bucketSeconds,
-      log: logger,
-    }),
-    glacier,
-    requestsPerSecond: config.requestsPerSecond,
-    concurrency: config.concurrency,
-    maxAttempts: config.maxAttempts,
+    ...requestDeps(ddb, glacier, logger),
     maxWaitSeconds: numberEnv(Env.WINDOW_EXTENSION_MAX_WAIT_SECONDS, 1200, (v) => v >= 0, 'a non-negative number of seconds'),
-    log: logger,
   }, event);
 }

@@ -1,7 +1,5 @@
-import { requestConfig } from './config';
 import { InitiateBatchEvent, InitiateBatchResult, initiateBatch } from './initiate-batch';
-import { QuotaLedgerStore } from './quota-ledger';
-import { RequestStore } from './request-store';
+import { requestDeps } from './request-deps';
 import { createDocumentClient, createGlacierClient } from '../shared/clients';
 import { createLogger } from '../shared/logger';
 
@@ -17,19 +15,5 @@ const ddb = createDocumentClient();
 const glacier = createGlacierClient();
 
 export async function handler(event: InitiateBatchEvent): Promise<InitiateBatchResult> {
-  const config = requestConfig();
-  return initiateBatch({
-    store: new RequestStore(ddb, config.transferTable),
-    ledger: new QuotaLedgerStore(ddb, {
-      tableName: config.ledgerTable,
-      dailyQuotaBytes: config.dailyQuotaBytes,
-      bucketSeconds: config.bucketSeconds,
-      log: logger,
-    }),
-    glacier,
-    requestsPerSecond: config.requestsPerSecond,
-    concurrency: config.concurrency,
-    maxAttempts: config.maxAttempts,
-    log: logger,
-  }, event);
+  return initiateBatch(requestDeps(ddb, glacier, logger), event);
 }

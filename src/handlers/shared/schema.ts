@@ -4,6 +4,8 @@
  * handlers both import this module, so a name can only change in one place.
  */
 
+import { PARTITION_COLUMNS } from '../../core/partitioning';
+
 /** Life cycle of one archive inside one run. */
 export enum ArchiveStatus {
   /** Listed in the sorted inventory, not yet requested from Glacier. */
@@ -226,17 +228,10 @@ export function bytesAttribute(status: ArchiveStatus | 'total'): string {
  * inventory bucket), written by the inventory stage and read by InitiateRetrieval's Distributed
  * Map (header on the first row, RFC 4180 quoting). Rows are in (CreationDate, ArchiveId) order.
  */
-export const PARTITION_CSV_COLUMNS = [
-  'ArchiveId',
-  'CreationDate',
-  'Size',
-  'SHA256TreeHash',
-  /** Final destination key, prefix included, unique within the run. */
-  'ObjectKey',
-  /** ISO-8601 last-modified time recovered from the description, or empty. */
-  'LastModified',
-  'ArchiveDescription',
-] as const;
+// The column list lives with the partitioning rules (src/core/partitioning.ts), which write it:
+// ArchiveId, CreationDate, Size, SHA256TreeHash, ObjectKey (final key, prefix included, unique in
+// the run), LastModified (ISO-8601 from the description, or empty), ArchiveDescription.
+export const PARTITION_CSV_COLUMNS = PARTITION_COLUMNS;
 
 /** One row of a partition CSV as Step Functions' CSV ItemReader hands it over (all strings). */
 export interface PartitionRow {
