@@ -15,8 +15,8 @@ import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options
 import { ArchivesStatusCleanupFunction } from '../handlers/orchestration/archives-status-cleanup-function';
 import { CleanupUploadsFunction } from '../handlers/orchestration/cleanup-uploads-function';
 import { CompletionCheckerFunction } from '../handlers/orchestration/completion-checker-function';
-import { DEFAULT_NAMESPACE } from '../handlers/orchestration/dashboard-update';
 import { DashboardUpdateFunction } from '../handlers/orchestration/dashboard-update-function';
+import { DEFAULT_NAMESPACE } from '../handlers/orchestration/run-metrics';
 import { RunRecordFunction } from '../handlers/orchestration/run-record-function';
 import { RunReportFunction } from '../handlers/orchestration/run-report-function';
 import { Env, OrchestrationEnv } from '../handlers/shared/schema';

@@ -1,10 +1,13 @@
 import { CloudWatchClient, MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { readRunCounts, RunCounts, STATUSES } from './run-counts';
+import { DEFAULT_NAMESPACE, statusMetricName } from './run-metrics';
 import { getRun } from './run-record';
 import { isConditionalCheckFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
 import { RUN_SK, runPk } from '../shared/schema';
+
+export { DEFAULT_NAMESPACE, statusMetricName };
 
 /*
  * CloudWatchDashboardUpdate: publishes a run's counters (archives and bytes per status, plus the
@@ -13,13 +16,6 @@ import { RUN_SK, runPk } from '../shared/schema';
  * per-run 5-minute schedule, once by the orchestrator right after the run is recorded (so the
  * dashboard's run selector lists it within minutes) and once more by cleanup.
  */
-
-export const DEFAULT_NAMESPACE = 'GlacierVaultToS3';
-
-/** Metric names of one status: `<Status>Count` / `<Status>Bytes`, e.g. `DownloadedBytes`. */
-export function statusMetricName(status: string, unit: 'Count' | 'Bytes'): string {
-  return `${status.charAt(0).toUpperCase()}${status.slice(1)}${unit}`;
-}
 
 export interface DashboardUpdateDeps {
   readonly ddb: DynamoDBDocumentClient;
