@@ -34,6 +34,10 @@ interface CiRun {
   readonly stopAndResumeAt?: number;
   /** Every key written exactly once (profiles without redelivered work). */
   readonly requireExactlyOnce?: boolean;
+  /** InitiateRetrieval must wait for quota at least once. */
+  readonly requireQuotaWait?: boolean;
+  /** Tamper with two objects, then a dry and a real VaultDecommission. */
+  readonly decommission?: boolean;
 }
 
 const CI_MATRIX: CiRun[] = [
@@ -44,10 +48,21 @@ const CI_MATRIX: CiRun[] = [
   { faults: 'corrupt-chunk', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB },
   { faults: 'crash-between-steps', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB },
   { faults: 'expired-window', archives: 8, sizeProfile: 'mixed', maxTotalBytes: 16 * MiB, requireExactlyOnce: true },
-  // A binding DAILY_QUOTA_BYTES: InitiateRetrieval loops through WaitForQuota for ~2 virtual days.
-  { faults: 'none', label: 'quota', archives: 10, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB, dailyQuotaBytes: 4 * MiB, requireExactlyOnce: true },
+  // A binding DAILY_QUOTA_BYTES (2 MiB for this 3.4 MiB vault): InitiateRetrieval passes WaitForQuota.
+  {
+    faults: 'none',
+    label: 'quota',
+    archives: 10,
+    sizeProfile: 'tiny',
+    maxTotalBytes: 8 * MiB,
+    dailyQuotaBytes: 2 * MiB,
+    requireQuotaWait: true,
+    requireExactlyOnce: true,
+  },
   // StopExecution of the orchestrator midway, then the Resume runbook's input for the same run id.
   { faults: 'none', label: 'resume', archives: 12, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB, stopAndResumeAt: 0.3, requireExactlyOnce: true },
+  // A transfer, two destination objects tampered with, then a dry and a real VaultDecommission.
+  { faults: 'none', label: 'decommission', archives: 6, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB, decommission: true, requireExactlyOnce: true },
 ];
 
 async function main(): Promise<number> {
@@ -62,6 +77,7 @@ async function main(): Promise<number> {
     .addOption(new Option('--profile <profile>', 'run a fixed matrix instead of one run').choices(['ci']))
     .option('--max-total-mib <mib>', 'cap on the generated vault size', positiveInt)
     .option('--daily-quota-mib <mib>', 'DAILY_QUOTA_BYTES of the request stages in MiB (default 1 TiB)', positiveInt)
+    .option('--decommission', 'after the transfer, tamper with two objects and run a dry and a real VaultDecommission')
     .option('--report-json <file>', 'write the report(s) as JSON')
     .option('--speed <factor>', 'virtual clock speed (virtual ms per wall ms); the clock also jumps when the pipeline is idle', Number, 60)
     .option('--timeout <seconds>', 'give up on a run after this many wall seconds', positiveInt, 90)
@@ -77,6 +93,7 @@ async function main(): Promise<number> {
     profile?: 'ci';
     maxTotalMib?: number;
     dailyQuotaMib?: number;
+    decommission?: boolean;
     reportJson?: string;
     speed: number;
     timeout: number;
@@ -103,6 +120,8 @@ async function main(): Promise<number> {
         faults: opts.faults,
         maxTotalBytes: opts.maxTotalMib ? opts.maxTotalMib * MiB : undefined,
         dailyQuotaBytes: opts.dailyQuotaMib ? opts.dailyQuotaMib * MiB : undefined,
+        requireQuotaWait: opts.dailyQuotaMib !== undefined,
+        decommission: opts.decommission,
       }];
     for (const run of runs) {
       const report = await runRehearsal(env, { ...run, chunkSize, timeoutMs: opts.timeout * 1000, progress, progressEveryMs: plain ? 3000 : 1000 });

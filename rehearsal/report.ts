@@ -80,6 +80,8 @@ export interface RunReport {
   readonly failedWithReason: number;
   readonly quota: QuotaCheck;
   readonly stages?: StageSummary;
+  /** Lines describing the decommission check (runs with `decommission`). */
+  readonly decommission?: string[];
   readonly ok: boolean;
 }
 
@@ -372,6 +374,7 @@ export function formatReport(report: RunReport): string {
       + `failed ${report.failed}, skipped ${report.skipped}, lost ${report.lost}, unverified ${report.unverified}, written more than once ${report.rewritten}`,
     `   metrics counters: ${report.metricsMismatches.length === 0 ? 'match the table' : report.metricsMismatches.join(', ')}`,
     ...(report.stages ? [formatStages(report.stages)] : []),
+    ...(report.decommission ?? []).map((l) => `   decommission: ${l}`),
     `   quota: max ${(report.quota.maxWindowBytes / 1048576).toFixed(1)} MiB in any rolling 24 h at this run's ${report.quota.requests} request(s); `
       + `ledger window ${(report.quota.ledgerWindowBytes / 1048576).toFixed(1)} MiB; DAILY_QUOTA_BYTES ${(report.quota.dailyQuotaBytes / 1048576).toFixed(1)} MiB`,
     `   DLQs: ${Object.entries(report.dlq).map(([q, n]) => `${q}=${n}`).join(' ')}; open uploads ${report.openUploads}; stray objects ${report.strayObjects.length}`,

@@ -1,14 +1,15 @@
 /* eslint-disable @stylistic/max-len */
 import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { checkDecommission } from './decommission-check';
 import { Environment, NAMES, TiB } from './environment';
 import type { FaultProfile } from './faults';
 import { buildReport, RunReport, StageSummary } from './report';
 import { sleep } from './services/common';
 import { launchInput, OrchestratedRun, resumeInput } from './stages/orchestrator';
 import { generateVault, SizeProfile } from './vault-generator';
-import { ArchiveStatus, InventoryEnv, partitionPrefix, runStatusKey, TransferTable } from '../src/handlers/shared/schema';
+import { ArchiveStatus, countAttribute, InventoryEnv, metricsPk, partitionPrefix, runStatusKey, TransferTable } from '../src/handlers/shared/schema';
 
 export interface RunOptions {
   readonly runId: string;
@@ -35,6 +36,10 @@ export interface RunOptions {
    * the same bytes; the report counts those either way.
    */
   readonly requireExactlyOnce?: boolean;
+  /** InitiateRetrieval must pass WaitForQuota at least once (a binding dailyQuotaBytes). */
+  readonly requireQuotaWait?: boolean;
+  /** After the transfer: tamper with two objects, then a dry and a real VaultDecommission (decommission-check.ts). */
+  readonly decommission?: boolean;
   readonly progress: (line: string) => void;
   /** Minimum wall milliseconds between progress lines. */
   readonly progressEveryMs: number;
@@ -59,6 +64,18 @@ async function countStatus(env: Environment, runId: string, status: ArchiveStatu
     start = page.LastEvaluatedKey;
   } while (start);
   return total;
+}
+
+const LOOP_STATUSES = [ArchiveStatus.PENDING, ArchiveStatus.REQUESTED, ArchiveStatus.STAGED, ArchiveStatus.DOWNLOADED, ArchiveStatus.FAILED, ArchiveStatus.SKIPPED];
+
+/**
+ * Status counts for the control loop from the run's metrics item (one GetItem instead of a Query per
+ * status); the stream keeps it current, and it is exact whenever the pipeline is idle (the stream is
+ * drained then). The report checks it against the table.
+ */
+async function loopCounts(env: Environment, runId: string): Promise<Record<string, number>> {
+  const item = (await env.doc.send(new GetCommand({ TableName: NAMES.metricsTable, Key: { pk: metricsPk(runId) }, ConsistentRead: true }))).Item ?? {};
+  return Object.fromEntries(LOOP_STATUSES.map((s) => [s, Number(item[countAttribute(s)] ?? 0)]));
 }
 
 async function idle(env: Environment, ignoreQueue?: string): Promise<boolean> {
@@ -139,10 +156,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
       + ` orchestrator=${run.current?.status} virtual-clock=+${((env.clock.now() - startedAt) / HOUR).toFixed(1)}h`);
   };
   for (;;) {
-    const counts: Record<string, number> = {};
-    for (const s of [ArchiveStatus.PENDING, ArchiveStatus.REQUESTED, ArchiveStatus.STAGED, ArchiveStatus.DOWNLOADED, ArchiveStatus.FAILED, ArchiveStatus.SKIPPED]) {
-      counts[s] = await countStatus(env, runId, s);
-    }
+    const counts = await loopCounts(env, runId);
     let isIdle = await idle(env, windowPhase === 'copy-paused' ? NAMES.chunkQueue : undefined);
     // Idle until a schedule fires: jump from firing to firing (they touch no queue, and the
     // window extension's Glacier jobs are clock events) while nothing else happens.
@@ -254,6 +268,20 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     result.problems.push(`${env.uncaught.length} exception(s) escaped the handlers (each would crash the Lambda runtime), first: ${env.uncaught[0]}`);
   }
   if (expiredWindow && run.totals.extension.extended === 0) result.problems.push('expired-window: no archive was re-requested, the fault did not exercise the extension');
+  if (options.requireQuotaWait && stages.quotaWaits === 0) result.problems.push('quota: InitiateRetrieval never passed WaitForQuota, the quota was not exercised');
+  if (options.requireQuotaWait && result.quota.maxWindowBytes > result.quota.dailyQuotaBytes) {
+    result.problems.push(`quota: ${result.quota.maxWindowBytes} bytes in a rolling 24 h > DAILY_QUOTA_BYTES ${result.quota.dailyQuotaBytes}`);
+  }
   run.close();
-  return { ...result, stages, ok: result.problems.length === 0 };
+  let decommission: string[] | undefined;
+  if (options.decommission) {
+    if (result.problems.length > 0) {
+      result.problems.push('decommission: not run, the transfer has problems');
+    } else {
+      const check = await checkDecommission(env, runId, vaultName);
+      result.problems.push(...check.problems);
+      decommission = check.lines;
+    }
+  }
+  return { ...result, stages, decommission, ok: result.problems.length === 0 };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'crypto';
-import { IncomingMessage, Server } from 'http';
+import { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
 
 /** What every local service hands back: where to reach it and how to shut it down. */
@@ -37,7 +37,27 @@ export class ApiStats {
 }
 
 /** Binds a server to 127.0.0.1 on an ephemeral port. */
+/**
+ * Responses carry no `Date` header. Handlers run on the rehearsal clock (hours ahead of the wall
+ * clock the services keep); the SDK compares a response's Date with its own `Date.now()`, takes the
+ * difference for clock skew and then RETRIES every error response (a NoSuchKey, a failed condition)
+ * up to maxAttempts with backoff: seconds of wall time per expected error, an artefact of the
+ * virtual clock that real AWS (same clock on both sides) never shows.
+ */
+function withoutDateHeader(_req: IncomingMessage, res: ServerResponse): void {
+  res.sendDate = false;
+  const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => ServerResponse;
+  res.writeHead = ((status: number, ...rest: unknown[]): ServerResponse => {
+    const last = rest[rest.length - 1];
+    if (last !== null && typeof last === 'object' && !Array.isArray(last)) {
+      rest[rest.length - 1] = Object.fromEntries(Object.entries(last as OutgoingHttpHeaders).filter(([k]) => k.toLowerCase() !== 'date'));
+    }
+    return writeHead(status, ...rest);
+  }) as ServerResponse['writeHead'];
+}
+
 export async function listenLocal(server: Server): Promise<{ port: number; endpoint: string }> {
+  server.prependListener('request', withoutDateHeader);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {

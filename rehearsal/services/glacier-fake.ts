@@ -104,6 +104,8 @@ export interface GlacierFake extends RunningService {
   /** Makes a job's output expire now (or at `at`). */
   expireJob(jobId: string, at?: number): void;
   isExpired(job: FakeJob): boolean;
+  /** Archive ids a vault holds now (undefined when the vault does not exist). */
+  archiveIds(vaultName: string): string[] | undefined;
   /** Removes all vaults and jobs (between runs). */
   clear(): void;
 }
@@ -502,6 +504,10 @@ export async function startGlacierFake(options: GlacierFakeOptions): Promise<Gla
       if (job) job.expiresAt = at ?? clock.now();
     },
     isExpired,
+    archiveIds: (vaultName) => {
+      const vault = vaults.get(vaultName);
+      return vault ? [...vault.archives.keys()] : undefined;
+    },
     clear: () => {
       vaults.clear();
       jobs.clear();

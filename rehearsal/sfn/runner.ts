@@ -130,7 +130,15 @@ interface RegisteredMachine {
   readonly lowered: LoweredDefinition;
 }
 
-interface ExecutionState {
+/** Task accounting of one thread of an execution: its top level, or one Distributed Map worker. */
+interface TaskCounter {
+  /** Task invocations started and not returned (an aborted Parallel branch's stays forever). */
+  inflight: number;
+  /** Of those, the ones waiting on something outside the execution (clock Wait, token, `.sync` child). */
+  parked: number;
+}
+
+interface ExecutionState extends TaskCounter {
   readonly record: ExecutionRecord;
   readonly machine: RegisteredMachine;
   readonly context: Record<string, any>;
@@ -142,10 +150,11 @@ interface ExecutionState {
   overrides?: any;
   /** Settles when the root event log is fully drained (the interpreter closes it on every ending). */
   drained?: Promise<void>;
-  /** Task invocations started and not returned (an aborted Parallel branch's stays forever). */
-  inflight: number;
-  /** Of those, the ones waiting on something outside the execution (clock Wait, token, `.sync` child). */
-  parked: number;
+  /**
+   * Distributed Map workers running child executions: a worker is busy between its tasks like an
+   * execution, and its Map task counts as parked while workers run.
+   */
+  workers: Set<TaskCounter>;
 }
 
 // --- States.Timeout ------------------------------------------------------------------------------
@@ -309,7 +318,9 @@ export class SfnRuntime {
       StateMachine: { Id: machine.arn, Name: machine.name },
       Task: { Token: TASK_TOKEN_PLACEHOLDER },
     };
-    const exec: ExecutionState = { record, machine, context, events: [], cleanups: new Set(), done, resolveDone, inflight: 0, parked: 0 };
+    const exec: ExecutionState = {
+      record, machine, context, events: [], cleanups: new Set(), done, resolveDone, inflight: 0, parked: 0, workers: new Set(),
+    };
     this.executions.set(executionArn, exec);
     exec.overrides = this.buildOverrides(machine.lowered, exec);
 
@@ -411,8 +422,9 @@ export class SfnRuntime {
    */
   public busyExecutions(): number {
     let busy = 0;
+    const threadBusy = (t: TaskCounter): boolean => !(t.inflight > 0 && t.parked >= t.inflight);
     for (const exec of this.executions.values()) {
-      if (exec.record.status === 'RUNNING' && !(exec.inflight > 0 && exec.parked >= exec.inflight)) busy++;
+      if (exec.record.status === 'RUNNING' && (threadBusy(exec) || [...exec.workers].some(threadBusy))) busy++;
     }
     return busy;
   }
@@ -562,10 +574,10 @@ export class SfnRuntime {
     return this.services.objectStore ?? (this.services.s3Client ? s3ObjectStore(this.services.s3Client) : undefined);
   }
 
-  private buildOverrides(lowered: LoweredDefinition, exec: ExecutionState): any {
+  private buildOverrides(lowered: LoweredDefinition, exec: ExecutionState, thread: TaskCounter = exec): any {
     const taskResourceLocalHandlers: Record<string, (input: any) => Promise<any>> = {};
     for (const task of Object.values(lowered.tasks)) {
-      taskResourceLocalHandlers[task.stateName] = (input) => this.runTask(task, input, exec, lowered);
+      taskResourceLocalHandlers[task.stateName] = (input) => this.runTask(task, input, exec, lowered, thread);
     }
     const waitTimeOverrides: Record<string, number> = {};
     for (const [name, w] of Object.entries(lowered.waits)) waitTimeOverrides[name] = (w.seconds ?? 0) * 1000 * this.timeScale;
@@ -574,7 +586,7 @@ export class SfnRuntime {
     return { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides };
   }
 
-  private async runTask(task: TaskInfo, rawInput: any, exec: ExecutionState, lowered: LoweredDefinition): Promise<any> {
+  private async runTask(task: TaskInfo, rawInput: any, exec: ExecutionState, lowered: LoweredDefinition, thread: TaskCounter): Promise<any> {
     if (exec.record.status !== 'RUNNING') throw new SfnApiError('States.Runtime', 'execution is no longer running');
     const integration = task.integration as any;
     const waitForTaskToken = integration.waitForTaskToken === true;
@@ -586,14 +598,14 @@ export class SfnRuntime {
       input = replaceDeep(rawInput, TASK_TOKEN_PLACEHOLDER, token);
     }
     const work = async (): Promise<any> => {
-      const result = await this.invoke(task, input, exec, lowered);
-      return tokenPromise ? this.parked(exec, tokenPromise) : result;
+      const result = await this.invoke(task, input, exec, lowered, thread);
+      return tokenPromise ? this.parked(thread, tokenPromise) : result;
     };
-    exec.inflight++;
+    thread.inflight++;
     try {
       return await this.withTimeouts(task, work, token, exec);
     } finally {
-      exec.inflight--;
+      thread.inflight--;
     }
   }
 
@@ -635,7 +647,7 @@ export class SfnRuntime {
     });
   }
 
-  private async invoke(task: TaskInfo, input: any, exec: ExecutionState, lowered: LoweredDefinition): Promise<any> {
+  private async invoke(task: TaskInfo, input: any, exec: ExecutionState, lowered: LoweredDefinition, thread: TaskCounter = exec): Promise<any> {
     const override = this.services.taskOverrides?.[task.stateName];
     if (override) return clone(await override(clone(input)));
     const i = task.integration;
@@ -674,11 +686,11 @@ export class SfnRuntime {
         return this.eventBridge.call('putEvents', { ...input, Entries: entries });
       }
       case 'start-execution':
-        return this.startChild(i.mode, input, exec);
+        return this.startChild(i.mode, input, exec, thread);
       case 'distributed-map':
-        return this.runDistributedMap(lowered.maps[task.stateName], input, exec);
+        return this.runDistributedMap(lowered.maps[task.stateName], input, exec, thread);
       case 'clock-wait':
-        return this.clockWait(input, exec);
+        return this.clockWait(input, thread);
       default:
         throw new SfnApiError('States.Runtime', `no local implementation for ${task.resource}`);
     }
@@ -767,7 +779,7 @@ export class SfnRuntime {
     return pascal(await this.api(action.charAt(0).toUpperCase() + action.slice(1), body));
   }
 
-  private async startChild(mode: 'async' | 'sync' | 'sync:2', params: any, parent: ExecutionState): Promise<any> {
+  private async startChild(mode: 'async' | 'sync' | 'sync:2', params: any, parent: ExecutionState, thread: TaskCounter = parent): Promise<any> {
     let input = params?.Input ?? {};
     if (typeof input === 'string') {
       try {
@@ -790,7 +802,7 @@ export class SfnRuntime {
       this.stopExecution(child.executionArn, 'States.Aborted', 'parent execution stopped');
     };
     parent.cleanups.add(stopChild);
-    const done = await this.parked(parent, this.whenDone(child.executionArn));
+    const done = await this.parked(thread, this.whenDone(child.executionArn));
     parent.cleanups.delete(stopChild);
     const json = mode === 'sync:2';
     const described: any = {
@@ -814,21 +826,21 @@ export class SfnRuntime {
   }
 
   /** The task waits for something outside the execution (see `busyExecutions`). */
-  private async parked<T>(exec: ExecutionState, work: Promise<T>): Promise<T> {
-    exec.parked++;
+  private async parked<T>(thread: TaskCounter, work: Promise<T>): Promise<T> {
+    thread.parked++;
     try {
       return await work;
     } finally {
-      exec.parked--;
+      thread.parked--;
     }
   }
 
-  private async clockWait(params: any, exec: ExecutionState): Promise<any> {
+  private async clockWait(params: any, thread: TaskCounter): Promise<any> {
     let ms = 0;
     if (params.Seconds !== undefined) ms = Number(params.Seconds) * 1000;
     else if (params.Timestamp !== undefined) ms = Math.max(0, Date.parse(params.Timestamp) - this.clock.now());
     if (this.clock === wallClock) ms *= this.timeScale;
-    if (ms > 0) await this.parked(exec, new Promise<void>((resolve) => startTimer(this.clock, ms, resolve)));
+    if (ms > 0) await this.parked(thread, new Promise<void>((resolve) => startTimer(this.clock, ms, resolve)));
     return params.Input;
   }
 
@@ -906,7 +918,7 @@ export class SfnRuntime {
     return batches.map((Items): Json => (batchInput === undefined ? { Items } : { BatchInput: batchInput, Items }));
   }
 
-  private async runDistributedMap(plan: DistributedMapPlan, params: any, exec: ExecutionState): Promise<any> {
+  private async runDistributedMap(plan: DistributedMapPlan, params: any, exec: ExecutionState, thread: TaskCounter = exec): Promise<any> {
     const mapInput = params.Input as Json;
     let items: Json[];
     if (plan.itemReader) items = await this.readItems(plan, params);
@@ -958,12 +970,13 @@ export class SfnRuntime {
     let stop = false;
     const processor = new StateMachine(plan.processor as any, { validationOptions: { noValidate: true } });
 
-    const runChild = async (index: number): Promise<void> => {
+    const runChild = async (index: number, worker: TaskCounter): Promise<void> => {
       const name = randomUUID();
       const arn = `arn:aws:states:${this.region}:${this.accountId}:execution:${exec.machine.name}/${label}:${name}`;
       const start = new Date(this.clock.now());
       const context = { ...exec.context, Execution: { ...exec.context.Execution, Id: arn, Name: name }, StateMachine: { Id: childMachineArn, Name: `${exec.machine.name}/${label}` } };
-      const run = processor.run(units[index], { overrides: exec.overrides, context, noThrowOnAbort: true });
+      const overrides = this.buildOverrides(exec.machine.lowered, exec, worker);
+      const run = processor.run(units[index], { overrides, context, noThrowOnAbort: true });
       aborts.add(run.abort);
       void this.drain(run.eventLogs, exec, { mapRunArn, index });
       running++;
@@ -992,10 +1005,20 @@ export class SfnRuntime {
     };
 
     const limit = typeof params.MaxConcurrency === 'number' && params.MaxConcurrency > 0 ? params.MaxConcurrency : 1000;
-    const workers = Array.from({ length: Math.min(limit, units.length) }, async () => {
-      while (!stop && next < units.length && exec.record.status === 'RUNNING') await runChild(next++);
+    // Each worker is a thread of its own (busy between its children's tasks); the Map task itself
+    // is parked while they run, so a child parked on a Wait lets the harness jump the clock.
+    const workers = Array.from({ length: Math.min(limit, units.length) }, () => {
+      const worker: TaskCounter = { inflight: 0, parked: 0 };
+      exec.workers.add(worker);
+      return (async () => {
+        try {
+          while (!stop && next < units.length && exec.record.status === 'RUNNING') await runChild(next++, worker);
+        } finally {
+          exec.workers.delete(worker);
+        }
+      })();
     });
-    await Promise.all(workers);
+    await this.parked(thread, Promise.all(workers));
     exec.cleanups.delete(abortAll);
     if (exec.record.status !== 'RUNNING') {
       record.status = 'ABORTED';

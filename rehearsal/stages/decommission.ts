@@ -9,8 +9,8 @@ import type { LambdaHandler } from '../sfn/runner';
  * The REAL VaultDecommission stage: src/asl/decommission.asl.json (substitutions as in
  * src/constructs/decommission.ts) with the real decommission handlers in process, against the
  * rehearsal's S3 fake, Glacier fake (DeleteArchive / DeleteVault) and DynamoDB. Run it after a
- * rehearsal run finished (the run record must be COMPLETED: the harness writes it, the orchestrator
- * being a stand-in). Its Wait states (final inventory) wait on the rehearsal clock; this function
+ * rehearsal run finished (the run record must be COMPLETED: the real orchestrator's FinishRun writes
+ * it; see decommission-check.ts). Its Wait states (final inventory) wait on the rehearsal clock; this function
  * jumps the clock while the execution sits in one.
  */
 

@@ -141,3 +141,13 @@ test('ListObjectsV2 pages with continuation tokens and counts requests per opera
   expect(seen).toEqual(['list/k0', 'list/k1', 'list/k2', 'list/k3', 'list/k4']);
   expect(stats.get('S3', 'ListObjectsV2')).toBe(3);
 });
+
+describe('no Date header (handlers run on the virtual clock)', () => {
+  test('error and success responses carry no Date, so the SDK never sees clock skew and never retries a NoSuchKey', async () => {
+    const res = await fetch(`${s3fake.endpoint}/no-such-bucket-here/key`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('date')).toBeNull();
+    const ok = await fetch(`${s3fake.endpoint}/`);
+    expect(ok.headers.get('date')).toBeNull();
+  });
+});

@@ -1,7 +1,7 @@
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3Fake, startS3Fake } from '../../../rehearsal/services/s3-fake';
 import { MemoryObjectStore } from '../../../rehearsal/sfn/object-store';
-import { runStateMachine } from '../../../rehearsal/sfn/runner';
+import { runStateMachine, SfnRuntime } from '../../../rehearsal/sfn/runner';
 
 process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING = '1';
 const FN = 'arn:aws:lambda:us-east-1:111122223333:function:copy';
@@ -164,5 +164,90 @@ describe('batching and tolerated failures (in-memory object store)', () => {
     expect((strict.output as any).failure.Error).toBe('States.ExceedToleratedFailureThreshold');
     expect(strict.runtime.mapRuns[0]).toMatchObject({ status: 'FAILED', failedItems: 2 });
     expect(strict.transitions).toEqual(['Copy archives', 'Report']);
+  });
+});
+
+describe('idle accounting of Distributed Map children (busyExecutions)', () => {
+  /** A manual clock: timers fire only when the test advances it. */
+  function manualClock() {
+    let now = 0;
+    const timers: { at: number; fire: () => void }[] = [];
+    return {
+      now: () => now,
+      schedule: (at: number, fire: () => void) => {
+        const t = { at, fire };
+        timers.push(t);
+        return () => {
+          const i = timers.indexOf(t);
+          if (i >= 0) timers.splice(i, 1);
+        };
+      },
+      advance: (ms: number) => {
+        now += ms;
+        for (const t of timers.filter((x) => x.at <= now)) {
+          timers.splice(timers.indexOf(t), 1);
+          t.fire();
+        }
+      },
+      pending: () => timers.length,
+    };
+  }
+
+  test('a child parked on a Wait (inside nested Distributed Maps) leaves the execution idle; its tasks make it busy', async () => {
+    const clock = manualClock();
+    let releaseTask!: () => void;
+    let taskStarted!: () => void;
+    const started = new Promise<void>((resolve) => { taskStarted = resolve; });
+    const inner = {
+      Type: 'Map',
+      ItemsPath: '$.items',
+      MaxConcurrency: 1,
+      ItemProcessor: {
+        ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+        StartAt: 'Pause',
+        States: {
+          Pause: { Type: 'Wait', Seconds: 60, Next: 'Work' },
+          Work: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: 'work', Payload: {} }, End: true },
+        },
+      },
+      End: true,
+    };
+    const definition = {
+      StartAt: 'Outer',
+      States: {
+        Outer: {
+          Type: 'Map',
+          ItemsPath: '$.groups',
+          MaxConcurrency: 1,
+          ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: 'Inner', States: { Inner: inner } },
+          End: true,
+        },
+      },
+    };
+    const runtime = new SfnRuntime({
+      clock,
+      lowerOptions: { lowerWaits: true },
+      services: {
+        lambdaHandlers: {
+          work: async () => {
+            taskStarted();
+            await new Promise<void>((resolve) => { releaseTask = resolve; });
+            return 1;
+          },
+        },
+      },
+    });
+    runtime.registerStateMachine('Nested', definition as any);
+    const record = await runtime.startExecution('Nested', { groups: [{ items: [1] }] });
+    for (let i = 0; i < 50 && clock.pending() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(clock.pending()).toBe(1);
+    expect(runtime.busyExecutions()).toBe(0);
+    clock.advance(60_000);
+    await started;
+    expect(runtime.busyExecutions()).toBe(1);
+    releaseTask();
+    const done = await runtime.whenDone(record.executionArn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(runtime.busyExecutions()).toBe(0);
   });
 });
