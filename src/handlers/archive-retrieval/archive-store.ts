@@ -48,6 +48,22 @@ function statusValues(runId: string, status: ArchiveStatus, now: Date): Record<s
 }
 const SET_STATUS = '#status = :status, runStatus = :runStatus, statusTime = :statusTime';
 
+/** Conditions that keep a write to the job and/or upload the caller worked on. */
+function addGuard(
+  guard: { readonly jobId?: string; readonly uploadId?: string },
+  conditions: string[],
+  values: Record<string, unknown>,
+): void {
+  if (guard.jobId !== undefined) {
+    conditions.push('jobId = :jobId');
+    values[':jobId'] = guard.jobId;
+  }
+  if (guard.uploadId !== undefined) {
+    conditions.push('uploadId = :uploadId');
+    values[':uploadId'] = guard.uploadId;
+  }
+}
+
 /**
  * Reads and conditionally writes archive and chunk items of the transfer table. Every state change
  * is a conditional write on the fields that identify the work it belongs to (status, job id,
@@ -155,14 +171,7 @@ export class ArchiveStore {
       ':staged': ArchiveStatus.STAGED,
       ':reason': reason,
     };
-    if (guard.jobId !== undefined) {
-      conditions.push('jobId = :jobId');
-      values[':jobId'] = guard.jobId;
-    }
-    if (guard.uploadId !== undefined) {
-      conditions.push('uploadId = :uploadId');
-      values[':uploadId'] = guard.uploadId;
-    }
+    addGuard(guard, conditions, values);
     let update = `SET ${SET_STATUS}, failureReason = :reason`;
     if (guard.downloadAttempts !== undefined) {
       update += ', downloadAttempts = :attempts';
@@ -191,14 +200,7 @@ export class ArchiveStore {
       ':staged': ArchiveStatus.STAGED,
       ':downloadedAt': now.toISOString(),
     };
-    if (guard.jobId !== undefined) {
-      conditions.push('jobId = :jobId');
-      values[':jobId'] = guard.jobId;
-    }
-    if (guard.uploadId !== undefined) {
-      conditions.push('uploadId = :uploadId');
-      values[':uploadId'] = guard.uploadId;
-    }
+    addGuard(guard, conditions, values);
     let update = `SET ${SET_STATUS}, downloadedAt = :downloadedAt`;
     if (objectVersionId !== undefined) {
       update += ', objectVersionId = :versionId';

@@ -1,11 +1,9 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { ArchiveStore } from './archive-store';
-import { chunkSizeConfig, destinationConfig, maxDownloadAttemptsConfig } from './config';
 import { processNotification } from './notifications';
+import { stagingDeps } from './staging-deps';
 import { completeInventoryJob } from '../inventory-retrieval/inventory-job-completion';
-import { createDocumentClient, createGlacierClient, createS3Client, createSqsClient, requireEnv } from '../shared/clients';
+import { createDocumentClient, createGlacierClient, createS3Client, createSqsClient } from '../shared/clients';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 import { processSqsBatch } from '../shared/sqs-batch';
 
 /*
@@ -20,16 +18,8 @@ const clients = { glacier: createGlacierClient(), s3: createS3Client() };
 const sqs = createSqsClient();
 
 export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
-  const destination = destinationConfig();
   const deps = {
-    store: new ArchiveStore(ddb, destination.tableName),
-    clients,
-    sqs,
-    destination,
-    chunkQueueUrl: requireEnv(Env.CHUNK_QUEUE_URL),
-    chunkSize: chunkSizeConfig(),
-    maxDownloadAttempts: maxDownloadAttemptsConfig(),
-    logger,
+    ...stagingDeps(ddb, clients, sqs, logger),
     // An inventory job's notification unlocks the InventoryRetrieval state machine waiting on it.
     onInventoryNotification: async (notification: Parameters<typeof completeInventoryJob>[0], log: Parameters<typeof completeInventoryJob>[1]) => {
       const outcome = await completeInventoryJob(notification, log);
