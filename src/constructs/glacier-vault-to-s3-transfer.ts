@@ -111,7 +111,9 @@ export interface GlacierVaultToS3TransferProps {
   readonly chunkMemorySize?: number;
 
   /**
-   * Customer managed KMS key for the tables, queues and inventory bucket.
+   * Customer managed KMS key for the tables, queues, inventory bucket and every log group. A key
+   * created in the same app gets the key-policy statement CloudWatch Logs needs; for an imported
+   * key, allow `logs.<region>.amazonaws.com` in its policy yourself.
    *
    * @default - AWS managed encryption
    */
@@ -349,6 +351,13 @@ export class GlacierVaultToS3Transfer extends Construct {
       logRetention: props.logRetention,
     });
     this.launchRunbookName = this.runbooks.launchDocumentName;
+
+    // One rule for every stage's log groups: with a customer managed key, they use it too.
+    if (props.encryptionKey) {
+      for (const child of this.node.findAll()) {
+        if (child instanceof logs.CfnLogGroup && child.kmsKeyId === undefined) child.kmsKeyId = props.encryptionKey.keyArn;
+      }
+    }
     this.resumeRunbookName = this.runbooks.resumeDocumentName;
     this.stopRunbookName = this.runbooks.stopDocumentName;
   }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -16,7 +16,8 @@ export interface TransferStorageProps {
    * Customer managed KMS key for the tables, queues and the inventory bucket.
    *
    * The SNS topic Glacier publishes to is never KMS-encrypted: Glacier cannot publish to an
-   * encrypted topic.
+   * encrypted topic. The key's policy gets a statement letting CloudWatch Logs of this account and
+   * region use it (for an imported key, add that statement to its policy yourself).
    *
    * @default - AWS managed encryption (DynamoDB AWS-managed key, SQS-managed SSE, S3-managed SSE)
    */
@@ -94,6 +95,23 @@ export class TransferStorage extends Construct {
     const key = props.encryptionKey;
     this.encryptionKey = key;
 
+    if (key) {
+      // The log groups of every stage are encrypted with the same key (see GlacierVaultToS3Transfer);
+      // CloudWatch Logs may use it only for this account's log groups in this region. An imported
+      // key's policy cannot be changed from here: its owner must grant this.
+      const stack = Stack.of(this);
+      key.addToResourcePolicy(new iam.PolicyStatement({
+        sid: 'CloudWatchLogsOfThisAccount',
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          },
+        },
+      }));
+    }
     const tableEncryption = key ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED;
     const tableDefaults = {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,

@@ -99,7 +99,7 @@ describe('GlacierVaultToS3Transfer storage', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs' });
   });
 
-  test('a customer managed key encrypts tables, queues and the inventory bucket', () => {
+  test('a customer managed key encrypts tables, queues, the inventory bucket and every log group', () => {
     const app = new App();
     const keyStack = new Stack(app, 'WithKey', { env: { account: ACCOUNT, region: REGION } });
     const key = new kms.Key(keyStack, 'Key', { enableKeyRotation: true });
@@ -111,6 +111,13 @@ describe('GlacierVaultToS3Transfer storage', () => {
     }
     for (const queue of Object.values(t.findResources('AWS::SQS::Queue')) as any[]) {
       expect(queue.Properties.KmsMasterKeyId).toBeDefined();
+    }
+    // CloudWatch Logs may use the key, and every log group does.
+    t.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'CloudWatchLogsOfThisAccount', Effect: 'Allow' })]) },
+    });
+    for (const group of Object.values(t.findResources('AWS::Logs::LogGroup')) as any[]) {
+      expect(group.Properties.KmsKeyId).toBeDefined();
     }
     t.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() } })] },

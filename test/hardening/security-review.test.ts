@@ -51,8 +51,6 @@ const STAR_ALLOWED: Readonly<Record<string, string>> = {
   'cloudwatch:PutMetricData': 'no resource type; requires a cloudwatch:namespace condition',
 };
 
-/** See the log group check: true while the Lambda and state machine log groups ignore the key. */
-const LOG_GROUPS_WITHOUT_KMS_GAP = true;
 
 /** Actions that change objects or buckets. */
 const S3_WRITE = /^s3:(\*|Put|Delete|Abort|Restore|Replicate|Create|Complete|Upload|Copy|ObjectOwnerOverrideToBucketOwner|Bypass)/;
@@ -244,16 +242,9 @@ describe.each(VARIANTS)('IAM (%s)', (_, withKey) => {
     if (withKey) {
       const groups = Object.entries(template.findResources('AWS::Logs::LogGroup')) as Array<[string, any]>;
       const withoutKey = groups.filter(([, g]) => !keyRef(g.Properties.KmsKeyId)).map(([id]) => id);
-      // KNOWN GAP (reported): only the Glue log group uses the key; the Lambda and state machine log
-      // groups (archive-retrieval.ts, distributed-map-support.ts, orchestrator.ts…) do not, although
-      // CloudWatch Logs supports it (the key policy must then allow logs.<region>.amazonaws.com).
-      // Flip LOG_GROUPS_WITHOUT_KMS_GAP to false once they pass `encryptionKey`.
-      if (LOG_GROUPS_WITHOUT_KMS_GAP) {
-        expect(withoutKey.length).toBeGreaterThan(0);
-        expect(withoutKey.length).toBeLessThan(groups.length);
-      } else {
-        expect(withoutKey).toEqual([]);
-      }
+      // Every log group (Lambda, state machines, Glue) uses the customer managed key.
+      expect(groups.length).toBeGreaterThan(10);
+      expect(withoutKey).toEqual([]);
     }
   });
 
