@@ -26,7 +26,7 @@ describe('InventoryRetrieval construct', () => {
     const text = JSON.stringify(props.DefinitionString);
     const names = new Set([...text.matchAll(/\$\{([A-Za-z]+)\}/g)].map((m) => m[1]));
     for (const name of names) expect(props.DefinitionSubstitutions[name]).toBeDefined();
-    expect(text).toMatch(/NumericGreaterThan\\":1610612736/);
+    expect(text).toMatch(/NumericGreaterThan\\":419430400/); // 400 MiB
     expect(text).toMatch(/TimeoutSeconds\\":86400/);
     expect(text).toMatch(/\\"Seconds\\":1800/);
   });
