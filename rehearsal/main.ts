@@ -80,10 +80,12 @@ async function main(): Promise<number> {
     .option('--decommission', 'after the transfer, tamper with two objects and run a dry and a real VaultDecommission')
     .option('--report-json <file>', 'write the report(s) as JSON')
     .option('--speed <factor>', 'virtual clock speed (virtual ms per wall ms); the clock also jumps when the pipeline is idle', Number, 60)
-    .option('--timeout <seconds>', 'give up on a run after this many wall seconds', positiveInt, 90)
+    .option('--timeout <seconds>', 'give up on a run after this many wall seconds (default 120 per CI run, 300 otherwise)', positiveInt)
     .option('--handler-log-level <level>', 'POWERTOOLS_LOG_LEVEL of the handlers', 'SILENT')
     .addHelpText('after', `\nFault profiles:\n${FAULT_PROFILES.map((p) => `  ${p.padEnd(20)} ${FAULT_DESCRIPTIONS[p]}`).join('\n')}`);
-  program.parse();
+  // `npx projen rehearse -- --archives 40` hands the separator through; options follow it.
+  const argv = process.argv.slice(2);
+  program.parse(argv[0] === '--' ? argv.slice(1) : argv, { from: 'user' });
   const opts = program.opts<{
     archives: number;
     sizeProfile: SizeProfile;
@@ -96,9 +98,11 @@ async function main(): Promise<number> {
     decommission?: boolean;
     reportJson?: string;
     speed: number;
-    timeout: number;
+    timeout?: number;
     handlerLogLevel: string;
   }>();
+  // Under `--faults all` a 40-archive run through the orchestrator takes about two minutes.
+  const timeoutSeconds = opts.timeout ?? (opts.profile === 'ci' ? 120 : 300);
   const chunkSize = opts.chunkSizeMib * MiB;
   validateChunkSize(chunkSize, '--chunk-size-mib');
 
@@ -124,7 +128,7 @@ async function main(): Promise<number> {
         decommission: opts.decommission,
       }];
     for (const run of runs) {
-      const report = await runRehearsal(env, { ...run, chunkSize, timeoutMs: opts.timeout * 1000, progress, progressEveryMs: plain ? 3000 : 1000 });
+      const report = await runRehearsal(env, { ...run, chunkSize, timeoutMs: timeoutSeconds * 1000, progress, progressEveryMs: plain ? 3000 : 1000 });
       reports.push(report);
       process.stdout.write(`${formatReport(report)}\n`);
     }
