@@ -21,10 +21,9 @@ import { spawnSync } from 'child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { parse } from 'csv-parse';
+import { bareCsvParse, glacierField, MiB, peakRssMiB, prng } from './inventory-bench-support';
 import { processInventory } from '../src/handlers/inventory-retrieval/inventory-engine';
 
-const MiB = 1024 * 1024;
 const PHASE_FLAG = '--inventory-engine-phase';
 const SIZES = process.env.BENCH_INVENTORY_SIZES
   ? process.env.BENCH_INVENTORY_SIZES.split(',').map(Number)
@@ -42,21 +41,9 @@ interface PhaseResult {
   readonly renamed?: number;
 }
 
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0; // eslint-disable-line no-bitwise
-    let t = Math.imul(a ^ (a >>> 15), 1 | a); // eslint-disable-line no-bitwise
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; // eslint-disable-line no-bitwise
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296; // eslint-disable-line no-bitwise
-  };
-}
 
 const DIRS = ['Photos', 'Backup', 'Projects', 'été', 'Rechnung', '日本語', 'scans', 'video'];
 
-function glacierField(text: string): string {
-  return /[",]/.test(text) ? `"${text.replace(/"/g, '\\"')}"` : text;
-}
 
 function describe(rand: () => number, i: number): string {
   const path = rand() < 0.02 ? `Photos/dup-${i % 997}.jpg` : `${DIRS[i % DIRS.length]}/${DIRS[(i >> 3) % DIRS.length]}/file-${i}.dat`; // eslint-disable-line no-bitwise
@@ -92,17 +79,6 @@ export async function writeInventory(file: string, rows: number): Promise<void> 
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
 }
 
-function peakRssMiB(): number {
-  return Math.round((process.resourceUsage().maxRSS * 1024) / MiB);
-}
-
-async function baseline(file: string): Promise<PhaseResult> {
-  const started = process.hrtime.bigint();
-  let records = 0;
-  const parser = createReadStream(file, { highWaterMark: MiB }).pipe(parse({ escape: '\\', relax_column_count: true, skip_records_with_error: true, from_line: 2 }));
-  for await (const _ of parser) records++;
-  return { records, seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMiB: peakRssMiB() };
-}
 
 async function engine(file: string): Promise<PhaseResult> {
   const started = process.hrtime.bigint();
@@ -168,7 +144,7 @@ export async function run(): Promise<{ name: string; metrics: Record<string, num
 
 const at = process.argv.indexOf(PHASE_FLAG);
 if (at >= 0) {
-  const work = process.argv[at + 1] === 'baseline' ? baseline(process.argv[at + 2]) : engine(process.argv[at + 2]);
+  const work = process.argv[at + 1] === 'baseline' ? bareCsvParse(process.argv[at + 2]) : engine(process.argv[at + 2]);
   work.then((r) => console.log(JSON.stringify(r)), (e) => {
     console.error(e);
     process.exitCode = 1;

@@ -20,14 +20,13 @@ import { spawnSync } from 'child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { parse } from 'csv-parse';
+import { bareCsvParse, glacierField, MiB, peakRssMiB, prng } from './inventory-bench-support';
 import { assignUniqueKeys, keyForArchive, KeyedArchive } from '../src/core/archive-naming';
 import { parseInventoryCsv } from '../src/core/inventory';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const PREFIX = 'restored/';
 const PHASE_FLAG = '--naming-inventory-phase';
-const MiB = 1024 * 1024;
 
 type Phase = 'baseline' | 'ours' | 'unique';
 
@@ -45,23 +44,11 @@ interface PhaseResult {
 // Inventory generation
 
 /** Deterministic PRNG (mulberry32), so every run reads the same file. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0; // eslint-disable-line no-bitwise
-    let t = Math.imul(a ^ (a >>> 15), 1 | a); // eslint-disable-line no-bitwise
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; // eslint-disable-line no-bitwise
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296; // eslint-disable-line no-bitwise
-  };
-}
 
 const WORDS = ['Photos', 'Backup', 'Projects', 'été', 'Rechnung', '日本語', 'scan', 'IMG', 'report', 'Q1'];
 const EXTS = ['.jpg', '.tar.gz', '.pdf', '.dpx', '.bak', '.mov', ''];
 
 /** Glacier's CSV encoding of one field: quoted when it holds `,` or `"`, `"` written as `\"`. */
-function glacierField(text: string): string {
-  return /[",]/.test(text) ? `"${text.replace(/"/g, '\\"')}"` : text;
-}
 
 function compactTime(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '');
@@ -112,19 +99,6 @@ async function writeInventory(file: string, rows: number): Promise<void> {
 // ------------------------------------------------------------------------------------------------
 // Phases (each runs in a child process)
 
-function peakRssMiB(): number {
-  return Math.round((process.resourceUsage().maxRSS * 1024) / MiB);
-}
-
-async function baseline(file: string): Promise<PhaseResult> {
-  const started = process.hrtime.bigint();
-  let records = 0;
-  const parser = createReadStream(file, { highWaterMark: MiB }).pipe(
-    parse({ escape: '\\', relax_column_count: true, skip_records_with_error: true, from_line: 2 }),
-  );
-  for await (const _record of parser) records++;
-  return { records, errors: 0, seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMiB: peakRssMiB() };
-}
 
 /** `gc()` from --expose-gc (the phases are started with it). */
 function collectGarbage(): void {
@@ -229,7 +203,7 @@ const phaseAt = process.argv.indexOf(PHASE_FLAG);
 if (phaseAt >= 0) {
   const phase = process.argv[phaseAt + 1] as Phase;
   const file = process.argv[phaseAt + 2];
-  const work = phase === 'baseline' ? baseline(file) : phase === 'ours' ? ours(file) : unique(file);
+  const work = phase === 'baseline' ? bareCsvParse(file).then((r) => ({ ...r, errors: 0 })) : phase === 'ours' ? ours(file) : unique(file);
   work.then((r) => console.log(JSON.stringify(r)), (e) => {
     console.error(e);
     process.exitCode = 1;
