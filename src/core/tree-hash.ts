@@ -11,18 +11,70 @@ function sha256(...parts: Buffer[]): Buffer {
 }
 
 /**
+ * Glacier's tree over 1 MiB leaf digests, fed leaf by leaf in order.
+ *
+ * Finished subtrees are kept as one digest per tree level (a binary counter), so memory is
+ * 32 bytes × log2(leaves), whatever the input size.
+ */
+export class LeafDigestTree {
+  /** Roots of complete subtrees, largest first; `roots[i]` covers `2^heights[i]` leaves. */
+  private readonly roots: Buffer[] = [];
+  private readonly heights: number[] = [];
+  private finished = false;
+
+  /** Adds the SHA-256 digest of the next leaf. */
+  public add(leafDigest: Buffer): void {
+    if (this.finished) throw new Error('LeafDigestTree.add called after digest()');
+    if (leafDigest.length !== 32) throw new Error(`a leaf digest is 32 bytes, got ${leafDigest.length}`);
+    let node = leafDigest;
+    let height = 0;
+    while (this.heights.length > 0 && this.heights[this.heights.length - 1] === height) {
+      node = sha256(this.roots.pop()!, node);
+      this.heights.pop();
+      height++;
+    }
+    this.roots.push(node);
+    this.heights.push(height);
+  }
+
+  /** Lowercase hex root of the leaves added so far (at least one). */
+  public digest(): string {
+    if (this.finished) throw new Error('LeafDigestTree.digest called twice');
+    if (this.roots.length === 0) throw new Error('LeafDigestTree.digest needs at least one leaf');
+    this.finished = true;
+    // The remaining roots are perfect subtrees of decreasing size; folding them from the right
+    // is exactly Glacier's "pair left to right, promote the odd one out" at every level.
+    let acc = this.roots[this.roots.length - 1];
+    for (let i = this.roots.length - 2; i >= 0; i--) acc = sha256(this.roots[i], acc);
+    return acc.toString('hex');
+  }
+}
+
+/**
+ * What TreeHashStream needs from a hasher. `update` may return a promise (a hasher working
+ * elsewhere, e.g. on worker threads, that needs the stream to wait); the stream then waits.
+ */
+export interface TreeHasherLike {
+  /** Bytes hashed so far. */
+  readonly bytes: number;
+  /** Hashes `data`; a returned promise means "wait for it before the next update". */
+  update(data: Uint8Array): Promise<void> | this;
+  digest(): string | Promise<string>;
+  /** Called when the stream fails before `digest`, so the hasher can release what it holds. */
+  abandon?(): void;
+}
+
+/**
  * Incremental Glacier SHA-256 tree hash.
  *
  * Bytes may arrive in pieces of any size and alignment. Nothing is buffered: the current leaf is
- * fed straight into a running SHA-256, and finished subtrees are kept as one digest per tree level
- * (a binary counter), so memory is 32 bytes × log2(leaves), whatever the input size.
+ * fed straight into a running SHA-256 and closed leaves go into a LeafDigestTree.
  */
-export class TreeHasher {
-  /** Roots of complete subtrees, largest first; `levels[i]` covers `2^heights[i]` leaves. */
-  private readonly roots: Buffer[] = [];
-  private readonly heights: number[] = [];
+export class TreeHasher implements TreeHasherLike {
+  private readonly tree = new LeafDigestTree();
   private leaf: Hash = createHash('sha256');
   private leafBytes = 0;
+  private leaves = 0;
   private total = 0;
   private finished = false;
 
@@ -49,24 +101,13 @@ export class TreeHasher {
   public digest(): string {
     if (this.finished) throw new Error('TreeHasher.digest called twice');
     this.finished = true;
-    if (this.leafBytes > 0 || this.roots.length === 0) this.closeLeaf();
-    // The remaining roots are perfect subtrees of decreasing size; folding them from the right
-    // is exactly Glacier's "pair left to right, promote the odd one out" at every level.
-    let acc = this.roots[this.roots.length - 1];
-    for (let i = this.roots.length - 2; i >= 0; i--) acc = sha256(this.roots[i], acc);
-    return acc.toString('hex');
+    if (this.leafBytes > 0 || this.leaves === 0) this.closeLeaf();
+    return this.tree.digest();
   }
 
   private closeLeaf(): void {
-    let node: Buffer = this.leaf.digest();
-    let height = 0;
-    while (this.heights.length > 0 && this.heights[this.heights.length - 1] === height) {
-      node = sha256(this.roots.pop()!, node);
-      this.heights.pop();
-      height++;
-    }
-    this.roots.push(node);
-    this.heights.push(height);
+    this.tree.add(this.leaf.digest());
+    this.leaves++;
     this.leaf = createHash('sha256');
     this.leafBytes = 0;
   }
@@ -117,6 +158,8 @@ export interface TreeHashStreamOptions {
   readonly expectedBytes?: number;
   /** Tree hash the bytes must have; a mismatch fails the stream before it ends. */
   readonly expectedTreeHash?: string;
+  /** The hasher to use (default: a TreeHasher on this thread). */
+  readonly hasher?: TreeHasherLike;
 }
 
 /**
@@ -127,13 +170,14 @@ export interface TreeHashStreamOptions {
  * a consumer (e.g. an S3 UploadPart) never sees a complete body for corrupted data.
  */
 export class TreeHashStream extends Transform {
-  private readonly hasher = new TreeHasher();
+  private readonly hasher: TreeHasherLike;
   private held: Buffer | undefined;
   private result: string | undefined;
 
   constructor(private readonly options: TreeHashStreamOptions = {}) {
     super();
     if (options.expectedTreeHash !== undefined) assertHex(options.expectedTreeHash, 'expected tree hash');
+    this.hasher = options.hasher ?? new TreeHasher();
   }
 
   /** The tree hash, available once the stream has finished. */
@@ -147,27 +191,38 @@ export class TreeHashStream extends Transform {
   }
 
   _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hasher.update(chunk);
     const expected = this.options.expectedBytes;
-    if (expected !== undefined && this.hasher.bytes > expected) {
+    if (expected !== undefined && this.hasher.bytes + chunk.length > expected) {
       callback(new IntegrityError(`stream carried more than the expected ${expected} bytes`));
       return;
     }
+    const hashed = this.hasher.update(chunk);
     // Hold back the latest piece so a failed check at the end can still withhold the tail.
     if (this.held) this.push(this.held);
     this.held = chunk;
-    callback();
+    if (hashed === this.hasher) callback();
+    else (hashed as Promise<void>).then(() => callback(), callback);
   }
 
   _flush(callback: TransformCallback): void {
-    const { expectedBytes, expectedTreeHash } = this.options;
+    const { expectedBytes } = this.options;
     if (expectedBytes !== undefined && this.hasher.bytes !== expectedBytes) {
       callback(new IntegrityError(`short read: got ${this.hasher.bytes} of ${expectedBytes} expected bytes`));
       return;
     }
-    this.result = this.hasher.digest();
-    if (expectedTreeHash !== undefined && this.result !== expectedTreeHash.toLowerCase()) {
-      callback(new IntegrityError(`tree hash mismatch: computed ${this.result}, expected ${expectedTreeHash.toLowerCase()}`));
+    Promise.resolve(this.hasher.digest()).then((digest) => this.finish(digest, callback), callback);
+  }
+
+  _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.result === undefined) this.hasher.abandon?.();
+    callback(error);
+  }
+
+  private finish(digest: string, callback: TransformCallback): void {
+    this.result = digest;
+    const expectedTreeHash = this.options.expectedTreeHash?.toLowerCase();
+    if (expectedTreeHash !== undefined && digest !== expectedTreeHash) {
+      callback(new IntegrityError(`tree hash mismatch: computed ${digest}, expected ${expectedTreeHash}`));
       return;
     }
     if (this.held) this.push(this.held);

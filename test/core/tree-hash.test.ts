@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'crypto';
 import { PassThrough, Readable, Writable } from 'stream';
 import { pipeline } from 'stream/promises';
 import * as fc from 'fast-check';
-import { combineTreeHashes, IntegrityError, TREE_HASH_LEAF_SIZE, TreeHasher, TreeHashStream, treeHashOf } from '../../src/core/tree-hash';
+import { combineTreeHashes, IntegrityError, LeafDigestTree, TREE_HASH_LEAF_SIZE, TreeHasher, TreeHashStream, treeHashOf } from '../../src/core/tree-hash';
 
 const MiB = 1024 * 1024;
 
@@ -138,6 +138,26 @@ describe('TreeHasher', () => {
     const h = new TreeHasher();
     h.update(new Uint8Array(0)).update(Buffer.from('bar')).update(new Uint8Array(0));
     expect(h.digest()).toBe('fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9');
+  });
+});
+
+describe('LeafDigestTree', () => {
+  test('folding leaf digests one by one gives the same root as pairing whole levels', () => {
+    fc.assert(fc.property(fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { minLength: 1, maxLength: 70 }), (leaves) => {
+      const tree = new LeafDigestTree();
+      for (const leaf of leaves) tree.add(Buffer.from(leaf));
+      expect(tree.digest()).toBe(combineTreeHashes(leaves.map((l) => Buffer.from(l).toString('hex'))));
+    }));
+  });
+
+  test('rejects what is not a leaf digest and misuse', () => {
+    const tree = new LeafDigestTree();
+    expect(() => tree.add(Buffer.alloc(31))).toThrow(/a leaf digest is 32 bytes, got 31/);
+    expect(() => tree.digest()).toThrow(/needs at least one leaf/);
+    tree.add(Buffer.alloc(32));
+    tree.digest();
+    expect(() => tree.digest()).toThrow(/called twice/);
+    expect(() => tree.add(Buffer.alloc(32))).toThrow(/after digest/);
   });
 });
 

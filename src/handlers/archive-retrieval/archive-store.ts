@@ -232,15 +232,22 @@ export class ArchiveStore {
    * Stores a new multipart upload and its plan, only if the archive has none yet and is still
    * staged for `jobId`. `false` means another delivery stored one first (reuse it).
    */
-  public async recordUpload(item: ArchiveItem, jobId: string, uploadId: string, plan: ChunkPlan): Promise<boolean> {
+  public async recordUpload(
+    item: ArchiveItem,
+    jobId: string,
+    upload: { readonly uploadId: string; readonly checksumAlgorithm: string },
+    plan: ChunkPlan,
+  ): Promise<boolean> {
     return conditional(() => this.ddb.send(new UpdateCommand({
       TableName: this.tableName,
       Key: { pk: item.pk, sk: ARCHIVE_SK },
-      UpdateExpression: 'SET uploadId = :uploadId, chunkSize = :chunkSize, chunkCount = :chunkCount REMOVE partsDone, validationQueuedBy, chunksQueuedFor',
+      UpdateExpression: 'SET uploadId = :uploadId, checksumAlgorithm = :checksumAlgorithm, chunkSize = :chunkSize, chunkCount = :chunkCount '
+        + 'REMOVE partsDone, validationQueuedBy, chunksQueuedFor',
       ConditionExpression: 'attribute_not_exists(uploadId) AND #status = :staged AND jobId = :jobId',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {
-        ':uploadId': uploadId,
+        ':uploadId': upload.uploadId,
+        ':checksumAlgorithm': upload.checksumAlgorithm,
         ':chunkSize': plan.chunkSize,
         ':chunkCount': plan.chunkCount,
         ':staged': ArchiveStatus.STAGED,
@@ -257,7 +264,8 @@ export class ArchiveStore {
     return conditional(() => this.ddb.send(new UpdateCommand({
       TableName: this.tableName,
       Key: { pk: item.pk, sk: ARCHIVE_SK },
-      UpdateExpression: 'SET downloadAttempts = :attempts, lastVerificationFailure = :reason REMOVE uploadId, chunkSize, chunkCount, partsDone, validationQueuedBy, chunksQueuedFor',
+      UpdateExpression: 'SET downloadAttempts = :attempts, lastVerificationFailure = :reason '
+        + 'REMOVE uploadId, checksumAlgorithm, chunkSize, chunkCount, partsDone, validationQueuedBy, chunksQueuedFor',
       ConditionExpression: 'uploadId = :uploadId AND #status = :staged',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: { ':attempts': attempts, ':reason': reason, ':uploadId': uploadId, ':staged': ArchiveStatus.STAGED },

@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ArchiveStore } from './archive-store';
 import type { DestinationConfig } from './config';
+import { uploadChecksumAlgorithm } from './part-checksum';
 import { copyRangeToPart, JobOutputExpiredError, TransferClients } from './transfer';
 import { chunkRange, planChunks } from '../../core/chunk-plan';
 import { withKeys } from '../shared/logger';
@@ -89,6 +90,7 @@ export async function processChunk(deps: ChunkDeps, message: ChunkMessage): Prom
           key: item.objectKey,
           uploadId: message.uploadId,
           partNumber: message.partNumber,
+          checksumAlgorithm: uploadChecksumAlgorithm(item),
         },
       );
     } catch (err) {
@@ -111,7 +113,7 @@ export async function processChunk(deps: ChunkDeps, message: ChunkMessage): Prom
       rangeStart: range.start,
       rangeEnd: range.end,
       etag: copied.etag,
-      checksumSha256: copied.checksumSha256,
+      checksum: copied.checksum,
       treeHash: copied.treeHash,
       expiresAt: ttlDays > 0 ? Math.floor(now.getTime() / 1000) + ttlDays * SECONDS_PER_DAY : undefined,
     };

@@ -2,6 +2,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ArchiveStore } from './archive-store';
 import { processChunkDelivery } from './chunk-copy';
 import { chunkMaxReceivesConfig, destinationConfig } from './config';
+import { createLeafHashPool } from './leaf-hash-workers';
 import { parseChunkMessage } from './messages';
 import { createDocumentClient, createGlacierClient, createS3Client, createSqsClient, requireEnv } from '../shared/clients';
 import { createLogger } from '../shared/logger';
@@ -15,7 +16,8 @@ import { processSqsBatch } from '../shared/sqs-batch';
 
 const logger = createLogger('ChunkRetrieval');
 const ddb = createDocumentClient();
-const clients = { glacier: createGlacierClient(), s3: createS3Client() };
+// Tree hashing moves to worker threads when the function has vCPUs to spare (≥ 3,538 MB).
+const clients = { glacier: createGlacierClient(), s3: createS3Client(), hashPool: createLeafHashPool() };
 const sqs = createSqsClient();
 
 export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {

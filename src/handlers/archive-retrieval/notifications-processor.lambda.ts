@@ -1,4 +1,5 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createLeafHashPool } from './leaf-hash-workers';
 import { processNotification } from './notifications';
 import { stagingDeps } from './staging-deps';
 import { completeInventoryJob } from '../inventory-retrieval/inventory-job-completion';
@@ -14,7 +15,8 @@ import { processSqsBatch } from '../shared/sqs-batch';
 
 const logger = createLogger('NotificationsProcessor');
 const ddb = createDocumentClient();
-const clients = { glacier: createGlacierClient(), s3: createS3Client() };
+// Small archives are copied here; their tree hashing uses worker threads as ChunkRetrieval's does.
+const clients = { glacier: createGlacierClient(), s3: createS3Client(), hashPool: createLeafHashPool() };
 const sqs = createSqsClient();
 
 export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {

@@ -10,6 +10,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ArchiveStore } from './archive-store';
 import type { DestinationConfig } from './config';
 import { MetadataKey, objectMetadata } from './object-metadata';
+import { UPLOAD_CHECKSUM_ALGORITHM } from './part-checksum';
 import { copyArchiveToObject, TransferClients } from './transfer';
 import { ChunkPlan, chunkRanges, planChunks } from '../../core/chunk-plan';
 import { IntegrityError } from '../../core/tree-hash';
@@ -103,8 +104,9 @@ async function ensureUploadAndEnqueue(deps: StagingDeps, item: ArchiveItem, jobI
   let current = item;
   if (!current.uploadId) {
     const created = await createUpload(deps, item);
-    if (await deps.store.recordUpload(item, jobId, created, plan)) {
-      current = { ...item, uploadId: created, chunkSize: plan.chunkSize, chunkCount: plan.chunkCount, partsDone: undefined };
+    const upload = { uploadId: created, checksumAlgorithm: UPLOAD_CHECKSUM_ALGORITHM };
+    if (await deps.store.recordUpload(item, jobId, upload, plan)) {
+      current = { ...item, ...upload, chunkSize: plan.chunkSize, chunkCount: plan.chunkCount, partsDone: undefined };
       deps.log.info('multipart upload created', { uploadId: created, chunkCount: plan.chunkCount, chunkSize: plan.chunkSize });
     } else {
       // Another delivery stored its upload first: ours is an orphan.
@@ -147,7 +149,7 @@ async function createUpload(deps: StagingDeps, item: ArchiveItem): Promise<strin
     Bucket: bucket,
     Key: item.objectKey,
     StorageClass: item.storageClass as StorageClass,
-    ChecksumAlgorithm: 'SHA256',
+    ChecksumAlgorithm: UPLOAD_CHECKSUM_ALGORITHM,
     Metadata: objectMetadata(item),
     ExpectedBucketOwner: bucketOwner,
   }));

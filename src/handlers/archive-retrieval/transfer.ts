@@ -2,6 +2,8 @@ import { PassThrough, Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import { GetJobOutputCommand, GetJobOutputCommandOutput, GlacierClient } from '@aws-sdk/client-glacier';
 import { PutObjectCommand, S3Client, StorageClass, UploadPartCommand } from '@aws-sdk/client-s3';
+import type { LeafHashPool } from './leaf-hash-workers';
+import { checksumFromResponse, UPLOAD_CHECKSUM_ALGORITHM, UploadChecksumAlgorithm } from './part-checksum';
 import { IntegrityError, TreeHashStream } from '../../core/tree-hash';
 import { errorName } from '../shared/aws-errors';
 
@@ -9,6 +11,8 @@ import { errorName } from '../shared/aws-errors';
 export interface TransferClients {
   readonly glacier: GlacierClient;
   readonly s3: S3Client;
+  /** Worker threads for tree hashing, when the function has spare vCPUs (see leafHashWorkerCount). */
+  readonly hashPool?: LeafHashPool;
 }
 
 /** Where the job output is read from. */
@@ -41,7 +45,8 @@ export class JobOutputExpiredError extends Error {
 /** Result of streaming one range into one S3 part. */
 export interface PartCopyResult {
   readonly etag: string;
-  readonly checksumSha256?: string;
+  /** S3's checksum of the part (the target's algorithm). */
+  readonly checksum?: string;
   /** Tree hash computed over the bytes that were uploaded. */
   readonly treeHash: string;
   /** Tree hash Glacier sent with the range, when it sent one (already checked equal). */
@@ -53,7 +58,8 @@ export interface PartCopyResult {
 export interface ObjectCopyResult {
   readonly etag?: string;
   readonly versionId?: string;
-  readonly checksumSha256?: string;
+  /** S3's CRC32 of the object. */
+  readonly checksum?: string;
   readonly treeHash: string;
   readonly bytes: number;
 }
@@ -153,6 +159,8 @@ export interface ByteRange {
 export interface PartTarget extends Destination {
   readonly uploadId: string;
   readonly partNumber: number;
+  /** The algorithm the multipart upload was created with (default: UPLOAD_CHECKSUM_ALGORITHM). */
+  readonly checksumAlgorithm?: UploadChecksumAlgorithm;
 }
 
 /**
@@ -176,7 +184,8 @@ export async function copyRangeToPart(
     body.destroy();
     throw err;
   }
-  const hasher = new TreeHashStream({ expectedBytes: length, expectedTreeHash: glacierTreeHash });
+  const checksumAlgorithm = target.checksumAlgorithm ?? UPLOAD_CHECKSUM_ALGORITHM;
+  const hasher = new TreeHashStream({ expectedBytes: length, expectedTreeHash: glacierTreeHash, hasher: clients.hashPool?.tryAcquire() });
   const response = await hashedTransfer(body, hasher, (stream, abortSignal) =>
     clients.s3.send(new UploadPartCommand({
       Bucket: target.bucket,
@@ -185,14 +194,14 @@ export async function copyRangeToPart(
       PartNumber: target.partNumber,
       Body: stream,
       ContentLength: length,
-      ChecksumAlgorithm: 'SHA256',
+      ChecksumAlgorithm: checksumAlgorithm,
       ExpectedBucketOwner: target.bucketOwner,
     }), { abortSignal }),
   );
   if (!response.ETag) throw new Error(`UploadPart ${target.partNumber} returned no ETag`);
   return {
     etag: response.ETag,
-    checksumSha256: response.ChecksumSHA256,
+    checksum: checksumFromResponse(response, checksumAlgorithm),
     treeHash: hasher.treeHash,
     glacierTreeHash,
     bytes: hasher.bytes,
@@ -222,14 +231,14 @@ export async function copyArchiveToObject(
     body.destroy();
     throw new IntegrityError(`Glacier returned tree hash ${output.checksum.toLowerCase()} for an archive whose inventory tree hash is ${expectedTreeHash}`);
   }
-  const hasher = new TreeHashStream({ expectedBytes: expected.size, expectedTreeHash });
+  const hasher = new TreeHashStream({ expectedBytes: expected.size, expectedTreeHash, hasher: clients.hashPool?.tryAcquire() });
   const response = await hashedTransfer(body, hasher, (stream, abortSignal) =>
     clients.s3.send(new PutObjectCommand({
       Bucket: target.bucket,
       Key: target.key,
       Body: stream,
       ContentLength: expected.size,
-      ChecksumAlgorithm: 'SHA256',
+      ChecksumAlgorithm: UPLOAD_CHECKSUM_ALGORITHM,
       StorageClass: target.storageClass as StorageClass,
       Metadata: target.metadata,
       ExpectedBucketOwner: target.bucketOwner,
@@ -238,7 +247,7 @@ export async function copyArchiveToObject(
   return {
     etag: response.ETag,
     versionId: response.VersionId,
-    checksumSha256: response.ChecksumSHA256,
+    checksum: checksumFromResponse(response, UPLOAD_CHECKSUM_ALGORITHM),
     treeHash: hasher.treeHash,
     bytes: hasher.bytes,
   };

@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { CompleteMultipartUploadCommand } from '@aws-sdk/client-s3';
+import { completedPart, uploadChecksumAlgorithm } from './part-checksum';
 import { abortUpload, headObject, objectMatches, stageArchive, StagingDeps } from './staging';
 import { combineTreeHashes } from '../../core/tree-hash';
 import { errorName } from '../shared/aws-errors';
@@ -74,7 +75,7 @@ export async function processValidation(deps: ValidationDeps, message: Validatio
       Key: item.objectKey,
       UploadId: message.uploadId,
       MultipartUpload: {
-        Parts: chunks.map((c) => ({ PartNumber: c.partNumber, ETag: c.etag, ChecksumSHA256: c.checksumSha256 })),
+        Parts: chunks.map((c) => completedPart(c, uploadChecksumAlgorithm(item))),
       },
       ExpectedBucketOwner: bucketOwner,
     }));

@@ -98,6 +98,8 @@ export interface ArchiveItem {
   readonly uploadId?: string;
   readonly chunkSize?: number;
   readonly chunkCount?: number;
+  /** S3 checksum algorithm of the open multipart upload (absent: SHA256, uploads of earlier versions). */
+  readonly checksumAlgorithm?: string;
   /** Part numbers already uploaded and verified (DynamoDB number set). */
   readonly partsDone?: Set<number>;
   /** Part number whose completion queued validation (see ChunkRetrieval). */
@@ -132,6 +134,9 @@ export interface ChunkItem {
   readonly rangeStart: number;
   readonly rangeEnd: number;
   readonly etag: string;
+  /** S3's checksum of the part, of the upload's algorithm (ArchiveItem.checksumAlgorithm). */
+  readonly checksum?: string;
+  /** @deprecated part checksum recorded by versions that always used SHA256; read, never written. */
   readonly checksumSha256?: string;
   readonly treeHash: string;
   /** TTL (epoch seconds), set when RUN_DATA_TTL_DAYS > 0. */

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'crypto';
 import { Readable } from 'stream';
+import { crc32 } from 'zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetJobOutputCommand, GlacierClient, ResourceNotFoundException } from '@aws-sdk/client-glacier';
@@ -297,6 +298,18 @@ async function drain(body: unknown): Promise<Buffer> {
 }
 
 const sha256b64 = (data: Buffer): string => createHash('sha256').update(data).digest('base64');
+const crc32b64 = (data: Buffer): string => {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(data));
+  return out.toString('base64');
+};
+/** S3's checksum of `data` under `algorithm`, as the response header carries it. */
+function checksumFields(algorithm: string | undefined, data: Buffer): { ChecksumCRC32?: string; ChecksumSHA256?: string } {
+  if (algorithm === 'CRC32') return { ChecksumCRC32: crc32b64(data) };
+  if (algorithm === 'SHA256') return { ChecksumSHA256: sha256b64(data) };
+  if (algorithm === undefined) return {};
+  throw new Error(`the fake S3 does not implement checksum algorithm ${algorithm}`);
+}
 const md5 = (data: Buffer): string => createHash('md5').update(data).digest('hex');
 
 export interface StoredObject {
@@ -310,7 +323,13 @@ export interface StoredObject {
 export class FakeS3 {
   public readonly mock = mockClient(S3Client);
   public readonly objects = new Map<string, StoredObject>();
-  public readonly uploads = new Map<string, { key: string; metadata: Record<string, string>; storageClass?: string; parts: Map<number, Buffer> }>();
+  public readonly uploads = new Map<string, {
+    key: string;
+    metadata: Record<string, string>;
+    storageClass?: string;
+    checksumAlgorithm?: string;
+    parts: Map<number, Buffer>;
+  }>();
   /** Calls that streamed a body and how it ended. */
   public readonly bodyResults: Array<{ command: string; ok: boolean; error?: string; bytes?: number }> = [];
   /** Number of CreateMultipartUpload calls to reject with a 503. */
@@ -333,8 +352,14 @@ export class FakeS3 {
         throw Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $metadata: { ...meta, httpStatusCode: 503 } });
       }
       const uploadId = `upload-${this.nextId++}-VXBsb2FkSWQ`;
-      this.uploads.set(uploadId, { key: input.Key!, metadata: input.Metadata ?? {}, storageClass: input.StorageClass, parts: new Map() });
-      return { Bucket: input.Bucket, Key: input.Key, UploadId: uploadId, ChecksumAlgorithm: 'SHA256', ChecksumType: 'COMPOSITE', $metadata: meta };
+      this.uploads.set(uploadId, {
+        key: input.Key!,
+        metadata: input.Metadata ?? {},
+        storageClass: input.StorageClass,
+        checksumAlgorithm: input.ChecksumAlgorithm,
+        parts: new Map(),
+      });
+      return { Bucket: input.Bucket, Key: input.Key, UploadId: uploadId, ChecksumAlgorithm: input.ChecksumAlgorithm, ChecksumType: 'COMPOSITE', $metadata: meta };
     });
     this.mock.on(UploadPartCommand).callsFake(async (input) => {
       checkOwner(input);
@@ -349,17 +374,25 @@ export class FakeS3 {
       if (data.length !== input.ContentLength) throw new Error(`IncompleteBody: ${data.length} != ${input.ContentLength}`);
       const upload = this.uploads.get(input.UploadId!);
       if (!upload) throw new NoSuchUpload({ message: 'The specified upload does not exist.', $metadata: { ...meta, httpStatusCode: 404 } });
+      if (input.ChecksumAlgorithm !== upload.checksumAlgorithm) {
+        // S3 rejects a part whose checksum algorithm differs from the upload's.
+        throw Object.assign(new Error(`Checksum Type mismatch: upload uses ${upload.checksumAlgorithm}, part sent ${input.ChecksumAlgorithm}`), {
+          name: 'InvalidRequest', $metadata: { ...meta, httpStatusCode: 400 },
+        });
+      }
       upload.parts.set(input.PartNumber!, data);
-      return { ETag: `"${md5(data)}"`, ChecksumSHA256: sha256b64(data), ServerSideEncryption: 'AES256', $metadata: meta };
+      return { ETag: `"${md5(data)}"`, ...checksumFields(upload.checksumAlgorithm, data), ServerSideEncryption: 'AES256', $metadata: meta };
     });
     this.mock.on(CompleteMultipartUploadCommand).callsFake(async (input) => {
       checkOwner(input);
       const upload = this.uploads.get(input.UploadId!);
       if (!upload) throw new NoSuchUpload({ message: 'The specified upload does not exist.', $metadata: { ...meta, httpStatusCode: 404 } });
       const parts = input.MultipartUpload!.Parts!;
-      const buffers = parts.map((p: { PartNumber?: number; ETag?: string; ChecksumSHA256?: string }, i: number) => {
+      const buffers = parts.map((p: { PartNumber?: number; ETag?: string; ChecksumCRC32?: string; ChecksumSHA256?: string }, i: number) => {
         const data = upload.parts.get(p.PartNumber!);
-        if (!data || p.PartNumber !== i + 1 || p.ETag !== `"${md5(data)}"` || p.ChecksumSHA256 !== sha256b64(data)) {
+        const expected = data ? checksumFields(upload.checksumAlgorithm, data) : {};
+        const checksumsMatch = p.ChecksumCRC32 === expected.ChecksumCRC32 && p.ChecksumSHA256 === expected.ChecksumSHA256;
+        if (!data || p.PartNumber !== i + 1 || p.ETag !== `"${md5(data)}"` || !checksumsMatch) {
           const err = new Error('One or more of the specified parts could not be found.');
           err.name = 'InvalidPart';
           throw err;
@@ -390,7 +423,7 @@ export class FakeS3 {
       this.bodyResults.push({ command: 'PutObject', ok: true, bytes: data.length });
       const versionId = `v${this.nextId++}`;
       this.objects.set(input.Key!, { body: data, metadata: input.Metadata ?? {}, storageClass: input.StorageClass, versionId });
-      return { ETag: `"${md5(data)}"`, ChecksumSHA256: sha256b64(data), VersionId: versionId, $metadata: meta };
+      return { ETag: `"${md5(data)}"`, ...checksumFields(input.ChecksumAlgorithm, data), VersionId: versionId, $metadata: meta };
     });
     this.mock.on(HeadObjectCommand).callsFake(async (input) => {
       checkOwner(input);

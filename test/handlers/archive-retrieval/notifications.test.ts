@@ -75,7 +75,7 @@ describe('processNotification', () => {
     });
     expect(decodeURIComponent(object.metadata.description)).toBe(item.description);
     const put = world.s3.mock.commandCalls(PutObjectCommand)[0].args[0].input;
-    expect(put).toMatchObject({ ContentLength: data.length, ChecksumAlgorithm: 'SHA256', ExpectedBucketOwner: OWNER });
+    expect(put).toMatchObject({ ContentLength: data.length, ChecksumAlgorithm: 'CRC32', ExpectedBucketOwner: OWNER });
     expect(world.s3.mock.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
     expect(world.sqs.messages(CHUNK_QUEUE)).toHaveLength(0);
 
@@ -86,7 +86,7 @@ describe('processNotification', () => {
     expect(after.jobExpiresAt).toBe(Date.parse('2026-11-24T07:41:18.457Z') + 24 * 3600 * 1000);
   });
 
-  test('multi-chunk archive: staged, one upload with SHA256 + metadata, one chunk message per part', async () => {
+  test('multi-chunk archive: staged, one upload with CRC32 part checksums + metadata, one chunk message per part', async () => {
     const data = archiveBytes(20 * MiB + 123);
     const item = world.seedArchive(data);
 
@@ -98,7 +98,7 @@ describe('processNotification', () => {
       Bucket: 'destination-bucket',
       Key: item.objectKey,
       StorageClass: 'DEEP_ARCHIVE',
-      ChecksumAlgorithm: 'SHA256',
+      ChecksumAlgorithm: 'CRC32',
       ExpectedBucketOwner: OWNER,
       Metadata: expect.objectContaining({ 'glacier-tree-hash': item.treeHash, 'archive-id': item.archiveId }),
     });
