@@ -14,9 +14,37 @@ import {
 } from './distributed-map-support';
 import { TransferStorage } from './transfer-storage';
 import definition from '../asl/download-window-extension.asl.json';
+import { RecoverLostNotificationsFunction } from '../handlers/archive-retrieval/recover-lost-notifications-function';
 import { ArchivesNeedingWindowExtensionFunction } from '../handlers/download-window-extension/archives-needing-window-extension-function';
 import { ExtendDownloadWindowFunction } from '../handlers/download-window-extension/extend-download-window-function';
-import { Env, TransferTable } from '../handlers/shared/schema';
+import { Env, RecoveryEnv, TransferTable } from '../handlers/shared/schema';
+
+/**
+ * How long an archive-retrieval job of each tier may run before its completion notification is
+ * presumed lost and the job is asked about with DescribeJob. Each from 1 minute to under 24 hours.
+ */
+export interface ArchiveJobOverdueThresholds {
+  /**
+   * Expedited jobs (typically 1–5 minutes).
+   *
+   * @default Duration.minutes(30)
+   */
+  readonly expedited?: Duration;
+
+  /**
+   * Standard jobs (typically 3–5 hours).
+   *
+   * @default Duration.hours(6)
+   */
+  readonly standard?: Duration;
+
+  /**
+   * Bulk jobs (typically 5–12 hours).
+   *
+   * @default Duration.hours(12)
+   */
+  readonly bulk?: Duration;
+}
 
 /** Properties of {@link DownloadWindowExtension}. */
 export interface DownloadWindowExtensionProps {
@@ -62,6 +90,30 @@ export interface DownloadWindowExtensionProps {
   readonly requestsPerSecond?: number;
 
   /**
+   * When a requested archive's retrieval job counts as overdue, per retrieval tier. Each check
+   * first asks Glacier (DescribeJob) about the run's overdue jobs and re-sends the description of
+   * every finished one to the notifications queue, so an archive whose completion notification
+   * was lost is still copied.
+   *
+   * @default - Expedited 30 minutes, Standard 6 hours, Bulk 12 hours
+   */
+  readonly archiveJobOverdueAfter?: ArchiveJobOverdueThresholds;
+
+  /**
+   * An overdue job that Glacier reports still in progress is asked about again after this long.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly overdueJobRepollInterval?: Duration;
+
+  /**
+   * DescribeJob calls one check makes at most; further overdue jobs wait for the next check.
+   *
+   * @default 500
+   */
+  readonly maxJobPollsPerCheck?: number;
+
+  /**
    * Retention of the functions' and the state machine's log groups.
    *
    * @default logs.RetentionDays.THREE_MONTHS
@@ -70,7 +122,9 @@ export interface DownloadWindowExtensionProps {
 }
 
 /**
- * Keeps staged archives downloadable: lists the run's archives whose Glacier download window
+ * Keeps requested and staged archives moving. First recovers lost job notifications
+ * (RecoverLostNotifications: DescribeJob on the run's overdue archive-retrieval jobs, finished
+ * ones re-sent to the notifications queue); then keeps staged archives downloadable: lists the run's archives whose Glacier download window
  * closes within the margin (ArchivesNeedingWindowExtension, streamed to the inventory bucket) and
  * re-requests them in batches (ExtendDownloadWindow), paying the shared daily quota.
  *
@@ -92,6 +146,8 @@ export class DownloadWindowExtension extends Construct {
   public readonly archivesNeedingWindowExtension: lambda.Function;
   /** Re-requests one batch of them. */
   public readonly extendDownloadWindow: lambda.Function;
+  /** Polls overdue archive-retrieval jobs and re-announces finished ones whose notification was lost. */
+  public readonly recoverLostNotifications: lambda.Function;
   /** Execution log group of the state machine. */
   public readonly logGroup: logs.ILogGroup;
 
@@ -107,6 +163,19 @@ export class DownloadWindowExtension extends Construct {
     if (!Number.isInteger(requestsPerSecond) || requestsPerSecond < 1 || requestsPerSecond > 1000) throw new Error('requestsPerSecond must be an integer from 1 to 1000');
     if (!Number.isSafeInteger(props.dailyQuotaBytes) || props.dailyQuotaBytes <= 0) throw new Error('dailyQuotaBytes must be a positive whole number of bytes');
     if (props.vaultArns.length === 0) throw new Error('vaultArns must name at least one vault');
+    const overdue = props.archiveJobOverdueAfter ?? {};
+    const overdueSeconds = {
+      expedited: (overdue.expedited ?? Duration.minutes(30)).toSeconds(),
+      standard: (overdue.standard ?? Duration.hours(6)).toSeconds(),
+      bulk: (overdue.bulk ?? Duration.hours(12)).toSeconds(),
+    };
+    for (const [tier, seconds] of Object.entries(overdueSeconds)) {
+      if (seconds < 60 || seconds >= 86_400) throw new Error(`archiveJobOverdueAfter.${tier} must be from 1 minute to less than 24 hours`);
+    }
+    const repollSeconds = (props.overdueJobRepollInterval ?? Duration.hours(1)).toSeconds();
+    if (repollSeconds < 60) throw new Error('overdueJobRepollInterval must be at least 1 minute');
+    const maxPolls = props.maxJobPollsPerCheck ?? 500;
+    if (!Number.isInteger(maxPolls) || maxPolls < 1 || maxPolls > 10_000) throw new Error('maxJobPollsPerCheck must be an integer from 1 to 10000');
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const bucket = storage.inventoryBucket;
     const listKeys = 'tmp/*/window-extension/*';
@@ -154,6 +223,39 @@ export class DownloadWindowExtension extends Construct {
     }));
     suppressFunctionNag(extend);
 
+    this.recoverLostNotifications = new RecoverLostNotificationsFunction(this, 'RecoverLostNotifications', {
+      ...requestFunctionOptions(this, 'RecoverLostNotifications', Duration.minutes(5), 512, logRetention, {
+        [Env.TRANSFER_TABLE]: storage.transferTable.tableName,
+        [RecoveryEnv.NOTIFICATIONS_QUEUE_URL]: storage.notificationsQueue.queueUrl,
+        [RecoveryEnv.OVERDUE_SECONDS_EXPEDITED]: String(overdueSeconds.expedited),
+        [RecoveryEnv.OVERDUE_SECONDS_STANDARD]: String(overdueSeconds.standard),
+        [RecoveryEnv.OVERDUE_SECONDS_BULK]: String(overdueSeconds.bulk),
+        [RecoveryEnv.REPOLL_SECONDS]: String(repollSeconds),
+        [RecoveryEnv.MAX_POLLS]: String(maxPolls),
+      }),
+      description: 'Polls archive-retrieval jobs overdue for their tier and re-announces finished ones whose notification was lost',
+    });
+    const recover = this.recoverLostNotifications;
+    recover.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'QueryStatusIndex',
+      actions: ['dynamodb:Query'],
+      resources: [`${storage.transferTable.tableArn}/index/${TransferTable.statusIndex}`],
+    }));
+    // Records the poll on the archive item (and, with a customer managed key, the key use).
+    storage.transferTable.grant(recover, 'dynamodb:UpdateItem');
+    recover.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'DescribeArchiveJobs',
+      actions: ['glacier:DescribeJob'],
+      resources: props.vaultArns,
+    }));
+    recover.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'ReannounceFinishedJobs',
+      actions: ['sqs:SendMessage'],
+      resources: [storage.notificationsQueue.queueArn],
+    }));
+    storage.encryptionKey?.grant(recover, 'kms:GenerateDataKey', 'kms:Decrypt');
+    suppressFunctionNag(recover);
+
     const machine = distributedMapMachine(this, {
       definition,
       substitutions: {
@@ -161,8 +263,9 @@ export class DownloadWindowExtension extends Construct {
         NotificationTopicArn: storage.notificationTopic.topicArn,
         ArchivesNeedingWindowExtensionFunctionArn: scan.functionArn,
         ExtendDownloadWindowFunctionArn: extend.functionArn,
+        RecoverLostNotificationsFunctionArn: recover.functionArn,
       },
-      functions: [scan, extend],
+      functions: [recover, scan, extend],
       logRetention,
       // Bounded so a stuck check cannot pile up behind newer ones (overlaps are safe, only wasteful).
       timeout: Duration.hours(2),

@@ -19,7 +19,7 @@ const LAMBDA_ERRORS = new Set([
   'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException',
   'Lambda.ClientExecutionTimeoutException', 'Lambda.Unknown',
 ]);
-const OUR_ERRORS = new Set(['RetrievalPolicyEnforcedError', 'RetrievalCapacityUnavailableError', 'InvalidBatchInputError']);
+const OUR_ERRORS = new Set(['RetrievalPolicyEnforcedError', 'RetrievalCapacityUnavailableError', 'InvalidBatchInputError', 'InvalidRecoveryInputError']);
 
 type States = Record<string, any>;
 

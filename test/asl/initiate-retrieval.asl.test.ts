@@ -1,7 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { DescribeJobCommand, ResourceNotFoundException } from '@aws-sdk/client-glacier';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
 import { MemoryObjectStore } from '../../rehearsal/sfn/object-store';
 import { runStateMachine } from '../../rehearsal/sfn/runner';
+import { DEFAULT_OVERDUE_SECONDS, recoverLostNotifications } from '../../src/handlers/archive-retrieval/lost-notification-recovery';
 import { extendBatch } from '../../src/handlers/download-window-extension/extend-window';
 import { findArchivesNeedingExtension } from '../../src/handlers/download-window-extension/window-scan';
 import { initiateBatch, InitiateBatchResult } from '../../src/handlers/initiate-retrieval/initiate-batch';
@@ -19,6 +23,7 @@ const BUCKET = 'inventory-bucket';
 const INITIATE_FN = 'arn:aws:lambda:eu-west-1:111122223333:function:InitiateArchiveRetrieval';
 const SCAN_FN = 'arn:aws:lambda:eu-west-1:111122223333:function:ArchivesNeedingWindowExtension';
 const EXTEND_FN = 'arn:aws:lambda:eu-west-1:111122223333:function:ExtendDownloadWindow';
+const RECOVER_FN = 'arn:aws:lambda:eu-west-1:111122223333:function:RecoverLostNotifications';
 const asl = (file: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'asl', file), 'utf8'));
 /** State names entered at every nesting level (Distributed Map children included). */
 const nested = (r: { runtime: any; executionArn: string }): string[] => r.runtime.transitions(r.executionArn, { nested: true });
@@ -138,7 +143,20 @@ const EXTENSION_SUBSTITUTIONS = {
   NotificationTopicArn: TOPIC,
   ArchivesNeedingWindowExtensionFunctionArn: SCAN_FN,
   ExtendDownloadWindowFunctionArn: EXTEND_FN,
+  RecoverLostNotificationsFunctionArn: RECOVER_FN,
 };
+const NOTIFICATIONS_QUEUE = 'https://sqs.eu-west-1.amazonaws.com/111122223333/notifications';
+/** The real RecoverLostNotifications over the world's fakes (`sqs` mocked by the caller). */
+const recoverHandler = async (event: any) => recoverLostNotifications({
+  ddb: world.dynamo.client,
+  glacier: world.glacier.client,
+  sqs: new SQSClient({ region: 'eu-west-1' }),
+  tableName: TRANSFER,
+  notificationsQueueUrl: NOTIFICATIONS_QUEUE,
+  config: { overdueSeconds: DEFAULT_OVERDUE_SECONDS, repollSeconds: 3600, maxPolls: 100 },
+  log: world.logger,
+  now: world.clock,
+}, event);
 const scanDeps = (s3: FakeS3) => ({
   ddb: world.dynamo.client, s3: s3.client, tableName: TRANSFER, bucket: BUCKET, marginSeconds: 5 * 3600, log: world.logger, now: world.clock,
 });
@@ -154,6 +172,7 @@ describe('DownloadWindowExtension ASL (local runner)', () => {
         services: {
           objectStore: store,
           lambdaHandlers: {
+            [RECOVER_FN]: recoverHandler,
             [SCAN_FN]: async (event: any) => {
               const out = await findArchivesNeedingExtension({
                 ...scanDeps(s3),
@@ -178,6 +197,7 @@ describe('DownloadWindowExtension ASL (local runner)', () => {
         services: {
           objectStore: store,
           lambdaHandlers: {
+            [RECOVER_FN]: recoverHandler,
             [SCAN_FN]: async (event: any) => findArchivesNeedingExtension({
               ...scanDeps(s3),
             }, event),
@@ -190,6 +210,65 @@ describe('DownloadWindowExtension ASL (local runner)', () => {
       expect(nested(again)).toContain('NothingToExtend');
     } finally {
       s3.mock.restore();
+    }
+  });
+
+  test('first recovers lost notifications: a finished job is re-announced, a job Glacier forgot is re-requested by the same execution', async () => {
+    world = new World();
+    const s3 = new FakeS3();
+    const sqs = mockClient(SQSClient);
+    const sent: string[] = [];
+    sqs.on(SendMessageCommand).callsFake(async (input) => {
+      sent.push(input.MessageBody!);
+      return { MessageId: 'm', $metadata: {} };
+    });
+    world.glacier.mock.on(DescribeJobCommand).callsFake(async (input) => {
+      if (input.jobId === 'gone-1') throw new ResourceNotFoundException({ message: 'The job ID was not found', $metadata: { httpStatusCode: 404 } });
+      return { JobId: input.jobId, Action: 'ArchiveRetrieval', ArchiveId: row(0).ArchiveId, Completed: true, StatusCode: 'Succeeded', $metadata: {} };
+    });
+    const at = (hoursAgo: number) => new Date(world.now - hoursAgo * 3600_000).toISOString();
+    try {
+      world.seedArchive(0, ArchiveStatus.REQUESTED, { jobId: 'lost-0', statusTime: at(13) });
+      world.seedArchive(1, ArchiveStatus.REQUESTED, { jobId: 'gone-1', statusTime: at(30) });
+      const handlers = (recover: (event: any) => Promise<unknown>) => ({
+        [RECOVER_FN]: recover,
+        [SCAN_FN]: async (event: any) => {
+          const out = await findArchivesNeedingExtension(scanDeps(s3), event);
+          for (const [key, body] of s3.objects) await store.putObject(BUCKET, key, body);
+          return out;
+        },
+        [EXTEND_FN]: async (event: any) => extendBatch({ ...world.deps(), maxWaitSeconds: 1200 }, event),
+      });
+      const result = await runStateMachine(asl('download-window-extension.asl.json'), { runId: RUN, tier: 'Bulk' }, {
+        substitutions: EXTENSION_SUBSTITUTIONS,
+        services: { objectStore: store, lambdaHandlers: handlers(recoverHandler) },
+      });
+
+      expect([result.status, result.error]).toEqual(['SUCCEEDED', undefined]);
+      expect(nested(result).slice(0, 2)).toEqual(['RecoverLostNotifications', 'FindArchivesNeedingExtension']);
+      expect(sent.map((b) => JSON.parse(b).JobId)).toEqual(['lost-0']);
+      expect(world.glacier.requestedArchives()).toEqual([row(1).ArchiveId]);
+      expect(world.archive(1)).toMatchObject({ status: ArchiveStatus.REQUESTED, previousJobId: 'gone-1', jobId: expect.stringMatching(/^job-/) });
+      expect(world.archive(1)!.jobExpiresAt).toBeUndefined();
+      expect(world.archive(0)).toMatchObject({ status: ArchiveStatus.REQUESTED, jobId: 'lost-0', jobPolledFor: 'lost-0' });
+
+      // A recovery that keeps failing is caught: the window extension still runs and succeeds.
+      world.seedArchive(2, ArchiveStatus.STAGED, { jobId: 'closing-2', jobExpiresAt: world.now + 3600_000 });
+      const failing = await runStateMachine(asl('download-window-extension.asl.json'), { runId: RUN, tier: 'Bulk' }, {
+        substitutions: EXTENSION_SUBSTITUTIONS,
+        services: {
+          objectStore: store,
+          lambdaHandlers: handlers(async () => {
+            throw Object.assign(new Error('environment variable NOTIFICATIONS_QUEUE_URL is required'), { name: 'Error' });
+          }),
+        },
+      });
+      expect([failing.status, failing.error]).toEqual(['SUCCEEDED', undefined]);
+      expect(nested(failing)).toContain('ExtendBatch');
+      expect(world.glacier.requestedArchives()).toEqual([row(1).ArchiveId, row(2).ArchiveId]);
+    } finally {
+      s3.mock.restore();
+      sqs.restore();
     }
   });
 });

@@ -1,0 +1,56 @@
+import { GlacierClient } from '@aws-sdk/client-glacier';
+import type { Context } from 'aws-lambda';
+import {
+  DEFAULT_MAX_POLLS,
+  DEFAULT_OVERDUE_SECONDS,
+  DEFAULT_REPOLL_SECONDS,
+  recoverLostNotifications,
+  RecoveryConfig,
+  RecoveryEvent,
+  RecoveryResult,
+} from './lost-notification-recovery';
+import { numberEnv } from '../initiate-retrieval/config';
+import { createDocumentClient, createSqsClient, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env, RecoveryEnv } from '../shared/schema';
+
+/*
+ * RecoverLostNotifications: first step of every DownloadWindowExtension execution. Asks Glacier
+ * (DescribeJob) about the run's archive-retrieval jobs that are overdue for their tier and sends
+ * the description of each finished one to the notifications queue, where the NotificationsProcessor
+ * handles it like the Glacier notification that never arrived.
+ */
+
+const logger = createLogger('RecoverLostNotifications');
+const ddb = createDocumentClient();
+const sqs = createSqsClient();
+// Adaptive retries: on ThrottlingException the SDK also slows its own request rate down.
+const glacier = new GlacierClient({ maxAttempts: Number(process.env.AWS_MAX_ATTEMPTS ?? '8'), retryMode: 'adaptive' });
+
+const overdue = (name: string, fallback: number): number =>
+  numberEnv(name, fallback, (v) => v >= 60 && v < 86_400, 'seconds from 60 to 86399');
+
+function config(): RecoveryConfig {
+  return {
+    overdueSeconds: {
+      Expedited: overdue(RecoveryEnv.OVERDUE_SECONDS_EXPEDITED, DEFAULT_OVERDUE_SECONDS.Expedited),
+      Standard: overdue(RecoveryEnv.OVERDUE_SECONDS_STANDARD, DEFAULT_OVERDUE_SECONDS.Standard),
+      Bulk: overdue(RecoveryEnv.OVERDUE_SECONDS_BULK, DEFAULT_OVERDUE_SECONDS.Bulk),
+    },
+    repollSeconds: numberEnv(RecoveryEnv.REPOLL_SECONDS, DEFAULT_REPOLL_SECONDS, (v) => v >= 60, 'at least 60 seconds'),
+    maxPolls: numberEnv(RecoveryEnv.MAX_POLLS, DEFAULT_MAX_POLLS, (v) => Number.isSafeInteger(v) && v > 0, 'a positive integer'),
+  };
+}
+
+export async function handler(event: RecoveryEvent, context?: Context): Promise<RecoveryResult> {
+  return recoverLostNotifications({
+    ddb,
+    glacier,
+    sqs,
+    tableName: requireEnv(Env.TRANSFER_TABLE),
+    notificationsQueueUrl: requireEnv(RecoveryEnv.NOTIFICATIONS_QUEUE_URL),
+    config: config(),
+    log: logger,
+    remainingMs: context ? () => context.getRemainingTimeInMillis() : undefined,
+  }, event);
+}

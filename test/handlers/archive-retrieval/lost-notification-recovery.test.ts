@@ -1,0 +1,400 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeJobCommand, GlacierClient, ResourceNotFoundException } from '@aws-sdk/client-glacier';
+import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { archiveBytes, MiB, notificationBody, World } from './world';
+import { parseGlacierNotification } from '../../../src/handlers/archive-retrieval/glacier-notification';
+import {
+  DEFAULT_OVERDUE_SECONDS,
+  InvalidRecoveryInputError,
+  notificationFromJob,
+  RecoveryDeps,
+  RecoveryIncompleteError,
+  recoverLostNotifications,
+  validateRecoveryConfig,
+} from '../../../src/handlers/archive-retrieval/lost-notification-recovery';
+import { processNotification } from '../../../src/handlers/archive-retrieval/notifications';
+import { ARCHIVE_SK, archivePk, ArchiveStatus, runStatusKey } from '../../../src/handlers/shared/schema';
+import { FakeDynamo, evaluate, glacierError, silentLogger } from '../initiate-retrieval/fake-aws';
+
+const RUN = 'run-2026-11-25';
+const VAULT = 'photos-2012';
+const TABLE = 'transfer';
+const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/111122223333/notifications';
+const HOUR = 3600_000;
+const NOW = Date.parse('2026-11-25T12:00:00Z');
+const meta = { httpStatusCode: 200, requestId: 'REQ', attempts: 1, totalRetryDelay: 0 };
+
+type Item = Record<string, any>;
+/** A document client: the mocks stub every instance's send. */
+const documentClient = () => DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+
+/**
+ * The StatusIndex Query as DynamoDB answers it: partition equality AND `statusTime < :cutoff` in
+ * the key condition (items sorted by statusTime), the filter applied after the read, 2 items a page.
+ */
+function statusIndexQuery(items: () => Iterable<Item>, calls: Item[]) {
+  return async (i: Item) => {
+    calls.push(i);
+    if (i.IndexName !== 'StatusIndex') throw new Error(`unexpected index ${i.IndexName}`);
+    expect(i.KeyConditionExpression).toBe('#partition = :runStatus AND #time < :cutoff');
+    const values = i.ExpressionAttributeValues;
+    const all = [...items()]
+      .filter((it) => it.runStatus === values[':runStatus'] && it.statusTime < values[':cutoff'])
+      .sort((a, b) => `${a.statusTime}${a.pk}`.localeCompare(`${b.statusTime}${b.pk}`));
+    const start = i.ExclusiveStartKey ? all.findIndex((it) => it.pk === i.ExclusiveStartKey.pk) + 1 : 0;
+    const page = all.slice(start, start + 2);
+    const matching = page.filter((it) => evaluate(i.FilterExpression, it, i.ExpressionAttributeNames, values));
+    const tail = page[page.length - 1];
+    const last = start + 2 < all.length ? { pk: tail.pk, sk: tail.sk, runStatus: tail.runStatus } : undefined;
+    return { Items: matching.map((m) => ({ ...m })), LastEvaluatedKey: last, $metadata: meta };
+  };
+}
+
+/** DescribeJob answers by job id: a job JSON, or an error to throw. */
+class Jobs {
+  public readonly mock = mockClient(GlacierClient);
+  public readonly client = new GlacierClient({ region: 'eu-west-1' });
+  public readonly answers = new Map<string, Item | Error>();
+  public readonly described: string[] = [];
+
+  constructor() {
+    this.mock.on(DescribeJobCommand).callsFake(async (input) => {
+      this.described.push(input.jobId);
+      expect(input).toMatchObject({ accountId: '-', vaultName: VAULT });
+      const answer = this.answers.get(input.jobId);
+      if (answer === undefined) throw new Error(`unscripted DescribeJob ${input.jobId}`);
+      if (answer instanceof Error) throw answer;
+      return { ...answer, $metadata: meta };
+    });
+  }
+}
+
+function job(jobId: string, archiveId: string, overrides: Item = {}): Item {
+  return {
+    Action: 'ArchiveRetrieval',
+    ArchiveId: archiveId,
+    ArchiveSHA256TreeHash: 'ab'.repeat(32),
+    ArchiveSizeInBytes: 1024,
+    Completed: true,
+    CompletionDate: '2026-11-25T06:00:00.000Z',
+    CreationDate: '2026-11-24T20:00:00.000Z',
+    JobDescription: `glacier-vault-to-s3:v1:${RUN}/${archiveId}`,
+    JobId: jobId,
+    RetrievalByteRange: '0-1023',
+    SHA256TreeHash: 'ab'.repeat(32),
+    SNSTopic: 'arn:aws:sns:eu-west-1:111122223333:glacier-jobs',
+    StatusCode: 'Succeeded',
+    StatusMessage: 'Succeeded',
+    Tier: 'Bulk',
+    VaultARN: `arn:aws:glacier:eu-west-1:111122223333:vaults/${VAULT}`,
+    ...overrides,
+  };
+}
+
+let dynamo: FakeDynamo;
+let jobs: Jobs;
+let sqsMock: ReturnType<typeof mockClient>;
+let sent: string[];
+let queries: Item[];
+let now: number;
+
+beforeEach(() => {
+  dynamo = new FakeDynamo();
+  queries = [];
+  dynamo.mock.on(QueryCommand).callsFake(statusIndexQuery(() => dynamo.table(TABLE).values(), queries));
+  jobs = new Jobs();
+  sent = [];
+  sqsMock = mockClient(SQSClient);
+  sqsMock.on(SendMessageCommand).callsFake(async (input) => {
+    expect(input.QueueUrl).toBe(QUEUE);
+    sent.push(input.MessageBody);
+    return { MessageId: `m-${sent.length}`, $metadata: meta };
+  });
+  now = NOW;
+});
+afterEach(() => {
+  dynamo.mock.restore();
+  jobs.mock.restore();
+  sqsMock.restore();
+});
+
+function deps(overrides: Partial<RecoveryDeps> = {}): RecoveryDeps {
+  return {
+    ddb: dynamo.client,
+    glacier: jobs.client,
+    sqs: new SQSClient({ region: 'eu-west-1' }),
+    tableName: TABLE,
+    notificationsQueueUrl: QUEUE,
+    config: { overdueSeconds: DEFAULT_OVERDUE_SECONDS, repollSeconds: 3600, maxPolls: 500 },
+    log: silentLogger(),
+    now: () => now,
+    ...overrides,
+  };
+}
+
+/** An archive item of the run, `hoursAgo` in its status under `jobId`. */
+function seed(n: number, status: ArchiveStatus, hoursAgo: number, extra: Item = {}): Item {
+  const archiveId = `archive-${String(n).padStart(4, '0')}`;
+  const item = {
+    pk: archivePk(RUN, archiveId),
+    sk: ARCHIVE_SK,
+    runId: RUN,
+    vaultName: VAULT,
+    archiveId,
+    size: 1024,
+    status,
+    runStatus: runStatusKey(RUN, status),
+    statusTime: new Date(NOW - hoursAgo * HOUR).toISOString(),
+    jobId: `job-${n}`,
+    ...extra,
+  };
+  dynamo.seed(TABLE, item);
+  return item;
+}
+const archive = (n: number): Item => dynamo.get(TABLE, archivePk(RUN, `archive-${String(n).padStart(4, '0')}`), ARCHIVE_SK)!;
+
+describe('recoverLostNotifications', () => {
+  test('polls only archives overdue for the tier, re-announces finished jobs exactly as Glacier would, records every poll', async () => {
+    seed(1, ArchiveStatus.REQUESTED, 13); // Bulk, overdue, finished
+    seed(2, ArchiveStatus.REQUESTED, 11); // Bulk, not overdue yet (12 h)
+    seed(3, ArchiveStatus.REQUESTED, 20); // overdue, still running
+    seed(4, ArchiveStatus.REQUESTED, 14); // overdue, Glacier reports the job failed
+    seed(5, ArchiveStatus.STAGED, 30, { jobExpiresAt: NOW + 5 * HOUR }); // staged normally: its job is known complete
+    seed(6, ArchiveStatus.STAGED, 13, { windowExtendedAt: 'x', previousJobId: 'old-6' }); // re-requested, new job's notification lost
+    seed(7, ArchiveStatus.DOWNLOADED, 40);
+    jobs.answers.set('job-1', job('job-1', 'archive-0001'));
+    jobs.answers.set('job-3', job('job-3', 'archive-0003', {
+      Completed: false, StatusCode: 'InProgress', StatusMessage: null, CompletionDate: null, SHA256TreeHash: null,
+    }));
+    jobs.answers.set('job-4', job('job-4', 'archive-0004', { StatusCode: 'Failed', StatusMessage: 'Archive could not be retrieved' }));
+    jobs.answers.set('job-6', job('job-6', 'archive-0006'));
+
+    const result = await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' });
+
+    expect(result).toEqual({
+      runId: RUN, overdue: 4, described: 4, recovered: 3, inProgress: 1, unknownJobs: 0, deferred: 0, truncated: false, movedOn: 0,
+    });
+    // The staged, re-requested archive is polled first (its old window is the one closing).
+    expect(jobs.described[0]).toBe('job-6');
+    expect([...jobs.described].sort()).toEqual(['job-1', 'job-3', 'job-4', 'job-6']);
+    expect(sent).toHaveLength(3);
+    const first = JSON.parse(sent.find((b) => b.includes('"job-1"'))!);
+    // Same fields, same order as the recorded Glacier notification.
+    expect(Object.keys(first)).toEqual(Object.keys(JSON.parse(JSON.parse(notificationBody({})).Message)));
+    expect(first).toEqual({ ...job('job-1', 'archive-0001'), InventoryRetrievalParameters: null, InventorySizeInBytes: null });
+    const failed = parseGlacierNotification(sent.find((b) => b.includes('"job-4"'))!);
+    expect(failed).toMatchObject({ jobId: 'job-4', completed: true, statusCode: 'Failed', statusMessage: 'Archive could not be retrieved' });
+
+    expect(archive(1)).toMatchObject({ jobPolledFor: 'job-1', jobPolledAt: NOW, jobPollOutcome: 'Succeeded', jobPolls: 1, status: ArchiveStatus.REQUESTED });
+    expect(archive(3)).toMatchObject({ jobPolledFor: 'job-3', jobPollOutcome: 'InProgress' });
+    expect(archive(4)).toMatchObject({ jobPollOutcome: 'Failed' });
+    expect(archive(6)).toMatchObject({ jobPollOutcome: 'Succeeded', status: ArchiveStatus.STAGED });
+    expect(archive(1).jobExpiresAt).toBeUndefined(); // only the notification's processing sets it
+    expect(archive(2).jobPolledFor).toBeUndefined();
+  });
+
+  test('thresholds follow the tier: a 2-hour-old Expedited job is overdue, a 2-hour-old Standard job is not', async () => {
+    seed(1, ArchiveStatus.REQUESTED, 2);
+    jobs.answers.set('job-1', job('job-1', 'archive-0001', { Tier: 'Expedited' }));
+    expect((await recoverLostNotifications(deps(), { runId: RUN, tier: 'Standard' })).overdue).toBe(0);
+    expect((await recoverLostNotifications(deps(), { runId: RUN, tier: 'Expedited' })).recovered).toBe(1);
+    const custom = deps({ config: { overdueSeconds: { ...DEFAULT_OVERDUE_SECONDS, Standard: 3600 }, repollSeconds: 3600, maxPolls: 10 } });
+    now += 2 * HOUR; // past the re-poll interval
+    expect((await recoverLostNotifications(custom, { runId: RUN, tier: 'Standard' })).recovered).toBe(1);
+  });
+
+  test('an archive is not asked about again within the re-poll interval, unless its job changed', async () => {
+    seed(1, ArchiveStatus.REQUESTED, 13);
+    jobs.answers.set('job-1', job('job-1', 'archive-0001', { Completed: false, StatusCode: 'InProgress' }));
+    await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' });
+    now += 30 * 60_000;
+    expect((await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' })).overdue).toBe(0);
+    expect(jobs.described).toEqual(['job-1']);
+
+    now += 31 * 60_000;
+    jobs.answers.set('job-1', job('job-1', 'archive-0001'));
+    expect(await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' })).toMatchObject({ overdue: 1, recovered: 1 });
+    expect(archive(1)).toMatchObject({ jobPolls: 2, jobPollOutcome: 'Succeeded' });
+
+    // The archive was re-requested meanwhile (window extension / resume): the new job is due at once.
+    dynamo.seed(TABLE, { ...archive(1), jobId: 'job-1b', statusTime: new Date(now - 13 * HOUR).toISOString() });
+    jobs.answers.set('job-1b', job('job-1b', 'archive-0001', { Completed: false, StatusCode: 'InProgress' }));
+    now += 60_000;
+    expect(await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' })).toMatchObject({ overdue: 1, inProgress: 1 });
+    expect(jobs.described).toEqual(['job-1', 'job-1', 'job-1b']);
+  });
+
+  test('a job Glacier no longer knows is handed to the download-window extension (jobExpiresAt = now), never dropped', async () => {
+    seed(1, ArchiveStatus.REQUESTED, 30);
+    jobs.answers.set('job-1', new ResourceNotFoundException({
+      message: 'The job ID was not found: job-1', code: 'ResourceNotFoundException', type: 'Client', $metadata: { httpStatusCode: 404 },
+    }));
+    const errors: unknown[][] = [];
+    const quiet = () => undefined;
+    const log = { debug: quiet, info: quiet, warn: quiet, error: (...args: unknown[]) => errors.push(args) };
+
+    const result = await recoverLostNotifications(deps({ log: log as never }), { runId: RUN, tier: 'Bulk' });
+
+    expect(result).toMatchObject({ overdue: 1, unknownJobs: 1, recovered: 0 });
+    expect(sent).toHaveLength(0);
+    expect(archive(1)).toMatchObject({ status: ArchiveStatus.REQUESTED, jobId: 'job-1', jobExpiresAt: NOW, jobPollOutcome: 'not-found' });
+    expect(String(errors[0][0])).toMatch(/no longer knows.*download-window extension/);
+    // The window scan lists requested archives with jobExpiresAt inside its margin: the archive is requested again.
+    expect(evaluate('attribute_exists(jobExpiresAt) AND jobExpiresAt < :deadline', archive(1), {}, { ':deadline': NOW + 5 * HOUR })).toBe(true);
+    // ...and it is not polled again meanwhile.
+    now += 2 * HOUR;
+    expect((await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' })).overdue).toBe(0);
+  });
+
+  test('bounded: at most maxPolls DescribeJob calls per invocation, oldest first; the next invocation continues', async () => {
+    for (let n = 0; n < 7; n++) seed(n, ArchiveStatus.REQUESTED, 20 - n);
+    for (let n = 0; n < 7; n++) jobs.answers.set(`job-${n}`, job(`job-${n}`, `archive-${String(n).padStart(4, '0')}`));
+    const bounded = deps({ config: { overdueSeconds: DEFAULT_OVERDUE_SECONDS, repollSeconds: 3600, maxPolls: 3 } });
+
+    expect(await recoverLostNotifications(bounded, { runId: RUN, tier: 'Bulk' })).toMatchObject({ overdue: 3, recovered: 3, truncated: true });
+    expect(jobs.described.sort()).toEqual(['job-0', 'job-1', 'job-2']);
+    expect(await recoverLostNotifications(bounded, { runId: RUN, tier: 'Bulk' })).toMatchObject({ overdue: 3, truncated: true });
+    expect(await recoverLostNotifications(bounded, { runId: RUN, tier: 'Bulk' })).toMatchObject({ overdue: 1, truncated: false });
+    expect(new Set(jobs.described).size).toBe(7);
+    expect(sent).toHaveLength(7);
+  });
+
+  test('reads the StatusIndex only (key condition on statusTime), never the whole table', async () => {
+    seed(1, ArchiveStatus.REQUESTED, 13);
+    jobs.answers.set('job-1', job('job-1', 'archive-0001'));
+    await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' });
+    expect(dynamo.mock.commandCalls(QueryCommand).length).toBe(2); // staged, then requested
+    expect(queries.map((q) => q.ExpressionAttributeValues[':runStatus']))
+      .toEqual([runStatusKey(RUN, ArchiveStatus.STAGED), runStatusKey(RUN, ArchiveStatus.REQUESTED)]);
+    expect(queries[0].ExpressionAttributeValues[':cutoff']).toBe(new Date(NOW - 12 * HOUR).toISOString());
+  });
+
+  test('an archive that moved on between the query and the poll is left alone', async () => {
+    seed(1, ArchiveStatus.REQUESTED, 13);
+    jobs.mock.on(DescribeJobCommand).callsFake(async () => {
+      // The real notification arrives meanwhile: the archive is staged.
+      const staged = { status: ArchiveStatus.STAGED, runStatus: runStatusKey(RUN, ArchiveStatus.STAGED), jobExpiresAt: NOW + HOUR };
+      dynamo.seed(TABLE, { ...archive(1), ...staged });
+      return { ...job('job-1', 'archive-0001', { Completed: false, StatusCode: 'InProgress' }), $metadata: meta };
+    });
+    expect(await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' })).toMatchObject({ movedOn: 1, inProgress: 0 });
+    expect(archive(1).jobPolledFor).toBeUndefined();
+  });
+
+  test('a failed poll (after the SDK retries) does not stop the others, is not recorded, and fails the invocation at the end', async () => {
+    seed(1, ArchiveStatus.REQUESTED, 14);
+    seed(2, ArchiveStatus.REQUESTED, 13);
+    jobs.answers.set('job-1', glacierError('ThrottlingException', 400, 'Rate exceeded'));
+    jobs.answers.set('job-2', job('job-2', 'archive-0002'));
+
+    const err = await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' }).catch((e) => e);
+
+    expect(err).toBeInstanceOf(RecoveryIncompleteError);
+    expect(err.message).toMatch(/1 overdue job\(s\).*archive-0001: ThrottlingException/);
+    expect(err.result).toMatchObject({ overdue: 2, recovered: 1 });
+    expect(sent).toHaveLength(1);
+    expect(archive(1).jobPolledFor).toBeUndefined(); // retried by the next check
+    expect(archive(2).jobPolledFor).toBe('job-2');
+  });
+
+  test('when the send fails nothing is recorded, so the next check sends again', async () => {
+    seed(1, ArchiveStatus.REQUESTED, 13);
+    jobs.answers.set('job-1', job('job-1', 'archive-0001'));
+    sqsMock.on(SendMessageCommand).rejectsOnce(Object.assign(new Error('Access denied to KMS key'), { name: 'KmsAccessDenied' }));
+    await expect(recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' })).rejects.toThrow(/KmsAccessDenied/);
+    expect(archive(1).jobPolledFor).toBeUndefined();
+  });
+
+  test('a DescribeJob answer for another job or action is an error, not a notification', async () => {
+    seed(1, ArchiveStatus.REQUESTED, 13);
+    jobs.answers.set('job-1', job('job-9', 'archive-0001'));
+    await expect(recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' })).rejects.toThrow(/answered job "job-9"/);
+    expect(sent).toHaveLength(0);
+  });
+
+  test.each([
+    [{ tier: 'Bulk' }, /runId must be a non-empty string/],
+    [{ runId: RUN, tier: 'Glacial' }, /tier must be one of Expedited, Standard, Bulk, got "Glacial"/],
+    [undefined, /runId/],
+  ])('bad input %j is rejected with a clear error before anything is read', async (event, message) => {
+    const err = await recoverLostNotifications(deps(), event as never).catch((e) => e);
+    expect(err).toBeInstanceOf(InvalidRecoveryInputError);
+    expect(err.message).toMatch(message);
+    expect(queries).toHaveLength(0);
+  });
+
+  test('config is validated with clear errors', () => {
+    const ok = { overdueSeconds: DEFAULT_OVERDUE_SECONDS, repollSeconds: 3600, maxPolls: 10 };
+    expect(validateRecoveryConfig(ok).concurrency).toBeGreaterThan(0);
+    expect(() => validateRecoveryConfig({ ...ok, overdueSeconds: { ...DEFAULT_OVERDUE_SECONDS, Bulk: 86_400 } })).toThrow(/Bulk tier must be from 60 to 86399/);
+    expect(() => validateRecoveryConfig({ ...ok, repollSeconds: 5 })).toThrow(/re-poll interval/);
+    expect(() => validateRecoveryConfig({ ...ok, maxPolls: 0 })).toThrow(/maxPolls/);
+  });
+});
+
+describe('notificationFromJob', () => {
+  test('absent fields become null, as in Glacier notifications, and the NotificationsProcessor parser reads it', () => {
+    const body = notificationFromJob({ Action: 'ArchiveRetrieval', JobId: 'j', Completed: true, StatusCode: 'Succeeded' });
+    const json = JSON.parse(body);
+    expect(json.ArchiveId).toBeNull();
+    expect(json.CompletionDate).toBeNull();
+    expect(parseGlacierNotification(body)).toMatchObject({ jobId: 'j', action: 'ArchiveRetrieval', completed: true, statusCode: 'Succeeded' });
+  });
+});
+
+describe('recovered notification and the late real one', () => {
+  test('NotificationsProcessor stages the archive once: one upload, one set of chunk messages, then downloaded', async () => {
+    // This suite's FakeDynamo/Jobs/SQS mocks would shadow the World's: restore them first.
+    dynamo.mock.restore();
+    jobs.mock.restore();
+    sqsMock.restore();
+    const world = new World();
+    try {
+      const data = archiveBytes(20 * MiB + 5);
+      const item = world.seedArchive(data, { statusTime: new Date(NOW - 13 * HOUR).toISOString() });
+      const real = world.succeeded(item); // the SNS envelope Glacier sent (and that got lost)
+      const realJob = JSON.parse(JSON.parse(real).Message);
+      const statusQueries: Item[] = [];
+      world.table.mock.on(QueryCommand, { IndexName: 'StatusIndex' }).callsFake(statusIndexQuery(() => world.table.items.values(), statusQueries));
+      world.glacier.mock.on(DescribeJobCommand).resolves({ ...realJob, $metadata: meta });
+      const NOTIFICATIONS = 'https://sqs.us-east-1.amazonaws.com/111122223333/notifications';
+
+      const recoveryDeps = (at: number, repollSeconds: number): RecoveryDeps => ({
+        ddb: documentClient(),
+        glacier: world.clients.glacier,
+        sqs: world.sqsClient,
+        tableName: 'transfer',
+        notificationsQueueUrl: NOTIFICATIONS,
+        config: { overdueSeconds: DEFAULT_OVERDUE_SECONDS, repollSeconds, maxPolls: 10 },
+        log: silentLogger(),
+        now: () => at,
+      });
+      const result = await recoverLostNotifications(recoveryDeps(NOW, 3600), { runId: item.runId, tier: 'Bulk' });
+      expect(result.recovered).toBe(1);
+      const [recovered] = world.sqs.take<Item>(NOTIFICATIONS);
+      expect(recovered).toEqual(realJob);
+
+      // The recovered notification stages the archive...
+      await expect(processNotification(world.notificationDeps(), JSON.stringify(recovered))).resolves.toBe('chunks-queued');
+      // ...and the real one, arriving late (or redelivered), changes nothing.
+      await expect(processNotification(world.notificationDeps(), real)).resolves.toBe('duplicate');
+      // A second recovery (poll recorded) sends nothing more: the archive is staged now.
+      expect((await recoverLostNotifications(recoveryDeps(NOW + HOUR, 60), { runId: item.runId, tier: 'Bulk' })).overdue).toBe(0);
+
+      expect(world.s3.mock.commandCalls(CreateMultipartUploadCommand)).toHaveLength(1);
+      const { chunks } = await world.drain();
+      expect(chunks).toBe(3);
+      expect(world.archive(item).status).toBe(ArchiveStatus.DOWNLOADED);
+      expect(world.s3.objects.get(item.objectKey)!.body.equals(data)).toBe(true);
+      // Late copies after the download change nothing either.
+      await expect(processNotification(world.notificationDeps(), JSON.stringify(recovered))).resolves.toBe('duplicate');
+      await expect(processNotification(world.notificationDeps(), real)).resolves.toBe('duplicate');
+      expect(world.s3.mock.commandCalls(CreateMultipartUploadCommand)).toHaveLength(1);
+    } finally {
+      world.reset();
+    }
+  });
+});
