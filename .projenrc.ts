@@ -46,7 +46,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   bundledDeps: ['csv-parse@7.0.3', 'stream-json@1.9.1', 'commander@14.0.3'],
 
   devDeps: [
-    `@aws-sdk/client-glacier@3.1048.0`,
+    '@aws-sdk/client-glacier@3.1048.0',
     `@aws-sdk/client-s3@${AWS_SDK}`,
     `@aws-sdk/client-sqs@${AWS_SDK}`,
     `@aws-sdk/client-sns@${AWS_SDK_DYNAMODB}`,
@@ -57,8 +57,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-cloudwatch@3.1164.0',
     // Only for the benchmark that compares our tree hash with the SDK's.
     '@aws-sdk/sha256-tree-hash@3.972.12',
-    `@aws-lambda-powertools/logger@2.36.0`,
-    `@aws-lambda-powertools/metrics@2.36.0`,
+    '@aws-lambda-powertools/logger@2.36.0',
+    '@aws-lambda-powertools/metrics@2.36.0',
     `@aws-lambda-powertools/batch@${POWERTOOLS}`,
     `@aws-lambda-powertools/idempotency@${POWERTOOLS}`,
     '@types/aws-lambda@8.10.164',
@@ -126,6 +126,13 @@ const rehearseCi = project.addTask('rehearse:ci', {
 project.addTask('rehearse', {
   description: 'End-to-end rehearsal on a generated vault against local services (no AWS account)',
   exec: 'tsx rehearsal/main.ts',
+  receiveArgs: true,
+});
+
+// The fault matrix on a larger vault: every fault profile back to back (not part of `test`).
+project.addTask('rehearse:faults', {
+  description: 'Every fault profile back to back on a larger generated vault (200 archives, at most 256 MiB per run)',
+  exec: 'tsx rehearsal/main.ts --profile faults --archives 200 --max-total-mib 256',
   receiveArgs: true,
 });
 

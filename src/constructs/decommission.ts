@@ -7,6 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { destinationStatement } from './destination-access';
 import { distributedMapMachine, requestFunctionOptions, suppressFunctionNag, withStateField } from './distributed-map-support';
 import { suppressNag } from './nag';
 import { TransferStorage } from './transfer-storage';
@@ -23,6 +24,13 @@ export interface VaultDecommissionProps {
   readonly storage: TransferStorage;
   /** Bucket the transfer wrote to (objects are only examined, never changed). */
   readonly destinationBucket: s3.IBucket;
+  /**
+   * Account that must own the destination bucket: sent as `ExpectedBucketOwner` when objects are
+   * examined, and the `s3:ResourceAccount` condition of every statement on the bucket.
+   *
+   * @default - the stack's account
+   */
+  readonly destinationBucketOwner?: string;
   /**
    * Vault ARNs that may be decommissioned: the only resources of `glacier:DeleteArchive` /
    * `glacier:DeleteVault`. With `allowDeletion`, wildcards are refused.
@@ -106,6 +114,7 @@ export class VaultDecommission extends Construct {
   constructor(scope: Construct, id: string, props: VaultDecommissionProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    const owner = props.destinationBucketOwner ?? stack.account;
     const { storage } = props;
     const allowDeletion = props.allowDeletion ?? false;
     const deletesPerSecond = props.deletesPerSecond ?? 10;
@@ -131,7 +140,7 @@ export class VaultDecommission extends Construct {
       [Env.TRANSFER_TABLE]: table.tableName,
       [Env.INVENTORY_BUCKET]: bucket.bucketName,
       [Env.DESTINATION_BUCKET]: props.destinationBucket.bucketName,
-      [Env.DESTINATION_BUCKET_OWNER]: stack.account,
+      [Env.DESTINATION_BUCKET_OWNER]: owner,
       [DecommissionEnv.DELETION_ENABLED]: String(allowDeletion),
     };
 
@@ -154,7 +163,7 @@ export class VaultDecommission extends Construct {
     this.decommissionBatch = new DecommissionBatchFunction(this, 'DecommissionBatch', {
       ...requestFunctionOptions(this, 'DecommissionBatch', Duration.minutes(15), 512, logRetention, {
         ...common,
-        [Env.DESTINATION_BUCKET_OWNER]: stack.account,
+        [Env.DESTINATION_BUCKET_OWNER]: owner,
         [DecommissionEnv.DELETES_PER_SECOND]: String(deletesPerSecond / batchConcurrency),
         [DecommissionEnv.DELETE_MAX_ATTEMPTS]: '5',
       }),
@@ -171,8 +180,8 @@ export class VaultDecommission extends Construct {
       }));
     }
     // HeadObject needs s3:GetObject; s3:ListBucket makes a missing key a 404 instead of a 403.
-    batch.addToRolePolicy(new iam.PolicyStatement({ sid: 'ExamineDestinationObjects', actions: ['s3:GetObject'], resources: [props.destinationBucket.arnForObjects('*')] }));
-    batch.addToRolePolicy(new iam.PolicyStatement({ sid: 'DistinguishMissingObjects', actions: ['s3:ListBucket'], resources: [props.destinationBucket.bucketArn] }));
+    batch.addToRolePolicy(destinationStatement(props.destinationBucket, owner, { sid: 'ExamineDestinationObjects', actions: ['s3:GetObject'], objects: '*' }));
+    batch.addToRolePolicy(destinationStatement(props.destinationBucket, owner, { sid: 'DistinguishMissingObjects', actions: ['s3:ListBucket'] }));
     batch.addToRolePolicy(new iam.PolicyStatement({ sid: 'WriteDecisions', actions: ['s3:PutObject'], resources: [bucket.arnForObjects(planKeys)] }));
     if (allowDeletion) {
       batch.addToRolePolicy(new iam.PolicyStatement({ sid: 'DeleteArchives', actions: ['glacier:DeleteArchive'], resources: props.vaultArns }));

@@ -32,7 +32,8 @@ export interface GlacierVaultToS3TransferProps {
   readonly destinationPrefix?: string;
 
   /**
-   * Account that must own the destination bucket (sent as `ExpectedBucketOwner` on every S3 call).
+   * Account that must own the destination bucket: sent as `ExpectedBucketOwner` on every S3 call,
+   * and the `s3:ResourceAccount` condition of every IAM statement on the bucket.
    *
    * @default - the stack's account
    */
@@ -245,6 +246,9 @@ export class GlacierVaultToS3Transfer extends Construct {
         throw new Error(`${name} must be an integer from ${min} to ${max}, got ${value}`);
       }
     }
+    if (props.destinationBucketOwner !== undefined && !Token.isUnresolved(props.destinationBucketOwner) && !/^[0-9]{12}$/.test(props.destinationBucketOwner)) {
+      throw new Error(`destinationBucketOwner must be a 12-digit AWS account id, got ${JSON.stringify(props.destinationBucketOwner)}`);
+    }
     this.storageClass = props.storageClass ?? DestinationStorageClass.DEEP_ARCHIVE;
     this.retrievalTier = props.retrievalTier ?? RetrievalTier.BULK;
 
@@ -326,6 +330,7 @@ export class GlacierVaultToS3Transfer extends Construct {
       completionChecker: this.orchestrator.completionChecker,
       transferTable: this.storage.transferTable,
       destinationBucket: props.destinationBucket,
+      destinationBucketOwner: props.destinationBucketOwner,
       vaultArns: this.vaultArns,
       storageClass: this.storageClass,
       retrievalTier: this.retrievalTier,
@@ -344,6 +349,7 @@ export class GlacierVaultToS3Transfer extends Construct {
     this.decommission = new VaultDecommission(this, 'Decommission', {
       storage: this.storage,
       destinationBucket: props.destinationBucket,
+      destinationBucketOwner: props.destinationBucketOwner,
       vaultArns: this.vaultArns,
       allowDeletion: props.enableDecommissioning ?? false,
       metricsNamespace: this.orchestrator.metricsNamespace,

@@ -153,7 +153,7 @@ export class InventoryRetrieval extends Construct {
     for (const fn of [this.initiateInventoryRetrieval, this.validation]) {
       fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'InventoryRecord', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [storage.transferTable.tableArn], conditions: transferRunItems }));
     }
-    this.initiateInventoryRetrieval.addToRolePolicy(new iam.PolicyStatement({ sid: 'InventoryJob', actions: ['glacier:InitiateJob', 'glacier:DescribeJob'], resources: props.vaultArns }));
+    this.initiateInventoryRetrieval.addToRolePolicy(new iam.PolicyStatement({ sid: 'InventoryJob', actions: ['glacier:InitiateJob', 'glacier:DescribeJob', 'glacier:ListJobs'], resources: props.vaultArns }));
     this.jobPoller.addToRolePolicy(new iam.PolicyStatement({ sid: 'DescribeInventoryJob', actions: ['glacier:DescribeJob'], resources: props.vaultArns }));
     this.chunkDownload.addToRolePolicy(new iam.PolicyStatement({ sid: 'InventoryJobOutput', actions: ['glacier:GetJobOutput'], resources: props.vaultArns }));
     this.validation.addToRolePolicy(new iam.PolicyStatement({ sid: 'DescribeInventoryJob', actions: ['glacier:DescribeJob'], resources: props.vaultArns }));

@@ -1,11 +1,13 @@
 import { ArnFormat, Duration, Names, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { destinationStatement } from './destination-access';
 import { requestFunctionOptions, suppressFunctionNag } from './distributed-map-support';
 import type { DownloadWindowExtension } from './download-window-extension';
 import { suppressNag } from './nag';
@@ -16,6 +18,8 @@ import { ArchivesStatusCleanupFunction } from '../handlers/orchestration/archive
 import { CleanupUploadsFunction } from '../handlers/orchestration/cleanup-uploads-function';
 import { CompletionCheckerFunction } from '../handlers/orchestration/completion-checker-function';
 import { DashboardUpdateFunction } from '../handlers/orchestration/dashboard-update-function';
+import { ENDED_STATUSES } from '../handlers/orchestration/execution-ended';
+import { ExecutionEndedFunction } from '../handlers/orchestration/execution-ended-function';
 import { DEFAULT_NAMESPACE } from '../handlers/orchestration/run-metrics';
 import { RunRecordFunction } from '../handlers/orchestration/run-record-function';
 import { RunReportFunction } from '../handlers/orchestration/run-report-function';
@@ -79,8 +83,15 @@ export class Orchestrator extends Construct {
   public readonly logGroup: logs.LogGroup;
   /** CloudWatch namespace of the per-run metrics. */
   public readonly metricsNamespace: string;
-  /** Every function of the orchestration (for dashboards and alarms). */
+  /** Every function the orchestrator state machine invokes (for dashboards and alarms). */
   public readonly functions: lambda.Function[];
+  /**
+   * Closes a run whose orchestrator execution was stopped (StopExecution), failed outside its
+   * own cleanup or timed out: run record, schedule targets, vault lock, InitiateRetrieval.
+   */
+  public readonly executionEnded: lambda.Function;
+  /** Orchestrator "Execution Status Change" events (ABORTED, FAILED, TIMED_OUT) → {@link executionEnded}. */
+  public readonly executionEndedRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: OrchestratorProps) {
     super(scope, id);
@@ -156,11 +167,7 @@ export class Orchestrator extends Construct {
       actions: ['dynamodb:DeleteItem'],
       resources: [storage.asyncFacilitatorTable.tableArn],
     }));
-    this.runRecord.addToRolePolicy(new iam.PolicyStatement({
-      sid: 'DestinationBucketLocation',
-      actions: ['s3:GetBucketLocation'],
-      resources: [props.destinationBucket.bucketArn],
-    }));
+    this.runRecord.addToRolePolicy(destinationStatement(props.destinationBucket, owner, { sid: 'DestinationBucketLocation', actions: ['s3:GetBucketLocation'] }));
     const orchestratorName = Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
     this.runRecord.addToRolePolicy(new iam.PolicyStatement({
       sid: 'StaleExecutionCheck',
@@ -173,20 +180,14 @@ export class Orchestrator extends Construct {
     }
     this.archivesStatusCleanup.addToRolePolicy(new iam.PolicyStatement({ sid: 'ResetArchives', actions: ['dynamodb:UpdateItem'], resources: [transfer.tableArn] }));
     this.cleanupUploads.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadRunRecord', actions: ['dynamodb:GetItem'], resources: [transfer.tableArn] }));
-    const prefixObjects = props.destinationBucket.arnForObjects(`${props.destinationPrefix}*`);
     for (const fn of [this.archivesStatusCleanup, this.cleanupUploads]) {
-      fn.addToRolePolicy(new iam.PolicyStatement({
+      fn.addToRolePolicy(destinationStatement(props.destinationBucket, owner, {
         sid: 'AbortRunUploads',
         actions: ['s3:AbortMultipartUpload'],
-        resources: [prefixObjects],
-        conditions: { StringEquals: { 's3:ResourceAccount': owner } },
+        objects: `${props.destinationPrefix}*`,
       }));
     }
-    this.cleanupUploads.addToRolePolicy(new iam.PolicyStatement({
-      sid: 'ListRunUploads',
-      actions: ['s3:ListBucketMultipartUploads'],
-      resources: [props.destinationBucket.bucketArn],
-    }));
+    this.cleanupUploads.addToRolePolicy(destinationStatement(props.destinationBucket, owner, { sid: 'ListRunUploads', actions: ['s3:ListBucketMultipartUploads'] }));
     this.runReport.addToRolePolicy(new iam.PolicyStatement({
       sid: 'WriteRunReports',
       actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
@@ -315,6 +316,69 @@ export class Orchestrator extends Construct {
       id: 'AwsSolutions-IAM5',
       reason: 'Wildcards are limited to executions of the stage state machines, versions of the orchestration functions, and X-Ray/log-delivery actions without resource-level permissions.',
     }], true);
+
+    // ---- executions that end without their own cleanup (console stop, failure, time-out) ----
+    const scheduleRules = [props.downloadWindowExtension.schedule, this.completionSchedule, this.dashboardSchedule];
+    this.executionEnded = new ExecutionEndedFunction(this, 'ExecutionEnded', {
+      ...opts('ExecutionEnded', Duration.minutes(1), 256, {
+        [Env.TRANSFER_TABLE]: transfer.tableName,
+        [Env.ASYNC_FACILITATOR_TABLE]: storage.asyncFacilitatorTable.tableName,
+        [Env.INVENTORY_BUCKET]: storage.inventoryBucket.bucketName,
+        [OrchestrationEnv.SCHEDULE_RULES]: scheduleRules.map((r) => r.ruleName).join(','),
+        [OrchestrationEnv.RUN_EVENT_SOURCE]: RUN_EVENT_SOURCE,
+      }),
+      description: 'Closes a run whose orchestrator execution was stopped, failed or timed out without its cleanup',
+    });
+    const ended = this.executionEnded;
+    ended.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'CloseRunAndReleaseLock',
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      resources: [transfer.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['run#*', 'active-vault#*'] } },
+    }));
+    ended.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'DeleteCompletionWait',
+      actions: ['dynamodb:DeleteItem'],
+      resources: [storage.asyncFacilitatorTable.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['completion#*'] } },
+    }));
+    ended.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'RemoveRunScheduleTargets',
+      actions: ['events:RemoveTargets'],
+      resources: scheduleRules.map((r) => r.ruleArn),
+    }));
+    ended.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'ReadEndedExecutionInput',
+      actions: ['states:DescribeExecution'],
+      resources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${orchestratorName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+    }));
+    ended.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'StopRunRequests',
+      actions: ['states:StopExecution'],
+      resources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: executionsOf(props.initiateRetrieval.stateMachineArn), arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+    }));
+    ended.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'RunEvents',
+      actions: ['events:PutEvents'],
+      resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
+      conditions: { StringEquals: { 'events:source': RUN_EVENT_SOURCE } },
+    }));
+    storage.encryptionKey?.grantEncryptDecrypt(ended);
+    suppressNag(ended.role!, [
+      { id: 'AwsSolutions-IAM4', reason: 'AWSLambdaBasicExecutionRole only allows writing this function\'s own logs.', appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'] },
+    ]);
+    suppressNag(ended.role!, [
+      { id: 'AwsSolutions-IAM5', reason: 'Wildcards are limited to executions of the orchestrator and InitiateRetrieval state machines (generated names) and KMS data-key actions generated by grants.' },
+    ], true);
+    this.executionEndedRule = new events.Rule(this, 'ExecutionEndedRule', {
+      description: 'Orchestrator executions that ended ABORTED, FAILED or TIMED_OUT: close their run',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: [...ENDED_STATUSES] },
+      },
+    });
+    this.executionEndedRule.addTarget(new targets.LambdaFunction(ended, { retryAttempts: 8, maxEventAge: Duration.hours(24) }));
   }
 
   /** Lets `grantee` start the orchestrator (the Launch/Resume runbooks). */

@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { destinationStatement } from './destination-access';
 import { suppressNag } from './nag';
 import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options';
 import { KEEP_CURRENT, RETRIEVAL_TIERS, STORAGE_CLASS_DISPLAY_NAMES, storageClassDisplayName } from '../handlers/orchestration/storage-classes';
@@ -20,6 +21,13 @@ export interface TransferRunbooksProps {
   readonly completionChecker: lambda.IFunction;
   readonly transferTable: dynamodb.ITable;
   readonly destinationBucket: s3.IBucket;
+  /**
+   * Account that must own the destination bucket (`ExpectedBucketOwner` of the bucket check and the
+   * `s3:ResourceAccount` condition of its statement).
+   *
+   * @default - the stack's account
+   */
+  readonly destinationBucketOwner?: string;
   /** Vault ARNs the runbooks may describe. */
   readonly vaultArns: string[];
   /** Default of the storage-class parameter. */
@@ -83,7 +91,8 @@ export class TransferRunbooks extends Construct {
     });
     const role = this.automationRole;
     role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'CheckVault', actions: ['glacier:DescribeVault'], resources: props.vaultArns }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'CheckDestinationBucket', actions: ['s3:GetBucketLocation'], resources: [props.destinationBucket.bucketArn] }));
+    const owner = props.destinationBucketOwner ?? stack.account;
+    role.addToPrincipalPolicy(destinationStatement(props.destinationBucket, owner, { sid: 'CheckDestinationBucket', actions: ['s3:GetBucketLocation'] }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReadRuns',
       actions: ['dynamodb:GetItem', 'dynamodb:Query'],
@@ -121,8 +130,8 @@ export class TransferRunbooks extends Construct {
     const checkBucket: Doc = {
       name: 'CheckDestinationBucket',
       action: 'aws:executeAwsApi',
-      description: 'The destination bucket exists and belongs to this account (ExpectedBucketOwner).',
-      inputs: { Service: 's3', Api: 'GetBucketLocation', Bucket: bucket, ExpectedBucketOwner: '{{global:ACCOUNT_ID}}' },
+      description: 'The destination bucket exists and belongs to the expected owner (ExpectedBucketOwner).',
+      inputs: { Service: 's3', Api: 'GetBucketLocation', Bucket: bucket, ExpectedBucketOwner: props.destinationBucketOwner ?? '{{global:ACCOUNT_ID}}' },
       outputs: [{ Name: 'LocationConstraint', Selector: '$.LocationConstraint', Type: 'String' }],
     };
     const checkRegion = (next: string): Doc => ({

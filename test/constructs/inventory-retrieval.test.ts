@@ -44,7 +44,7 @@ describe('InventoryRetrieval construct', () => {
     expect(glacier.length).toBeGreaterThanOrEqual(4);
     for (const s of glacier) expect([s.Resource].flat()).toEqual([VAULT]);
     const actions = new Set(glacier.flatMap((s: any) => [s.Action].flat()));
-    expect([...actions].sort()).toEqual(['glacier:DescribeJob', 'glacier:GetJobOutput', 'glacier:InitiateJob']);
+    expect([...actions].sort()).toEqual(['glacier:DescribeJob', 'glacier:GetJobOutput', 'glacier:InitiateJob', 'glacier:ListJobs']);
   });
 
   test('Glue job with a security configuration, continuous logs and the script asset', () => {

@@ -135,6 +135,62 @@ describe('Orchestrator (through GlacierVaultToS3Transfer)', () => {
     ]));
   });
 
+  describe('executions that end without their cleanup (console stop, failure, time-out)', () => {
+    const endedId = idOf(transfer.orchestrator.executionEnded);
+    const ruleId = idOf(transfer.orchestrator.executionEndedRule);
+    const endedStatements = () => statementsOf(template, idOf(transfer.orchestrator.executionEnded.role).slice(0, -8));
+
+    test('a rule on the orchestrator\'s own status changes (ABORTED, FAILED, TIMED_OUT) targets the handler', () => {
+      const rule = template.findResources('AWS::Events::Rule')[ruleId];
+      expect(rule.Properties.EventPattern).toEqual({
+        'source': ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        'detail': { stateMachineArn: [{ Ref: orchestratorId }], status: ['ABORTED', 'FAILED', 'TIMED_OUT'] },
+      });
+      expect(rule.Properties.Targets).toHaveLength(1);
+      expect(refId(rule.Properties.Targets[0].Arn)).toBe(endedId);
+      expect(rule.Properties.Targets[0].RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 });
+      const permissions = Object.values<any>(template.findResources('AWS::Lambda::Permission'))
+        .filter((p) => refId(p.Properties.FunctionName) === endedId);
+      expect(permissions.map((p) => [p.Properties.Principal, refId(p.Properties.SourceArn)])).toEqual([['events.amazonaws.com', ruleId]]);
+    });
+
+    test('the handler knows the three schedule rules and the run event source', () => {
+      const env = template.findResources('AWS::Lambda::Function')[endedId].Properties.Environment.Variables;
+      const rules = JSON.stringify(env.SCHEDULE_RULE_NAMES);
+      for (const id of [windowRuleId, completionRuleId, dashboardRuleId]) expect(rules).toContain(`"${id}"`);
+      expect(env.RUN_EVENT_SOURCE).toBe(RUN_EVENT_SOURCE);
+    });
+
+    test('least privilege: run/lock items, the completion wait, the three rules, orchestrator and InitiateRetrieval executions', () => {
+      const statements = endedStatements();
+      const byAction = (a: string) => statements.filter((s) => actionsOf(s).includes(a));
+      for (const s of statements) expect(resourcesOf(s)).not.toContain('*');
+      const remove = byAction('events:RemoveTargets');
+      expect(remove).toHaveLength(1);
+      expect(resourcesOf(remove[0]).map((r: any) => r['Fn::GetAtt']?.[0]).sort()).toEqual([windowRuleId, completionRuleId, dashboardRuleId].sort());
+      const [update] = byAction('dynamodb:UpdateItem');
+      expect(update.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['run#*', 'active-vault#*'] } });
+      const waits = byAction('dynamodb:DeleteItem').filter((s) => s !== update);
+      expect(waits.map((s) => s.Condition)).toEqual([{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['completion#*'] } }]);
+      expect(JSON.stringify(byAction('states:DescribeExecution').map(resourcesOf))).toMatch(/:execution:Consumer-Transfer-Orchestrator-[0-9A-F]{8}:\*"/);
+      const stop = byAction('states:StopExecution');
+      expect(stop).toHaveLength(1);
+      expect(JSON.stringify(resourcesOf(stop[0]))).toContain(initiateId);
+      expect(byAction('events:PutEvents').map((s) => s.Condition)).toEqual([{ StringEquals: { 'events:source': RUN_EVENT_SOURCE } }]);
+      const granted = new Set(statements.flatMap(actionsOf).filter((a) => !a.startsWith('kms:') && !a.startsWith('xray:')));
+      expect([...granted].sort()).toEqual([
+        'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'events:PutEvents', 'events:RemoveTargets',
+        'states:DescribeExecution', 'states:StopExecution',
+      ]);
+    });
+
+    test('the state machine does not invoke it', () => {
+      const invoke = roleStatements().filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
+      expect(JSON.stringify(invoke)).not.toContain(endedId);
+    });
+  });
+
   test('the state machine invokes only the six orchestration functions', () => {
     const invoke = roleStatements().filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
     expect(invoke).toHaveLength(1);

@@ -6,7 +6,8 @@
  *   why), and cloudwatch:PutMetricData only with a namespace condition;
  * - every glacier:* action only on the allowed vault ARNs;
  * - every S3 write on the destination bucket only under the destination prefix, never on the
- *   bucket itself; every Lambda that touches the destination carries its expected owner;
+ *   bucket itself; every statement on the destination carries `s3:ResourceAccount` = the expected
+ *   owner, and every Lambda that touches the destination is told that owner;
  * - every queue, table, bucket, topic and log group encrypted, with the key when one is given;
  * - every bucket, queue and topic policy denies requests without TLS;
  * - cdk-nag AwsSolutions: no unsuppressed error or warning, every suppression with a reason.
@@ -179,6 +180,28 @@ describe.each(VARIANTS)('IAM (%s)', (_, withKey) => {
     expect(bucketWrites).toEqual([]);
   });
 
+  it('every statement on the destination bucket is held to the expected owner (s3:ResourceAccount)', () => {
+    const onDestination = all.filter((s) => s.effect === 'Allow' && s.resources.some((r) => r.includes(`:s3:::${DESTINATION}`)));
+    // Writers (3), verification reads (3), cleanup/abort (3), run-record and runbook location checks, decommission reads.
+    expect(onDestination.length).toBeGreaterThanOrEqual(12);
+    for (const s of onDestination) {
+      expect({ policy: s.policy, actions: s.actions, condition: s.condition })
+        .toEqual({ policy: s.policy, actions: s.actions, condition: { StringEquals: { 's3:ResourceAccount': ACCOUNT } } });
+      // Nothing else rides on a statement that names the destination.
+      expect({ policy: s.policy, others: s.resources.filter((r) => !r.includes(`:s3:::${DESTINATION}`)) }).toEqual({ policy: s.policy, others: [] });
+    }
+    const covered = new Set(onDestination.flatMap((s) => s.actions));
+    for (const action of ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:ListBucketMultipartUploads', 's3:GetBucketLocation', 's3:ListBucket']) {
+      expect({ action, covered: covered.has(action) }).toEqual({ action, covered: true });
+    }
+  });
+
+  it('no S3 action reaches the destination through a wildcard bucket or `*`', () => {
+    const wildcard = all.filter((s) => s.effect === 'Allow' && s.actions.some((a) => a.startsWith('s3:'))
+      && s.resources.some((r) => r === '*' || /:s3:::\*/.test(r)));
+    expect(wildcard.map((s) => `${s.policy}: ${s.actions.join(',')} on ${s.resources.join(',')}`)).toEqual([]);
+  });
+
   it('every Lambda that touches the destination bucket is told its expected owner', () => {
     const functions = template.findResources('AWS::Lambda::Function') as Record<string, any>;
     const writerRoles = new Set(all.filter((s) => s.resources.some((r) => r.includes(`:s3:::${DESTINATION}`))).flatMap((s) => s.roles));
@@ -267,6 +290,45 @@ describe.each(VARIANTS)('IAM (%s)', (_, withKey) => {
     for (const id of Object.keys(template.findResources('AWS::S3::Bucket'))) expect({ id, tls: buckets.has(`\${${id}}`) }).toEqual({ id, tls: true });
     const topics = covered('AWS::SNS::TopicPolicy', 'Topics');
     for (const id of Object.keys(template.findResources('AWS::SNS::Topic'))) expect({ id, tls: topics.has(`\${${id}}`) }).toEqual({ id, tls: true });
+  });
+});
+
+describe('a destination bucket owned by another account (destinationBucketOwner)', () => {
+  const OWNER = '444455556666';
+  const app = new App();
+  const stack = new Stack(app, 'CrossAccount', { env: { account: ACCOUNT, region: REGION } });
+  new GlacierVaultToS3Transfer(stack, 'Transfer', {
+    destinationBucket: s3.Bucket.fromBucketName(stack, 'Destination', DESTINATION),
+    destinationPrefix: PREFIX,
+    destinationBucketOwner: OWNER,
+    allowedVaultNames: VAULTS,
+  });
+  const template = Template.fromStack(stack);
+
+  it('every destination statement names that owner, never the stack account', () => {
+    const onDestination = statements(template).filter((s) => s.resources.some((r) => r.includes(`:s3:::${DESTINATION}`)));
+    expect(onDestination.length).toBeGreaterThanOrEqual(12);
+    for (const s of onDestination) expect({ policy: s.policy, condition: s.condition }).toEqual({ policy: s.policy, condition: { StringEquals: { 's3:ResourceAccount': OWNER } } });
+  });
+
+  it('every handler and the runbooks send that owner as ExpectedBucketOwner', () => {
+    const owners = Object.values(template.findResources('AWS::Lambda::Function') as Record<string, any>)
+      .flatMap((f) => Object.entries(f.Properties.Environment?.Variables ?? {}).filter(([k]) => k.includes('BUCKET_OWNER')).map(([, v]) => v));
+    expect(owners.length).toBeGreaterThan(5);
+    expect(new Set(owners)).toEqual(new Set([OWNER]));
+    const checks = Object.values(template.findResources('AWS::SSM::Document') as Record<string, any>)
+      .flatMap((d) => (d.Properties.Content.mainSteps ?? []) as any[])
+      .filter((step) => step.inputs?.Api === 'GetBucketLocation');
+    expect(checks.length).toBeGreaterThanOrEqual(2);
+    for (const step of checks) expect(step.inputs.ExpectedBucketOwner).toBe(OWNER);
+  });
+
+  it('a destinationBucketOwner that is not an account id is refused', () => {
+    const other = new Stack(new App(), 'Bad', { env: { account: ACCOUNT, region: REGION } });
+    expect(() => new GlacierVaultToS3Transfer(other, 'Transfer', {
+      destinationBucket: s3.Bucket.fromBucketName(other, 'Destination', DESTINATION),
+      destinationBucketOwner: 'me',
+    })).toThrow(/destinationBucketOwner must be a 12-digit AWS account id/);
   });
 });
 

@@ -12,6 +12,13 @@ export interface InventoryRecord {
   readonly inventoryStatus?: InventoryStatus;
   readonly jobId?: string;
   readonly initiatedAt?: string;
+  /**
+   * Set right before InitiateJob (ISO-8601) with the vault, cleared ('') when the job id is
+   * recorded: still set means the id of that request may never have been recorded, and a retry
+   * searches ListJobs for the job first.
+   */
+  readonly requestingAt?: string;
+  readonly requestingVault?: string;
   readonly uploadId?: string;
   readonly inventoryKey?: string;
   readonly inventorySize?: number;

@@ -390,6 +390,10 @@ export const OrchestrationEnv = {
   RETRIEVAL_TIER: 'DEFAULT_RETRIEVAL_TIER',
   /** CloudWatch namespace of the per-run metrics. */
   METRICS_NAMESPACE: 'METRICS_NAMESPACE',
+  /** Comma-separated names of the rules with per-run targets (Id = run id): window, completion, dashboard. */
+  SCHEDULE_RULES: 'SCHEDULE_RULE_NAMES',
+  /** `source` of the run-completed / run-failed / run-stopped events. */
+  RUN_EVENT_SOURCE: 'RUN_EVENT_SOURCE',
 } as const;
 
 // ------------------------------------------------------------------------------------------------
@@ -485,3 +489,38 @@ export function decommissionListKey(runId: string, decommissionId: string): stri
 export function deletionLogKey(runId: string): string {
   return `${runId}/decommission/deletion-log.json`;
 }
+
+// ------------------------------------------------------------------------------------------------
+// Lost job-notification recovery (first step of every DownloadWindowExtension execution)
+
+/**
+ * Attributes the lost-notification recovery writes on an archive item whose job it asked Glacier
+ * about (DescribeJob). They belong to one job: a poll recorded for an earlier job of the archive
+ * (`jobPolledFor` ≠ `jobId`) does not count for the current one.
+ */
+export interface JobPollAttributes {
+  /** Job id of the last DescribeJob. */
+  readonly jobPolledFor?: string;
+  /** Epoch millis of the last DescribeJob. */
+  readonly jobPolledAt?: number;
+  /** What it answered: `InProgress`, `Succeeded`, `Failed` (both re-sent as notifications) or `not-found`. */
+  readonly jobPollOutcome?: string;
+  /** DescribeJob calls made for this archive, over all its jobs. */
+  readonly jobPolls?: number;
+}
+
+/** Environment variables of RecoverLostNotifications (in addition to {@link Env.TRANSFER_TABLE}). */
+export const RecoveryEnv = {
+  /** The notifications queue the recovered job descriptions are sent to. */
+  NOTIFICATIONS_QUEUE_URL: 'NOTIFICATIONS_QUEUE_URL',
+  /** A job of this tier is overdue (its notification presumed lost) after this many seconds (default 1800). */
+  OVERDUE_SECONDS_EXPEDITED: 'ARCHIVE_JOB_OVERDUE_SECONDS_EXPEDITED',
+  /** Default 21600 (6 h). */
+  OVERDUE_SECONDS_STANDARD: 'ARCHIVE_JOB_OVERDUE_SECONDS_STANDARD',
+  /** Default 43200 (12 h). */
+  OVERDUE_SECONDS_BULK: 'ARCHIVE_JOB_OVERDUE_SECONDS_BULK',
+  /** An overdue job still in progress is asked about again after this many seconds (default 3600). */
+  REPOLL_SECONDS: 'ARCHIVE_JOB_REPOLL_SECONDS',
+  /** Most DescribeJob calls per invocation (default 500); the rest wait for the next check. */
+  MAX_POLLS: 'ARCHIVE_JOB_MAX_POLLS',
+} as const;

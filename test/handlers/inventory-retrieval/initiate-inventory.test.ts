@@ -1,6 +1,6 @@
-import { DescribeJobCommand, InitiateJobCommand } from '@aws-sdk/client-glacier';
+import { DescribeJobCommand, InitiateJobCommand, ListJobsCommand } from '@aws-sdk/client-glacier';
 import { FakeDynamo, FakeGlacier, recordingLog, RUN, TOPIC, TRANSFER, VAULT } from './world';
-import { initiateInventoryRetrieval, inventoryJobDescription } from '../../../src/handlers/inventory-retrieval/initiate-inventory';
+import { initiateInventoryRetrieval, inventoryJobDescription, MAX_LIST_JOBS_PAGES } from '../../../src/handlers/inventory-retrieval/initiate-inventory';
 import { InventoryStore } from '../../../src/handlers/inventory-retrieval/inventory-store';
 import { INVENTORY_SK, runPk } from '../../../src/handlers/shared/schema';
 
@@ -46,6 +46,8 @@ test('starts a CSV inventory-retrieval job notifying the transfer topic and reco
     inventoryStatus: 'initiated',
     initiatedAt: NOW.toISOString(),
     source: 'glacier',
+    requestingAt: '',
+    requestingVault: VAULT,
   });
 });
 
@@ -98,11 +100,54 @@ test('DescribeJob errors other than ResourceNotFound are thrown (the state machi
   expect(record()!.jobId).toBe(first.jobId);
 });
 
-test('when recording the job fails, the error surfaces (the retry then starts a job again: see the report)', async () => {
-  ddb.failOnce.set('Update', Object.assign(new Error('Service unavailable'), { name: 'InternalServerError' }));
+/** Lets the intent write through and fails the next UpdateItem (the one recording the job id). */
+function failRecordingOnce(): void {
+  let updates = 0;
+  const error = Object.assign(new Error('Service unavailable'), { name: 'InternalServerError' });
+  ddb.beforeUpdate = () => {
+    if (++updates === 2) throw error;
+  };
+}
+
+test('the normal path writes the intent, starts the job and clears the intent; no ListJobs', async () => {
+  const result = await initiateInventoryRetrieval(deps(), { runId: RUN, vaultName: VAULT });
+  expect(record()).toMatchObject({ jobId: result.jobId, requestingAt: '', requestingVault: VAULT });
+  expect(glacier.mock.commandCalls(ListJobsCommand)).toHaveLength(0);
+});
+
+test('a crash between InitiateJob and recording the job: the retry finds the job by its description instead of paying again', async () => {
+  failRecordingOnce();
   await expect(initiateInventoryRetrieval(deps(), { runId: RUN, vaultName: VAULT })).rejects.toThrow('Service unavailable');
+  expect(record()).toMatchObject({ requestingAt: NOW.toISOString(), requestingVault: VAULT });
+  expect(record()!.jobId).toBeUndefined();
+  // Other jobs of the vault (another run's inventory, archive jobs) are not taken.
+  glacier.seedInventoryJob(VAULT, 'x', { statusCode: 'InProgress', description: inventoryJobDescription('other-run') });
+
+  const retry = await initiateInventoryRetrieval(deps(), { runId: RUN, vaultName: VAULT });
+  expect(retry).toEqual({ jobId: 'JOB0001', reused: true });
   expect(glacier.mock.commandCalls(InitiateJobCommand)).toHaveLength(1);
-  expect(record()).toBeUndefined();
+  expect(record()).toMatchObject({ jobId: 'JOB0001', inventoryStatus: 'initiated', requestingAt: '' });
+});
+
+test('the unrecorded job is searched over ListJobs pages, but only up to the bound; then a job is started', async () => {
+  failRecordingOnce();
+  await expect(initiateInventoryRetrieval(deps(), { runId: RUN, vaultName: VAULT })).rejects.toThrow('Service unavailable');
+  const lost = glacier.jobs.get('JOB0001')!;
+  glacier.jobs.delete('JOB0001');
+  for (let i = 0; i < 50 * MAX_LIST_JOBS_PAGES; i++) glacier.seedInventoryJob(VAULT, 'x', { jobId: `FILL${i}`, statusCode: 'InProgress', description: 'someone else' });
+  glacier.jobs.set(lost.jobId, lost); // listed after the bound
+  const retry = await initiateInventoryRetrieval(deps(), { runId: RUN, vaultName: VAULT });
+  expect(retry.reused).toBe(false);
+  expect(glacier.mock.commandCalls(ListJobsCommand)).toHaveLength(MAX_LIST_JOBS_PAGES);
+  expect(glacier.mock.commandCalls(InitiateJobCommand)).toHaveLength(2);
+});
+
+test('a failed unrecorded job is not reused', async () => {
+  failRecordingOnce();
+  await expect(initiateInventoryRetrieval(deps(), { runId: RUN, vaultName: VAULT })).rejects.toThrow('Service unavailable');
+  glacier.jobs.get('JOB0001')!.statusCode = 'Failed';
+  const retry = await initiateInventoryRetrieval(deps(), { runId: RUN, vaultName: VAULT });
+  expect(retry).toEqual({ jobId: 'JOB0002', reused: false });
 });
 
 test('rejects missing runId / vaultName without calling Glacier', async () => {

@@ -6,7 +6,7 @@
  */
 import { Readable } from 'stream';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeJobCommand, GetJobOutputCommand, GlacierClient, InitiateJobCommand, ResourceNotFoundException } from '@aws-sdk/client-glacier';
+import { DescribeJobCommand, GetJobOutputCommand, GlacierClient, InitiateJobCommand, ListJobsCommand, ResourceNotFoundException } from '@aws-sdk/client-glacier';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -63,6 +63,8 @@ export class FakeDynamo {
   public readonly client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
   /** Commands to fail once with the given error, by command name ('Get', 'Put', 'Update'). */
   public readonly failOnce = new Map<string, Error>();
+  /** Called before each UpdateItem; a thrown error fails that call. */
+  public beforeUpdate?: (input: Item) => void;
 
   public constructor() {
     const maybeFail = (name: string) => {
@@ -89,6 +91,7 @@ export class FakeDynamo {
     });
     this.mock.on(UpdateCommand).callsFake(async (input: Item) => {
       maybeFail('Update');
+      this.beforeUpdate?.(input);
       const table = this.table(input.TableName);
       const key = this.key(input.Key);
       const existing = table.get(key);
@@ -331,6 +334,17 @@ export class FakeGlacier {
         VaultARN: `arn:aws:glacier:us-east-1:111122223333:vaults/${job.vaultName}`,
         SNSTopic: job.snsTopic,
         JobDescription: job.description,
+        $metadata: meta,
+      };
+    });
+    this.mock.on(ListJobsCommand).callsFake(async (input) => {
+      const all = [...this.jobs.values()].filter((j) => j.vaultName === input.vaultName && !j.expired);
+      const from = input.marker ? all.findIndex((j) => j.jobId === input.marker) : 0;
+      const limit = Number(input.limit ?? 50);
+      const page = all.slice(from, from + limit);
+      return {
+        JobList: page.map((j) => ({ JobId: j.jobId, Action: j.action, StatusCode: j.statusCode, JobDescription: j.description, Completed: j.statusCode !== 'InProgress' })),
+        Marker: all[from + limit]?.jobId,
         $metadata: meta,
       };
     });

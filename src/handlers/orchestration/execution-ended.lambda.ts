@@ -1,0 +1,31 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { ExecutionEndedResult, ExecutionStatusChangeEvent, handleExecutionEnded } from './execution-ended';
+import { createDocumentClient, requireEnv } from '../shared/clients';
+import { createLogger } from '../shared/logger';
+import { Env, OrchestrationEnv } from '../shared/schema';
+
+/*
+ * OrchestratorExecutionEnded: target of the EventBridge rule on the orchestrator's "Step Functions
+ * Execution Status Change" events (ABORTED, FAILED, TIMED_OUT). Closes a run whose execution ended
+ * without its own cleanup: run record, schedule targets, vault lock, InitiateRetrieval execution.
+ */
+
+const logger = createLogger('OrchestratorExecutionEnded');
+const ddb = createDocumentClient();
+const events = new EventBridgeClient({ maxAttempts: 8 });
+const sfn = new SFNClient({ maxAttempts: 8 });
+
+export async function handler(event: ExecutionStatusChangeEvent): Promise<ExecutionEndedResult> {
+  return handleExecutionEnded({
+    ddb,
+    events,
+    sfn,
+    log: logger,
+    transferTable: requireEnv(Env.TRANSFER_TABLE),
+    asyncFacilitatorTable: requireEnv(Env.ASYNC_FACILITATOR_TABLE),
+    scheduleRules: requireEnv(OrchestrationEnv.SCHEDULE_RULES).split(',').filter((r) => r !== ''),
+    eventSource: process.env[OrchestrationEnv.RUN_EVENT_SOURCE] || undefined,
+    inventoryBucket: process.env[Env.INVENTORY_BUCKET] || undefined,
+  }, event);
+}
