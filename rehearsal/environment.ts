@@ -15,7 +15,7 @@ import { SnsFake } from './services/sns-fake';
 import { LocalSqs, startSqs } from './services/sqs';
 import { SfnApi, startSfnApi } from './sfn/api';
 import type { LambdaHandler as StageHandler, SfnRuntime } from './sfn/runner';
-import { Env, InventoryEnv, OrchestrationEnv } from '../src/handlers/shared/schema';
+import { Env, InventoryEnv, OrchestrationEnv, RecoveryEnv } from '../src/handlers/shared/schema';
 
 /*
  * Starts every local service once per process, points the handlers at them through environment
@@ -70,6 +70,7 @@ export interface StageHandlers {
   readonly initiateArchiveRetrieval: StageHandler;
   readonly archivesNeedingWindowExtension: StageHandler;
   readonly extendDownloadWindow: StageHandler;
+  readonly recoverLostNotifications: StageHandler;
   // InventoryRetrieval
   readonly initiateInventoryRetrieval: StageHandler;
   readonly inventoryJobPoller: StageHandler;
@@ -182,7 +183,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     accountId: ACCOUNT_ID,
     stats,
     hooks: {
-      before: (op) => faults.s3Before(op),
+      before: (op, bucket, key) => faults.s3Before(op, bucket, key),
+      afterApplied: (op, bucket, key) => faults.s3AfterApplied(op, bucket, key),
       afterWrite: (op, bucket, key) => {
         if (op !== 'UploadPart') objectWrites.set(`${bucket}/${key}`, (objectWrites.get(`${bucket}/${key}`) ?? 0) + 1);
         faults.s3AfterWrite(op);
@@ -197,14 +199,16 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     stats,
     region: REGION,
     accountId: ACCOUNT_ID,
-    hooks: { before: (op, body) => faults.dynamo(op, body) },
+    hooks: { before: (op, body) => faults.dynamo(op, body), after: (op, body) => faults.dynamoAfter(op, body) },
   });
   const sqs = await startSqs([
-    { name: NAMES.notificationsQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 6 },
-    // Mirrors the construct default (chunkMaxReceiveCount 40): chunks of an expired job wait here for the re-staged one.
+    // Receive counts mirror TransferStorage: 10 for notifications and validation, chunkMaxReceiveCount
+    // (default 40) for chunks, whose messages of an expired job wait here for the re-staged one.
+    { name: NAMES.notificationsQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 10 },
     { name: NAMES.chunkQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 40 },
-    { name: NAMES.validationQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 6 },
-  ], { stats, accountId: ACCOUNT_ID, region: REGION });
+    { name: NAMES.validationQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 10 },
+  ], { stats, accountId: ACCOUNT_ID, region: REGION, rewriteSend: (op, body) => faults.rewriteSend(op, body) });
+  faults.scope = { destinationBucket: NAMES.bucket, transferTable: NAMES.transferTable, chunkQueueArn: sqs.queues.get(NAMES.chunkQueue)!.arn };
   const sns = new SnsFake(sqs.client, stats, REGION);
   sns.subscribe({ topicArn: NAMES.topicArn, queueUrl: sqs.queues.get(NAMES.notificationsQueue)!.url });
   const initiatedJobs: InitiatedJob[] = [];
@@ -274,6 +278,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     [Env.INITIATE_MAX_ATTEMPTS]: '4',
     [Env.WINDOW_EXTENSION_MARGIN_SECONDS]: String(5 * 3600),
     [Env.WINDOW_EXTENSION_MAX_WAIT_SECONDS]: '1200',
+    // RecoverLostNotifications (first step of DownloadWindowExtension); overdue thresholds are the handler's defaults.
+    [RecoveryEnv.NOTIFICATIONS_QUEUE_URL]: sqs.queues.get(NAMES.notificationsQueue)!.url,
     // Inventory stage (PARTITION_SIZE_BYTES and DESTINATION_PREFIX are set per run) and orchestrator.
     [Env.ASYNC_FACILITATOR_TABLE]: NAMES.asyncTable,
     [InventoryEnv.DESTINATION_PREFIX]: '',
@@ -303,6 +309,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     initiateArchiveRetrieval: (await importHandler<StageHandlerModule>('initiate-retrieval/initiate-archive-retrieval.lambda')).handler,
     archivesNeedingWindowExtension: (await importHandler<StageHandlerModule>('download-window-extension/archives-needing-window-extension.lambda')).handler,
     extendDownloadWindow: (await importHandler<StageHandlerModule>('download-window-extension/extend-download-window.lambda')).handler,
+    recoverLostNotifications: (await importHandler<StageHandlerModule>('archive-retrieval/recover-lost-notifications.lambda')).handler,
     initiateInventoryRetrieval: (await importHandler<StageHandlerModule>('inventory-retrieval/initiate-inventory-retrieval.lambda')).handler,
     inventoryJobPoller: (await importHandler<StageHandlerModule>('inventory-retrieval/inventory-job-poller.lambda')).handler,
     inventoryChunkDownload: (await importHandler<StageHandlerModule>('inventory-retrieval/inventory-chunk-download.lambda')).handler,
@@ -341,6 +348,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       stats,
       onError,
       redeliver: (r) => faults.redeliver(r),
+      reorder: (records) => faults.reorder(records),
+      twin: (records) => faults.twin(records),
     }),
     chunks: new SqsPoller({
       functionName: 'ChunkRetrieval',
@@ -353,6 +362,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       stats,
       onError,
       redeliver: (r) => faults.redeliver(r),
+      reorder: (records) => faults.reorder(records),
+      twin: (records) => faults.twin(records),
     }),
     validation: new SqsPoller({
       functionName: 'ArchiveValidation',
@@ -365,6 +376,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       stats,
       onError,
       redeliver: (r) => faults.redeliver(r),
+      reorder: (records) => faults.reorder(records),
+      twin: (records) => faults.twin(records),
     }),
     metrics: new StreamPoller({
       functionName: 'MetricsProcessor',

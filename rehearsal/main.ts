@@ -11,6 +11,7 @@ import { validateChunkSize } from '../src/core/chunk-plan';
  * Local end-to-end rehearsal: the REAL archive-retrieval handlers against local services.
  *   npx projen rehearse [--archives N] [--size-profile tiny|mixed|large] [--faults PROFILE] …
  *   tsx rehearsal/main.ts --profile ci      (the fixed CI matrix; exit code 1 on any problem)
+ *   tsx rehearsal/main.ts --profile faults --archives 200   (every fault profile on a larger vault: npx projen rehearse:faults)
  */
 
 const MiB = 1024 * 1024;
@@ -48,6 +49,13 @@ const CI_MATRIX: CiRun[] = [
   { faults: 'corrupt-chunk', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB },
   { faults: 'crash-between-steps', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB },
   { faults: 'expired-window', archives: 8, sizeProfile: 'mixed', maxTotalBytes: 16 * MiB, requireExactlyOnce: true },
+  { faults: 'reordered', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB },
+  { faults: 'dynamodb-conflicts', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB },
+  // Every boundary at least once (the run checks it): mixed sizes, so some archives are multipart.
+  { faults: 'crash-at-boundaries', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB },
+  { faults: 'stop-resume-twice', archives: 12, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB, requireExactlyOnce: true },
+  // ~30 % of archive-job notifications never published: RecoverLostNotifications must re-announce each of them.
+  { faults: 'lost-notifications', archives: 12, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB, requireExactlyOnce: true },
   // A binding DAILY_QUOTA_BYTES (2 MiB for this 3.4 MiB vault): InitiateRetrieval passes WaitForQuota.
   {
     faults: 'none',
@@ -74,7 +82,7 @@ async function main(): Promise<number> {
     .option('--seed <seed>', 'seed of the generated vault and of the fault decisions', '1')
     .option('--chunk-size-mib <mib>', 'chunk (S3 part) size in MiB, a power of two >= 8', positiveInt, 8)
     .addOption(new Option('--faults <profile>', 'fault profile').choices([...FAULT_PROFILES]).default('none'))
-    .addOption(new Option('--profile <profile>', 'run a fixed matrix instead of one run').choices(['ci']))
+    .addOption(new Option('--profile <profile>', 'run a matrix instead of one run: ci (fixed, small), faults (every fault profile with --archives/--size-profile/--max-total-mib)').choices(['ci', 'faults']))
     .option('--max-total-mib <mib>', 'cap on the generated vault size', positiveInt)
     .option('--daily-quota-mib <mib>', 'DAILY_QUOTA_BYTES of the request stages in MiB (default 1 TiB)', positiveInt)
     .option('--decommission', 'after the transfer, tamper with two objects and run a dry and a real VaultDecommission')
@@ -92,7 +100,7 @@ async function main(): Promise<number> {
     seed: string;
     chunkSizeMib: number;
     faults: FaultProfile;
-    profile?: 'ci';
+    profile?: 'ci' | 'faults';
     maxTotalMib?: number;
     dailyQuotaMib?: number;
     decommission?: boolean;
@@ -102,7 +110,7 @@ async function main(): Promise<number> {
     handlerLogLevel: string;
   }>();
   // Under `--faults all` a 40-archive run through the orchestrator takes about two minutes.
-  const timeoutSeconds = opts.timeout ?? (opts.profile === 'ci' ? 120 : 300);
+  const timeoutSeconds = opts.timeout ?? (opts.profile === 'ci' ? 120 : opts.profile === 'faults' ? 1200 : 300);
   const chunkSize = opts.chunkSizeMib * MiB;
   validateChunkSize(chunkSize, '--chunk-size-mib');
 
@@ -116,17 +124,28 @@ async function main(): Promise<number> {
   try {
     const runs: Omit<RunOptions, 'progress' | 'progressEveryMs' | 'chunkSize' | 'timeoutMs'>[] = opts.profile === 'ci'
       ? CI_MATRIX.map(({ label, ...m }, i) => ({ runId: `ci${i + 1}-${label ?? m.faults}`, seed: `${opts.seed}-${i}`, requireAllDownloaded: true, ...m }))
-      : [{
-        runId: `run-${opts.faults}-${Date.now().toString(36)}`,
-        seed: opts.seed,
-        archives: opts.archives,
-        sizeProfile: opts.sizeProfile,
-        faults: opts.faults,
-        maxTotalBytes: opts.maxTotalMib ? opts.maxTotalMib * MiB : undefined,
-        dailyQuotaBytes: opts.dailyQuotaMib ? opts.dailyQuotaMib * MiB : undefined,
-        requireQuotaWait: opts.dailyQuotaMib !== undefined,
-        decommission: opts.decommission,
-      }];
+      : opts.profile === 'faults'
+        ? FAULT_PROFILES.map((faults, i) => ({
+          runId: `faults${i + 1}-${faults}-${Date.now().toString(36)}`,
+          seed: `${opts.seed}-${i}`,
+          archives: opts.archives,
+          sizeProfile: opts.sizeProfile,
+          faults,
+          maxTotalBytes: opts.maxTotalMib ? opts.maxTotalMib * MiB : undefined,
+          // Every injected fault is transient: everything must be downloaded.
+          requireAllDownloaded: true,
+        }))
+        : [{
+          runId: `run-${opts.faults}-${Date.now().toString(36)}`,
+          seed: opts.seed,
+          archives: opts.archives,
+          sizeProfile: opts.sizeProfile,
+          faults: opts.faults,
+          maxTotalBytes: opts.maxTotalMib ? opts.maxTotalMib * MiB : undefined,
+          dailyQuotaBytes: opts.dailyQuotaMib ? opts.dailyQuotaMib * MiB : undefined,
+          requireQuotaWait: opts.dailyQuotaMib !== undefined,
+          decommission: opts.decommission,
+        }];
     for (const run of runs) {
       const report = await runRehearsal(env, { ...run, chunkSize, timeoutMs: timeoutSeconds * 1000, progress, progressEveryMs: plain ? 3000 : 1000 });
       reports.push(report);

@@ -4,7 +4,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { checkDecommission } from './decommission-check';
 import { Environment, NAMES, TiB } from './environment';
-import type { FaultProfile } from './faults';
+import { CRASH_BOUNDARIES, FaultProfile } from './faults';
 import { buildReport, RunReport, StageSummary } from './report';
 import { sleep } from './services/common';
 import { launchInput, OrchestratedRun, resumeInput } from './stages/orchestrator';
@@ -27,9 +27,10 @@ export interface RunOptions {
   readonly requireAllDownloaded?: boolean;
   /**
    * Stop the orchestrator execution (StopExecution) once this fraction of the archives is
-   * downloaded, then start it again with the Resume runbook's input for the same run id.
+   * downloaded, then start it again with the Resume runbook's input for the same run id; a list
+   * stops and resumes once per fraction (the `stop-resume-twice` profile: 0.25 and 0.6).
    */
-  readonly stopAndResumeAt?: number;
+  readonly stopAndResumeAt?: number | readonly number[];
   /**
    * Every downloaded archive's key written exactly once (PutObject/CompleteMultipartUpload). Fault
    * profiles that redeliver work (duplicates, throttling, crash-between-steps) rewrite some keys with
@@ -141,7 +142,9 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   const run = new OrchestratedRun(env);
   const startErrors: string[] = [];
   await run.start(launchInput(runId, vaultName, { tier }));
-  let resumePhase: 'armed' | 'resumed' | 'off' = options.stopAndResumeAt !== undefined ? 'armed' : 'off';
+  const stops = options.stopAndResumeAt !== undefined ? [options.stopAndResumeAt].flat() : env.faults.has('stop-resume-twice') ? [0.25, 0.6] : [];
+  let stopsDone = 0;
+  let resumePhase: 'armed' | 'resumed' | 'off' = stops.length > 0 ? 'armed' : 'off';
   const scheduled: Promise<unknown>[] = [];
   const initiateDone = (): boolean => run.executionsOf('InitiateRetrieval').some((e) => e.status !== 'RUNNING');
 
@@ -179,13 +182,14 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
       timedOut = true;
       break;
     }
-    if (resumePhase === 'armed' && counts.downloaded >= Math.max(1, Math.ceil(options.archives * options.stopAndResumeAt!))) {
+    if (resumePhase === 'armed' && counts.downloaded >= Math.max(stopsDone + 1, Math.ceil(options.archives * stops[stopsDone]))) {
       // Stopped from the console midway, then the Resume runbook's StartExecution.
       run.runtime.stopExecution(current.executionArn, 'Rehearsal.Stopped', 'stopped midway by the rehearsal');
-      options.progress(`[${runId}] orchestrator stopped with ${counts.downloaded} archive(s) downloaded; resuming`);
+      options.progress(`[${runId}] orchestrator stopped (${stopsDone + 1}/${stops.length}) with ${counts.downloaded} archive(s) downloaded; resuming`);
       await run.runtime.whenDone(current.executionArn);
       await run.start(resumeInput(runId, vaultName));
-      resumePhase = 'resumed';
+      stopsDone++;
+      resumePhase = stopsDone < stops.length ? 'armed' : 'resumed';
       continue;
     }
     if (isIdle) {
@@ -222,7 +226,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     startedAt,
     vaultName,
     requireAllDownloaded: options.requireAllDownloaded,
-    requireExactlyOnce: options.requireExactlyOnce,
+    requireExactlyOnce: options.requireExactlyOnce ?? options.faults === 'stop-resume-twice',
     fileOf: partitions.fileOf,
     runReport: runReport?.prefix ? { prefix: runReport.prefix, manifestKey: runReport.manifestKey!, failedArchivesKey: runReport.failedArchivesKey! } : undefined,
   });
@@ -245,6 +249,9 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     extensionExecutions: windows.length,
     extended: run.totals.extension.extended,
     extensionListed: run.totals.extension.listed,
+    recovery: {
+      overdue: run.totals.extension.overdue ?? 0, recovered: run.totals.extension.recovered ?? 0, unknownJobs: run.totals.extension.unknownJobs ?? 0,
+    },
     scheduleFirings: run.totals.scheduleFirings,
   };
   for (const e of startErrors) result.problems.push(e);
@@ -259,13 +266,31 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     result.problems.push(`DownloadWindowExtension ${w.status} ${w.error ?? ''}: ${(w.cause ?? '').slice(0, 200)}`);
   }
   for (const e of run.scheduleErrors.slice(0, 3)) result.problems.push(e);
+  for (const e of run.statusChangeProblems()) result.problems.push(e);
   if (run.targets(NAMES.completionRule).length + run.targets(NAMES.dashboardRule).length + run.targets(NAMES.downloadWindowRule).length > 0) {
     result.problems.push('schedule targets left on the shared rules after the run ended');
   }
-  if (resumePhase === 'resumed' && run.executions.length !== 2) result.problems.push(`resume: ${run.executions.length} orchestrator execution(s), expected 2`);
-  if (options.stopAndResumeAt !== undefined && resumePhase !== 'resumed') result.problems.push('resume: the run was never stopped and resumed');
+  if (resumePhase === 'resumed' && run.executions.length !== stops.length + 1) {
+    result.problems.push(`resume: ${run.executions.length} orchestrator execution(s), expected ${stops.length + 1}`);
+  }
+  if (stops.length > 0 && resumePhase !== 'resumed') result.problems.push(`resume: the run was stopped and resumed ${stopsDone} time(s), planned ${stops.length}`);
+  if (options.faults === 'crash-at-boundaries') {
+    const missed = CRASH_BOUNDARIES.filter((b) => !result.injectedFaults[`crash@${b}`]);
+    if (missed.length > 0) result.problems.push(`crash-at-boundaries: no crash injected at ${missed.join(', ')} (the run never reached that boundary)`);
+  }
+  if (options.faults === 'dynamodb-conflicts' && (!result.injectedFaults['twin-invocation'] || result.conflicts.total === 0)) {
+    result.problems.push(`dynamodb-conflicts: ${result.injectedFaults['twin-invocation'] ?? 0} twin invocation(s), ${result.conflicts.total} conflict(s): the fault did not make writers race`);
+  }
+  if (options.faults === 'reordered' && !result.injectedFaults['sqs-batch-reversed']) result.problems.push('reordered: no batch of messages was sent, nothing was reversed');
   if (env.uncaught.length > 0) {
     result.problems.push(`${env.uncaught.length} exception(s) escaped the handlers (each would crash the Lambda runtime), first: ${env.uncaught[0]}`);
+  }
+  if (options.faults === 'lost-notifications') {
+    // Every dropped notification must have been re-announced (each archive job completes once; none expires in this profile).
+    const lost = result.injectedFaults['lost-notification'] ?? 0;
+    const recovered = run.totals.extension.recovered ?? 0;
+    if (lost === 0) result.problems.push('lost-notifications: no notification was dropped, the fault did not exercise the recovery');
+    else if (recovered < lost) result.problems.push(`lost-notifications: ${lost} notification(s) dropped, only ${recovered} re-announced by RecoverLostNotifications`);
   }
   if (expiredWindow && run.totals.extension.extended === 0) result.problems.push('expired-window: no archive was re-requested, the fault did not exercise the extension');
   if (options.requireQuotaWait && stages.quotaWaits === 0) result.problems.push('quota: InitiateRetrieval never passed WaitForQuota, the quota was not exercised');

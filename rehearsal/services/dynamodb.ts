@@ -92,6 +92,11 @@ export interface InjectedDynamoError {
 export interface DynamoHooks {
   /** Inspect a request before it runs; return an error to fail it. */
   before?(operation: string, body: Record<string, unknown>): InjectedDynamoError | undefined;
+  /**
+   * Inspect a write that was APPLIED (streams emitted); return an error to answer it instead of the
+   * result, as if the caller died right after the write reached the table.
+   */
+  after?(operation: string, body: Record<string, unknown>): InjectedDynamoError | undefined;
 }
 
 export interface DynamoOptions {
@@ -273,6 +278,22 @@ export async function startDynamo(options: DynamoOptions): Promise<LocalDynamo> 
     });
   };
 
+  /**
+   * Conditional-write conflicts answered (ConditionalCheckFailedException, TransactionCanceledException),
+   * counted as stats service `Conflicts`: the report shows how often writers actually raced.
+   */
+  const noteConflict = (status: number, payload: Buffer | Record<string, unknown>): void => {
+    if (status !== 400) return;
+    let type: unknown;
+    try {
+      type = Buffer.isBuffer(payload) ? (JSON.parse(payload.toString('utf8')) as Record<string, unknown>).__type : payload.__type;
+    } catch {
+      return;
+    }
+    const name = String(type ?? '').split('#').pop()!;
+    if (name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException') options.stats?.count('Conflicts', name);
+  };
+
   const server = createServer((req, res) => {
     void (async () => {
       const raw = await readBody(req);
@@ -286,6 +307,7 @@ export async function startDynamo(options: DynamoOptions): Promise<LocalDynamo> 
         // dynalite answers the SerializationException itself
       }
       const reply = (status: number, payload: Record<string, unknown>): void => {
+        noteConflict(status, payload);
         const text = JSON.stringify(payload);
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': String(Buffer.byteLength(text)), 'x-amzn-requestid': randomUUID() });
         res.end(text);
@@ -297,8 +319,16 @@ export async function startDynamo(options: DynamoOptions): Promise<LocalDynamo> 
           reply(injected.status, { __type: `com.amazonaws.dynamodb.v20120810#${injected.type}`, message: injected.message });
           return;
         }
+        const injectAfter = (): boolean => {
+          const after = options.hooks?.after?.(op, body);
+          if (!after) return false;
+          options.stats?.count('DynamoDB', `injected-after-write:${after.type}`);
+          reply(after.status, { __type: `com.amazonaws.dynamodb.v20120810#${after.type}`, message: after.message });
+          return true;
+        };
         if (op === 'TransactWriteItems') {
-          reply(200, await transactWrite(body));
+          const result = await transactWrite(body);
+          if (!injectAfter()) reply(200, result);
           return;
         }
         if (WRITE_OPS.has(op)) {
@@ -311,7 +341,9 @@ export async function startDynamo(options: DynamoOptions): Promise<LocalDynamo> 
                 for (const [i, t] of targets.entries()) {
                   if (streams.has(t.table)) emit(t.table, t.key, before[i], await getImage(t.table, t.key));
                 }
+                if (injectAfter()) return;
               }
+              noteConflict(out.status, out.body);
               res.writeHead(out.status, out.headers);
               res.end(out.body);
             });
@@ -319,6 +351,8 @@ export async function startDynamo(options: DynamoOptions): Promise<LocalDynamo> 
           }
         }
         const out = await forward(req.headers, raw);
+        if (out.status < 400 && WRITE_OPS.has(op) && injectAfter()) return;
+        noteConflict(out.status, out.body);
         res.writeHead(out.status, out.headers);
         res.end(out.body);
       } catch (e) {

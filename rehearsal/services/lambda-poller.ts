@@ -76,6 +76,14 @@ export interface SqsPollerOptions {
   readonly stats?: ApiStats;
   /** Fault hook: return true to NOT delete a successfully processed record (it comes back: a duplicate delivery). */
   readonly redeliver?: (record: SQSRecord) => boolean;
+  /** Fault hook: the order the received records are handed to the handler in (a shuffle). */
+  readonly reorder?: (records: SQSRecord[]) => SQSRecord[];
+  /**
+   * Fault hook: true = a second invocation gets a copy of the same batch at the same time (SQS
+   * at-least-once delivery to two consumers). A record is deleted when either invocation processed
+   * it successfully (that consumer deletes it), so the pair's conditional writes really race.
+   */
+  readonly twin?: (records: SQSRecord[]) => boolean;
   /** Called with every handler error (for the report). */
   readonly onError?: (functionName: string, error: unknown) => void;
 }
@@ -153,24 +161,34 @@ export class SqsPoller {
           eventSourceARN: queue.arn,
           awsRegion: region,
         }));
-        const timeoutMs = this.options.invocationTimeoutMs ?? 60_000;
-        this.stats.invocations++;
-        this.stats.records += records.length;
-        this.options.stats?.count('Lambda', `Invoke:${functionName}`);
-        const outcome = await invokeWithTimeout(handler, { Records: records }, lambdaContext(functionName, timeoutMs, region), timeoutMs);
-        let failed: Set<string>;
-        if (outcome.timedOut) {
-          this.stats.timeouts++;
-          failed = new Set(records.map((r) => r.messageId));
-        } else if (outcome.error !== undefined) {
-          this.stats.errors++;
-          this.options.onError?.(functionName, outcome.error);
-          failed = new Set(records.map((r) => r.messageId));
-        } else {
+        const ordered = this.options.reorder?.(records) ?? records;
+        const invoke = async (batch: SQSRecord[]): Promise<Set<string>> => {
+          const timeoutMs = this.options.invocationTimeoutMs ?? 60_000;
+          this.stats.invocations++;
+          this.stats.records += batch.length;
+          this.options.stats?.count('Lambda', `Invoke:${functionName}`);
+          const outcome = await invokeWithTimeout(handler, { Records: batch }, lambdaContext(functionName, timeoutMs, region), timeoutMs);
+          const known = new Set(batch.map((r) => r.messageId));
+          if (outcome.timedOut) {
+            this.stats.timeouts++;
+            return known;
+          }
+          if (outcome.error !== undefined) {
+            this.stats.errors++;
+            this.options.onError?.(functionName, outcome.error);
+            return known;
+          }
           const ids = ((outcome.result ?? {}) as BatchResponse).batchItemFailures?.map((f) => f.itemIdentifier) ?? [];
           // Like Lambda: an empty or unknown identifier fails the whole batch.
-          const known = new Set(records.map((r) => r.messageId));
-          failed = ids.some((id) => !id || !known.has(id)) ? known : new Set(ids);
+          return ids.some((id) => !id || !known.has(id)) ? known : new Set(ids);
+        };
+        let failed: Set<string>;
+        if (this.options.twin?.(ordered)) {
+          // Both start in the same tick; each gets its own copy of the records.
+          const [a, b] = await Promise.all([invoke(ordered), invoke(structuredClone(ordered))]);
+          failed = new Set([...a].filter((id) => b.has(id)));
+        } else {
+          failed = await invoke(ordered);
         }
         this.stats.failedRecords += failed.size;
         const done = records.filter((r) => !failed.has(r.messageId) && !this.options.redeliver?.(r));

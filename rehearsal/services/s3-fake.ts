@@ -131,6 +131,11 @@ export interface S3FakeHooks {
   before?(operation: string, bucket: string, key: string | undefined): void;
   /** Called after a part (UploadPart) or a whole object (PutObject) has been stored. */
   afterWrite?(operation: 'UploadPart' | 'PutObject' | 'CompleteMultipartUpload', bucket: string, key: string): void;
+  /**
+   * Called after CompleteMultipartUpload has been APPLIED (the object exists, the upload is gone)
+   * but before the answer is sent; throw an S3Error to answer with it instead (the caller died).
+   */
+  afterApplied?(operation: 'CompleteMultipartUpload', bucket: string, key: string): void;
 }
 
 export interface S3FakeOptions {
@@ -715,6 +720,13 @@ export async function startS3Fake(options: S3FakeOptions): Promise<S3Fake> {
         });
         (stored as StoredObject & { uploadId?: string }).uploadId = upload.uploadId;
         bucket.uploads.delete(upload.uploadId);
+        try {
+          options.hooks?.afterApplied?.('CompleteMultipartUpload', bucketName, key!);
+        } catch (e) {
+          // The object was written all the same: it counts as a write.
+          options.hooks?.afterWrite?.('CompleteMultipartUpload', bucketName, key!);
+          throw e;
+        }
         if (stored.versionId) res.setHeader('x-amz-version-id', stored.versionId);
         sendXml(res, 200, completeXml(bucketName, key!, stored));
         options.hooks?.afterWrite?.('CompleteMultipartUpload', bucketName, key!);
@@ -735,6 +747,7 @@ export async function startS3Fake(options: S3FakeOptions): Promise<S3Fake> {
       }
       // Drain whatever is left of the request so the connection stays usable.
       req.resume();
+      for (const header of res.getHeaderNames()) if (header !== 'x-amz-request-id') res.removeHeader(header);
       sendXml(res, err.status, `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${tag('Code', err.code)}${tag('Message', err.message)}${tag('RequestId', requestId())}</Error>`);
     });
   });

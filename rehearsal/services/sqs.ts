@@ -1,8 +1,9 @@
 /* eslint-disable @stylistic/max-len */
-import { createServer } from 'http';
+import { createServer, IncomingMessage } from 'http';
+import { PassThrough } from 'stream';
 import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { createRequestHandler } from 'local-aws-sqs';
-import { ApiStats, closeServer, listenLocal, RunningService } from './common';
+import { ApiStats, closeServer, listenLocal, readBody, RunningService } from './common';
 
 /*
  * SQS for the rehearsal: local-aws-sqs (pure node, speaks the AWS JSON protocol the current SDK
@@ -35,12 +36,38 @@ export interface LocalSqs extends RunningService {
   purge(url: string): Promise<void>;
 }
 
-export async function startSqs(definitions: QueueDefinition[], options: { stats?: ApiStats; accountId?: string; region?: string } = {}): Promise<LocalSqs> {
+/**
+ * Fault hook on SendMessage/SendMessageBatch (AWS JSON body): returns the body to store instead
+ * (e.g. batch entries reversed, DelaySeconds added), or undefined to keep it.
+ */
+export type SendRewrite = (operation: 'SendMessage' | 'SendMessageBatch', body: Record<string, unknown>) => Record<string, unknown> | undefined;
+
+/** A request whose body was already read, handed on with `body` instead. */
+function replayRequest(req: IncomingMessage, body: Buffer): IncomingMessage {
+  const replay = new PassThrough();
+  Object.assign(replay, { headers: { ...req.headers, 'content-length': String(body.length) }, method: req.method, url: req.url, httpVersion: req.httpVersion });
+  replay.end(body);
+  return replay as unknown as IncomingMessage;
+}
+
+export async function startSqs(definitions: QueueDefinition[], options: { stats?: ApiStats; accountId?: string; region?: string; rewriteSend?: SendRewrite } = {}): Promise<LocalSqs> {
   let delegate: ((req: import('http').IncomingMessage, res: import('http').ServerResponse) => Promise<void>) | undefined;
   const server = createServer((req, res) => {
     const op = String(req.headers['x-amz-target'] ?? '').split('.').pop() || 'Query';
     options.stats?.count('SQS', op);
-    delegate!(req, res).catch((e: unknown) => {
+    const rewrite = options.rewriteSend;
+    const forward = async (): Promise<void> => {
+      if (!rewrite || (op !== 'SendMessage' && op !== 'SendMessageBatch')) return delegate!(req, res);
+      const raw = await readBody(req);
+      let replaced: Record<string, unknown> | undefined;
+      try {
+        replaced = rewrite(op, JSON.parse(raw.toString('utf8')) as Record<string, unknown>);
+      } catch {
+        replaced = undefined; // not JSON: local-aws-sqs answers it
+      }
+      return delegate!(replayRequest(req, replaced ? Buffer.from(JSON.stringify(replaced)) : raw), res);
+    };
+    forward().catch((e: unknown) => {
       res.statusCode = 500;
       res.end(String(e));
     });

@@ -1,4 +1,5 @@
 import { loadAsl, functionArn, runStage, stageLambda, StageMachine, StageRun } from './sfn-stage';
+import type { RecoveryResult } from '../../src/handlers/archive-retrieval/lost-notification-recovery';
 import type { ExtendBatchResult } from '../../src/handlers/download-window-extension/extend-window';
 import type { WindowScanResult } from '../../src/handlers/download-window-extension/window-scan';
 import { Environment, NAMES } from '../environment';
@@ -6,7 +7,7 @@ import { Environment, NAMES } from '../environment';
 /*
  * The REAL DownloadWindowExtension stage: src/asl/download-window-extension.asl.json
  * (substitutions as in src/constructs/download-window-extension.ts) with the real
- * ArchivesNeedingWindowExtension and ExtendDownloadWindow handlers in process. In AWS an
+ * RecoverLostNotifications, ArchivesNeedingWindowExtension and ExtendDownloadWindow handlers in process. In AWS an
  * EventBridge schedule starts it every 30 minutes per active run; the harness does the same on
  * the rehearsal clock.
  */
@@ -22,6 +23,10 @@ export interface ExtensionTotals {
   alreadyMoved: number;
   failed: number;
   deferred: number;
+  /** RecoverLostNotifications: overdue jobs found, finished ones re-announced, jobs Glacier no longer knew. */
+  overdue?: number;
+  recovered?: number;
+  unknownJobs?: number;
 }
 
 export interface WindowExtensionRun extends StageRun {
@@ -30,6 +35,7 @@ export interface WindowExtensionRun extends StageRun {
 
 export const SCAN_FUNCTION_ARN = functionArn('ArchivesNeedingWindowExtension');
 export const EXTEND_FUNCTION_ARN = functionArn('ExtendDownloadWindow');
+export const RECOVER_FUNCTION_ARN = functionArn('RecoverLostNotifications');
 
 export function windowExtensionMachine(env: Environment, totals?: ExtensionTotals): StageMachine {
   const definition = loadAsl('download-window-extension.asl.json');
@@ -41,8 +47,15 @@ export function windowExtensionMachine(env: Environment, totals?: ExtensionTotal
       NotificationTopicArn: NAMES.topicArn,
       ArchivesNeedingWindowExtensionFunctionArn: SCAN_FUNCTION_ARN,
       ExtendDownloadWindowFunctionArn: EXTEND_FUNCTION_ARN,
+      RecoverLostNotificationsFunctionArn: RECOVER_FUNCTION_ARN,
     },
     lambdaHandlers: {
+      [RECOVER_FUNCTION_ARN]: stageLambda<RecoveryResult>(env, env.stageHandlers.recoverLostNotifications, (r) => {
+        if (!totals) return;
+        totals.overdue = (totals.overdue ?? 0) + r.overdue;
+        totals.recovered = (totals.recovered ?? 0) + r.recovered;
+        totals.unknownJobs = (totals.unknownJobs ?? 0) + r.unknownJobs;
+      }),
       [SCAN_FUNCTION_ARN]: stageLambda<WindowScanResult>(env, env.stageHandlers.archivesNeedingWindowExtension, (r) => {
         if (totals) totals.listed += r.count;
       }),

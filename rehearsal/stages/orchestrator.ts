@@ -1,12 +1,20 @@
 import { randomUUID } from 'crypto';
+import { EventBridgeClient, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ExtensionTotals, windowExtensionMachine } from './download-window-extension';
 import { initiateRetrievalMachine, InitiateTotals } from './initiate-retrieval';
 import { inventoryRetrievalMachine, InventoryTotals, newInventoryTotals } from './inventory-retrieval';
 import { functionArn, loadAsl, stageLambda, StageMachine, stageRuntime } from './sfn-stage';
+import { ENDED_STATUSES, ExecutionEndedOutcome, handleExecutionEnded } from '../../src/handlers/orchestration/execution-ended';
 import { KEEP_CURRENT } from '../../src/handlers/orchestration/storage-classes';
+import { createDocumentClient } from '../../src/handlers/shared/clients';
+import { createLogger } from '../../src/handlers/shared/logger';
+import { activeVaultPk, Env, RUN_SK, runPk } from '../../src/handlers/shared/schema';
 import { ACCOUNT_ID, Environment, MACHINES, NAMES, stateMachineArn } from '../environment';
 import type { Json } from '../sfn/lower';
 import { ExecutionRecord, LambdaContextLike, LambdaHandler, SfnRuntime } from '../sfn/runner';
+import { withVirtualTime } from '../virtual-time';
 
 /*
  * The REAL orchestrator: src/asl/orchestrator.asl.json (substitutions and handler environment as in
@@ -127,6 +135,13 @@ export class OrchestratedRun {
   public readonly executions: ExecutionRecord[] = [];
   /** Errors of scheduled invocations (a schedule target's Lambda that threw). */
   public readonly scheduleErrors: string[] = [];
+  /**
+   * What OrchestratorExecutionEnded did for each orchestrator execution that ended ABORTED, FAILED
+   * or TIMED_OUT (EventBridge's "Execution Status Change" rule, delivered when the execution ends).
+   */
+  public readonly statusChanges: Array<{ executionArn: string; status: string; outcome?: ExecutionEndedOutcome; error?: string }> = [];
+  private readonly pendingStatusChanges: Promise<void>[] = [];
+  private readonly resumeRefusals: string[] = [];
   private readonly next: Record<keyof typeof SCHEDULE_INTERVALS_MS, number>;
   private readonly completionCheck: LambdaHandler;
   private readonly dashboardUpdate: LambdaHandler;
@@ -156,11 +171,79 @@ export class OrchestratedRun {
     for (const at of Object.values(this.next)) env.clock.schedule(at, () => undefined);
   }
 
-  /** StartExecution of the orchestrator (as the Launch/Resume runbook does). */
+  /**
+   * StartExecution of the orchestrator (as the Launch/Resume runbook does). Status-change events
+   * of earlier executions are handled first: EventBridge delivers them in seconds, long before
+   * an operator runs Resume.
+   */
   public async start(input: Record<string, string>): Promise<ExecutionRecord> {
+    await Promise.all(this.pendingStatusChanges);
+    if (input.mode === 'RESUME') await this.checkResumable(input.runId, input.vaultName);
     const record = await this.runtime.startExecution(MACHINES.orchestrator, input as Json, { name: `${input.runId}-${input.mode.toLowerCase()}-${this.executions.length + 1}` });
     this.executions.push(record);
+    // Only the handling counts as harness activity, not the wait for the execution's end.
+    const ended = this.runtime.whenDone(record.executionArn);
+    this.pendingStatusChanges.push(ended.then((r) => this.env.activity.track(() => this.onExecutionEnded(r))));
     return record;
+  }
+
+  /** The Resume runbook's preconditions: the run is not ACTIVE (CheckRunNotActive) and the vault has no lock (CheckNoActiveRunForVault). */
+  private async checkResumable(runId: string, vaultName: string): Promise<void> {
+    const ddb = createDocumentClient();
+    const table = process.env[Env.TRANSFER_TABLE]!;
+    const run = (await ddb.send(new GetCommand({ TableName: table, Key: { pk: runPk(runId), sk: RUN_SK }, ConsistentRead: true }))).Item;
+    const lock = (await ddb.send(new GetCommand({ TableName: table, Key: { pk: activeVaultPk(vaultName), sk: RUN_SK }, ConsistentRead: true }))).Item;
+    if (!run || run.state === 'ACTIVE' || lock) {
+      this.resumeRefusals.push(`the Resume runbook would refuse run ${runId}: state ${run?.state ?? 'missing'}${lock ? `, vault lock held by ${lock.executionArn}` : ''}`);
+    }
+  }
+
+  /** Problems for the run report: a stopped/failed execution whose run was not closed, or a refused Resume. */
+  public statusChangeProblems(): string[] {
+    const problems = [...this.resumeRefusals];
+    for (const c of this.statusChanges) {
+      if (c.error) problems.push(`OrchestratorExecutionEnded (${c.status}) failed: ${c.error}`);
+      else if (c.status === 'ABORTED' && c.outcome !== 'closed') problems.push(`OrchestratorExecutionEnded did not close the run of the stopped execution (${c.outcome ?? 'not run'})`);
+    }
+    return problems;
+  }
+
+  /** The EventBridge rule on the orchestrator's status changes → the real handler's logic. */
+  private async onExecutionEnded(ended: ExecutionRecord): Promise<void> {
+    if (!(ENDED_STATUSES as readonly string[]).includes(ended.status)) return;
+    const entry: (typeof this.statusChanges)[number] = { executionArn: ended.executionArn, status: ended.status };
+    this.statusChanges.push(entry);
+    const eventBridge = this.runtime.eventBridge;
+    // The EventBridge fake lives in the runtime (no HTTP endpoint): a client that forwards to it.
+    const events = {
+      send: async (command: { input: unknown }) => eventBridge.call(command instanceof RemoveTargetsCommand ? 'removeTargets' : 'putEvents', command.input),
+    } as unknown as EventBridgeClient;
+    try {
+      const result = await withVirtualTime(() => this.env.clock.now(), async () => handleExecutionEnded({
+        ddb: createDocumentClient(),
+        events,
+        sfn: new SFNClient({}),
+        log: createLogger('OrchestratorExecutionEnded'),
+        transferTable: process.env[Env.TRANSFER_TABLE]!,
+        asyncFacilitatorTable: process.env[Env.ASYNC_FACILITATOR_TABLE]!,
+        scheduleRules: [NAMES.downloadWindowRule, NAMES.completionRule, NAMES.dashboardRule],
+        eventSource: 'rehearsal.glacier-vault-to-s3',
+        inventoryBucket: NAMES.inventoryBucket,
+      }, {
+        'source': 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        'detail': {
+          executionArn: ended.executionArn,
+          status: ended.status,
+          input: JSON.stringify(ended.input),
+          error: ended.error ?? null,
+          cause: ended.cause ?? null,
+        },
+      }));
+      entry.outcome = result.outcome;
+    } catch (e) {
+      entry.error = `${(e as Error)?.name}: ${(e as Error)?.message}`.slice(0, 300);
+    }
   }
 
   public get current(): ExecutionRecord | undefined {
