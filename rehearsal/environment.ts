@@ -187,7 +187,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       afterApplied: (op, bucket, key) => faults.s3AfterApplied(op, bucket, key),
       afterWrite: (op, bucket, key) => {
         if (op !== 'UploadPart') objectWrites.set(`${bucket}/${key}`, (objectWrites.get(`${bucket}/${key}`) ?? 0) + 1);
-        faults.s3AfterWrite(op);
+        faults.s3AfterWrite(op, bucket);
       },
     },
   });

@@ -110,8 +110,11 @@ export class FaultController {
   }
 
   /** S3 fake hook (after a part or object was stored). */
-  public s3AfterWrite(operation: string): void {
+  public s3AfterWrite(operation: string, bucket?: string): void {
     if (operation !== 'UploadPart' && operation !== 'PutObject') return;
+    // Only archive copies arm a crash: reports, Map results and inventory files written by other
+    // stages are not the S3 step of the S3 → DynamoDB boundary under test.
+    if (bucket !== undefined && this.scope !== undefined && bucket !== this.scope.destinationBucket) return;
     if (this.has('crash-between-steps') && this.rng.chance(0.4)) {
       this.crashArmed++;
     } else if (this.profile === 'crash-at-boundaries' && this.crashArmed === 0 && (!this.injected.has('crash@after-s3-write') || this.rng.chance(0.1))) {
