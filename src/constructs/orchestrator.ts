@@ -18,12 +18,11 @@ import { ArchivesStatusCleanupFunction } from '../handlers/orchestration/archive
 import { CleanupUploadsFunction } from '../handlers/orchestration/cleanup-uploads-function';
 import { CompletionCheckerFunction } from '../handlers/orchestration/completion-checker-function';
 import { DashboardUpdateFunction } from '../handlers/orchestration/dashboard-update-function';
-import { ENDED_STATUSES } from '../handlers/orchestration/execution-ended';
 import { ExecutionEndedFunction } from '../handlers/orchestration/execution-ended-function';
 import { DEFAULT_NAMESPACE } from '../handlers/orchestration/run-metrics';
 import { RunRecordFunction } from '../handlers/orchestration/run-record-function';
 import { RunReportFunction } from '../handlers/orchestration/run-report-function';
-import { Env, OrchestrationEnv } from '../handlers/shared/schema';
+import { ENDED_STATUSES, Env, OrchestrationEnv } from '../handlers/shared/schema';
 
 /** EventBridge `source` of the run-completed / run-failed / run-stopped events. */
 export const RUN_EVENT_SOURCE = 'glacier-vault-to-s3';

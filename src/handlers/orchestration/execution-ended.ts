@@ -4,7 +4,9 @@ import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/l
 import { getRun } from './run-record';
 import { describeError, errorName, isConditionalCheckFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import { activeVaultPk, completionWaitPk, RUN_ID_PATTERN, RUN_SK, RunRecord, RunState, runPk } from '../shared/schema';
+import { activeVaultPk, completionWaitPk, ENDED_STATUSES, RUN_ID_PATTERN, RUN_SK, RunRecord, RunState, runPk } from '../shared/schema';
+
+export { ENDED_STATUSES };
 
 /*
  * OrchestratorExecutionEnded: the backstop for orchestrator executions that end without running
@@ -28,8 +30,6 @@ import { activeVaultPk, completionWaitPk, RUN_ID_PATTERN, RUN_SK, RunRecord, Run
  * Requested and staged archives are not reset here: Resume's first step does that.
  */
 
-/** Statuses this handler acts on (the rule's pattern lists the same). */
-export const ENDED_STATUSES = ['ABORTED', 'FAILED', 'TIMED_OUT'] as const;
 
 /** The `detail` of a Step Functions "Execution Status Change" event (fields used here). */
 export interface ExecutionStatusChangeDetail {

@@ -524,3 +524,6 @@ export const RecoveryEnv = {
   /** Most DescribeJob calls per invocation (default 500); the rest wait for the next check. */
   MAX_POLLS: 'ARCHIVE_JOB_MAX_POLLS',
 } as const;
+
+/** Statuses this handler acts on (the rule's pattern lists the same). */
+export const ENDED_STATUSES = ['ABORTED', 'FAILED', 'TIMED_OUT'] as const;
