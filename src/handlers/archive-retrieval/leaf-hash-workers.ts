@@ -232,10 +232,10 @@ export class PooledTreeHasher implements TreeHasherLike {
     this.release();
   }
 
-  private place(leaf: number): { worker: LeafWorker; index: number; sequence: number; slot: number } {
+  private place(leaf: number): { worker: LeafWorker; sequence: number; slot: number } {
     const index = leaf % this.workers.length;
     const sequence = this.base[index] + Math.floor(leaf / this.workers.length);
-    return { worker: this.workers[index], index, sequence, slot: sequence % SLOTS_PER_WORKER };
+    return { worker: this.workers[index], sequence, slot: sequence % SLOTS_PER_WORKER };
   }
 
   /**
@@ -267,11 +267,7 @@ export class PooledTreeHasher implements TreeHasherLike {
   private stash(leaf: number): void {
     const { worker, slot } = this.place(leaf);
     this.pending.set(leaf, Buffer.from(worker.digests.subarray(slot * DIGEST_BYTES, (slot + 1) * DIGEST_BYTES)));
-    while (this.pending.has(this.collected)) {
-      this.tree.add(this.pending.get(this.collected)!);
-      this.pending.delete(this.collected);
-      this.collected++;
-    }
+    this.flushPending();
   }
 
   private async collect(leaf: number): Promise<void> {
