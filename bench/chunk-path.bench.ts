@@ -26,9 +26,10 @@
  *   npx tsx bench/chunk-path.bench.ts --size-mib 512
  */
 import { createCipheriv } from 'crypto';
+import { readFileSync } from 'fs';
 import { availableParallelism } from 'os';
 import { performance } from 'perf_hooks';
-import { PassThrough, Readable } from 'stream';
+import { PassThrough, Readable, Writable } from 'stream';
 import { pipeline } from 'stream/promises';
 import { GetJobOutputCommand, GlacierClient } from '@aws-sdk/client-glacier';
 import { S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
@@ -86,10 +87,31 @@ class ArchiveBytes extends Readable {
   }
 }
 
-/** Consumes a body like a socket: reads every piece, keeps nothing. */
-async function sink(body: AsyncIterable<Buffer>): Promise<number> {
+/**
+ * Consumes a body the way the SDK's Node HTTP handler hands it to a socket: piped into a Writable
+ * that sees every piece as it was pushed (a socket writes them out; it does not concatenate).
+ * Reading with `for await` instead would make Readable.read() merge whatever is buffered into new
+ * Buffers, a copy per piece that no real upload makes.
+ */
+async function drain(body: Readable, onPiece: (piece: Buffer) => void): Promise<void> {
+  const socket = new Writable({
+    write(piece: Buffer, _encoding, callback) {
+      try {
+        onPiece(piece);
+        callback();
+      } catch (err) {
+        callback(err as Error);
+      }
+    },
+  });
+  await pipeline(body, socket);
+}
+
+async function sink(body: Readable): Promise<number> {
   let bytes = 0;
-  for await (const piece of body) bytes += piece.length;
+  await drain(body, (piece) => {
+    bytes += piece.length;
+  });
   return bytes;
 }
 
@@ -131,7 +153,7 @@ function abortable<T>(work: Promise<T>, options: HandlerOptions | undefined, bod
 }
 
 /** Glacier's GetJobOutput over "HTTP": the requested range, with its tree hash and Content-Range. */
-function fakeGlacierHandler(sizeBytes: number, treeHashes: Map<number, string>) {
+function fakeGlacierHandler(sizeBytes: number, treeHashes: Map<string, string>) {
   return {
     handle: async (request: FakeRequest): Promise<FakeResponse> => {
       const match = /^bytes=(\d+)-(\d+)$/.exec(request.headers.range ?? '');
@@ -156,17 +178,17 @@ function fakeGlacierHandler(sizeBytes: number, treeHashes: Map<number, string>) 
  * Reads an aws-chunked body (`<hex size>\r\n<data>\r\n` frames, a `0\r\n` frame, then trailer
  * lines) without copying the data, and returns the payload size and the trailer.
  */
-async function readAwsChunked(body: AsyncIterable<Buffer>): Promise<{ payloadBytes: number; trailer: string }> {
+async function readAwsChunked(body: Readable): Promise<{ payloadBytes: number; trailer: string }> {
   let payloadBytes = 0;
   let inFrame = 0; // data bytes (+ the frame's closing CRLF) still to skip
   let header = '';
   let trailer: string | undefined;
-  for await (const piece of body) {
+  await drain(body, (piece) => {
     let at = 0;
     while (at < piece.length) {
       if (trailer !== undefined) {
         trailer += piece.toString('latin1', at);
-        break;
+        return;
       }
       if (inFrame > 0) {
         const take = Math.min(inFrame, piece.length - at);
@@ -176,7 +198,7 @@ async function readAwsChunked(body: AsyncIterable<Buffer>): Promise<{ payloadByt
       }
       const eol = piece.indexOf(0x0a, at);
       header += piece.toString('latin1', at, eol < 0 ? piece.length : eol + 1);
-      if (eol < 0) break;
+      if (eol < 0) return;
       at = eol + 1;
       const size = parseInt(header, 16);
       if (!Number.isFinite(size)) throw new Error(`fake S3: bad aws-chunked frame header ${JSON.stringify(header)}`);
@@ -186,7 +208,7 @@ async function readAwsChunked(body: AsyncIterable<Buffer>): Promise<{ payloadByt
         inFrame = size + 2;
       }
     }
-  }
+  });
   if (trailer === undefined) throw new Error('fake S3: aws-chunked body ended without its final frame');
   return { payloadBytes, trailer };
 }
@@ -195,7 +217,7 @@ async function readAwsChunked(body: AsyncIterable<Buffer>): Promise<{ payloadByt
 async function receivePart(request: FakeRequest): Promise<FakeResponse> {
   if (request.method !== 'PUT' || request.query?.['x-id'] !== 'UploadPart') throw new Error(`fake S3: unexpected ${request.method} ${request.path}`);
   if (request.headers['content-encoding'] !== 'aws-chunked') throw new Error('fake S3: expected an aws-chunked body with a checksum trailer');
-  const { payloadBytes, trailer } = await readAwsChunked(request.body as AsyncIterable<Buffer>);
+  const { payloadBytes, trailer } = await readAwsChunked(request.body as Readable);
   const checksum = /^x-amz-checksum-(crc32|sha256):([A-Za-z0-9+/=]+)\r\n/.exec(trailer);
   if (!checksum) throw new Error(`fake S3: no checksum in the trailer ${JSON.stringify(trailer)}`);
   return {
@@ -210,6 +232,21 @@ async function receivePart(request: FakeRequest): Promise<FakeResponse> {
 const fakeS3Handler = {
   handle: (request: FakeRequest, options?: HandlerOptions): Promise<FakeResponse> => abortable(receivePart(request), options, request.body),
 };
+
+/**
+ * CPU seconds used so far by this process's main thread alone (Linux: /proc/thread-self/stat;
+ * undefined elsewhere). process.cpuUsage() counts every thread: V8's GC helpers and hash workers too.
+ */
+function mainThreadCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime (fields 14 and 15 of stat(5)), in clock ticks; 100 per second on Linux.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
 
 class RssSampler {
   public peak = process.memoryUsage().rss;
@@ -230,7 +267,7 @@ export async function run(options: ChunkPathBenchOptions = {}): Promise<BenchRes
   const sizeBytes = options.sizeBytes ?? 4 * 1024 * MiB;
   const plan = planChunks(sizeBytes, options.chunkSize ?? 1024 * MiB);
   const ranges = chunkRanges(plan);
-  const treeHashes = new Map<number, string>();
+  const treeHashes = new Map<string, string>();
   for (const r of ranges) treeHashes.set(`${r.start}-${r.end}`, await treeHashOfRange(r.start, r.end));
 
   const glacier = new GlacierClient({ region: 'us-east-1', credentials: CREDENTIALS, requestHandler: fakeGlacierHandler(sizeBytes, treeHashes) as never });
@@ -278,6 +315,7 @@ export async function run(options: ChunkPathBenchOptions = {}): Promise<BenchRes
   const cpuSeconds: Record<string, number> = {};
   /** Seconds the main thread's event loop was busy (the rest it waited, e.g. for hash workers). */
   const busy: Record<string, number> = {};
+  const mainCpuSeconds: Record<string, number> = {};
   const cpu = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1e6;
@@ -294,6 +332,7 @@ export async function run(options: ChunkPathBenchOptions = {}): Promise<BenchRes
     for (const r of ranges) {
       for (const v of variants) {
         const c0 = cpu();
+        const m0 = mainThreadCpuSeconds();
         const e0 = performance.eventLoopUtilization();
         const t0 = process.hrtime.bigint();
         const copied = await copy[v](r);
@@ -301,6 +340,8 @@ export async function run(options: ChunkPathBenchOptions = {}): Promise<BenchRes
         busy[v] = (busy[v] ?? 0) + elu.active / 1000;
         seconds[v] = (seconds[v] ?? 0) + Number(process.hrtime.bigint() - t0) / 1e9;
         cpuSeconds[v] = (cpuSeconds[v] ?? 0) + cpu() - c0;
+        const m1 = mainThreadCpuSeconds();
+        if (m0 !== undefined && m1 !== undefined) mainCpuSeconds[v] = (mainCpuSeconds[v] ?? 0) + m1 - m0;
         if (copied !== r.end - r.start + 1) throw new Error(`${v}: part ${r.partNumber} carried ${copied} bytes`);
       }
     }
@@ -310,11 +351,14 @@ export async function run(options: ChunkPathBenchOptions = {}): Promise<BenchRes
     const ratio = (a: Variant, b: Variant) => Number((seconds[b] / seconds[a]).toFixed(3));
     // The configuration ChunkRetrieval runs here: the pool when this machine has spare cores.
     const deployed: Variant = hashPool ? 'pooled' : 'inline';
+    const gib = sizeBytes / (1024 * MiB);
+    const perGiB = (value: number | undefined) => (value === undefined ? 'n/a' : Number((value / gib).toFixed(3)));
+    const cores = availableParallelism();
     const metrics: Record<string, number | string> = {
       archiveGiB: Number((sizeBytes / (1024 * MiB)).toFixed(3)),
       chunkMiB: plan.chunkSize / MiB,
       parts: plan.chunkCount,
-      cores: availableParallelism(),
+      cores,
       hashWorkers: workers,
       plainCopyMiBps: mibps('plain'),
       chunkPathInlineMiBps: mibps('inline'),
@@ -329,6 +373,14 @@ export async function run(options: ChunkPathBenchOptions = {}): Promise<BenchRes
       sha256PartsRatio: ratio('inlineSha256', 'plain'),
       crc32OverSha256Parts: Number((seconds.inlineSha256 / seconds.inline).toFixed(3)),
       ratioVsBareCopy: ratio(deployed, 'bare'),
+      // CPU budget, in core-seconds per GiB over all threads (V8's GC helpers included), and the
+      // best ratio this machine's cores could give the deployed path if all its work were spread
+      // perfectly: its wall time cannot be below its CPU time ÷ cores.
+      plainCopyCoreSecondsPerGiB: perGiB(cpuSeconds.plain),
+      plainCopyMainThreadCoreSecondsPerGiB: perGiB(mainCpuSeconds.plain),
+      chunkPathCoreSecondsPerGiB: perGiB(cpuSeconds[deployed]),
+      chunkPathMainThreadCoreSecondsPerGiB: perGiB(mainCpuSeconds[deployed]),
+      throughputRatioCpuBound: Number(Math.min(1, (cores * seconds.plain) / cpuSeconds[deployed]).toFixed(3)),
       peakRssMiB: Math.round(peakRss / MiB),
       rssBeforeChunkPathMiB: Math.round(rssBefore / MiB),
       peakRssTargetMiB: 256,

@@ -154,6 +154,7 @@ export function headlineRows(results: ReadonlyArray<BenchResult | { file: string
   const chunkTarget = get('chunk-path', 'throughputRatioTarget');
   row('chunk path throughput ÷ plain copy (same SDK clients and fakes, no verification)', get('chunk-path', 'throughputRatio'), 1,
     typeof chunkTarget === 'number' ? `>= ${chunkTarget}` : '>= 0.8');
+  row('chunk path ceiling on this machine: cores × plain copy time ÷ chunk path CPU time', get('chunk-path', 'throughputRatioCpuBound'), 1, '');
   row('chunk path with tree hashing on this thread ÷ plain copy', get('chunk-path', 'inlineHashingRatio'), 1, '');
   row('chunk path, CRC32 ÷ SHA-256 part checksums (speed-up)', get('chunk-path', 'crc32OverSha256Parts'), 1, '');
   row('chunk path ÷ bare in-memory stream copy (no SDK)', get('chunk-path', 'ratioVsBareCopy'), 1, '');
