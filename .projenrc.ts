@@ -142,6 +142,14 @@ project.addTask('bench', {
   receiveArgs: true,
 });
 
+// jest (ts-jest with isolatedModules) and tsx strip types without checking them, so the tests,
+// the benchmarks and the rehearsal harness are type-checked here, first, to fail fast.
+const typecheck = project.addTask('typecheck', {
+  description: 'Type-check the tests, the benchmarks and the rehearsal harness (tsc --noEmit)',
+});
+for (const dir of ['test', 'bench', 'rehearsal']) typecheck.exec(`tsc --noEmit -p ${dir}/tsconfig.json`);
+project.testTask.prependSpawn(typecheck);
+
 project.testTask.spawn(testPython);
 project.testTask.spawn(rehearseCi);
 

@@ -10,6 +10,7 @@ import { LocalDynamo, pipelineTables, startDynamo } from '../../rehearsal/servic
 import { GlacierFake, startGlacierFake } from '../../rehearsal/services/glacier-fake';
 import { S3Fake, startS3Fake } from '../../rehearsal/services/s3-fake';
 import { startSfnApi, SfnApi } from '../../rehearsal/sfn/api';
+import { Json } from '../../rehearsal/sfn/lower';
 import { SfnRuntime } from '../../rehearsal/sfn/runner';
 import { parseGlacierNotification } from '../../src/handlers/archive-retrieval/glacier-notification';
 import { initiateInventoryRetrieval } from '../../src/handlers/inventory-retrieval/initiate-inventory';
@@ -170,7 +171,7 @@ function substitutions(): Record<string, string> {
 }
 
 /** Runs the machine while moving virtual time forward until it finishes. */
-async function run(h: Harness, input: Record<string, unknown>, definition: any = asl) {
+async function run(h: Harness, input: { [key: string]: Json }, definition: any = asl) {
   const arn = h.runtime.registerStateMachine(`InventoryRetrieval${Math.random().toString(36).slice(2, 8)}`, definition, substitutions());
   const done = h.runtime.run(arn, input);
   let finished = false;

@@ -7,30 +7,62 @@ import {
   creationSortKey,
   csvField,
   formatPartitionRow,
-  PARTITION_COLUMNS,
   partitionCsvHeader,
   partitionFileKey,
   PartitionAssigner,
+  PartitionCsvRow,
 } from '../../src/core/partitioning';
 import { PARTITION_CSV_COLUMNS, partitionPrefix } from '../../src/handlers/shared/schema';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { parse } = require('csv-parse/sync');
 
-const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'inventory', 'partitioning-conformance.json'), 'utf8'));
+/** Shape of test/fixtures/inventory/partitioning-conformance.json (shared with the Glue twin). */
+interface OrderCase {
+  readonly name: string;
+  readonly archives: ReadonlyArray<{ readonly archiveId: string; readonly creationDate: string }>;
+  readonly expected: string[];
+}
+interface PartitionsCase {
+  readonly name: string;
+  readonly partitionSize: number;
+  readonly rowsPerFile: number;
+  readonly sizes: number[];
+  readonly expected: Array<[number, number, boolean]>;
+}
+interface RowsCase {
+  readonly name: string;
+  /** JSON has no undefined: a missing LastModified is written as null. */
+  readonly row: Omit<PartitionCsvRow, 'lastModified'> & { readonly lastModified: string | null };
+  readonly expected: string;
+}
+interface KeysCase {
+  readonly runId: string;
+  readonly partition: number;
+  readonly file: number;
+  readonly expected: string;
+}
+interface ConformanceFixture {
+  readonly order: OrderCase[];
+  readonly partitions: PartitionsCase[];
+  readonly rows: RowsCase[];
+  readonly keys: KeysCase[];
+}
+
+const fixture: ConformanceFixture = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'inventory', 'partitioning-conformance.json'), 'utf8'));
 
 describe('partitioning conformance (shared with glue/test_partitioning.py)', () => {
-  test.each(fixture.order.map((c: any) => [c.name, c]))('order: %s', (_name, c: any) => {
-    const archives = c.archives.map((a: any) => ({ ...a, sortKey: creationSortKey(a.creationDate, a.archiveId) }));
-    archives.sort((a: any, b: any) => compareArchiveOrder(a.sortKey, a.archiveId, b.sortKey, b.archiveId));
-    expect(archives.map((a: any) => a.archiveId)).toEqual(c.expected);
+  test.each(fixture.order.map((c): [string, OrderCase] => [c.name, c]))('order: %s', (_name, c) => {
+    const archives = c.archives.map((a) => ({ ...a, sortKey: creationSortKey(a.creationDate, a.archiveId) }));
+    archives.sort((a, b) => compareArchiveOrder(a.sortKey, a.archiveId, b.sortKey, b.archiveId));
+    expect(archives.map((a) => a.archiveId)).toEqual(c.expected);
   });
 
-  test.each(fixture.partitions.map((c: any) => [c.name, c]))('partitions: %s', (_name, c: any) => {
+  test.each(fixture.partitions.map((c): [string, PartitionsCase] => [c.name, c]))('partitions: %s', (_name, c) => {
     const slots = assignPartitions(c.sizes, c.partitionSize, c.rowsPerFile);
     expect(slots.map((s) => [s.partition, s.file, s.firstInFile])).toEqual(c.expected);
   });
 
-  test.each(fixture.rows.map((c: any) => [c.name, c]))('rows: %s', (_name, c: any) => {
+  test.each(fixture.rows.map((c): [string, RowsCase] => [c.name, c]))('rows: %s', (_name, c) => {
     expect(formatPartitionRow({ ...c.row, lastModified: c.row.lastModified ?? undefined })).toBe(c.expected);
   });
 

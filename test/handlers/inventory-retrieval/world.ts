@@ -10,8 +10,10 @@ import { DescribeJobCommand, GetJobOutputCommand, GlacierClient, InitiateJobComm
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CompleteMultipartUploadCommandInput,
   CreateMultipartUploadCommand,
   DeleteObjectsCommand,
+  DeleteObjectsCommandInput,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -210,7 +212,7 @@ export class FakeS3 {
         $metadata: meta,
       };
     });
-    this.mock.on(DeleteObjectsCommand).callsFake(async (input) => {
+    this.mock.on(DeleteObjectsCommand).callsFake(async (input: DeleteObjectsCommandInput) => {
       check(input);
       for (const o of input.Delete?.Objects ?? []) this.objects.delete(o.Key!);
       return { Deleted: input.Delete?.Objects?.map((o) => ({ Key: o.Key })), $metadata: meta };
@@ -244,7 +246,7 @@ export class FakeS3 {
         $metadata: meta,
       };
     });
-    this.mock.on(CompleteMultipartUploadCommand).callsFake(async (input) => {
+    this.mock.on(CompleteMultipartUploadCommand).callsFake(async (input: CompleteMultipartUploadCommandInput) => {
       check(input);
       const upload = this.uploads.get(input.UploadId!);
       if (!upload) throw noSuchUpload();
