@@ -10,7 +10,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { ArchiveRetrieval } from './archive-retrieval';
-import { RUN_EVENT_SOURCE } from './orchestrator';
+import { Orchestrator, RUN_EVENT_SOURCE } from './orchestrator';
 import type { TransferStorage } from './transfer-storage';
 import { statusMetricName } from '../handlers/orchestration/run-metrics';
 
@@ -22,6 +22,13 @@ export interface TransferDashboardProps {
   readonly metricsNamespace: string;
   /** Functions whose errors and throttles are shown (orchestration and request stages). */
   readonly functions?: lambda.IFunction[];
+  /**
+   * The orchestrator whose ExecutionEnded function's errors are shown (that function is run by an
+   * EventBridge rule, not by the state machine, so it is not among `functions`).
+   *
+   * @default - ExecutionEnded errors are not shown
+   */
+  readonly orchestrator?: Orchestrator;
   /** Email addresses notified of run completion/failure and alarms. @default - no emails */
   readonly notificationEmails?: string[];
   /** Alarm when no archive of an active run finished for this long. @default Duration.hours(36) */
@@ -44,6 +51,12 @@ export class TransferDashboard extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
   public readonly deadLetterAlarm: cloudwatch.Alarm;
   public readonly stalledAlarm: cloudwatch.Alarm;
+  /**
+   * Fires when the orchestrator's ExecutionEnded function fails: a run whose execution was stopped,
+   * failed or timed out may still be recorded ACTIVE with its vault locked (Resume refuses it).
+   * Undefined without `orchestrator`.
+   */
+  public readonly executionEndedAlarm?: cloudwatch.Alarm;
   /** Matches the orchestrator's run-ended events. */
   public readonly runEventsRule: events.Rule;
   /** Present when `notificationEmails` is given. */
@@ -114,7 +127,11 @@ export class TransferDashboard extends Construct {
       new cloudwatch.GraphWidget({ title: 'Dead-letter messages', left: [ar.metricDeadLetterMessages()], width: 8 }),
       new cloudwatch.GraphWidget({
         title: 'Lambda errors and throttles',
-        left: [ar.metricErrors(), ...(props.functions ?? []).map((f) => f.metricErrors({ label: `${f.node.id} errors` }))],
+        left: [
+          ar.metricErrors(),
+          ...(props.functions ?? []).map((f) => f.metricErrors({ label: `${f.node.id} errors` })),
+          ...(props.orchestrator ? [props.orchestrator.metricExecutionEndedErrors({ label: 'ExecutionEnded errors' })] : []),
+        ],
         right: [ar.metricChunkThrottles({ label: 'chunk throttles' }), ...(props.functions ?? []).map((f) => f.metricThrottles({ label: `${f.node.id} throttles` }))],
         width: 8,
       }),
@@ -137,6 +154,17 @@ export class TransferDashboard extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: `An active run has had archives in flight but none finished for more than ${stall.toHumanString()}.`,
     });
+
+    if (props.orchestrator) {
+      this.executionEndedAlarm = new cloudwatch.Alarm(this, 'ExecutionEndedAlarm', {
+        metric: props.orchestrator.metricExecutionEndedErrors({ period: Duration.minutes(5) }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: 'Closing a stopped, failed or timed-out orchestrator execution failed: its run may still be ACTIVE with the vault locked (see the ExecutionEnded logs).',
+      });
+    }
 
     this.runEventsRule = new events.Rule(this, 'RunEvents', {
       description: 'Transfer run completed, failed or stopped',
@@ -162,7 +190,7 @@ export class TransferDashboard extends Construct {
           `Glacier transfer run ${events.EventField.fromPath('$.detail.runId')} of vault ${events.EventField.fromPath('$.detail.vaultName')}: ${events.EventField.fromPath('$.detail.state')}. Report: s3://${events.EventField.fromPath('$.detail.reportBucket')}/${events.EventField.fromPath('$.detail.reportPrefix')}`,
         ),
       }));
-      for (const alarm of [this.deadLetterAlarm, this.stalledAlarm]) alarm.addAlarmAction(new actions.SnsAction(this.notificationTopic));
+      for (const alarm of [this.deadLetterAlarm, this.stalledAlarm, this.executionEndedAlarm]) alarm?.addAlarmAction(new actions.SnsAction(this.notificationTopic));
     }
   }
 }

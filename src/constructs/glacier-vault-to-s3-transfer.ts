@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { ArchiveRetrieval } from './archive-retrieval';
 import { TransferDashboard } from './dashboard';
 import { VaultDecommission } from './decommission';
-import { DownloadWindowExtension } from './download-window-extension';
+import { ArchiveJobOverdueThresholds, DownloadWindowExtension } from './download-window-extension';
 import { InitiateRetrieval } from './initiate-retrieval';
 import { InventoryRetrieval } from './inventory-retrieval';
 import { Orchestrator } from './orchestrator';
@@ -140,6 +140,33 @@ export interface GlacierVaultToS3TransferProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * When a requested archive's retrieval job counts as overdue, per retrieval tier (each from
+   * 1 minute to under 24 hours). Every download-window check first asks Glacier (DescribeJob)
+   * about the run's overdue jobs and re-sends the description of every finished one to the
+   * notifications queue, so an archive whose completion notification was lost is still copied.
+   * Tiers left out keep their default.
+   *
+   * @default - Expedited 30 minutes, Standard 6 hours, Bulk 12 hours
+   */
+  readonly archiveJobOverdueAfter?: ArchiveJobOverdueThresholds;
+
+  /**
+   * An overdue job that Glacier reports still in progress is asked about again after this long
+   * (at least 1 minute, whole seconds).
+   *
+   * @default Duration.hours(1)
+   */
+  readonly overdueJobRepollInterval?: Duration;
+
+  /**
+   * DescribeJob calls one download-window check makes at most (an integer from 1 to 10,000);
+   * further overdue jobs wait for the next check.
+   *
+   * @default 500
+   */
+  readonly maxJobPollsPerCheck?: number;
 
   /**
    * Email addresses told when a run completes, fails or stops, and when an alarm fires.
@@ -308,6 +335,10 @@ export class GlacierVaultToS3Transfer extends Construct {
       storage: this.storage,
       vaultArns: this.vaultArns,
       dailyQuotaBytes: this.dailyQuotaBytes,
+      // Validated by DownloadWindowExtension, whose errors name these same props.
+      archiveJobOverdueAfter: props.archiveJobOverdueAfter,
+      overdueJobRepollInterval: props.overdueJobRepollInterval,
+      maxJobPollsPerCheck: props.maxJobPollsPerCheck,
       logRetention: props.logRetention,
     });
 
@@ -338,6 +369,7 @@ export class GlacierVaultToS3Transfer extends Construct {
     this.dashboard = new TransferDashboard(this, 'Dashboard', {
       archiveRetrieval: this.archiveRetrieval,
       storage: this.storage,
+      orchestrator: this.orchestrator,
       metricsNamespace: this.orchestrator.metricsNamespace,
       functions: this.orchestrator.functions,
       notificationEmails: props.notificationEmails,

@@ -1,4 +1,5 @@
 import { ArnFormat, Duration, Names, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -378,6 +379,15 @@ export class Orchestrator extends Construct {
       },
     });
     this.executionEndedRule.addTarget(new targets.LambdaFunction(ended, { retryAttempts: 8, maxEventAge: Duration.hours(24) }));
+  }
+
+  /**
+   * Errors of {@link executionEnded} (Lambda `Errors`, sum over 5 minutes unless `props` say
+   * otherwise). Errors mean the run of a stopped, failed or timed-out orchestrator execution may
+   * not have been closed: its record may still be `ACTIVE` and its vault locked.
+   */
+  public metricExecutionEndedErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.executionEnded.metricErrors(props);
   }
 
   /** Lets `grantee` start the orchestrator (the Launch/Resume runbooks). */

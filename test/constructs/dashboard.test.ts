@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { CfnElement, Duration } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { makeStack } from './helpers';
 import { RUN_EVENT_SOURCE } from '../../src/constructs/orchestrator';
@@ -12,6 +12,13 @@ function dashboardBody(template: Template): any {
   const raw = dashboards[0].Properties.DashboardBody;
   const text = typeof raw === 'string' ? raw : (raw['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : '<token>')).join('');
   return JSON.parse(text);
+}
+
+/** Like {@link dashboardBody}, but a `{ Ref }` token is rendered as `Ref(<logical id>)`. */
+function dashboardBodyWithRefs(template: Template): any {
+  const [dashboard] = Object.values<any>(template.findResources('AWS::CloudWatch::Dashboard'));
+  const parts = dashboard.Properties.DashboardBody['Fn::Join'][1] as unknown[];
+  return JSON.parse(parts.map((p: any) => (typeof p === 'string' ? p : p.Ref ? `Ref(${p.Ref})` : '<token>')).join(''));
 }
 
 describe('TransferDashboard without notification emails', () => {
@@ -35,6 +42,47 @@ describe('TransferDashboard without notification emails', () => {
     }
     const titles = body.widgets.map((w: any) => w.properties.title).filter(Boolean);
     expect(titles).toEqual(expect.arrayContaining(['Archives', 'Bytes', 'Progress (archives)', 'Throughput', 'Estimated time left (hours)', 'Dead-letter messages']));
+  });
+
+  test('the Lambda errors widget shows the errors of ExecutionEnded (run by an EventBridge rule, not the state machine)', () => {
+    const endedId = stack.getLogicalId(transfer.orchestrator.executionEnded.node.defaultChild as CfnElement);
+    const widget = dashboardBodyWithRefs(template).widgets.find((w: any) => w.properties.title === 'Lambda errors and throttles');
+    const metrics: any[][] = widget.properties.metrics;
+    const ended = metrics.filter((m) => m.includes(`Ref(${endedId})`));
+    expect(ended).toEqual([[
+      'AWS/Lambda', 'Errors', 'FunctionName', `Ref(${endedId})`,
+      { label: 'ExecutionEnded errors', stat: 'Sum' }, // left axis (the default): errors, not throttles
+    ]]);
+    // The errors of the state machine's own functions are still there.
+    for (const fn of transfer.orchestrator.functions) {
+      const id = stack.getLogicalId(fn.node.defaultChild as CfnElement);
+      expect(metrics.filter((m) => m[1] === 'Errors' && m.includes(`Ref(${id})`))).toHaveLength(1);
+    }
+  });
+
+  test('an alarm fires on the first ExecutionEnded error (a run may be left ACTIVE with its vault locked)', () => {
+    const endedId = stack.getLogicalId(transfer.orchestrator.executionEnded.node.defaultChild as CfnElement);
+    const alarmId = stack.getLogicalId(transfer.dashboard.executionEndedAlarm!.node.defaultChild as CfnElement);
+    const alarm = template.findResources('AWS::CloudWatch::Alarm')[alarmId];
+    expect(alarm.Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: endedId } }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(alarm.Properties.AlarmDescription).toMatch(/ACTIVE with the vault locked/);
+  });
+
+  test('metricExecutionEndedErrors is the Lambda Errors metric of ExecutionEnded, summed over 5 minutes', () => {
+    const metric = transfer.orchestrator.metricExecutionEndedErrors();
+    expect(metric).toMatchObject({ namespace: 'AWS/Lambda', metricName: 'Errors', statistic: 'Sum' });
+    expect(metric.period.toMinutes()).toBe(5);
+    expect(metric.dimensions).toEqual({ FunctionName: transfer.orchestrator.executionEnded.functionName });
+    expect(transfer.orchestrator.metricExecutionEndedErrors({ period: Duration.minutes(1) }).period.toMinutes()).toBe(1);
   });
 
   test('a run selector variable on RunId, filled by a metric search of the namespace', () => {
@@ -131,9 +179,9 @@ describe('TransferDashboard with notification emails', () => {
     expect(target.InputTransformer.InputTemplate).toContain('<detail-runId>');
   });
 
-  test('both alarms notify the topic; the stall threshold is configurable', () => {
+  test('every alarm (dead letters, stall, ExecutionEnded errors) notifies the topic; the stall threshold is configurable', () => {
     const alarms = Object.values<any>(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(2);
+    expect(alarms).toHaveLength(3);
     for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'MinutesSinceProgress', Threshold: 12 * 60 });
   });

@@ -1,9 +1,9 @@
-import { App, Size, Stack } from 'aws-cdk-lib';
+import { App, CfnElement, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ACCOUNT, makeStack, policyStatements, REGION, templateOf } from './helpers';
-import { DestinationStorageClass, GlacierVaultToS3Transfer, RetrievalTier } from '../../src';
+import { DestinationStorageClass, GlacierVaultToS3Transfer, GlacierVaultToS3TransferProps, RetrievalTier } from '../../src';
 
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
@@ -229,6 +229,51 @@ describe('GlacierVaultToS3Transfer wiring', () => {
     expect(transfer.retrievalTier).toBe('Standard');
     expect(transfer.dailyQuotaBytes).toBe(10 * 2 ** 40);
     expect(transfer.destinationPrefix).toBe('');
+  });
+});
+
+describe('GlacierVaultToS3Transfer lost-notification recovery props', () => {
+  /** Environment variables of the RecoverLostNotifications function of the transfer. */
+  const recoveryEnv = (props: Partial<GlacierVaultToS3TransferProps> = {}): Record<string, unknown> => {
+    const { stack, transfer } = makeStack(props);
+    const id = stack.getLogicalId(transfer.downloadWindowExtension.recoverLostNotifications.node.defaultChild as CfnElement);
+    return Template.fromStack(stack).findResources('AWS::Lambda::Function')[id].Properties.Environment.Variables;
+  };
+
+  test('defaults reach RecoverLostNotifications when the props are left out', () => {
+    expect(recoveryEnv()).toMatchObject({
+      ARCHIVE_JOB_OVERDUE_SECONDS_EXPEDITED: '1800',
+      ARCHIVE_JOB_OVERDUE_SECONDS_STANDARD: '21600',
+      ARCHIVE_JOB_OVERDUE_SECONDS_BULK: '43200',
+      ARCHIVE_JOB_REPOLL_SECONDS: '3600',
+      ARCHIVE_JOB_MAX_POLLS: '500',
+    });
+  });
+
+  test('are passed through to RecoverLostNotifications; tiers left out keep their default', () => {
+    expect(recoveryEnv({
+      archiveJobOverdueAfter: { expedited: Duration.minutes(10), bulk: Duration.hours(20) },
+      overdueJobRepollInterval: Duration.minutes(45),
+      maxJobPollsPerCheck: 50,
+    })).toMatchObject({
+      ARCHIVE_JOB_OVERDUE_SECONDS_EXPEDITED: '600',
+      ARCHIVE_JOB_OVERDUE_SECONDS_STANDARD: '21600',
+      ARCHIVE_JOB_OVERDUE_SECONDS_BULK: '72000',
+      ARCHIVE_JOB_REPOLL_SECONDS: '2700',
+      ARCHIVE_JOB_MAX_POLLS: '50',
+    });
+  });
+
+  test.each([
+    ['a 24-hour bulk threshold', { archiveJobOverdueAfter: { bulk: Duration.hours(24) } }, /archiveJobOverdueAfter\.bulk must be from 1 minute to less than 24 hours, got 86400 seconds/],
+    ['a 30-second expedited threshold', { archiveJobOverdueAfter: { expedited: Duration.seconds(30) } }, /archiveJobOverdueAfter\.expedited must be from 1 minute to less than 24 hours/],
+    ['a fractional standard threshold', { archiveJobOverdueAfter: { standard: Duration.millis(90_500) } }, /archiveJobOverdueAfter\.standard must be a whole number of seconds/],
+    ['a 30-second re-poll interval', { overdueJobRepollInterval: Duration.seconds(30) }, /overdueJobRepollInterval must be at least 1 minute, got 30 seconds/],
+    ['zero polls per check', { maxJobPollsPerCheck: 0 }, /maxJobPollsPerCheck must be an integer from 1 to 10000, got 0/],
+    ['fractional polls per check', { maxJobPollsPerCheck: 2.5 }, /maxJobPollsPerCheck must be an integer from 1 to 10000, got 2.5/],
+    ['20,000 polls per check', { maxJobPollsPerCheck: 20_000 }, /maxJobPollsPerCheck must be an integer from 1 to 10000/],
+  ])('rejects %s, naming the prop', (_label, props, message) => {
+    expect(() => makeStack(props as any)).toThrow(message);
   });
 });
 
