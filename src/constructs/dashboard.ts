@@ -190,7 +190,9 @@ export class TransferDashboard extends Construct {
           `Glacier transfer run ${events.EventField.fromPath('$.detail.runId')} of vault ${events.EventField.fromPath('$.detail.vaultName')}: ${events.EventField.fromPath('$.detail.state')}. Report: s3://${events.EventField.fromPath('$.detail.reportBucket')}/${events.EventField.fromPath('$.detail.reportPrefix')}`,
         ),
       }));
-      for (const alarm of [this.deadLetterAlarm, this.stalledAlarm, this.executionEndedAlarm]) alarm?.addAlarmAction(new actions.SnsAction(this.notificationTopic));
+      for (const alarm of [this.deadLetterAlarm, this.stalledAlarm, this.executionEndedAlarm]) {
+        alarm?.addAlarmAction(new actions.SnsAction(this.notificationTopic));
+      }
     }
   }
 }
