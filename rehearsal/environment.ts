@@ -149,6 +149,11 @@ export interface Environment {
   readonly initiatedJobs: InitiatedJob[];
   /** `bucket/key` → successful PutObject + CompleteMultipartUpload (cleared by the harness per run). */
   readonly objectWrites: Map<string, number>;
+  /**
+   * Archive-item writes of the transfer table (diagnostics for open uploads: which step recorded,
+   * replaced or dropped an upload id; cleared by the harness per run).
+   */
+  readonly archiveWrites: ArchiveWrite[];
   /** DAILY_QUOTA_BYTES the request handlers read at their next invocation. */
   dailyQuotaBytes: number;
   readonly pollers: { notifications: SqsPoller; chunks: SqsPoller; validation: SqsPoller; metrics: StreamPoller };
@@ -158,6 +163,19 @@ export interface Environment {
   /** Points the SFN API at the runtime of the current run (SendTask*, DescribeExecution…). */
   useSfnRuntime(runtime: SfnRuntime): void;
   stop(): Promise<void>;
+}
+
+/** One archive-item write as the DynamoDB proxy saw it. */
+export interface ArchiveWrite {
+  readonly at: Date;
+  readonly pk: string;
+  readonly operation: string;
+  readonly update: string;
+  readonly condition: string;
+  /** :uploadId of the write, when it names one. */
+  readonly uploadId?: string;
+  /** `injected:<type>` (refused before it ran), `applied`, `applied+injected:<type>`, or `not applied` (condition, error). */
+  outcome: string;
 }
 
 type SqsHandlerModule = { handler: LambdaHandler<SQSEvent> };
@@ -178,10 +196,37 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
   const faults = new FaultController();
   const credentials = { accessKeyId: 'rehearsal', secretAccessKey: 'rehearsal' };
   const objectWrites = new Map<string, number>();
+  const archiveWrites: ArchiveWrite[] = [];
+  // The write a request body stands for (UpdateItem/PutItem/DeleteItem and every update of a transaction).
+  const writesOf = (op: string, body: Record<string, unknown>): Omit<ArchiveWrite, 'at' | 'outcome'>[] => {
+    const one = (operation: string, params: Record<string, unknown> | undefined): Omit<ArchiveWrite, 'at' | 'outcome'> | undefined => {
+      if (!params || params.TableName !== NAMES.transferTable) return undefined;
+      const key = (params.Key ?? params.Item) as { pk?: { S?: string }; sk?: { S?: string } } | undefined;
+      if (key?.sk?.S !== 'archive' || key.pk?.S === undefined) return undefined;
+      const values = (params.ExpressionAttributeValues ?? {}) as Record<string, { S?: string }>;
+      return {
+        pk: key.pk.S,
+        operation,
+        update: String(params.UpdateExpression ?? (params.Item ? 'PUT' : '')),
+        condition: String(params.ConditionExpression ?? ''),
+        uploadId: values[':uploadId']?.S,
+      };
+    };
+    if (op === 'TransactWriteItems') {
+      return ((body.TransactItems as Record<string, Record<string, unknown>>[] | undefined) ?? [])
+        .map((t) => one(`Transact${t.Update ? 'Update' : t.Put ? 'Put' : 'Delete'}`, t.Update ?? t.Put ?? t.Delete))
+        .filter((w): w is Omit<ArchiveWrite, 'at' | 'outcome'> => w !== undefined);
+    }
+    if (op !== 'UpdateItem' && op !== 'PutItem' && op !== 'DeleteItem') return [];
+    const w = one(op, body);
+    return w ? [w] : [];
+  };
+  const pendingWrites = new WeakMap<Record<string, unknown>, ArchiveWrite[]>();
 
   const s3 = await startS3Fake({
     accountId: ACCOUNT_ID,
     stats,
+    now: () => clock.now(),
     hooks: {
       before: (op, bucket, key) => faults.s3Before(op, bucket, key),
       afterApplied: (op, bucket, key) => faults.s3AfterApplied(op, bucket, key),
@@ -199,7 +244,20 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     stats,
     region: REGION,
     accountId: ACCOUNT_ID,
-    hooks: { before: (op, body) => faults.dynamo(op, body), after: (op, body) => faults.dynamoAfter(op, body) },
+    hooks: {
+      before: (op, body) => {
+        const injected = faults.dynamo(op, body);
+        const writes = writesOf(op, body).map((w) => ({ ...w, at: new Date(), outcome: injected ? `injected:${injected.type}` : 'not applied' }));
+        archiveWrites.push(...writes);
+        if (!injected && writes.length > 0) pendingWrites.set(body, writes);
+        return injected;
+      },
+      after: (op, body) => {
+        const injected = faults.dynamoAfter(op, body);
+        for (const w of pendingWrites.get(body) ?? []) w.outcome = injected ? `applied+injected:${injected.type}` : 'applied';
+        return injected;
+      },
+    },
   });
   const sqs = await startSqs([
     // Receive counts mirror TransferStorage: 10 for notifications and validation, chunkMaxReceiveCount
@@ -414,6 +472,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     activity,
     initiatedJobs,
     objectWrites,
+    archiveWrites,
     get dailyQuotaBytes(): number {
       return Number(process.env[Env.DAILY_QUOTA_BYTES]);
     },

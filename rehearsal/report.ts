@@ -79,6 +79,10 @@ export interface RunReport {
   readonly dlq: Record<string, number>;
   readonly strayObjects: string[];
   readonly openUploads: number;
+  /** Per open upload: its key and id, the archive item's final state and the upload's history (diagnostics). */
+  readonly openUploadDetails: string[];
+  /** Multipart uploads under the run's prefix: created, completed, aborted (successful requests). */
+  readonly uploads: { created: number; completed: number; aborted: number };
   readonly requests: Record<string, Record<string, number>>;
   readonly injectedFaults: Record<string, number>;
   readonly handlerErrors: Record<string, number>;
@@ -336,7 +340,12 @@ export async function buildReport(env: Environment, input: {
   }
   const strayObjects = env.s3.listKeys(NAMES.bucket).filter((k) => k.startsWith(input.keyPrefix) && !expectedKeys.has(k));
   if (strayObjects.length > 0) problems.push(`${strayObjects.length} object(s) in the bucket that belong to no downloaded archive`);
-  const openUploads = env.s3.openUploads(NAMES.bucket).filter((u) => u.key.startsWith(input.keyPrefix)).length;
+  const open = env.s3.openUploads(NAMES.bucket).filter((u) => u.key.startsWith(input.keyPrefix));
+  const openUploads = open.length;
+  const uploadEvents = env.s3.uploadEvents(NAMES.bucket).filter((e) => e.key.startsWith(input.keyPrefix));
+  const countEvents = (op: string): number => uploadEvents.filter((e) => e.op === op).length;
+  const uploads = { created: countEvents('CreateMultipartUpload'), completed: countEvents('CompleteMultipartUpload'), aborted: countEvents('AbortMultipartUpload') };
+  const openUploadDetails = open.map((u) => describeOpenUpload(env, u, [...items.values()].find((i) => i.objectKey === u.key), input.startedAt));
   if (openUploads > 0 && lost === 0) problems.push(`${openUploads} multipart upload(s) left open (storage leak)`);
   problems.push(...await checkRunReport(env, input.runReport, archives, items));
   const discarded = env.pollers.metrics.discarded.length;
@@ -360,6 +369,8 @@ export async function buildReport(env: Environment, input: {
     dlq,
     strayObjects,
     openUploads,
+    openUploadDetails,
+    uploads,
     verifiedBytes,
     conflicts: {
       conditionalCheckFailed: env.stats.get('Conflicts', 'ConditionalCheckFailedException'),
@@ -380,6 +391,34 @@ export async function buildReport(env: Environment, input: {
     quota,
     ok: problems.length === 0,
   };
+}
+
+const short = (id: unknown): string => (typeof id === 'string' ? `${id.slice(0, 8)}…` : String(id));
+
+/**
+ * One open upload for the report: key, id, parts, the archive item's final state, then the upload
+ * events at its key (S3 Create/Abort/Complete) and the archive item's writes that name or drop an
+ * upload id, in time order (seconds since the run started), so the step that left it open shows.
+ */
+function describeOpenUpload(env: Environment, upload: { key: string; uploadId: string; parts: number; initiated: Date },
+  item: Record<string, unknown> | undefined, startedAt: number): string {
+  const at = (d: Date): string => `+${((d.getTime() - startedAt) / 1000).toFixed(2)}s`;
+  const head = `open upload ${upload.uploadId.slice(0, 8)}… at ${JSON.stringify(upload.key)} (${upload.parts} part(s), initiated ${upload.initiated.toISOString()}); `
+    + (item
+      ? `archive ${String(item.archiveId).slice(0, 12)}… ${String(item.status)}, recorded uploadId ${short(item.uploadId)}, jobId ${short(item.jobId)}`
+        + `${item.previousJobId ? `, previousJobId ${short(item.previousJobId)}` : ''}${item.downloadAttempts ? `, downloadAttempts ${String(item.downloadAttempts)}` : ''}`
+        + `${item.statusResetAt ? `, statusResetAt ${String(item.statusResetAt)}` : ''}`
+      : 'no archive item has this key');
+  const events: { at: Date; line: string }[] = env.s3.uploadEvents(NAMES.bucket, upload.key)
+    .map((e) => ({ at: e.at, line: `S3 ${e.op} ${short(e.uploadId)}` }));
+  if (item) {
+    for (const w of env.archiveWrites.filter((x) => x.pk === item.pk && /uploadId|#status|status =/.test(`${x.update} ${x.condition}`))) {
+      const update = w.update.replace(/ExpressionAttributeValues.*/, '').slice(0, 70);
+      events.push({ at: w.at, line: `DDB ${w.operation} [${update}]${w.uploadId ? ` uploadId=${short(w.uploadId)}` : ''} → ${w.outcome}` });
+    }
+  }
+  events.sort((a, b) => a.at.getTime() - b.at.getTime());
+  return [head, ...events.map((e) => `      ${at(e.at)} ${e.line}`)].join('\n');
 }
 
 function formatStages(s: StageSummary): string {
@@ -407,12 +446,15 @@ export function formatReport(report: RunReport): string {
     ...(report.decommission ?? []).map((l) => `   decommission: ${l}`),
     `   quota: max ${(report.quota.maxWindowBytes / 1048576).toFixed(1)} MiB in any rolling 24 h at this run's ${report.quota.requests} request(s); `
       + `ledger window ${(report.quota.ledgerWindowBytes / 1048576).toFixed(1)} MiB; DAILY_QUOTA_BYTES ${(report.quota.dailyQuotaBytes / 1048576).toFixed(1)} MiB`,
-    `   DLQs: ${Object.entries(report.dlq).map(([q, n]) => `${q}=${n}`).join(' ')}; open uploads ${report.openUploads}; stray objects ${report.strayObjects.length}`,
+    `   DLQs: ${Object.entries(report.dlq).map(([q, n]) => `${q}=${n}`).join(' ')}; open uploads ${report.openUploads}`
+      + (report.uploads ? ` (multipart uploads created ${report.uploads.created}, completed ${report.uploads.completed}, aborted ${report.uploads.aborted})` : '')
+      + `; stray objects ${report.strayObjects.length}`,
     `   injected faults: ${Object.entries(report.injectedFaults).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`,
     `   handler errors (retried): ${Object.entries(report.handlerErrors).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`,
     `   requests: ${Object.entries(report.requests).map(([svc, ops]) => `${svc}{${Object.entries(ops).map(([o, n]) => `${o}:${n}`).join(' ')}}`).join(' ')}`,
   ];
   for (const p of report.problems.slice(0, 20)) lines.push(`   ✗ ${p}`);
+  for (const d of report.openUploadDetails ?? []) lines.push(`   · ${d}`);
   if (report.problems.length > 20) lines.push(`   … and ${report.problems.length - 20} more problem(s)`);
   for (const f of report.failures.slice(0, 10)) lines.push(`   · ${f.archiveId.slice(0, 12)}… ${f.status}${f.reason ? `: ${f.reason}` : ''}`);
   return lines.join('\n');

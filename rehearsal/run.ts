@@ -117,6 +117,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   env.s3.clear();
   env.glacier.clear();
   env.objectWrites.clear();
+  env.archiveWrites.length = 0;
   env.faults.setProfile(options.faults, options.seed);
   env.dailyQuotaBytes = options.dailyQuotaBytes ?? TiB;
   const tier = options.tier ?? 'Bulk';

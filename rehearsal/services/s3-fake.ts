@@ -117,8 +117,18 @@ interface Upload {
   readonly parts: Map<number, Part>;
 }
 
+/** A multipart upload's lifecycle step (rehearsal diagnostics: who left an upload open). */
+export interface UploadEvent {
+  readonly at: Date;
+  readonly op: 'CreateMultipartUpload' | 'AbortMultipartUpload' | 'CompleteMultipartUpload';
+  readonly key: string;
+  readonly uploadId: string;
+}
+
 interface Bucket {
   readonly name: string;
+  /** Create/Abort/Complete of every multipart upload, in order. */
+  readonly uploadLog: UploadEvent[];
   readonly objects: Map<string, StoredObject>;
   /** Older versions, newest last, when versioning is enabled. */
   readonly history: Map<string, StoredObject[]>;
@@ -143,6 +153,12 @@ export interface S3FakeOptions {
   readonly accountId: string;
   readonly stats?: ApiStats;
   readonly hooks?: S3FakeHooks;
+  /**
+   * Clock of a multipart upload's `Initiated` (epoch ms; default wall time). The rehearsal passes its
+   * virtual clock: CleanupIncompleteUploads compares `Initiated` with the run's `firstStartedAt`,
+   * which it writes on that clock, as S3 and Lambda share one clock in AWS.
+   */
+  readonly now?: () => number;
 }
 
 export interface S3Fake extends RunningService {
@@ -153,7 +169,9 @@ export interface S3Fake extends RunningService {
   objectBytes(bucket: string, key: string): Buffer | undefined;
   listKeys(bucket: string): string[];
   /** In-progress multipart uploads of a bucket. */
-  openUploads(bucket: string): { key: string; uploadId: string; parts: number }[];
+  openUploads(bucket: string): { key: string; uploadId: string; parts: number; initiated: Date }[];
+  /** Create/Abort/Complete of the multipart uploads of a bucket (optionally one key), in order. */
+  uploadEvents(bucket: string, key?: string): UploadEvent[];
   /** Removes every object and upload (between rehearsal runs). */
   clear(): void;
 }
@@ -424,7 +442,7 @@ export async function startS3Fake(options: S3FakeOptions): Promise<S3Fake> {
         await readBody(req);
         if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucketName)) throw new S3Error(400, 'InvalidBucketName', 'The specified bucket is not valid.');
         if (buckets.has(bucketName)) throw new S3Error(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.');
-        buckets.set(bucketName, { name: bucketName, objects: new Map(), history: new Map(), uploads: new Map(), versioning: false });
+        buckets.set(bucketName, { name: bucketName, uploadLog: [], objects: new Map(), history: new Map(), uploads: new Map(), versioning: false });
         res.setHeader('location', `/${bucketName}`);
         res.end();
         return;
@@ -596,7 +614,7 @@ export async function startS3Fake(options: S3FakeOptions): Promise<S3Fake> {
         const upload: Upload = {
           uploadId: randomUUID().replace(/-/g, '') + randomUUID().replace(/-/g, ''),
           key: key!,
-          initiated: new Date(),
+          initiated: new Date(options.now?.() ?? Date.now()),
           metadata: userMetadata(req),
           storageClass: storageClassOf(req),
           contentType: String(req.headers['content-type'] ?? 'binary/octet-stream'),
@@ -605,6 +623,7 @@ export async function startS3Fake(options: S3FakeOptions): Promise<S3Fake> {
           parts: new Map(),
         };
         bucket.uploads.set(upload.uploadId, upload);
+        bucket.uploadLog.push({ at: new Date(), op: 'CreateMultipartUpload', key: upload.key, uploadId: upload.uploadId });
         if (algorithm) res.setHeader('x-amz-checksum-algorithm', algorithm);
         if (upload.checksumType) res.setHeader('x-amz-checksum-type', upload.checksumType);
         sendXml(res, 200, xml('InitiateMultipartUploadResult', tag('Bucket', bucketName) + tag('Key', key) + tag('UploadId', upload.uploadId)));
@@ -650,6 +669,7 @@ export async function startS3Fake(options: S3FakeOptions): Promise<S3Fake> {
         const bucket = bucketOf(bucketName);
         uploadOf(bucket, q.get('uploadId'), key!);
         bucket.uploads.delete(q.get('uploadId')!);
+        bucket.uploadLog.push({ at: new Date(), op: 'AbortMultipartUpload', key: key!, uploadId: q.get('uploadId')! });
         res.statusCode = 204;
         res.end();
         return;
@@ -720,6 +740,7 @@ export async function startS3Fake(options: S3FakeOptions): Promise<S3Fake> {
         });
         (stored as StoredObject & { uploadId?: string }).uploadId = upload.uploadId;
         bucket.uploads.delete(upload.uploadId);
+        bucket.uploadLog.push({ at: new Date(), op: 'CompleteMultipartUpload', key: upload.key, uploadId: upload.uploadId });
         try {
           options.hooks?.afterApplied?.('CompleteMultipartUpload', bucketName, key!);
         } catch (e) {
@@ -762,12 +783,15 @@ export async function startS3Fake(options: S3FakeOptions): Promise<S3Fake> {
       return o ? Buffer.concat(o.data) : undefined;
     },
     listKeys: (bucket) => [...(buckets.get(bucket)?.objects.keys() ?? [])].sort(),
-    openUploads: (bucket) => [...(buckets.get(bucket)?.uploads.values() ?? [])].map((u) => ({ key: u.key, uploadId: u.uploadId, parts: u.parts.size })),
+    openUploads: (bucket) => [...(buckets.get(bucket)?.uploads.values() ?? [])]
+      .map((u) => ({ key: u.key, uploadId: u.uploadId, parts: u.parts.size, initiated: u.initiated })),
+    uploadEvents: (bucket, key) => (buckets.get(bucket)?.uploadLog ?? []).filter((e) => key === undefined || e.key === key),
     clear: () => {
       for (const bucket of buckets.values()) {
         bucket.objects.clear();
         bucket.history.clear();
         bucket.uploads.clear();
+        bucket.uploadLog.length = 0;
       }
     },
     stop: async () => closeServer(server),

@@ -9,9 +9,13 @@ import { ArchiveStatus } from '../shared/schema';
 /*
  * CleanupIncompleteUploads: aborts the multipart uploads this run left open in the destination
  * bucket. Keys are not namespaced by run (the destination prefix is shared), so an upload is only
- * aborted when it belongs to an archive of this run that is not downloaded: its recorded upload
- * id, or any upload of that archive's key started since the run began (replaced or unrecorded
- * uploads). Other uploads under the prefix are counted and left alone. The listing is paged.
+ * aborted when it belongs to an archive of this run: the recorded upload id of an archive that is
+ * not downloaded, or any upload of an archive's key started since the run began (replaced or
+ * unrecorded uploads). That includes downloaded archives: their upload was completed and is no
+ * longer listed, so one still open at their key is an orphan (an attempt that died between
+ * CreateMultipartUpload and recording the upload id, whose redelivery started another upload, or
+ * a lost race whose abort failed). Downloaded archives are only read when the listing holds such
+ * candidates. Other uploads under the prefix are counted and left alone. The listing is paged.
  */
 
 export interface CleanupUploadsDeps {
@@ -49,6 +53,8 @@ export async function cleanupUploads(deps: CleanupUploadsDeps, event: { runId: s
   }
 
   const toAbort = new Map<string, string>(recorded);
+  /** Started since the run began, at a key of no unfinished archive: ours if the key is a downloaded archive's. */
+  const candidates = new Map<string, string>(); // uploadId → key
   let listed = 0;
   let leftAlone = 0;
   let keyMarker: string | undefined;
@@ -64,13 +70,26 @@ export async function cleanupUploads(deps: CleanupUploadsDeps, event: { runId: s
     for (const u of page.Uploads ?? []) {
       listed++;
       if (!u.Key || !u.UploadId) continue;
-      const ours = toAbort.has(u.UploadId) || (keys.has(u.Key) && (u.Initiated?.getTime() ?? 0) >= since);
-      if (ours) toAbort.set(u.UploadId, u.Key);
+      const sinceRunStart = (u.Initiated?.getTime() ?? 0) >= since;
+      if (toAbort.has(u.UploadId) || (keys.has(u.Key) && sinceRunStart)) toAbort.set(u.UploadId, u.Key);
+      else if (sinceRunStart) candidates.set(u.UploadId, u.Key);
       else leftAlone++;
     }
     keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
     uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
   } while (keyMarker);
+
+  if (candidates.size > 0) {
+    const candidateKeys = new Set(candidates.values());
+    const downloadedKeys = new Set<string>();
+    for await (const page of archivesInStatus(deps.ddb, deps.transferTable, runId, ArchiveStatus.DOWNLOADED)) {
+      for (const a of page) if (a.objectKey && candidateKeys.has(a.objectKey)) downloadedKeys.add(a.objectKey);
+    }
+    for (const [uploadId, key] of candidates) {
+      if (downloadedKeys.has(key)) toAbort.set(uploadId, key);
+      else leftAlone++;
+    }
+  }
 
   let aborted = 0;
   await forEachLimited([...toAbort.entries()], 10, async ([uploadId, key]) => {

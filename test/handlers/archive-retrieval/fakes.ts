@@ -15,6 +15,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   NoSuchUpload,
   NotFound,
   PutObjectCommand,
@@ -269,7 +270,11 @@ export class FakeTable {
   private query(input: Item): unknown {
     const values = input.ExpressionAttributeValues as Record<string, unknown>;
     let matches: Item[];
-    if (input.IndexName === 'JobIdIndex') {
+    if (input.IndexName === 'StatusIndex') {
+      // The run/status partition the orchestration stages query (`#p = :p`).
+      const attribute = (input.ExpressionAttributeNames as Record<string, string>)['#p'];
+      matches = [...this.items.values()].filter((i) => i[attribute] === values[':p']).map(clone);
+    } else if (input.IndexName === 'JobIdIndex') {
       // KEYS_ONLY projection: table keys + index key.
       matches = [...this.items.values()].filter((i) => i.jobId === values[':jobId'])
         .map((i) => ({ pk: i.pk, sk: i.sk, jobId: i.jobId }));
@@ -329,11 +334,14 @@ export class FakeS3 {
     storageClass?: string;
     checksumAlgorithm?: string;
     parts: Map<number, Buffer>;
+    initiated?: Date;
   }>();
   /** Calls that streamed a body and how it ended. */
   public readonly bodyResults: Array<{ command: string; ok: boolean; error?: string; bytes?: number }> = [];
   /** Number of CreateMultipartUpload calls to reject with a 503. */
   public rejectCreates = 0;
+  /** Number of AbortMultipartUpload calls to reject with a 503 (the upload stays open). */
+  public rejectAborts = 0;
   private nextId = 1;
 
   constructor(public readonly owner = '111122223333') {
@@ -358,6 +366,7 @@ export class FakeS3 {
         storageClass: input.StorageClass,
         checksumAlgorithm: input.ChecksumAlgorithm,
         parts: new Map(),
+        initiated: new Date(),
       });
       return { Bucket: input.Bucket, Key: input.Key, UploadId: uploadId, ChecksumAlgorithm: input.ChecksumAlgorithm, ChecksumType: 'COMPOSITE', $metadata: meta };
     });
@@ -406,10 +415,22 @@ export class FakeS3 {
     });
     this.mock.on(AbortMultipartUploadCommand).callsFake(async (input) => {
       checkOwner(input);
+      if (this.rejectAborts > 0) {
+        this.rejectAborts--;
+        throw Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $metadata: { ...meta, httpStatusCode: 503 } });
+      }
       if (!this.uploads.delete(input.UploadId!)) {
         throw new NoSuchUpload({ message: 'The specified upload does not exist.', $metadata: { ...meta, httpStatusCode: 404 } });
       }
       return { $metadata: { ...meta, httpStatusCode: 204 } };
+    });
+    this.mock.on(ListMultipartUploadsCommand).callsFake(async (input) => {
+      checkOwner(input);
+      const uploads = [...this.uploads.entries()]
+        .filter(([, u]) => u.key.startsWith(input.Prefix ?? ''))
+        .map(([uploadId, u]) => ({ Key: u.key, UploadId: uploadId, Initiated: u.initiated }))
+        .sort((a, b) => a.Key.localeCompare(b.Key) || (a.Initiated?.getTime() ?? 0) - (b.Initiated?.getTime() ?? 0));
+      return { Bucket: input.Bucket, Prefix: input.Prefix, Uploads: uploads, IsTruncated: false, $metadata: meta };
     });
     this.mock.on(PutObjectCommand).callsFake(async (input) => {
       checkOwner(input);

@@ -1,7 +1,7 @@
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { archive, BUCKET, OrchestrationDynamo, OWNER, silentLogger, TRANSFER } from './fakes';
 import { cleanupUploads } from '../../../src/handlers/orchestration/cleanup-uploads';
-import { ArchiveStatus, RUN_SK, runPk } from '../../../src/handlers/shared/schema';
+import { ArchiveStatus, RUN_SK, runPk, runStatusKey } from '../../../src/handlers/shared/schema';
 import { FakeS3 } from '../initiate-retrieval/fake-aws';
 
 const RUN = 'run-1';
@@ -22,7 +22,7 @@ describe('cleanupUploads', () => {
   const deps = () => ({ ddb: dynamo.client, s3: s3.client, transferTable: TRANSFER, destinationBucket: BUCKET, destinationBucketOwner: OWNER, destinationPrefix: 'backup/', log: silentLogger() });
   const upload = (Key: string, UploadId: string, at: string) => ({ Key, UploadId, Initiated: new Date(at) });
 
-  test('aborts only uploads of this run\'s unfinished archives under the prefix, paging through the listing', async () => {
+  test('aborts only uploads of this run\'s archives under the prefix (recorded, or started since the run began), paging through the listing', async () => {
     dynamo.seed(TRANSFER, { pk: runPk(RUN), sk: RUN_SK, runId: RUN, firstStartedAt: '2024-02-01T00:00:00Z' });
     dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.STAGED, { archiveId: 'a', objectKey: 'backup/a', uploadId: 'rec-a' }));
     dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.FAILED, { archiveId: 'b', objectKey: 'backup/b' }));
@@ -44,8 +44,9 @@ describe('cleanupUploads', () => {
     ];
     s3.mock.on(ListMultipartUploadsCommand).callsFake(async () => pages.shift());
     const result = await cleanupUploads(deps(), { runId: RUN });
-    expect(result).toEqual({ runId: RUN, aborted: 3, listed: 6, leftAlone: 3 });
-    expect(s3.aborted.sort()).toEqual(['extra-a', 'new-b', 'rec-a']);
+    expect(result).toEqual({ runId: RUN, aborted: 4, listed: 6, leftAlone: 2 });
+    // other-c: an orphan at a downloaded archive's key (its own upload was completed, so is not listed).
+    expect(s3.aborted.sort()).toEqual(['extra-a', 'new-b', 'other-c', 'rec-a']);
     const lists = s3.mock.commandCalls(ListMultipartUploadsCommand).map((c) => c.args[0].input);
     expect(lists.map((l) => [l.Prefix, l.KeyMarker, l.UploadIdMarker, l.Bucket, l.ExpectedBucketOwner])).toEqual([
       ['backup/', undefined, undefined, BUCKET, OWNER],
@@ -55,6 +56,25 @@ describe('cleanupUploads', () => {
     for (const c of s3.mock.commandCalls(AbortMultipartUploadCommand)) {
       expect(c.args[0].input).toMatchObject({ Bucket: BUCKET, ExpectedBucketOwner: OWNER });
     }
+  });
+
+  test('an upload at a downloaded archive\'s key is aborted only if started since the run began; downloaded archives are read only for such uploads', async () => {
+    dynamo.seed(TRANSFER, { pk: runPk(RUN), sk: RUN_SK, runId: RUN, firstStartedAt: '2024-02-01T00:00:00Z' });
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.DOWNLOADED, { archiveId: 'c', objectKey: 'backup/c', uploadId: 'done-c' }));
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.DOWNLOADED, { archiveId: 'd', objectKey: 'backup/d', uploadId: 'done-d' }));
+    const downloadedQueries = () => dynamo.queries.filter((q) => q.ExpressionAttributeValues[':p'] === runStatusKey(RUN, ArchiveStatus.DOWNLOADED)).length;
+
+    s3.mock.on(ListMultipartUploadsCommand).resolves({ Uploads: [upload('backup/c', 'older-run-c', '2024-01-15T00:00:00Z')], IsTruncated: false });
+    expect(await cleanupUploads(deps(), { runId: RUN })).toEqual({ runId: RUN, aborted: 0, listed: 1, leftAlone: 1 });
+    expect(downloadedQueries()).toBe(0);
+
+    s3.mock.on(ListMultipartUploadsCommand).resolves({
+      Uploads: [upload('backup/c', 'older-run-c', '2024-01-15T00:00:00Z'), upload('backup/d', 'orphan-d', '2024-02-02T00:00:00Z'), upload('backup/e', 'other-e', '2024-02-02T00:00:00Z')],
+      IsTruncated: false,
+    });
+    expect(await cleanupUploads(deps(), { runId: RUN })).toEqual({ runId: RUN, aborted: 1, listed: 3, leftAlone: 2 });
+    expect(s3.aborted).toEqual(['orphan-d']);
+    expect(downloadedQueries()).toBeGreaterThan(0);
   });
 
   test('a recorded upload already gone is not an error', async () => {
