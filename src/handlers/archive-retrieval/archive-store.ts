@@ -1,5 +1,5 @@
 import {
-  BatchWriteCommand,
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { ChunkPlan } from '../../core/chunk-plan';
 import { isConditionalCheckFailed } from '../shared/aws-errors';
+import { forEachLimited } from '../shared/concurrency';
 import {
   ARCHIVE_SK,
   ArchiveItem,
@@ -20,8 +21,6 @@ import {
 } from '../shared/schema';
 
 const CHUNK_SK_PREFIX = 'chunk#';
-const BATCH_WRITE_LIMIT = 25;
-const BATCH_WRITE_RETRIES = 8;
 
 /** Runs a conditional write; `false` when the condition did not hold. */
 async function conditional(write: () => Promise<unknown>): Promise<boolean> {
@@ -32,10 +31,6 @@ async function conditional(write: () => Promise<unknown>): Promise<boolean> {
     if (isConditionalCheckFailed(err)) return false;
     throw err;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The archive fields a status change rewrites (the StatusIndex keys move with the status). */
@@ -342,20 +337,18 @@ export class ArchiveStore {
     return chunks.sort((a, b) => a.partNumber - b.partNumber);
   }
 
-  /** Deletes chunk items (25 per request, unprocessed items retried with backoff). */
-  public async deleteChunks(pk: string, partNumbers: readonly number[]): Promise<void> {
-    for (let i = 0; i < partNumbers.length; i += BATCH_WRITE_LIMIT) {
-      let requests: Record<string, unknown>[] = partNumbers.slice(i, i + BATCH_WRITE_LIMIT).map((part) => ({
-        DeleteRequest: { Key: { pk, sk: chunkSk(part) } },
-      }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt >= BATCH_WRITE_RETRIES) throw new Error(`could not delete ${requests.length} chunk items of ${pk}`);
-        if (attempt > 0) await sleep(Math.min(2000, 50 * 2 ** attempt));
-        const { UnprocessedItems } = await this.ddb.send(new BatchWriteCommand({
-          RequestItems: { [this.tableName]: requests as never },
-        }));
-        requests = (UnprocessedItems?.[this.tableName] ?? []) as Record<string, unknown>[];
-      }
-    }
+  /**
+   * Deletes the chunk items of a replaced upload. Each delete holds only while the item still names
+   * `uploadId`: a part the next upload has already recorded under the same key is kept.
+   */
+  public async deleteChunksOf(pk: string, uploadId: string, partNumbers: readonly number[]): Promise<void> {
+    await forEachLimited(partNumbers, 10, async (part) => {
+      await conditional(() => this.ddb.send(new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk, sk: chunkSk(part) },
+        ConditionExpression: 'uploadId = :uploadId',
+        ExpressionAttributeValues: { ':uploadId': uploadId },
+      })));
+    });
   }
 }

@@ -50,8 +50,10 @@ export async function processValidation(deps: ValidationDeps, message: Validatio
   }
   if (item.uploadId !== message.uploadId) {
     if (item.jobId !== undefined && item.chunksQueuedFor !== item.jobId) {
-      // A re-download was interrupted after the old upload was dropped: finish it.
+      // A re-download was interrupted after the old upload was dropped: finish it. The message's
+      // upload is no longer the archive's, so it is released first (again, if that already ran).
       itemLog.info('resuming an interrupted re-download', { currentUploadId: item.uploadId });
+      await releaseReplacedUpload({ ...deps, log: itemLog }, item, message.uploadId);
       await stageArchive({ ...deps, log: itemLog }, item, item.jobId);
     } else {
       itemLog.info('validation message for a replaced upload; acknowledging it', { currentUploadId: item.uploadId });
@@ -126,13 +128,15 @@ async function mismatch(deps: ValidationDeps, log: Log, item: ArchiveItem, uploa
     return 'failed';
   }
   log.warn('archive failed verification; downloading it again', { attempts, maxDownloadAttempts: deps.maxDownloadAttempts, reason });
-  // Old parts and chunk items go first, so nothing of the old upload can mix with the new one.
-  await abortUpload({ ...deps, log }, item.objectKey, uploadId);
-  await deps.store.deleteChunks(item.pk, Array.from({ length: item.chunkCount ?? 0 }, (_, i) => i + 1));
+  // The reset comes first: it is the one conditional step that decides, and once the archive no
+  // longer names the old upload, a crash anywhere after it is finished by the redelivered message
+  // (see processValidation). Chunk items are matched by upload id, so the old ones cannot mix
+  // with the new upload's even before they are deleted.
   if (!(await deps.store.resetUpload(item, uploadId, attempts, reason))) {
     log.info('archive changed concurrently; leaving the re-download to the newer state');
     return 'superseded';
   }
+  await releaseReplacedUpload({ ...deps, log }, item, uploadId);
   const reset: ArchiveItem = {
     ...item,
     uploadId: undefined,
@@ -146,4 +150,14 @@ async function mismatch(deps: ValidationDeps, log: Log, item: ArchiveItem, uploa
   if (item.jobId === undefined) throw new Error('staged archive has no job id');
   const outcome = await stageArchive({ ...deps, log }, reset, item.jobId);
   return outcome === 'failed' ? 'failed' : 'redownloading';
+}
+
+/**
+ * Aborts an upload the archive no longer names and deletes its chunk items. Only for an upload
+ * that was replaced: the archive's current upload is never passed here.
+ */
+async function releaseReplacedUpload(deps: ValidationDeps & { readonly log: Log }, item: ArchiveItem, uploadId: string): Promise<void> {
+  await abortUpload(deps, item.objectKey, uploadId);
+  const parts = (await deps.store.listChunks(item.pk)).filter((c) => c.uploadId === uploadId).map((c) => c.partNumber);
+  await deps.store.deleteChunksOf(item.pk, uploadId, parts);
 }

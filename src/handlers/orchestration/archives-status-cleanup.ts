@@ -1,7 +1,8 @@
 import { AbortMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { forEachLimited, queryStatusPage, withRetries } from './status-query';
+import { queryStatusPage, withRetries } from './status-query';
 import { errorName, isConditionalCheckFailed, isThrottlingOrServerError } from '../shared/aws-errors';
+import { forEachLimited } from '../shared/concurrency';
 import type { Log } from '../shared/logger';
 import { ARCHIVE_SK, ArchiveItem, ArchiveStatus, runStatusKey } from '../shared/schema';
 

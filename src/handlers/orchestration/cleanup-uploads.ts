@@ -1,8 +1,9 @@
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { getRun } from './run-record';
-import { archivesInStatus, forEachLimited, withRetries } from './status-query';
+import { archivesInStatus, withRetries } from './status-query';
 import { errorName, isThrottlingOrServerError } from '../shared/aws-errors';
+import { forEachLimited } from '../shared/concurrency';
 import type { Log } from '../shared/logger';
 import { ArchiveStatus } from '../shared/schema';
 

@@ -37,18 +37,6 @@ export async function* archivesInStatus(
   } while (key);
 }
 
-/** Runs `fn` over `items` with at most `concurrency` in flight. */
-export async function forEachLimited<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++];
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
-
 /** Retries `fn` on throttling / 5xx with capped exponential backoff and full jitter. */
 export async function withRetries<T>(fn: () => Promise<T>, retryable: (err: unknown) => boolean, attempts = 8, sleep = defaultSleep): Promise<T> {
   for (let attempt = 1; ; attempt++) {

@@ -3,11 +3,15 @@ import { archiveBytes, CHUNK_QUEUE, MiB, OWNER, VALIDATION_QUEUE, World } from '
 import { processChunk } from '../../../src/handlers/archive-retrieval/chunk-copy';
 import { processNotification } from '../../../src/handlers/archive-retrieval/notifications';
 import { IncompleteChunksError, processValidation } from '../../../src/handlers/archive-retrieval/validation';
-import { ArchiveItem, ArchiveStatus, ChunkMessage, ValidationMessage } from '../../../src/handlers/shared/schema';
+import { ArchiveItem, ArchiveStatus, ChunkItem, ChunkMessage, ValidationMessage } from '../../../src/handlers/shared/schema';
 
 let world: World;
 let item: ArchiveItem;
 let data: Buffer;
+
+function chunkItems(): ChunkItem[] {
+  return [...world.table.items.values()].filter((i) => i.pk === item.pk && String(i.sk).startsWith('chunk#')) as unknown as ChunkItem[];
+}
 
 async function uploadAllParts(): Promise<ValidationMessage> {
   for (const m of world.sqs.take<ChunkMessage>(CHUNK_QUEUE)) await processChunk(world.chunkDeps(), m);
@@ -112,6 +116,43 @@ test('a crash after the reset is finished by the redelivered validation message'
   expect(resumed.chunksQueuedFor).toBe(item.jobId);
   expect(world.sqs.messages(CHUNK_QUEUE)).toHaveLength(6);
   expect(world.archive(item).downloadAttempts).toBe(1);
+});
+
+test('a crash right after the reset (old upload still open, its chunk items still there) is finished by the redelivery', async () => {
+  world.table.seed({ ...world.table.get(item.pk, 'archive')!, treeHash: 'cd'.repeat(32) });
+  const first = await uploadAllParts();
+  world.s3.rejectAborts = 1; // abortUpload only logs this: the chunk-item delete below is the crash
+  world.table.failNext.push((command) => (command === 'Delete' ? Object.assign(new Error('Lambda timed out'), { name: 'TimeoutError' }) : undefined));
+  await expect(processValidation(world.validationDeps(), first)).rejects.toThrow(/timed out/);
+  expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.STAGED, downloadAttempts: 1 });
+  expect(world.archive(item).uploadId).toBeUndefined();
+  expect(world.s3.uploads.has(first.uploadId)).toBe(true);
+
+  // Before the fix this order (chunks deleted, then the reset) could leave the archive naming an
+  // upload without chunk items: every redelivery failed with IncompleteChunksError.
+  world.table.seed({ ...world.table.get(item.pk, 'archive')!, treeHash: item.treeHash });
+  await expect(processValidation(world.validationDeps(), first)).resolves.toBe('superseded');
+  const resumed = world.archive(item);
+  expect(resumed.uploadId).toBeDefined();
+  expect(resumed.uploadId).not.toBe(first.uploadId);
+  expect(world.s3.uploads.has(first.uploadId)).toBe(false);
+  expect(chunkItems().filter((c) => c.uploadId === first.uploadId)).toEqual([]);
+  expect(world.sqs.messages<ChunkMessage>(CHUNK_QUEUE).every((m) => m.uploadId === resumed.uploadId)).toBe(true);
+  expect(world.sqs.messages(CHUNK_QUEUE)).toHaveLength(6);
+
+  // With the inventory's real tree hash back (set before the redelivery, which wrote it into the
+  // new upload's metadata), the new upload completes with the archive's bytes.
+  await expect(processValidation(world.validationDeps(), await uploadAllParts())).resolves.toBe('downloaded');
+  expect(world.s3.objects.get(item.objectKey)!.body.equals(data)).toBe(true);
+});
+
+test('deleting a replaced upload\'s chunk items keeps a part the next upload already recorded', async () => {
+  const first = await uploadAllParts();
+  const store = world.validationDeps().store;
+  const [part1] = chunkItems();
+  world.table.seed({ ...part1, uploadId: 'next-upload' } as never);
+  await store.deleteChunksOf(item.pk, first.uploadId, [1, 2, 3, 4, 5, 6]);
+  expect(chunkItems().map((c) => [c.partNumber, c.uploadId])).toEqual([[1, 'next-upload']]);
 });
 
 test('missing chunk items make validation retry instead of guessing', async () => {

@@ -25,6 +25,7 @@ import {
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   BatchWriteCommand,
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -193,6 +194,13 @@ export class FakeTable {
     this.mock.on(UpdateCommand).callsFake(wrap('Update', (input: Item) => {
       const item = this.update(input);
       return { Attributes: input.ReturnValues === 'ALL_NEW' ? clone(item) : undefined, $metadata: meta };
+    }));
+    this.mock.on(DeleteCommand).callsFake(wrap('Delete', (input: Item) => {
+      const key = this.key(input.Key as Item);
+      if (input.ConditionExpression && !evaluateCondition(input.ConditionExpression as string, this.items.get(key),
+        input.ExpressionAttributeNames as Names, input.ExpressionAttributeValues as Values)) throw conditionFailed();
+      this.items.delete(key);
+      return { $metadata: meta };
     }));
     this.mock.on(QueryCommand).callsFake(wrap('Query', (input: Item) => this.query(input)));
     this.mock.on(BatchWriteCommand).callsFake(wrap('BatchWrite', (input: Item) => {
