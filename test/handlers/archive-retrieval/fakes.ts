@@ -163,6 +163,12 @@ function conditionFailed(): ConditionalCheckFailedException {
   return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { ...meta, httpStatusCode: 400 } });
 }
 
+/** Throws ConditionalCheckFailed unless the write's ConditionExpression (if any) holds for `existing`. */
+function requireCondition(input: Item, existing: Item | undefined): void {
+  if (input.ConditionExpression && !evaluateCondition(input.ConditionExpression as string, existing,
+    input.ExpressionAttributeNames as Names, input.ExpressionAttributeValues as Values)) throw conditionFailed();
+}
+
 /** A DynamoDB table (pk + optional sk) in memory, behind a mocked DynamoDBDocumentClient. */
 export class FakeTable {
   public readonly items = new Map<string, Item>();
@@ -197,8 +203,7 @@ export class FakeTable {
     }));
     this.mock.on(DeleteCommand).callsFake(wrap('Delete', (input: Item) => {
       const key = this.key(input.Key as Item);
-      if (input.ConditionExpression && !evaluateCondition(input.ConditionExpression as string, this.items.get(key),
-        input.ExpressionAttributeNames as Names, input.ExpressionAttributeValues as Values)) throw conditionFailed();
+      requireCondition(input, this.items.get(key));
       this.items.delete(key);
       return { $metadata: meta };
     }));
@@ -259,16 +264,14 @@ export class FakeTable {
   private put(input: Item): void {
     const item = input.Item as Item;
     const existing = this.items.get(this.keyOf(item));
-    if (input.ConditionExpression && !evaluateCondition(input.ConditionExpression as string, existing,
-      input.ExpressionAttributeNames as Names, input.ExpressionAttributeValues as Values)) throw conditionFailed();
+    requireCondition(input, existing);
     this.items.set(this.keyOf(item), clone(item));
   }
 
   private update(input: Item): Item {
     const key = this.key(input.Key as Item);
     const existing = this.items.get(key);
-    if (input.ConditionExpression && !evaluateCondition(input.ConditionExpression as string, existing,
-      input.ExpressionAttributeNames as Names, input.ExpressionAttributeValues as Values)) throw conditionFailed();
+    requireCondition(input, existing);
     const item = existing ? clone(existing) : clone(input.Key as Item);
     applyUpdate(input.UpdateExpression as string, item, input.ExpressionAttributeNames as Names, input.ExpressionAttributeValues as Values);
     this.items.set(key, item);
