@@ -90,7 +90,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['/rehearsal-report*.json', '/.rehearsal-tmp/', '__pycache__/', '/bench/results/'],
+  // Each rehearsal invocation writes its results under rehearsal-output/ (rehearsal/report/output-folder.ts).
+  gitignore: ['/rehearsal-output/', '/.rehearsal-tmp/', '__pycache__/', '/bench/results/'],
   githubOptions: { mergify: false },
   depsUpgrade: false,
 });
@@ -106,7 +107,7 @@ project.eslint?.addOverride({
 });
 
 // Harness, benchmarks and CI scripts are not part of the published package.
-for (const path of ['/rehearsal/', '/bench/', '/.ci/', '/glue/test_*.py', '/glue/__pycache__/']) project.npmignore?.exclude(path);
+for (const path of ['/rehearsal/', '/rehearsal-output/', '/bench/', '/.ci/', '/glue/test_*.py', '/glue/__pycache__/']) project.npmignore?.exclude(path);
 
 // ASL definitions are imported as JSON by the constructs; tsc copies them into lib/asl/ so the
 // published package can load them at synth time (proved by test:package).

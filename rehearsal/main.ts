@@ -1,14 +1,16 @@
-import { writeFileSync } from 'fs';
+import { join } from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startEnvironment } from './environment';
 import { FAULT_DESCRIPTIONS, FAULT_PROFILES, FaultProfile } from './faults';
 import { formatReport, RunReport } from './report';
+import { createOutputFolder, DEFAULT_OUTPUT_ROOT, displayPath, writeJson } from './report/output-folder';
+import { saveRun } from './report/save-run';
 import { runRehearsal, RunOptions } from './run';
 import type { SizeProfile } from './vault-generator';
 import { validateChunkSize } from '../src/core/chunk-plan';
 
 /*
- * Local end-to-end rehearsal: the REAL archive-retrieval handlers against local services.
+ * Local end-to-end rehearsal: the REAL state machines and handlers against local services.
  *   npx projen rehearse [--archives N] [--size-profile tiny|mixed|large] [--faults PROFILE] …
  *   tsx rehearsal/main.ts --profile ci      (the fixed CI matrix; exit code 1 on any problem)
  *   tsx rehearsal/main.ts --profile faults --archives 200   (every fault profile on a larger vault: npx projen rehearse:faults)
@@ -76,7 +78,7 @@ const CI_MATRIX: CiRun[] = [
 async function main(): Promise<number> {
   const program = new Command()
     .name('rehearse')
-    .description('End-to-end rehearsal of the archive-retrieval stage against local services (no AWS account, no Docker)')
+    .description('End-to-end rehearsal of the whole pipeline (Launch runbook input to run report) on a generated vault against local services (no AWS account, no Docker)')
     .option('--archives <n>', 'number of archives in the generated vault', positiveInt, 24)
     .addOption(new Option('--size-profile <profile>', 'archive size mix').choices(['tiny', 'mixed', 'large']).default('mixed'))
     .option('--seed <seed>', 'seed of the generated vault and of the fault decisions', '1')
@@ -86,7 +88,7 @@ async function main(): Promise<number> {
     .option('--max-total-mib <mib>', 'cap on the generated vault size', positiveInt)
     .option('--daily-quota-mib <mib>', 'DAILY_QUOTA_BYTES of the request stages in MiB (default 1 TiB)', positiveInt)
     .option('--decommission', 'after the transfer, tamper with two objects and run a dry and a real VaultDecommission')
-    .option('--report-json <file>', 'write the report(s) as JSON')
+    .option('--output <dir>', `folder for this invocation's results (default: a new time-stamped folder under ${displayPath(DEFAULT_OUTPUT_ROOT)}/)`)
     .option('--speed <factor>', 'virtual clock speed (virtual ms per wall ms); the clock also jumps when the pipeline is idle', Number, 60)
     .option('--timeout <seconds>', 'give up on a run after this many wall seconds (default 120 per CI run, 300 otherwise)', positiveInt)
     .option('--handler-log-level <level>', 'POWERTOOLS_LOG_LEVEL of the handlers', 'SILENT')
@@ -104,7 +106,7 @@ async function main(): Promise<number> {
     maxTotalMib?: number;
     dailyQuotaMib?: number;
     decommission?: boolean;
-    reportJson?: string;
+    output?: string;
     speed: number;
     timeout?: number;
     handlerLogLevel: string;
@@ -119,6 +121,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${line}\n`);
   };
   const wallStart = Date.now();
+  const outputDir = createOutputFolder(opts.output);
   const env = await startEnvironment({ chunkSize, speed: opts.speed, handlerLogLevel: opts.handlerLogLevel });
   const reports: RunReport[] = [];
   try {
@@ -149,6 +152,7 @@ async function main(): Promise<number> {
     for (const run of runs) {
       const report = await runRehearsal(env, { ...run, chunkSize, timeoutMs: timeoutSeconds * 1000, progress, progressEveryMs: plain ? 3000 : 1000 });
       reports.push(report);
+      saveRun(env, outputDir, report);
       process.stdout.write(`${formatReport(report)}\n`);
     }
   } finally {
@@ -158,7 +162,8 @@ async function main(): Promise<number> {
   const failed = reports.filter((r) => !r.ok);
   process.stdout.write(`\nrehearsal: ${reports.length - failed.length}/${reports.length} run(s) passed, `
     + `${reports.reduce((n, r) => n + r.archives, 0)} archives, ${(reports.reduce((n, r) => n + r.bytes, 0) / MiB).toFixed(1)} MiB, wall time ${(wallMs / 1000).toFixed(1)} s\n`);
-  if (opts.reportJson) writeFileSync(opts.reportJson, JSON.stringify({ wallTimeMs: wallMs, runs: reports }, null, 2));
+  writeJson(join(outputDir, 'rehearsal.json'), { wallTimeMs: wallMs, runs: reports.map((r) => ({ runId: r.runId, ok: r.ok, folder: r.runId })) });
+  process.stdout.write(`results: ${displayPath(outputDir)}/ (per run: report.json, pipeline-report/)\n`);
   return failed.length === 0 ? 0 : 1;
 }
 

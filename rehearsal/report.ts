@@ -97,6 +97,8 @@ export interface RunReport {
   readonly stages?: StageSummary;
   /** Lines describing the decommission check (runs with `decommission`). */
   readonly decommission?: string[];
+  /** Where the orchestrator wrote the pipeline's run report (inventory bucket key prefix); absent when it wrote none. */
+  readonly pipelineReportPrefix?: string;
   readonly ok: boolean;
 }
 
@@ -389,6 +391,7 @@ export async function buildReport(env: Environment, input: {
     })),
     failedWithReason,
     quota,
+    pipelineReportPrefix: input.runReport?.prefix,
     ok: problems.length === 0,
   };
 }
