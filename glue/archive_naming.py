@@ -16,7 +16,8 @@ Description formats (after trimming ASCII whitespace; first match wins):
 A description that claims a format but cannot be decoded -> 00error/<ArchiveId>.
 
 Safe key: lone surrogates -> U+FFFD; drop C0/C1 controls, U+202A-U+202E, U+2066-U+2069, U+FEFF,
-U+FFFE, U+FFFF; NFC; "\\" -> "/"; drop empty, ".", ".." and drive-letter ("C:") segments; empty ->
+U+FFFE, U+FFFF; NFC; "\\" -> "/"; drop empty, blank (white space only), "." and ".." segments;
+a drive-letter segment ("C:") becomes the folder "C"; empty ->
 00undefined/<ArchiveId>; longer than 1024 - len(prefix) UTF-8 bytes -> middle replaced by
 "~" + sha256(name)[:16] + "~" (head ceil(a/2), tail floor(a/2) bytes, a = budget - 18, cut back to
 character boundaries).
@@ -50,6 +51,8 @@ _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]")
 _DRIVE_LETTER = re.compile(r"[A-Za-z]:")
+# A segment of white space only (the Unicode White_Space characters clean_text keeps).
+_BLANK_SEGMENT = re.compile("[\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*")
 _EXTENSION = re.compile(r"(?<=[^/])\.[^./ ]{1,16}\Z")
 _EXTENDED_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z")
 _BASIC_TIME = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
@@ -144,8 +147,12 @@ def clean_text(text: str) -> str:
 
 def sanitize_path(path: str) -> str:
     """The relative path that follows the destination prefix (may be empty)."""
-    segments = clean_text(path).replace("\\", "/").split("/")
-    return "/".join(s for s in segments if s not in ("", ".", "..") and not _DRIVE_LETTER.fullmatch(s))
+    kept = []
+    for s in clean_text(path).replace("\\", "/").split("/"):
+        if s in (".", "..") or _BLANK_SEGMENT.fullmatch(s):
+            continue
+        kept.append(s[0] if _DRIVE_LETTER.fullmatch(s) else s)
+    return "/".join(kept)
 
 
 def fit_name(name: str, budget: int) -> str:
@@ -188,6 +195,8 @@ def assert_valid_key_prefix(prefix: str) -> None:
         last = i == len(segments) - 1
         if (s == "" and not last) or s in (".", ".."):
             fail('has an empty, "." or ".." segment')
+        if s != "" and _BLANK_SEGMENT.fullmatch(s):
+            fail("has a segment of white space only")
 
 
 def _name_budget(prefix: str) -> int:

@@ -84,13 +84,13 @@ class DecodeTest(unittest.TestCase):
 
 class PrefixTest(unittest.TestCase):
     def test_rejected(self):
-        for prefix in ("/abs", "a//b", "a/./b", "../x", "a/..", "a\\b", "tab\there", "x" * 513, "e\u0301/"):
+        for prefix in ("/abs", "a//b", "a/./b", "../x", "a/..", "a\\b", "tab\there", "x" * 513, "e\u0301/", "   /", "a/\u00a0/b/"):
             with self.subTest(prefix=prefix):
                 with self.assertRaises(ValueError):
                     naming.to_safe_key("a", "ID", prefix)
 
     def test_accepted(self):
-        for prefix in ("", "restored/", "vault-a-", "a/b/c", "\u65e5\u672c/", "x" * 511 + "/"):
+        for prefix in ("", "restored/", "vault-a-", "a/b/c", "\u65e5\u672c/", "x" * 511 + "/", "my vault/"):
             naming.assert_valid_key_prefix(prefix)
 
 

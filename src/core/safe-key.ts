@@ -13,9 +13,11 @@ import { createHash } from 'crypto';
  *    Unicode 14.0, so the two runtimes can disagree only on marks and decomposable characters
  *    assigned after Unicode 14.0; compute all keys of one run with one engine);
  * 4. every `\` becomes `/`;
- * 5. the path is split on `/`; segments that are empty, `.`, `..` or a drive letter (`C:`) are
- *    dropped, wherever they are (`..` is dropped, not resolved, so nothing can climb out of the
- *    destination prefix); the rest is joined with `/`;
+ * 5. the path is split on `/`; segments that are empty, blank (only white space: U+0020, U+00A0,
+ *    U+1680, U+2000–U+200A, U+2028, U+2029, U+202F, U+205F, U+3000), `.` or `..` are dropped,
+ *    wherever they are (`..` is dropped, not resolved, so nothing can climb out of the destination
+ *    prefix); a drive letter segment (`C:`) becomes the folder `C` (so `C:/data/x` and `D:/data/x`
+ *    never collide, and `RENDERFARM5/B:/one` keeps its drive); the rest is joined with `/`;
  * 6. if the result is longer than the byte budget (1,024 UTF-8 bytes minus the prefix), its middle
  *    is replaced by `~<16 hex>~`, the first 16 hex digits of SHA-256 over the whole UTF-8 name:
  *    the head keeps `ceil(a/2)` bytes and the tail `floor(a/2)` bytes, `a = budget - 18`, both cut
@@ -34,6 +36,8 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]/g;
 const DRIVE_LETTER = /^[A-Za-z]:$/;
+/** A segment of white space only (the Unicode White_Space characters step 2 keeps). */
+const BLANK_SEGMENT = /^[\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/;
 
 /** Lowercase hex SHA-256 of the UTF-8 encoding of `text`. */
 export function sha256Hex(text: string): string {
@@ -51,8 +55,8 @@ export function cleanText(text: string): string {
   return text.replace(LONE_SURROGATE, '\ufffd').replace(FORBIDDEN, '').normalize('NFC');
 }
 
-/** Anything step 4 or 5 could change: a backslash, a colon, an empty, `.` or `..` segment. */
-const NEEDS_SPLIT = /[\\:]|\/\/|^\/|\/$|(?:^|\/)\.\.?(?:\/|$)/;
+/** Anything step 4 or 5 could change: a backslash, a colon, an empty, blank, `.` or `..` segment. */
+const NEEDS_SPLIT = /[\\:]|\/\/|^\/|\/$|(?:^|\/)(?:\.\.?|[\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+)(?:\/|$)/;
 
 /** Steps 1–5: the relative path that will follow the destination prefix (may be empty). */
 export function sanitizePath(path: string): string {
@@ -60,7 +64,8 @@ export function sanitizePath(path: string): string {
   if (!NEEDS_SPLIT.test(text)) return text;
   const kept: string[] = [];
   for (const s of text.replace(/\\/g, '/').split('/')) {
-    if (s !== '' && s !== '.' && s !== '..' && !DRIVE_LETTER.test(s)) kept.push(s);
+    if (s === '.' || s === '..' || BLANK_SEGMENT.test(s)) continue;
+    kept.push(DRIVE_LETTER.test(s) ? s[0] : s);
   }
   return kept.join('/');
 }
@@ -93,7 +98,7 @@ export function fitName(name: string, budget: number): string {
 /**
  * Throws unless `prefix` can head a key: at most {@link MAX_PREFIX_BYTES} UTF-8 bytes, no leading
  * `/`, no empty, `.` or `..` segment (a trailing `/` is fine), no `\`, no character removed by the
- * sanitiser. The prefix is used as given: `restored/` gives `restored/photo.jpg`, `vault-a-` gives
+ * sanitiser, no segment of white space only. The prefix is used as given: `restored/` gives `restored/photo.jpg`, `vault-a-` gives
  * `vault-a-photo.jpg`.
  */
 export function assertValidKeyPrefix(prefix: string): void {
@@ -115,6 +120,7 @@ function prefixProblem(prefix: string): string | undefined {
   for (let i = 0; i < segments.length; i++) {
     const s = segments[i];
     if ((s === '' && i < segments.length - 1) || s === '.' || s === '..') return 'has an empty, "." or ".." segment';
+    if (s !== '' && BLANK_SEGMENT.test(s)) return 'has a segment of white space only';
   }
   return undefined;
 }

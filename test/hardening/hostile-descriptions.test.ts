@@ -56,6 +56,7 @@ function keyProblems(key: string, prefix: string): string[] {
   if (key.includes('//')) problems.push('empty segment');
   if (key.endsWith('/')) problems.push('ends with /');
   if (key.split('/').some((s) => s === '.' || s === '..')) problems.push('. or .. segment');
+  if (key.split('/').some((s) => s !== '' && /^[\s\u200b]*$/u.test(s))) problems.push('blank segment');
   // As S3 consumers resolve it: a relative path under the prefix stays under the prefix.
   if (!path.posix.normalize(`/${key}`).startsWith(`/${prefix}`)) problems.push('resolves outside the prefix');
   return problems;
@@ -99,7 +100,7 @@ describe('hostile description corpus', () => {
     const prefix = 'restored/';
     const key = (d: string) => keyForArchive({ archiveId: 'id', description: d }, { prefix }).key;
     expect(key('../../etc/passwd')).toBe('restored/etc/passwd');
-    expect(key('C:\\Windows\\System32\\config\\SAM')).toBe('restored/Windows/System32/config/SAM');
+    expect(key('C:\\Windows\\System32\\config\\SAM')).toBe('restored/C/Windows/System32/config/SAM');
     expect(key('\\\\server\\share\\..\\..\\secret.txt')).toBe('restored/server/share/secret.txt');
     expect(key('invoice\u202efdp.exe')).toBe('restored/invoicefdp.exe');
     expect(key('a\ud800b')).toBe('restored/a\ufffdb');
@@ -109,7 +110,7 @@ describe('hostile description corpus', () => {
     const prefix = 'restored/';
     const named = (override: string) => keyForArchive({ archiveId: 'id', description: 'plain.txt' }, { prefix, override });
     expect(named('../../../escape.txt')).toMatchObject({ key: 'restored/escape.txt', source: 'override' });
-    expect(named('C:\\Windows\\evil.dll')).toMatchObject({ key: 'restored/Windows/evil.dll', source: 'override' });
+    expect(named('C:\\Windows\\evil.dll')).toMatchObject({ key: 'restored/C/Windows/evil.dll', source: 'override' });
     // An override that sanitises to nothing falls back to the description.
     expect(named('\u0000\u202e')).toMatchObject({ key: 'restored/plain.txt', source: 'description' });
   });
