@@ -112,6 +112,19 @@ class _Error(str):
     """An error message (a str subclass so it cannot be mistaken for a decoded description)."""
 
 
+class RowError(str):
+    """Why a line is a bad row (a str: the message), with ``archive_id``: the row's ArchiveId when
+    the line could be split and its ArchiveId is valid (TypeScript's ``InventoryRowError.archiveId``),
+    otherwise ``""``. The errors file's ArchiveId column."""
+
+    archive_id: str
+
+    def __new__(cls, message: str, archive_id: str = "") -> "RowError":
+        error = super().__new__(cls, message)
+        error.archive_id = archive_id
+        return error
+
+
 def _description_of(cell: str, line: str) -> Union[str, _Error]:
     if not cell.startswith('"'):
         if "," in cell:
@@ -162,14 +175,14 @@ def _split_line(line: str, layout: Sequence[int]) -> Union[list, _Error]:
     return by_column
 
 
-def _validate(archive_id: str, description: str, creation_date: str, size: str, tree_hash: str) -> Union[Archive, str]:
+def _validate(archive_id: str, description: str, creation_date: str, size: str, tree_hash: str) -> Union[Archive, RowError]:
     if archive_id == "":
-        return "empty ArchiveId"
+        return RowError("empty ArchiveId")
     if _BAD_ID_CHARACTER.search(archive_id):
-        return "ArchiveId contains whitespace or control characters"
+        return RowError("ArchiveId contains whitespace or control characters")
     if _naming.parse_utc_timestamp(creation_date) is None:
-        return (f"invalid CreationDate {_js_stringify(creation_date)}: "
-                "expected an ISO-8601 UTC time such as 2012-05-15T17:19:46.700Z")
+        return RowError(f"invalid CreationDate {_js_stringify(creation_date)}: "
+                        "expected an ISO-8601 UTC time such as 2012-05-15T17:19:46.700Z", archive_id)
     # int() refuses more than 4,300 digits (Python 3.11), so a long run of digits is sized first.
     size_bytes = -1
     if _DIGITS.fullmatch(size):
@@ -177,37 +190,40 @@ def _validate(archive_id: str, description: str, creation_date: str, size: str, 
         size_bytes = int(significant) if len(significant) <= 16 else MAX_SAFE_INTEGER + 1
     if size_bytes < 0 or size_bytes > MAX_SAFE_INTEGER:
         why = "negative" if _NEGATIVE.match(size) else "expected a whole number of bytes"
-        return f"invalid Size {_js_stringify(size)}: {why}"
+        return RowError(f"invalid Size {_js_stringify(size)}: {why}", archive_id)
     if not _TREE_HASH.fullmatch(tree_hash):
-        return f"invalid SHA256TreeHash {_js_stringify(tree_hash)}: expected 64 hex digits"
+        return RowError(f"invalid SHA256TreeHash {_js_stringify(tree_hash)}: expected 64 hex digits", archive_id)
     lower = tree_hash.lower() if _UPPER_HEX.search(tree_hash) else tree_hash
     return (archive_id, description, creation_date, size_bytes, lower)
 
 
 def parse_inventory_csv_line(line: str, layout: Sequence[int] = GLACIER_LAYOUT,
-                             max_line_length: int = DEFAULT_MAX_LINE) -> Union[None, str, Archive]:
+                             max_line_length: int = DEFAULT_MAX_LINE, later_line: bool = False) -> Union[None, RowError, Archive]:
     """Parses one line of a Glacier CSV inventory.
 
-    Returns None when the line gives no record (the header, or a blank line), an error message (str)
-    for a line that cannot be read, or (archive_id, description, creation_date, size, tree_hash)
+    Returns None when the line gives no record (the header, or a blank line), a RowError (a str, the
+    message, with .archive_id) for a line that cannot be read, or (archive_id, description, creation_date, size, tree_hash)
     with size an int and tree_hash lowercase. ``line`` may still end with ``\\r`` (CRLF files);
     ``layout`` is header_layout() of the file's header when it is not in Glacier's order.
+    ``later_line``: the caller knows this is not the file's first line (the Spark job does, from
+    row numbers); then, exactly like TypeScript, a BOM is not removed and a header-like line is
+    read as data.
     """
     if len(line) > max_line_length or (2 * len(line) > max_line_length and _js_length(line) > max_line_length):
-        return f"line longer than {max_line_length} characters"
+        return RowError(f"line longer than {max_line_length} characters")
     if line.endswith("\r"):
         line = line[:-1]
-    if line.startswith("\ufeff"):
+    if line.startswith("\ufeff") and not later_line:
         line = line[1:]
     if line == "":
         return None
-    header = header_layout(line)
+    header = None if later_line else header_layout(line)
     if header is not None:
         if tuple(header) == tuple(layout):
             return None
-        return ("header lists the columns in another order than the one being read "
-                f"({','.join(INVENTORY_COLUMNS[layout.index(p)] for p in range(len(layout)))})")
+        return RowError("header lists the columns in another order than the one being read "
+                        f"({','.join(INVENTORY_COLUMNS[layout.index(p)] for p in range(len(layout)))})")
     cells = _split_line(line, layout)
     if isinstance(cells, _Error):
-        return str(cells)
+        return RowError(cells)
     return _validate(*cells)

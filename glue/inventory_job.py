@@ -64,7 +64,7 @@ def main():
         if rec is None:
             return ("header", row, line)
         if isinstance(rec, str):
-            return ("error", row, rec, line[:2048])
+            return ("error", row, rec, line[:2048], rec.archive_id)
         archive_id, description, creation_date, size, tree_hash = rec
         k = naming.key_for_archive(archive_id, description, PREFIX, overrides.value.get(archive_id))
         return ("archive", parts.creation_sort_key(creation_date, archive_id), archive_id, description, creation_date, size, tree_hash, k.key,
@@ -100,8 +100,8 @@ def main():
     reason = lambda a: f"size {a[5]} bytes is above the limit of {MAX_SIZE} bytes"  # noqa: E731
     put(f"{RUN}/skipped/skipped.csv", header + "".join(
         parts.format_partition_row(a[2], a[4], a[5], a[6], a[7], a[8], a[3]).rstrip("\n") + "," + parts.csv_field(reason(a)) + "\n" for a in skipped))
-    put(f"{RUN}/inventory_errors/errors.csv", "Row,Message,Raw\n" + "".join(
-        f"{e[1]},{parts.csv_field(e[2])},{parts.csv_field(e[3])}\n" for e in errors))
+    put(f"{RUN}/inventory_errors/errors.csv", "Row,ArchiveId,Message,Raw\n" + "".join(
+        f"{e[1]},{parts.csv_field(e[4])},{parts.csv_field(e[2])},{parts.csv_field(e[3])}\n" for e in errors))
     summary = {
         "runId": RUN, "engine": "glue",
         "totalCount": len(archives), "totalBytes": sum(a[5] for a in archives),

@@ -63,6 +63,11 @@ export interface InventoryRowError {
   /** Same numbering as {@link InventoryArchive.row}; 0 when the problem is the file as a whole. */
   readonly row: number;
   readonly message: string;
+  /**
+   * The row's ArchiveId when the row could be split into fields and its ArchiveId is valid (a bad
+   * CreationDate, Size or tree hash, or a repeated id); absent when the id itself is unknown.
+   */
+  readonly archiveId?: string;
   /** The offending line or JSON element (cut to 2,048 characters). */
   readonly raw: string;
 }
@@ -115,8 +120,9 @@ interface RowFields {
   readonly treeHash: unknown;
 }
 
-function rowError(row: number, message: string, raw: unknown): InventoryRowError {
-  return { kind: 'error', row, message, raw: clip(typeof raw === 'string' ? raw : JSON.stringify(raw) ?? '') };
+function rowError(row: number, message: string, raw: unknown, archiveId?: string): InventoryRowError {
+  const text = clip(typeof raw === 'string' ? raw : JSON.stringify(raw) ?? '');
+  return archiveId === undefined ? { kind: 'error', row, message, raw: text } : { kind: 'error', row, message, archiveId, raw: text };
 }
 
 class RowValidator {
@@ -128,9 +134,9 @@ class RowValidator {
     const description = f.description ?? '';
     if (typeof archiveId !== 'string' || archiveId === '') return rowError(row, 'empty ArchiveId', raw);
     if (BAD_ID_CHARACTER.test(archiveId)) return rowError(row, 'ArchiveId contains whitespace or control characters', raw);
-    if (typeof description !== 'string') return rowError(row, 'ArchiveDescription is not a string', raw);
+    if (typeof description !== 'string') return rowError(row, 'ArchiveDescription is not a string', raw, archiveId);
     if (typeof creationDate !== 'string' || !isUtcTimestamp(creationDate)) {
-      return rowError(row, `invalid CreationDate ${JSON.stringify(creationDate)}: expected an ISO-8601 UTC time such as 2012-05-15T17:19:46.700Z`, raw);
+      return rowError(row, `invalid CreationDate ${JSON.stringify(creationDate)}: expected an ISO-8601 UTC time such as 2012-05-15T17:19:46.700Z`, raw, archiveId);
     }
     let bytes: number;
     if (typeof size === 'number') bytes = size;
@@ -138,12 +144,12 @@ class RowValidator {
     else bytes = NaN;
     if (!Number.isSafeInteger(bytes) || bytes < 0) {
       const negative = (typeof size === 'number' && size < 0) || (typeof size === 'string' && /^-[0-9]/.test(size));
-      return rowError(row, `invalid Size ${JSON.stringify(size)}: ${negative ? 'negative' : 'expected a whole number of bytes'}`, raw);
+      return rowError(row, `invalid Size ${JSON.stringify(size)}: ${negative ? 'negative' : 'expected a whole number of bytes'}`, raw, archiveId);
     }
     if (typeof treeHash !== 'string' || !TREE_HASH.test(treeHash)) {
-      return rowError(row, `invalid SHA256TreeHash ${JSON.stringify(treeHash)}: expected 64 hex digits`, raw);
+      return rowError(row, `invalid SHA256TreeHash ${JSON.stringify(treeHash)}: expected 64 hex digits`, raw, archiveId);
     }
-    if (!this.seen.add(archiveId)) return rowError(row, `duplicate ArchiveId ${archiveId} (listed on an earlier row)`, raw);
+    if (!this.seen.add(archiveId)) return rowError(row, `duplicate ArchiveId ${archiveId} (listed on an earlier row)`, raw, archiveId);
     const lower = UPPER_HEX.test(treeHash) ? treeHash.toLowerCase() : treeHash;
     return { kind: 'archive', row, archiveId, description, creationDate, size: bytes, treeHash: lower };
   }

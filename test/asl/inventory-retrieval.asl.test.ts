@@ -259,7 +259,7 @@ describe('InventoryRetrieval ASL (local runner, local services)', () => {
     expect(result.states).toContain('ValidateProvidedInventory');
     expect(result.states).not.toContain('InitiateInventoryRetrieval');
     expect((result.output as any).result.summary).toMatchObject({ totalCount: 1, errorCount: 1, partitionCount: 1 });
-    expect(await text('run-3/inventory_errors/errors.csv')).toMatch(/^Row,Message,Raw\n2,"?invalid CreationDate/);
+    expect(await text('run-3/inventory_errors/errors.csv')).toMatch(/^Row,ArchiveId,Message,Raw\n2,[^,]*,"?invalid CreationDate/);
 
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'uploads/empty.csv', Body: 'ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash\n' }));
     const empty = await run(h, { runId: 'run-4', vaultName: VAULT, storageClass: 'GLACIER', providedInventoryKey: 'uploads/empty.csv' });

@@ -8,7 +8,7 @@ interface LineCase {
   readonly line: string;
   /** The line is the whole file (header and BOM handling are about the first line). */
   readonly firstLine?: boolean;
-  readonly expected: null | { readonly error: true } | {
+  readonly expected: null | { readonly error: true; readonly archiveId: string } | {
     readonly archiveId: string;
     readonly description: string;
     readonly creationDate: string;
@@ -47,6 +47,7 @@ describe('Glacier CSV line conformance (shared with glue/test_inventory_csv.py)'
       } else if ('error' in c.expected) {
         expect(records).toHaveLength(1);
         expect(records[0]).toMatchObject({ kind: 'error', row });
+        expect((records[0] as { archiveId?: string }).archiveId ?? '').toBe(c.expected.archiveId);
       } else {
         expect(records).toEqual([{ kind: 'archive', row, ...c.expected }]);
       }

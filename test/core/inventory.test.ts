@@ -156,7 +156,7 @@ describe('parseInventoryCsv', () => {
   it('reports a repeated ArchiveId on its second occurrence only', async () => {
     const records = await collect(parseInventoryCsv([csv(row(ID, 'one'), row('b', 'two'), row(ID, 'three'))]));
     expect(records.map((r) => r.kind)).toEqual(['archive', 'archive', 'error']);
-    expect(records[2]).toMatchObject({ row: 4, message: `duplicate ArchiveId ${ID} (listed on an earlier row)` });
+    expect(records[2]).toMatchObject({ row: 4, archiveId: ID, message: `duplicate ArchiveId ${ID} (listed on an earlier row)` });
   });
 
   it('reports a file cut inside a quoted description', async () => {

@@ -10,7 +10,7 @@ import {
   partitionFileKey,
   PartitionAssigner,
 } from '../../core/partitioning';
-import { inventoryErrorsKey, skippedReportKey } from '../shared/schema';
+import { INVENTORY_ERROR_COLUMNS, inventoryErrorsKey, skippedReportKey } from '../shared/schema';
 
 /**
  * The Lambda inventory engine: one pass over the inventory (streaming parse), then naming,
@@ -24,7 +24,8 @@ import { inventoryErrorsKey, skippedReportKey } from '../shared/schema';
  * Outputs (all keys deterministic, so a re-run overwrites the same objects):
  * - `<runId>/sorted_inventory/<partition>/part-<n>.csv` — the archives to transfer;
  * - `<runId>/skipped/skipped.csv` — archives above `maxArchiveSizeBytes` (partition columns + Reason);
- * - `<runId>/inventory_errors/errors.csv` — rows that could not be read (`Row,Message,Raw`).
+ * - `<runId>/inventory_errors/errors.csv` — rows that could not be read (`Row,ArchiveId,Message,Raw`,
+ *   see INVENTORY_ERROR_COLUMNS), a repeated ArchiveId included.
  * Skipped archives are named (their key appears in the report) but take no part in duplicate
  * resolution: only transferred archives compete for keys.
  */
@@ -85,7 +86,7 @@ export interface EngineResult {
 }
 
 export const SKIPPED_COLUMNS_SUFFIX = 'Reason';
-export const ERROR_COLUMNS = 'Row,Message,Raw\n';
+export const ERROR_COLUMNS = `${INVENTORY_ERROR_COLUMNS.join(',')}\n`;
 
 /** Column store of the archives being processed. */
 class Archives {
@@ -218,7 +219,7 @@ export async function processInventory(source: InventorySource, options: EngineO
   for await (const record of await openRecords(source)) {
     if (record.kind === 'error') {
       errorCount++;
-      errors.add(`${record.row},${csvField(record.message)},${csvField(record.raw)}\n`);
+      errors.add(`${record.row},${csvField(record.archiveId ?? '')},${csvField(record.message)},${csvField(record.raw)}\n`);
       continue;
     }
     const override = overrides.get(record.archiveId);

@@ -437,7 +437,15 @@ export function skippedReportKey(runId: string): string {
   return `${runId}/skipped/skipped.csv`;
 }
 
-/** Inventory rows that could not be read (`Row,Message,Raw`). */
+/**
+ * Columns of the inventory errors file, written by both engines: `Row` (CSV: 1-based line; JSON:
+ * 1-based position in ArchiveList; 0 for the file as a whole), `ArchiveId` (empty when the row's
+ * id is unknown or invalid), `Message`, `Raw` (the line or element, at most 2,048 characters).
+ * A repeated ArchiveId is reported here on its later rows; the run goes on.
+ */
+export const INVENTORY_ERROR_COLUMNS = ['Row', 'ArchiveId', 'Message', 'Raw'] as const;
+
+/** Inventory rows that could not be read ({@link INVENTORY_ERROR_COLUMNS}). */
 export function inventoryErrorsKey(runId: string): string {
   return `${runId}/inventory_errors/errors.csv`;
 }

@@ -66,7 +66,7 @@ describe('processInventory (Lambda engine)', () => {
     expect(r.skipped).toEqual([]);
     expect(r.order).toEqual([skippedReportKey(RUN), inventoryErrorsKey(RUN)]);
     expect(r.files.get(skippedReportKey(RUN))).toBe('ArchiveId,CreationDate,Size,SHA256TreeHash,ObjectKey,LastModified,ArchiveDescription,Reason\n');
-    expect(r.files.get(inventoryErrorsKey(RUN))).toBe('Row,Message,Raw\n');
+    expect(r.files.get(inventoryErrorsKey(RUN))).toBe('Row,ArchiveId,Message,Raw\n');
   });
 
   test('one archive: one partition file with the header and its row', async () => {
@@ -89,11 +89,12 @@ describe('processInventory (Lambda engine)', () => {
     const r = await run(csv);
     expect(r.summary).toMatchObject({ totalCount: 2, totalBytes: 30, transferCount: 2, errorCount: 4, partitionCount: 1 });
     const errors = rowsOf(r.files.get(inventoryErrorsKey(RUN))!);
-    expect(errors.map((e) => [e.Row, e.Raw])).toEqual([
-      ['3', `bad-date,b.txt,yesterday,10,${treeHash(2)}`],
-      ['4', `bad-size,c.txt,2015-01-01T00:00:00Z,-5,${treeHash(3)}`],
-      ['5', 'too,few'],
-      ['7', `good-1,dup.txt,2015-01-01T00:00:00Z,10,${treeHash(5)}`],
+    // The ArchiveId column names the archive whenever its id could be read (a repeated id too).
+    expect(errors.map((e) => [e.Row, e.ArchiveId, e.Raw])).toEqual([
+      ['3', 'bad-date', `bad-date,b.txt,yesterday,10,${treeHash(2)}`],
+      ['4', 'bad-size', `bad-size,c.txt,2015-01-01T00:00:00Z,-5,${treeHash(3)}`],
+      ['5', '', 'too,few'],
+      ['7', 'good-1', `good-1,dup.txt,2015-01-01T00:00:00Z,10,${treeHash(5)}`],
     ]);
     expect(errors[0].Message).toMatch(/invalid CreationDate "yesterday"/);
     expect(errors[1].Message).toMatch(/invalid Size "-5": negative/);
@@ -324,7 +325,7 @@ describe('processRunInventory / finishGlueInventory (recording the results)', ()
     expect(sortedKeys()).toEqual([P(0), P(1), P(1, 1)]);
     const summary = JSON.parse(s3.text(inventorySummaryKey(RUN))!);
     expect(summary.partitionFiles).toEqual([P(0), P(1), P(1, 1)]);
-    expect(s3.text(inventoryErrorsKey(RUN))).toBe('Row,Message,Raw\n8,"expected 5 columns, found 2","broken,row"\n');
+    expect(s3.text(inventoryErrorsKey(RUN))).toBe('Row,ArchiveId,Message,Raw\n8,,"expected 5 columns, found 2","broken,row"\n');
     for (const call of s3.mock.commandCalls(PutObjectCommand)) {
       expect(call.args[0].input.ContentType).toBe(call.args[0].input.Key!.endsWith('.json') ? 'application/json' : 'text/csv; charset=utf-8');
     }
