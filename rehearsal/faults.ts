@@ -19,7 +19,7 @@ export const FAULT_DESCRIPTIONS: Record<FaultProfile, string> = {
   '5xx': 'bursts of Glacier 500 ServiceUnavailableException on GetJobOutput, S3 503 SlowDown on uploads, DynamoDB 500 InternalServerError on writes',
   'corrupt-chunk': 'the first GetJobOutput of ~35 % of byte ranges has one byte flipped (checksum header stays the true one) and ~10 % are cut short',
   'crash-between-steps': 'after an UploadPart/PutObject, the next archive-item UpdateItem fails (as if the Lambda died between the two steps) for ~40 % of writes',
-  'expired-window': 'chunk copying is paused until everything is staged, the clock jumps 22 h, the stand-in re-requests archives whose window is about to close, and the old jobs expire',
+  'expired-window': 'chunk copying is paused until everything is staged, the clock jumps 22 h, DownloadWindowExtension re-requests archives whose download window is about to close, and the old jobs expire',
   'reordered': 'SQS delivers out of order: batch entries (an archive\'s chunk messages) stored in reverse, ~40 % of sent messages delayed 1-2 s behind later ones, received batches shuffled, ~30 % of chunk messages delivered once more after the archive was validated',
   'dynamodb-conflicts': '~40 % of SQS batches are handed to a second, concurrent invocation (same records, same moment): the pair\'s conditional writes really race; conflicts (ConditionalCheckFailed/TransactionCanceled answers) are counted',
   'crash-at-boundaries': 'the handler dies at every step boundary (per-boundary counts): before/after UploadPart-PutObject, before/after an archive/chunk item write, before/after CompleteMultipartUpload; the first occurrence of each boundary always, then ~10 %, at most once per write',

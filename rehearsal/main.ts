@@ -4,10 +4,13 @@ import { startEnvironment } from './environment';
 import { FAULT_DESCRIPTIONS, FAULT_PROFILES, FaultProfile } from './faults';
 import { formatReport, RunReport } from './report';
 import { createOutputFolder, DEFAULT_OUTPUT_ROOT, displayPath, writeJson } from './report/output-folder';
+import { plainProgress, terminalProgress } from './report/progress';
 import { saveRun } from './report/save-run';
+import { captureSdkNoise } from './report/sdk-noise';
 import { runRehearsal, RunOptions } from './run';
 import type { SizeProfile } from './vault-generator';
 import { validateChunkSize } from '../src/core/chunk-plan';
+import { fmtBytes } from '../src/core/cost';
 
 /*
  * Local end-to-end rehearsal: the REAL state machines and handlers against local services.
@@ -116,16 +119,17 @@ async function main(): Promise<number> {
   const chunkSize = opts.chunkSizeMib * MiB;
   validateChunkSize(chunkSize, '--chunk-size-mib');
 
-  const plain = process.env.CI === 'true' || !process.stdout.isTTY;
-  const progress = (line: string): void => {
-    process.stdout.write(`${line}\n`);
-  };
+  // A progress bar on a terminal; plain lines every 10 s in CI or when piped.
+  const display = process.env.CI !== 'true' && process.stdout.isTTY
+    ? terminalProgress(process.stdout)
+    : plainProgress((text) => process.stdout.write(text), 10_000);
+  const sdkNoise = captureSdkNoise();
   const wallStart = Date.now();
   const outputDir = createOutputFolder(opts.output);
   const env = await startEnvironment({ chunkSize, speed: opts.speed, handlerLogLevel: opts.handlerLogLevel });
   const reports: RunReport[] = [];
   try {
-    const runs: Omit<RunOptions, 'progress' | 'progressEveryMs' | 'chunkSize' | 'timeoutMs'>[] = opts.profile === 'ci'
+    const runs: Omit<RunOptions, 'progress' | 'chunkSize' | 'timeoutMs'>[] = opts.profile === 'ci'
       ? CI_MATRIX.map(({ label, ...m }, i) => ({ runId: `ci${i + 1}-${label ?? m.faults}`, seed: `${opts.seed}-${i}`, requireAllDownloaded: true, ...m }))
       : opts.profile === 'faults'
         ? FAULT_PROFILES.map((faults, i) => ({
@@ -150,18 +154,21 @@ async function main(): Promise<number> {
           decommission: opts.decommission,
         }];
     for (const run of runs) {
-      const report = await runRehearsal(env, { ...run, chunkSize, timeoutMs: timeoutSeconds * 1000, progress, progressEveryMs: plain ? 3000 : 1000 });
+      const result = await runRehearsal(env, { ...run, chunkSize, timeoutMs: timeoutSeconds * 1000, progress: display });
+      const report = { ...result, sdkStreamingWarnings: sdkNoise.take() };
+      display.endRun(report.runId);
       reports.push(report);
       saveRun(env, outputDir, report);
       process.stdout.write(`${formatReport(report)}\n`);
     }
   } finally {
     await env.stop();
+    sdkNoise.restore();
   }
   const wallMs = Date.now() - wallStart;
   const failed = reports.filter((r) => !r.ok);
   process.stdout.write(`\nrehearsal: ${reports.length - failed.length}/${reports.length} run(s) passed, `
-    + `${reports.reduce((n, r) => n + r.archives, 0)} archives, ${(reports.reduce((n, r) => n + r.bytes, 0) / MiB).toFixed(1)} MiB, wall time ${(wallMs / 1000).toFixed(1)} s\n`);
+    + `${reports.reduce((n, r) => n + r.archives, 0)} archives, ${fmtBytes(reports.reduce((n, r) => n + r.bytes, 0))}, wall time ${(wallMs / 1000).toFixed(1)} s\n`);
   writeJson(join(outputDir, 'rehearsal.json'), { wallTimeMs: wallMs, runs: reports.map((r) => ({ runId: r.runId, ok: r.ok, folder: r.runId })) });
   process.stdout.write(`results: ${displayPath(outputDir)}/ (per run: report.json, pipeline-report/)\n`);
   return failed.length === 0 ? 0 : 1;

@@ -5,8 +5,11 @@ import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { Environment, NAMES } from './environment';
 import type { FaultProfile } from './faults';
+import { explainSdkNoise } from './report/sdk-noise';
+import type { TimelinePoint } from './report/timeline';
 import type { GeneratedArchive } from './vault-generator';
 import { assignUniqueKeys, keyForArchive } from '../src/core/archive-naming';
+import { fmtBytes } from '../src/core/cost';
 import { parseInventory } from '../src/core/inventory';
 import { TreeHasher } from '../src/core/tree-hash';
 import { utcSortKey } from '../src/core/utc-timestamp';
@@ -81,8 +84,14 @@ export interface RunReport {
   readonly openUploads: number;
   /** Per open upload: its key and id, the archive item's final state and the upload's history (diagnostics). */
   readonly openUploadDetails: string[];
-  /** Multipart uploads under the run's prefix: created, completed, aborted (successful requests). */
-  readonly uploads: { created: number; completed: number; aborted: number };
+  /**
+   * Multipart uploads at the run's keys in the destination bucket: created, completed, aborted
+   * (successful requests); with how the run's CreateMultipartUpload requests split (the requests
+   * line counts every request the local S3 answered: other buckets and refused ones too).
+   */
+  readonly uploads: { created: number; completed: number; aborted: number; createRequests?: number; createdElsewhere?: number; createRefused?: number };
+  /** The SDK's "non-retryable streaming request" warnings during the run (sdk-noise.ts). */
+  readonly sdkStreamingWarnings?: number;
   readonly requests: Record<string, Record<string, number>>;
   readonly injectedFaults: Record<string, number>;
   readonly handlerErrors: Record<string, number>;
@@ -97,6 +106,8 @@ export interface RunReport {
   readonly stages?: StageSummary;
   /** Lines describing the decommission check (runs with `decommission`). */
   readonly decommission?: string[];
+  /** Archives by status over virtual time (the harness's samples of the metrics item), from the run's start on the rehearsal clock. */
+  readonly timeline?: { virtualStartMs: number; points: TimelinePoint[] };
   /** Where the orchestrator wrote the pipeline's run report (inventory bucket key prefix); absent when it wrote none. */
   readonly pipelineReportPrefix?: string;
   readonly ok: boolean;
@@ -346,7 +357,19 @@ export async function buildReport(env: Environment, input: {
   const openUploads = open.length;
   const uploadEvents = env.s3.uploadEvents(NAMES.bucket).filter((e) => e.key.startsWith(input.keyPrefix));
   const countEvents = (op: string): number => uploadEvents.filter((e) => e.op === op).length;
-  const uploads = { created: countEvents('CreateMultipartUpload'), completed: countEvents('CompleteMultipartUpload'), aborted: countEvents('AbortMultipartUpload') };
+  const created = countEvents('CreateMultipartUpload');
+  const createdElsewhere = [...env.s3.buckets.keys()]
+    .flatMap((bucket) => env.s3.uploadEvents(bucket).filter((e) => e.op === 'CreateMultipartUpload' && !(bucket === NAMES.bucket && e.key.startsWith(input.keyPrefix))))
+    .length;
+  const createRequests = env.stats.get('S3', 'CreateMultipartUpload');
+  const uploads = {
+    created,
+    completed: countEvents('CompleteMultipartUpload'),
+    aborted: countEvents('AbortMultipartUpload'),
+    createRequests,
+    createdElsewhere,
+    createRefused: createRequests - created - createdElsewhere,
+  };
   const openUploadDetails = open.map((u) => describeOpenUpload(env, u, [...items.values()].find((i) => i.objectKey === u.key), input.startedAt));
   if (openUploads > 0 && lost === 0) problems.push(`${openUploads} multipart upload(s) left open (storage leak)`);
   problems.push(...await checkRunReport(env, input.runReport, archives, items));
@@ -435,26 +458,45 @@ function formatStages(s: StageSummary): string {
     + `; schedules fired: completion ${f.completion}, dashboard ${f.dashboard}, window ${f.window}`;
 }
 
+/** "written more than once": every rewritten key accounted for (a resume's reset, or work delivered again). */
+export function formatRewrites(report: Pick<RunReport, 'rewritten' | 'rewrittenAfterReset'>): string {
+  if (report.rewritten === 0) return 'every key written once';
+  const again = report.rewritten - report.rewrittenAfterReset;
+  const parts = [
+    ...(report.rewrittenAfterReset > 0 ? [`${report.rewrittenAfterReset} reset by a resume while their copy was in flight`] : []),
+    ...(again > 0 ? [`${again} copied again by redelivered or duplicated work`] : []),
+  ];
+  return `keys written more than once ${report.rewritten} (same bytes, verified): ${parts.join(', ')}`;
+}
+
+export function formatUploads(report: Pick<RunReport, 'uploads' | 'openUploads'>): string {
+  const u = report.uploads;
+  const split = u.createRequests === undefined
+    ? ''
+    : ` (the requests line's CreateMultipartUpload:${u.createRequests} = ${u.created} here + ${u.createdElsewhere ?? 0} in other buckets `
+      + `(inventory download, run report) + ${u.createRefused ?? 0} refused)`;
+  return `multipart uploads at the run's keys: created ${u.created}${split}, completed ${u.completed}, aborted ${u.aborted}, left open ${report.openUploads}`;
+}
+
 export function formatReport(report: RunReport): string {
   const lines = [
     `── run ${report.runId} (faults: ${report.faults}) ${report.ok ? 'PASS' : 'FAIL'} in ${(report.wallTimeMs / 1000).toFixed(1)} s`,
-    `   archives ${report.archives} (${(report.bytes / 1048576).toFixed(1)} MiB): downloaded ${report.downloaded} (verified ${report.verified}), `
-      + `failed ${report.failed} (with a reason ${report.failedWithReason}), skipped ${report.skipped}, lost ${report.lost}, unverified ${report.unverified}, `
-      + `bytes verified ${report.verifiedBytes} of ${report.bytes}, written more than once ${report.rewritten}`
-      + (report.rewrittenAfterReset > 0 ? ` (${report.rewrittenAfterReset} reset by a resume while its copy was in flight)` : ''),
+    `   archives ${report.archives} (${fmtBytes(report.bytes)}): downloaded ${report.downloaded} (verified ${report.verified}), `
+      + `failed ${report.failed} (with a reason ${report.failedWithReason}), skipped ${report.skipped}, lost ${report.lost}, unverified ${report.unverified}; `
+      + `bytes verified ${report.verifiedBytes} of ${report.bytes}; ${formatRewrites(report)}`,
     `   conditional-write conflicts answered: ${report.conflicts.total} (ConditionalCheckFailed ${report.conflicts.conditionalCheckFailed}, `
       + `TransactionCanceled ${report.conflicts.transactionCanceled})`,
     `   metrics counters: ${report.metricsMismatches.length === 0 ? 'match the table' : report.metricsMismatches.join(', ')}`,
     ...(report.stages ? [formatStages(report.stages)] : []),
     ...(report.decommission ?? []).map((l) => `   decommission: ${l}`),
-    `   quota: max ${(report.quota.maxWindowBytes / 1048576).toFixed(1)} MiB in any rolling 24 h at this run's ${report.quota.requests} request(s); `
-      + `ledger window ${(report.quota.ledgerWindowBytes / 1048576).toFixed(1)} MiB; DAILY_QUOTA_BYTES ${(report.quota.dailyQuotaBytes / 1048576).toFixed(1)} MiB`,
-    `   DLQs: ${Object.entries(report.dlq).map(([q, n]) => `${q}=${n}`).join(' ')}; open uploads ${report.openUploads}`
-      + (report.uploads ? ` (multipart uploads created ${report.uploads.created}, completed ${report.uploads.completed}, aborted ${report.uploads.aborted})` : '')
-      + `; stray objects ${report.strayObjects.length}`,
+    `   quota: max ${fmtBytes(report.quota.maxWindowBytes)} in any rolling 24 h at this run's ${report.quota.requests} request(s); `
+      + `ledger window ${fmtBytes(report.quota.ledgerWindowBytes)}; DAILY_QUOTA_BYTES ${fmtBytes(report.quota.dailyQuotaBytes)}`,
+    `   DLQs: ${Object.entries(report.dlq).map(([q, n]) => `${q}=${n}`).join(' ')}; ${formatUploads(report)}; stray objects ${report.strayObjects.length}`,
     `   injected faults: ${Object.entries(report.injectedFaults).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`,
     `   handler errors (retried): ${Object.entries(report.handlerErrors).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`,
-    `   requests: ${Object.entries(report.requests).map(([svc, ops]) => `${svc}{${Object.entries(ops).map(([o, n]) => `${o}:${n}`).join(' ')}}`).join(' ')}`,
+    ...[explainSdkNoise(report.sdkStreamingWarnings ?? 0)].filter((l): l is string => l !== undefined),
+    '   requests (every request the local services answered, failed ones and the harness\'s own included): '
+      + `${Object.entries(report.requests).map(([svc, ops]) => `${svc}{${Object.entries(ops).map(([o, n]) => `${o}:${n}`).join(' ')}}`).join(' ')}`,
   ];
   for (const p of report.problems.slice(0, 20)) lines.push(`   ✗ ${p}`);
   for (const d of report.openUploadDetails ?? []) lines.push(`   · ${d}`);

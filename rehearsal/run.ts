@@ -6,6 +6,8 @@ import { checkDecommission } from './decommission-check';
 import { Environment, NAMES, TiB } from './environment';
 import { CRASH_BOUNDARIES, FaultProfile } from './faults';
 import { buildReport, RunReport, StageSummary } from './report';
+import type { ProgressSink } from './report/progress';
+import { StatusTimeline } from './report/timeline';
 import { sleep } from './services/common';
 import { launchInput, OrchestratedRun, resumeInput } from './stages/orchestrator';
 import { generateVault, SizeProfile } from './vault-generator';
@@ -41,9 +43,8 @@ export interface RunOptions {
   readonly requireQuotaWait?: boolean;
   /** After the transfer: tamper with two objects, then a dry and a real VaultDecommission (decommission-check.ts). */
   readonly decommission?: boolean;
-  readonly progress: (line: string) => void;
-  /** Minimum wall milliseconds between progress lines. */
-  readonly progressEveryMs: number;
+  /** Samples every loop iteration (the display decides how often to show one) and event lines. */
+  readonly progress: ProgressSink;
 }
 
 const HOUR = 3_600_000;
@@ -110,6 +111,7 @@ async function readPartitions(env: Environment, runId: string): Promise<{ files:
 /** One rehearsal run: generate, launch the real orchestrator, fire its schedules, then report. */
 export async function runRehearsal(env: Environment, options: RunOptions): Promise<RunReport> {
   const startedAt = Date.now();
+  const virtualStart = env.clock.now();
   const { runId } = options;
   env.stats.reset();
   env.handlerErrors.clear();
@@ -150,15 +152,23 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   const initiateDone = (): boolean => run.executionsOf('InitiateRetrieval').some((e) => e.status !== 'RUNNING');
 
   const deadline = startedAt + options.timeoutMs;
-  let lastProgress = 0;
   let timedOut = false;
-  const report = (phase: string, c: Record<string, number>): void => {
-    const elapsed = (Date.now() - startedAt) / 1000;
-    const bytes = env.stats.get('Glacier', 'GetJobOutput');
-    options.progress(`[${runId}] ${phase} ${elapsed.toFixed(1)}s pending=${c.pending} requested=${c.requested} staged=${c.staged} downloaded=${c.downloaded} failed=${c.failed}`
-      + ` / ${options.archives} (${(vault.totalBytes / 1048576).toFixed(1)} MiB) GetJobOutput=${bytes} jobs-pending=${env.glacier.pendingJobs()}`
-      + ` orchestrator=${run.current?.status} virtual-clock=+${((env.clock.now() - startedAt) / HOUR).toFixed(1)}h`);
+  const timeline = new StatusTimeline();
+  const report = (phase: 'running' | 'finished' | 'timed out', c: Record<string, number>): void => {
+    timeline.record(env.clock.now() - virtualStart, c);
+    options.progress.sample({
+      runId,
+      phase,
+      wallMs: Date.now() - startedAt,
+      virtualMs: env.clock.now() - virtualStart,
+      archives: options.archives,
+      totalBytes: vault.totalBytes,
+      counts: c,
+      orchestrator: run.current?.status ?? 'not started',
+      jobsPending: env.glacier.pendingJobs(),
+    });
   };
+  const event = (line: string): void => options.progress.event(runId, line);
   for (;;) {
     const counts = await loopCounts(env, runId);
     let isIdle = await idle(env, windowPhase === 'copy-paused' ? NAMES.chunkQueue : undefined);
@@ -169,10 +179,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
       await Promise.all(run.fireDueSchedules());
       isIdle = env.activity.busy === 0;
     }
-    if (Date.now() - lastProgress >= options.progressEveryMs) {
-      report('running', counts);
-      lastProgress = Date.now();
-    }
+    report('running', counts);
     const current = run.current!;
     if (current.status !== 'RUNNING' && isIdle && windowPhase === 'done' && resumePhase !== 'armed') break;
     if (current.status !== 'RUNNING' && resumePhase === 'armed') {
@@ -186,7 +193,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     if (resumePhase === 'armed' && counts.downloaded >= Math.max(stopsDone + 1, Math.ceil(options.archives * stops[stopsDone]))) {
       // Stopped from the console midway, then the Resume runbook's StartExecution.
       run.runtime.stopExecution(current.executionArn, 'Rehearsal.Stopped', 'stopped midway by the rehearsal');
-      options.progress(`[${runId}] orchestrator stopped (${stopsDone + 1}/${stops.length}) with ${counts.downloaded} archive(s) downloaded; resuming`);
+      event(`orchestrator stopped (${stopsDone + 1}/${stops.length}) with ${counts.downloaded} archive(s) downloaded; resuming`);
       await run.runtime.whenDone(current.executionArn);
       await run.start(resumeInput(runId, vaultName));
       stopsDone++;
@@ -201,7 +208,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
         await Promise.all(run.fire('window'));
         env.pollers.chunks.start();
         windowPhase = 'done';
-        options.progress(`[${runId}] expired-window: clock +22 h, ${run.totals.extension.extended} archive(s) re-requested by DownloadWindowExtension, chunk copying resumed`);
+        event(`expired-window: clock +22 h, ${run.totals.extension.extended} archive(s) re-requested by DownloadWindowExtension, chunk copying resumed`);
         continue;
       }
       const next = env.clock.nextEventAt();
@@ -214,7 +221,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   await Promise.race([Promise.allSettled(scheduled), sleep(5_000)]);
   const final: Record<string, number> = {};
   for (const s of [ArchiveStatus.PENDING, ArchiveStatus.REQUESTED, ArchiveStatus.STAGED, ArchiveStatus.DOWNLOADED, ArchiveStatus.FAILED]) final[s] = await countStatus(env, runId, s);
-  report(timedOut ? 'TIMED OUT' : 'finished', final);
+  report(timedOut ? 'timed out' : 'finished', final);
   const partitions = await readPartitions(env, runId);
   const last = run.current!;
   const runReport = (last.output as { report?: { manifestKey?: string; failedArchivesKey?: string; prefix?: string } } | undefined)?.report;
@@ -309,5 +316,5 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
       decommission = check.lines;
     }
   }
-  return { ...result, stages, decommission, ok: result.problems.length === 0 };
+  return { ...result, stages, decommission, timeline: { virtualStartMs: virtualStart, points: timeline.points }, ok: result.problems.length === 0 };
 }
