@@ -16,6 +16,8 @@ export interface InventoryRetrievalInput {
   readonly runId: string;
   readonly vaultName: string;
   readonly storageClass: string;
+  /** Staged naming override the run record names; '' (default) for none. */
+  readonly namingOverrideKey?: string;
 }
 
 /** What the handlers returned (every invocation). */
@@ -78,6 +80,6 @@ export function inventoryRetrievalMachine(env: Environment, totals?: InventoryTo
 /** Runs InventoryRetrieval alone for one run (the orchestrator normally starts it). */
 export async function runInventoryRetrieval(env: Environment, input: InventoryRetrievalInput): Promise<InventoryRetrievalRun> {
   const totals = newInventoryTotals();
-  const run = await runStage(env, inventoryRetrievalMachine(env, totals), { ...input }, `${input.runId}-inventory`);
+  const run = await runStage(env, inventoryRetrievalMachine(env, totals), { namingOverrideKey: '', ...input }, `${input.runId}-inventory`);
   return { ...run, totals };
 }

@@ -78,7 +78,9 @@ export interface InventoryRetrievalProps {
  * downloads it in parallel ranges, validates it, then names, skips, de-duplicates, sorts and
  * partitions it on Lambda, or on Glue for large inventories.
  *
- * Execution input: `{ "runId", "vaultName", "storageClass", "providedInventoryKey"? }`.
+ * Execution input: `{ "runId", "vaultName", "storageClass", "namingOverrideKey", "providedInventoryKey"? }`
+ * (`namingOverrideKey`: the staged naming override the run record names, '' for none; the Glue job
+ * gets it as `--naming_override_key`).
  */
 export class InventoryRetrieval extends Construct {
   public readonly stateMachine: sfn.StateMachine;

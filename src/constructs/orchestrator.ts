@@ -128,10 +128,11 @@ export class Orchestrator extends Construct {
       }),
       description: 'Validates and records a transfer run; one active run per vault; stages the naming override',
     });
-    // The naming override is read from anywhere in the inventory bucket (copy) and written to the
-    // run's naming_override/ prefix, where the inventory stage reads it.
+    // The naming override is read from anywhere in the inventory bucket (copy) and written under
+    // the run's naming_override/staged/ prefix (one key per execution), where the inventory stage
+    // reads the key the run record names.
     props.storage.inventoryBucket.grantRead(this.runRecord);
-    props.storage.inventoryBucket.grantPut(this.runRecord, '*/naming_override/*');
+    props.storage.inventoryBucket.grantPut(this.runRecord, '*/naming_override/staged/*');
     this.archivesStatusCleanup = new ArchivesStatusCleanupFunction(this, 'ArchivesStatusCleanup', {
       ...opts('ArchivesStatusCleanup', Duration.minutes(15), 512, { ...base, ...destination }),
       description: 'Resets archives a stopped run left requested/staged to pending',

@@ -104,6 +104,7 @@ interface Harness {
   completion: CompletionDeps;
   calls: Record<string, number>;
   glueRuns: string[];
+  glueArguments: Array<Record<string, string>>;
 }
 
 async function harness(options: { glueState?: string } = {}): Promise<Harness> {
@@ -121,6 +122,7 @@ async function harness(options: { glueState?: string } = {}): Promise<Harness> {
   const h = {} as Harness;
   h.calls = calls;
   h.glueRuns = glueRuns;
+  h.glueArguments = [];
   h.runtime = new SfnRuntime({
     clock,
     lowerOptions: { lowerWaits: true },
@@ -132,6 +134,7 @@ async function harness(options: { glueState?: string } = {}): Promise<Harness> {
           count(`glue:${action}`);
           if (action === 'startJobRun') {
             glueRuns.push(params.Arguments['--run_id']);
+            h.glueArguments.push(params.Arguments);
             return { JobRunId: 'jr_1' };
           }
           return { JobRun: { JobRunState: options.glueState ?? 'SUCCEEDED' } };
@@ -173,7 +176,8 @@ function substitutions(): Record<string, string> {
 /** Runs the machine while moving virtual time forward until it finishes. */
 async function run(h: Harness, input: { [key: string]: Json }, definition: any = asl) {
   const arn = h.runtime.registerStateMachine(`InventoryRetrieval${Math.random().toString(36).slice(2, 8)}`, definition, substitutions());
-  const done = h.runtime.run(arn, input);
+  // The orchestrator always passes the staged override key ('' for none).
+  const done = h.runtime.run(arn, { namingOverrideKey: '', ...input });
   let finished = false;
   void done.finally(() => { finished = true; });
   while (!finished) {
@@ -282,10 +286,13 @@ describe('InventoryRetrieval ASL (local runner, local services)', () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'run-6/skipped/skipped.csv', Body: 'ArchiveId,CreationDate,Size,SHA256TreeHash,ObjectKey,LastModified,ArchiveDescription,Reason\n' }));
     const lowThreshold = JSON.parse(JSON.stringify(asl));
     lowThreshold.States.ChooseEngine.Choices[0].NumericGreaterThan = 10;
-    const result = await run(h, { runId: 'run-6', vaultName: VAULT, storageClass: 'GLACIER', providedInventoryKey: 'uploads/big.csv' }, lowThreshold);
+    const overrideKey = 'run-6/naming_override/staged/e-1.csv';
+    const result = await run(h, { runId: 'run-6', vaultName: VAULT, storageClass: 'GLACIER', providedInventoryKey: 'uploads/big.csv', namingOverrideKey: overrideKey }, lowThreshold);
     expect([result.status, result.error, result.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
     expect(result.states).toEqual(expect.arrayContaining(['StartGlueInventoryJob', 'GetGlueJobRun', 'FinishGlueInventory']));
     expect(h.glueRuns).toEqual(['run-6']);
+    // Contract with glue/inventory_job.py: the override the run record names, '' for none.
+    expect(h.glueArguments[0]).toEqual({ '--run_id': 'run-6', '--inventory_key': 'uploads/big.csv', '--naming_override_key': overrideKey });
     expect(await metrics('run-6')).toMatchObject({ totalCount: 1, inventoryEngine: 'glue' });
     await h.api.stop();
 

@@ -19,10 +19,10 @@ import {
   countAttribute,
   inventorySummaryKey,
   metricsPk,
-  namingOverrideKey,
   partitionPrefix,
   runStatusKey,
   skippedReportKey,
+  stagedNamingOverridePrefix,
 } from '../shared/schema';
 
 export interface ProcessEvent {
@@ -31,6 +31,11 @@ export interface ProcessEvent {
   /** Recorded on skipped archive items. */
   readonly storageClass?: string;
   readonly inventory: { readonly key: string; readonly size?: number };
+  /**
+   * Key of the naming override the run record names (stagedNamingOverrideKey), '' or absent for
+   * none. Only this key is read: a file another execution staged is never used.
+   */
+  readonly namingOverrideKey?: string;
 }
 
 export interface ProcessConfig {
@@ -54,16 +59,20 @@ export interface ProcessDeps {
 /** What the state machine gets back (the file list stays in the summary object). */
 export type ProcessResult = Omit<InventorySummary, 'partitionFiles'> & { readonly partitionFileCount: number };
 
-async function readOverrides(deps: ProcessDeps, runId: string): Promise<Map<string, string>> {
+async function readOverrides(deps: ProcessDeps, runId: string, key: string | undefined): Promise<Map<string, string>> {
+  if (!key) return new Map();
+  if (!key.startsWith(stagedNamingOverridePrefix(runId))) throw new Error(`naming override key ${JSON.stringify(key)} is not a staged override of run ${runId}`);
+  let body: AsyncIterable<Uint8Array>;
   try {
-    const out = await deps.s3.send(new GetObjectCommand({ Bucket: deps.config.inventoryBucket, Key: namingOverrideKey(runId) }));
-    const overrides = await parseNamingOverrides(out.Body as AsyncIterable<Uint8Array>);
-    deps.log.info('naming overrides loaded', { runId, count: overrides.size });
-    return overrides;
+    body = (await deps.s3.send(new GetObjectCommand({ Bucket: deps.config.inventoryBucket, Key: key }))).Body as AsyncIterable<Uint8Array>;
   } catch (err) {
-    if (errorName(err) === 'NoSuchKey' || errorName(err) === 'NotFound') return new Map();
+    // The run record names this file: without it the run would silently lose its names.
+    if (errorName(err) === 'NoSuchKey' || errorName(err) === 'NotFound') throw new Error(`naming override ${key} named by the run record is missing; resume with the override again`);
     throw err;
   }
+  const overrides = await parseNamingOverrides(body);
+  deps.log.info('naming overrides loaded', { runId, key, count: overrides.size });
+  return overrides;
 }
 
 /** Deletes objects under the run's sorted_inventory/ that this processing did not write. */
@@ -155,7 +164,7 @@ function resultOf(summary: InventorySummary): ProcessResult {
 export async function processRunInventory(deps: ProcessDeps, event: ProcessEvent): Promise<ProcessResult> {
   const { runId } = event;
   const { config } = deps;
-  const overrides = await readOverrides(deps, runId);
+  const overrides = await readOverrides(deps, runId, event.namingOverrideKey);
   const input = await deps.s3.send(new GetObjectCommand({ Bucket: config.inventoryBucket, Key: event.inventory.key }));
   const options: EngineOptions = {
     runId,

@@ -1,11 +1,14 @@
 import { GetBucketLocationCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { NamingOverrideError, stageNamingOverride } from './naming-override';
+import { checkNamingOverrideSource, NamingOverrideError, stageNamingOverride } from './naming-override';
 import { resolveStorageClass, resolveTier } from './storage-classes';
 import { errorName, isConditionalCheckFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import { activeVaultPk, completionWaitPk, originalInventoryKey, RUN_ID_PATTERN, RUN_SK, RunRecord, RunState, runPk, StopMode } from '../shared/schema';
+import {
+  activeVaultPk, completionWaitPk, executionKeyName, originalInventoryKey, RUN_ID_PATTERN, RUN_SK,
+  RunRecord, RunState, runPk, stagedNamingOverrideKey, StopMode,
+} from '../shared/schema';
 
 /*
  * The run record and the one-active-run-per-vault lock. The orchestrator calls this module at its
@@ -29,6 +32,8 @@ export interface RunRecordDeps {
   readonly dailyQuotaBytes: number;
   /** Inventory bucket: where a naming override is staged for the inventory stage. */
   readonly inventoryBucket?: string;
+  /** Injectable for tests: downloads a naming override given as an https:// URL. */
+  readonly fetch?: typeof fetch;
   readonly now?: () => Date;
   readonly random?: () => string;
   readonly log: Log;
@@ -72,7 +77,8 @@ export interface RunContext {
   readonly startedAt: string;
   /**
    * Execution input of InventoryRetrieval: `providedInventoryKey` (= originalInventoryKey(runId))
-   * is present only with a provided inventory, as its ASL branches on presence.
+   * is present only with a provided inventory, as its ASL branches on presence; `namingOverrideKey`
+   * is the staged override the run record names ('' for none).
    */
   readonly inventoryInput: Record<string, string>;
 }
@@ -161,7 +167,12 @@ function initiateExecution(deps: RunRecordDeps, runId: string): { name: string; 
   return { name, arn: `${deps.initiateStateMachineArn.replace(':stateMachine:', ':execution:')}:${name}` };
 }
 
-/** `start`: validates the request, takes the vault lock and writes (or re-opens) the run record. */
+/**
+ * `start`: checks everything (request, destination bucket, run id, vault lock), records the run and
+ * only then stages a naming override, under a key that belongs to this execution. A rejected
+ * request writes nothing; an override that cannot be staged puts the run record and the vault
+ * lock back as they were.
+ */
 export async function startRun(deps: RunRecordDeps, start: StartRunEvent): Promise<RunContext> {
   const { executionArn } = start;
   const event: RunRequest = start.request ?? ({} as RunRequest);
@@ -179,20 +190,18 @@ export async function startRun(deps: RunRecordDeps, start: StartRunEvent): Promi
     throw reject('InvalidInput', (err as Error).message);
   }
   const namingOverride = event.namingOverride ?? '';
-  if (namingOverride !== '' && !/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/\S+|https:\/\/\S+)$/.test(namingOverride)) {
-    throw reject('InvalidInput', 'namingOverride must be an s3:// URI or an https:// (presigned) URL');
-  }
-  const acknowledged = event.acknowledgeCrossRegion === 'YES';
   if (namingOverride !== '') {
     if (!deps.inventoryBucket) throw new Error('RunRecord needs the inventory bucket to stage a naming override');
     try {
-      const count = await stageNamingOverride({ s3: deps.s3, inventoryBucket: deps.inventoryBucket }, runId, namingOverride);
-      deps.log.info('naming override staged for the inventory stage', { runId, overrides: count });
+      checkNamingOverrideSource(namingOverride, deps.inventoryBucket);
     } catch (err) {
       if (err instanceof NamingOverrideError) throw reject('InvalidNamingOverride', err.message);
       throw err;
     }
   }
+  const acknowledged = event.acknowledgeCrossRegion === 'YES';
+  const vaultName = event.vaultName ?? '';
+  if (mode === 'LAUNCH' && !/^[A-Za-z0-9_.-]{1,255}$/.test(vaultName)) throw reject('InvalidInput', `invalid vault name ${JSON.stringify(vaultName)}`);
 
   // The destination bucket must belong to this account and, unless acknowledged, this region.
   let location: string | undefined;
@@ -210,12 +219,11 @@ export async function startRun(deps: RunRecordDeps, start: StartRunEvent): Promi
   const now = (deps.now?.() ?? new Date()).toISOString();
   const existing = await getRun(deps, runId);
   const initiate = initiateExecution(deps, runId);
+  let record: RunRecord;
   if (mode === 'LAUNCH') {
-    const vaultName = event.vaultName ?? '';
-    if (!/^[A-Za-z0-9_.-]{1,255}$/.test(vaultName)) throw reject('InvalidInput', `invalid vault name ${JSON.stringify(vaultName)}`);
     if (existing) throw reject('RunAlreadyExists', `run ${runId} already exists (${existing.state}); use the Resume runbook`);
     await lockVault(deps, vaultName, runId, executionArn);
-    const record: RunRecord = {
+    record = {
       pk: runPk(runId),
       sk: RUN_SK,
       runId,
@@ -226,7 +234,8 @@ export async function startRun(deps: RunRecordDeps, start: StartRunEvent): Promi
       tier: tier ?? deps.defaultTier,
       dailyQuotaBytes: deps.dailyQuotaBytes,
       providedInventory: providedInventoryInput === 'YES' ? 'YES' : 'NO',
-      namingOverride,
+      namingOverride: '',
+      namingOverrideKey: '',
       description: event.description ?? '',
       crossRegionAcknowledged: acknowledged,
       startedBy: 'LAUNCH',
@@ -245,44 +254,84 @@ export async function startRun(deps: RunRecordDeps, start: StartRunEvent): Promi
       if (isConditionalCheckFailed(err)) throw reject('RunAlreadyExists', `run ${runId} was created concurrently`);
       throw err;
     }
-    return context(record);
+  } else {
+    if (!existing) throw reject('RunNotFound', `run ${runId} does not exist; use the Launch runbook`);
+    if (existing.state === RunState.ACTIVE && await isRunning(deps, existing.executionArn, executionArn)) {
+      throw reject('RunStillActive', `run ${runId} is still active (${existing.executionArn}); stop it before resuming`);
+    }
+    await lockVault(deps, existing.vaultName, runId, executionArn);
+    const updated: RunRecord = {
+      ...existing,
+      storageClass: storageClass ?? existing.storageClass,
+      tier: tier ?? existing.tier,
+      providedInventory: providedInventoryInput === '' ? existing.providedInventory : (providedInventoryInput as 'YES' | 'NO'),
+      description: event.description || existing.description,
+      crossRegionAcknowledged: acknowledged || existing.crossRegionAcknowledged,
+      dailyQuotaBytes: deps.dailyQuotaBytes,
+      startedBy: 'RESUME',
+      state: RunState.ACTIVE,
+      executionArn,
+      initiateExecutionArn: initiate.arn,
+      initiateExecutionName: initiate.name,
+      startedAt: now,
+      executions: (existing.executions ?? 1) + 1,
+    };
+    const { stopRequested: _s, stopRequestedAt: _t, endedAt: _e, error: _x, ...fresh } = updated;
+    try {
+      await deps.ddb.send(new PutCommand({
+        TableName: deps.transferTable,
+        Item: fresh,
+        ConditionExpression: 'executionArn = :previous',
+        ExpressionAttributeValues: { ':previous': existing.executionArn },
+      }));
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) throw reject('RunStillActive', `run ${runId} was resumed concurrently`);
+      throw err;
+    }
+    record = fresh as RunRecord;
   }
 
-  if (!existing) throw reject('RunNotFound', `run ${runId} does not exist; use the Launch runbook`);
-  if (existing.state === RunState.ACTIVE && await isRunning(deps, existing.executionArn, executionArn)) {
-    throw reject('RunStillActive', `run ${runId} is still active (${existing.executionArn}); stop it before resuming`);
+  if (namingOverride !== '') {
+    record = await stageOverrideForExecution(deps, record, namingOverride, existing);
   }
-  await lockVault(deps, existing.vaultName, runId, executionArn);
-  const updated: RunRecord = {
-    ...existing,
-    storageClass: storageClass ?? existing.storageClass,
-    tier: tier ?? existing.tier,
-    namingOverride: namingOverride || existing.namingOverride,
-    providedInventory: providedInventoryInput === '' ? existing.providedInventory : (providedInventoryInput as 'YES' | 'NO'),
-    description: event.description || existing.description,
-    crossRegionAcknowledged: acknowledged || existing.crossRegionAcknowledged,
-    dailyQuotaBytes: deps.dailyQuotaBytes,
-    startedBy: 'RESUME',
-    state: RunState.ACTIVE,
-    executionArn,
-    initiateExecutionArn: initiate.arn,
-    initiateExecutionName: initiate.name,
-    startedAt: now,
-    executions: (existing.executions ?? 1) + 1,
-  };
-  const { stopRequested: _s, stopRequestedAt: _t, endedAt: _e, error: _x, ...fresh } = updated;
+  return context(record);
+}
+
+/**
+ * Stages the naming override of this execution under its own key and names it on the run record.
+ * On failure the record goes back to what it was before this execution (deleted for a Launch) and
+ * the vault lock is released, so a refused override leaves the run as the request found it.
+ */
+async function stageOverrideForExecution(
+  deps: RunRecordDeps, record: RunRecord, source: string, previous: RunRecord | undefined,
+): Promise<RunRecord> {
+  const key = stagedNamingOverrideKey(record.runId, executionKeyName(record.executionArn));
+  const mine = { ':me': record.executionArn };
   try {
-    await deps.ddb.send(new PutCommand({
-      TableName: deps.transferTable,
-      Item: fresh,
-      ConditionExpression: 'executionArn = :previous',
-      ExpressionAttributeValues: { ':previous': existing.executionArn },
-    }));
+    const count = await stageNamingOverride({ s3: deps.s3, inventoryBucket: deps.inventoryBucket!, fetch: deps.fetch }, key, source);
+    deps.log.info('naming override staged for the inventory stage', { runId: record.runId, key, overrides: count });
   } catch (err) {
-    if (isConditionalCheckFailed(err)) throw reject('RunStillActive', `run ${runId} was resumed concurrently`);
+    if (previous) {
+      const restore = { TableName: deps.transferTable, Item: previous, ConditionExpression: 'executionArn = :me', ExpressionAttributeValues: mine };
+      await deps.ddb.send(new PutCommand(restore))
+        .catch((e) => deps.log.error('could not restore the run record after a refused naming override', { runId: record.runId, error: errorName(e) }));
+    } else {
+      const runKey = { pk: record.pk, sk: RUN_SK };
+      await deps.ddb.send(new DeleteCommand({ TableName: deps.transferTable, Key: runKey, ConditionExpression: 'executionArn = :me', ExpressionAttributeValues: mine }))
+        .catch((e) => deps.log.error('could not remove the run record after a refused naming override', { runId: record.runId, error: errorName(e) }));
+    }
+    await releaseVault(deps, record.vaultName, record.runId);
+    if (err instanceof NamingOverrideError) throw reject('InvalidNamingOverride', err.message);
     throw err;
   }
-  return context(fresh as RunRecord);
+  await deps.ddb.send(new UpdateCommand({
+    TableName: deps.transferTable,
+    Key: { pk: record.pk, sk: RUN_SK },
+    UpdateExpression: 'SET namingOverride = :source, namingOverrideKey = :key',
+    ConditionExpression: 'executionArn = :me',
+    ExpressionAttributeValues: { ':source': source, ':key': key, ...mine },
+  }));
+  return { ...record, namingOverride: source, namingOverrideKey: key };
 }
 
 function context(r: RunRecord): RunContext {
@@ -307,7 +356,7 @@ function context(r: RunRecord): RunContext {
       mode: r.startedBy,
       providedInventory: r.providedInventory,
       ...(r.providedInventory === 'YES' ? { providedInventoryKey: originalInventoryKey(r.runId) } : {}),
-      namingOverride: r.namingOverride,
+      namingOverrideKey: r.namingOverrideKey ?? '',
       destinationPrefix: r.destinationPrefix,
     },
   };

@@ -4,6 +4,7 @@
  * handlers both import this module, so a name can only change in one place.
  */
 
+import { createHash } from 'crypto';
 import { PARTITION_COLUMNS } from '../../core/partitioning';
 
 /** Life cycle of one archive inside one run. */
@@ -343,6 +344,11 @@ export interface RunRecord {
   readonly providedInventory: 'YES' | 'NO';
   /** S3 URI or presigned URL of a naming override CSV, '' for none. */
   readonly namingOverride: string;
+  /**
+   * Inventory-bucket key of the staged naming override the inventory engines read
+   * ({@link stagedNamingOverrideKey}); '' or absent: no override.
+   */
+  readonly namingOverrideKey?: string;
   readonly description: string;
   readonly crossRegionAcknowledged: boolean;
   /** How the current execution was started. */
@@ -427,9 +433,30 @@ export function originalInventoryKey(runId: string): string {
   return `${runId}/original_inventory/inventory.csv`;
 }
 
-/** Optional naming override CSV (`GlacierArchiveID,FileName`) of a run, in the inventory bucket. */
-export function namingOverrideKey(runId: string): string {
-  return `${runId}/naming_override/naming_override.csv`;
+/**
+ * Where RunRecord stages the naming override CSV (`GlacierArchiveID,FileName`) one orchestrator
+ * execution was started with (inventory bucket). The key belongs to that execution, so no other
+ * Launch or Resume can overwrite it; the run record names it (`namingOverrideKey`) and the
+ * inventory engines read only the key the record names.
+ */
+export function stagedNamingOverrideKey(runId: string, executionName: string): string {
+  return `${stagedNamingOverridePrefix(runId)}${executionName}.csv`;
+}
+
+/** Prefix of every staged naming override of a run (RunRecord may write only here). */
+export function stagedNamingOverridePrefix(runId: string): string {
+  return `${runId}/naming_override/staged/`;
+}
+
+/**
+ * An S3-key-safe name of a Step Functions execution: the ARN's last segment (the runbooks name
+ * executions by their automation execution id), or a hash of the ARN when that segment holds
+ * characters a key segment should not.
+ */
+export function executionKeyName(executionArn: string): string {
+  const name = executionArn.slice(executionArn.lastIndexOf(':') + 1);
+  if (/^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,80}$/.test(name)) return name;
+  return `execution-${createHash('sha256').update(executionArn).digest('hex').slice(0, 32)}`;
 }
 
 /** Archives skipped by the inventory stage (partition CSV columns + `Reason`). */

@@ -11,7 +11,7 @@ import {
   inventoryErrorsKey,
   inventorySummaryKey,
   metricsPk,
-  namingOverrideKey,
+  stagedNamingOverrideKey,
   runStatusKey,
   skippedReportKey,
 } from '../../../src/handlers/shared/schema';
@@ -398,12 +398,28 @@ describe('processRunInventory / finishGlueInventory (recording the results)', ()
     expect(ddb.get(METRICS, metricsPk(RUN))!.inventoryPartitionCount).toBe(1);
   });
 
-  test('the naming override CSV of the run is applied', async () => {
-    s3.objects.set(namingOverrideKey(RUN), Buffer.from('GlacierArchiveID,FileName\na5,chosen/name.txt\n'));
-    const result = await processRunInventory(deps(), event);
+  test('only the naming override the run record names is applied', async () => {
+    const mine = stagedNamingOverrideKey(RUN, 'exec-1');
+    s3.objects.set(mine, Buffer.from('GlacierArchiveID,FileName\na5,chosen/name.txt\n'));
+    // Another execution's staged file, and the key earlier versions read, are never used.
+    s3.objects.set(stagedNamingOverrideKey(RUN, 'exec-2'), Buffer.from('GlacierArchiveID,FileName\na5,attacker/name.txt\n'));
+    s3.objects.set(`${RUN}/naming_override/naming_override.csv`, Buffer.from('GlacierArchiveID,FileName\na5,attacker/old.txt\n'));
+    const none = await processRunInventory(deps(), { ...event, namingOverrideKey: '' });
+    expect(none.overriddenCount).toBe(0);
+    expect(sortedKeys().map((k) => s3.text(k)!).join('')).not.toContain('attacker');
+
+    const result = await processRunInventory(deps(), { ...event, namingOverrideKey: mine });
     expect(result.overriddenCount).toBe(1);
     const all = sortedKeys().map((k) => s3.text(k)!).join('');
     expect(all).toContain(',vault/chosen/name.txt,');
+    expect(all).not.toContain('attacker');
+  });
+
+  test('a named override that is missing, or a key outside the run\'s staged overrides, fails the stage', async () => {
+    await expect(processRunInventory(deps(), { ...event, namingOverrideKey: stagedNamingOverrideKey(RUN, 'gone') }))
+      .rejects.toThrow(`naming override ${RUN}/naming_override/staged/gone.csv named by the run record is missing`);
+    await expect(processRunInventory(deps(), { ...event, namingOverrideKey: stagedNamingOverrideKey('other-run', 'exec-1') }))
+      .rejects.toThrow('is not a staged override of run');
   });
 
   test('finishGlueInventory records a Glue result exactly like the Lambda engine does', async () => {

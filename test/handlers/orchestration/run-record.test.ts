@@ -1,9 +1,9 @@
-import { GetBucketLocationCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetBucketLocationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { awsError, BUCKET, FACILITATOR, OrchestrationDynamo, OWNER, silentLogger, TRANSFER } from './fakes';
 import { finishRun, RunRecordDeps, RunRequest, startRun } from '../../../src/handlers/orchestration/run-record';
-import { activeVaultPk, completionWaitPk, RUN_SK, RunState, runPk } from '../../../src/handlers/shared/schema';
+import { activeVaultPk, completionWaitPk, RUN_SK, RunState, runPk, stagedNamingOverrideKey } from '../../../src/handlers/shared/schema';
 
 const SM = 'arn:aws:states:eu-west-1:111122223333:stateMachine:Initiate';
 const exec = (n: number) => `arn:aws:states:eu-west-1:111122223333:execution:Orchestrator:e${n}`;
@@ -12,6 +12,9 @@ const s3Mock = mockClient(S3Client);
 const sfnMock = mockClient(SFNClient);
 let deps: RunRecordDeps;
 
+const INVENTORY = 'transfer-inventory';
+const CSV = 'GlacierArchiveID,FileName\narchive-1,photos/a.jpg\n';
+const fetchReturning = (status: number, body: string): typeof fetch => (async () => new Response(body, { status })) as typeof fetch;
 const launch = (runId: string, vaultName = 'photos', extra: Partial<RunRequest> = {}) => ({ runId, mode: 'LAUNCH' as const, vaultName, ...extra });
 
 beforeEach(() => {
@@ -36,8 +39,12 @@ beforeEach(() => {
     dailyQuotaBytes: 1000,
     now: () => new Date('2024-03-01T12:00:00Z'),
     random: () => 'abc123',
+    inventoryBucket: INVENTORY,
+    fetch: fetchReturning(200, CSV),
     log: silentLogger(),
   };
+  s3Mock.on(PutObjectCommand).resolves({});
+  s3Mock.on(CopyObjectCommand).resolves({});
 });
 afterEach(() => dynamo.mock.restore());
 
@@ -89,6 +96,69 @@ describe('start (LAUNCH)', () => {
     s3Mock.on(GetBucketLocationCommand).resolves({});
     await expect(start(launch('r7', 'docs'))).rejects.toMatchObject({ name: 'CrossRegionNotAcknowledged' });
     await expect(start(launch('r7', 'docs', { acknowledgeCrossRegion: 'YES' }))).resolves.toBeDefined();
+  });
+});
+
+describe('naming override (issue 22: a rejected Launch writes nothing)', () => {
+  const start = (n: number, request: RunRequest) => startRun(deps, { action: 'start', executionArn: exec(n), request });
+  const writes = () => [...s3Mock.commandCalls(PutObjectCommand), ...s3Mock.commandCalls(CopyObjectCommand)].map((c) => c.args[0].input.Key);
+
+  test('is staged under a key of this execution, named on the run record and handed to the inventory stage', async () => {
+    const ctx = await start(1, launch('r1', 'photos', { namingOverride: 'https://b.s3.eu-west-1.amazonaws.com/n.csv?X-Amz-Signature=abc' }));
+    const key = stagedNamingOverrideKey('r1', 'e1');
+    expect(writes()).toEqual([key]);
+    expect(dynamo.get(TRANSFER, runPk('r1'), RUN_SK)).toMatchObject({ namingOverrideKey: key, state: RunState.ACTIVE, executionArn: exec(1) });
+    expect(ctx.inventoryInput.namingOverrideKey).toBe(key);
+    const plain = await start(2, launch('r2', 'scans'));
+    expect(plain.inventoryInput.namingOverrideKey).toBe('');
+  });
+
+  test('a Launch with an existing run id is refused before anything is written, and the run keeps its override', async () => {
+    await start(1, launch('r1', 'photos', { namingOverride: `s3://${INVENTORY}/uploads/mine.csv` }));
+    const before = dynamo.get(TRANSFER, runPk('r1'), RUN_SK);
+    const lock = dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK);
+    s3Mock.resetHistory();
+    await expect(start(2, launch('r1', 'scans', { namingOverride: `s3://${INVENTORY}/uploads/attacker.csv` }))).rejects.toMatchObject({ name: 'RunAlreadyExists' });
+    await expect(start(3, launch('r1', 'scans', { namingOverride: 'https://b.s3.amazonaws.com/x.csv?X-Amz-Signature=1' }))).rejects.toMatchObject({ name: 'RunAlreadyExists' });
+    expect(writes()).toEqual([]);
+    expect(dynamo.get(TRANSFER, runPk('r1'), RUN_SK)).toEqual(before);
+    expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)).toEqual(lock);
+    expect(dynamo.get(TRANSFER, activeVaultPk('scans'), RUN_SK)).toBeUndefined();
+  });
+
+  test('every other refusal (busy vault, foreign bucket, bad override URL) writes nothing', async () => {
+    await start(1, launch('r1'));
+    s3Mock.resetHistory();
+    await expect(start(2, launch('r2', 'photos', { namingOverride: `s3://${INVENTORY}/a.csv` }))).rejects.toMatchObject({ name: 'VaultBusy' });
+    s3Mock.on(GetBucketLocationCommand).rejectsOnce(awsError('AccessDenied', 403));
+    await expect(start(3, launch('r3', 'scans', { namingOverride: `s3://${INVENTORY}/a.csv` }))).rejects.toMatchObject({ name: 'DestinationBucketUnavailable' });
+    await expect(start(4, launch('r4', 'scans', { namingOverride: 's3://someone-else/a.csv' }))).rejects.toMatchObject({ name: 'InvalidNamingOverride' });
+    expect(writes()).toEqual([]);
+    expect(['r2', 'r3', 'r4'].map((r) => dynamo.get(TRANSFER, runPk(r), RUN_SK))).toEqual([undefined, undefined, undefined]);
+    expect(dynamo.get(TRANSFER, activeVaultPk('scans'), RUN_SK)).toBeUndefined();
+  });
+
+  test('an override that cannot be downloaded takes back the Launch: no record, no lock', async () => {
+    deps = { ...deps, fetch: fetchReturning(403, 'AccessDenied') };
+    await expect(start(1, launch('r1', 'photos', { namingOverride: 'https://b.s3.amazonaws.com/x.csv?X-Amz-Signature=1' })))
+      .rejects.toMatchObject({ name: 'InvalidNamingOverride', message: expect.stringContaining('HTTP 403') });
+    expect(dynamo.get(TRANSFER, runPk('r1'), RUN_SK)).toBeUndefined();
+    expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)).toBeUndefined();
+    expect(writes()).toEqual([]);
+  });
+
+  test('a Resume whose new override is refused leaves the run as it was, with its old override', async () => {
+    await start(1, launch('r1', 'photos', { namingOverride: `s3://${INVENTORY}/uploads/v1.csv` }));
+    await finishRun(deps, { action: 'finish', runId: 'r1', executionArn: exec(1), outcome: 'STOPPED' });
+    const stopped = dynamo.get(TRANSFER, runPk('r1'), RUN_SK);
+    deps = { ...deps, fetch: fetchReturning(500, '') };
+    await expect(start(2, { runId: 'r1', mode: 'RESUME', namingOverride: 'https://b.s3.amazonaws.com/x.csv?X-Amz-Signature=1' }))
+      .rejects.toMatchObject({ name: 'InvalidNamingOverride' });
+    expect(dynamo.get(TRANSFER, runPk('r1'), RUN_SK)).toEqual(stopped);
+    expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)).toBeUndefined();
+    // Resuming without a new override keeps the staged one of the first execution.
+    const ctx = await start(3, { runId: 'r1', mode: 'RESUME' });
+    expect(ctx.inventoryInput.namingOverrideKey).toBe(stagedNamingOverrideKey('r1', 'e1'));
   });
 });
 
