@@ -7,6 +7,13 @@ import { awscdk, javascript } from 'projen';
 const AWS_SDK = '3.1175.0';
 const AWS_SDK_DYNAMODB = '3.1169.0';
 const POWERTOOLS = '2.35.0';
+/*
+ * The Node.js the build, the tests and the rehearsal run on: the same major as the Lambda runtime.
+ * It comes from npm (the `node` package, whose preinstall script fetches the matching
+ * node-<os>-<arch> binary), so a machine with an older Node only needs npm to get it; npm puts
+ * node_modules/.bin first on PATH for `npx projen ...`, so every task runs on it.
+ */
+const NODE = '24.21.0';
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-glacier-vault-to-s3',
@@ -20,13 +27,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
-  minNodeVersion: '20.19.0',
+  // Node 24 is what we build, test and rehearse on (see NODE above); older majors are not tested.
+  minNodeVersion: '24.0.0',
 
-  // aws-cdk-lib peer floor 2.189.1: the oldest release we build and test against. What we rely on
-  // from it: Runtime.NODEJS_22_X (2.168), DynamoDB pointInTimeRecoverySpecification (2.180),
-  // and cdk-nag 2.37's own floor (2.176). Raising it forces every consumer to upgrade, so we
-  // only move it when a feature needs it.
-  cdkVersion: '2.189.1',
+  // aws-cdk-lib peer floor 2.224.0: the oldest release we build and test against. What we rely on
+  // from it: Runtime.NODEJS_24_X (2.224: before it, cdk-nag's AwsSolutions-L1 "latest runtime"
+  // check does not know nodejs24.x and flags every function), DynamoDB
+  // pointInTimeRecoverySpecification (2.180), and cdk-nag 2's own floor (2.176). Raising it forces
+  // every consumer to upgrade, so we only move it when a feature needs it.
+  cdkVersion: '2.224.0',
   jsiiVersion: '~6.0.0',
 
   // Lambda handlers are bundled by esbuild when WE build, so consumers (TypeScript, Python, Java,
@@ -35,7 +44,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // far less often than the others, so a pinned, tested client set is the safer contract.
   lambdaAutoDiscover: true,
   lambdaOptions: {
-    runtime: new awscdk.LambdaRuntime('nodejs22.x', 'node22', { defaultExternals: [] }),
+    runtime: new awscdk.LambdaRuntime('nodejs24.x', 'node24', { defaultExternals: [] }),
     bundlingOptions: {
       sourcemap: true,
     },
@@ -46,6 +55,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   bundledDeps: ['csv-parse@7.0.3', 'stream-json@1.9.1', 'commander@14.0.3'],
 
   devDeps: [
+    `node@${NODE}`,
     '@aws-sdk/client-glacier@3.1048.0',
     `@aws-sdk/client-s3@${AWS_SDK}`,
     `@aws-sdk/client-sqs@${AWS_SDK}`,
@@ -94,6 +104,19 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['/rehearsal-output/', '/.rehearsal-tmp/', '__pycache__/', '/bench/results/'],
   githubOptions: { mergify: false },
   depsUpgrade: false,
+});
+
+// npm 11 asks for install scripts of dependencies to be approved (package.json allowScripts).
+// `node` needs its preinstall to fetch the Node binary; esbuild's postinstall checks its platform
+// binary; classic-level (dynalite's store, rehearsal) and @parcel/watcher (jest) load prebuilt
+// N-API binaries and only compile when none fits. By name, not name@version: npm can only verify a
+// pinned version against the lockfile's `resolved` URL, which installs configured with
+// omit-lockfile-registry-resolved do not record (the versions are pinned in devDeps anyway).
+project.package.addField('allowScripts', {
+  'node': true,
+  'esbuild': true,
+  'classic-level': true,
+  '@parcel/watcher': true,
 });
 
 // Handlers, the rehearsal and the benchmarks are linted like the library.

@@ -304,7 +304,6 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     AWS_DEFAULT_REGION: REGION,
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
     AWS_ENDPOINT_URL_S3: s3.endpoint,
     AWS_ENDPOINT_URL_GLACIER: glacier.endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,

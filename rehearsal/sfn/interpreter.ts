@@ -3,7 +3,6 @@
  * `require` export condition; TypeScript (module node16, CommonJS output) refuses a static import of
  * an ESM-typed package, so the CJS build is required and typed through an import type.
  */
-import './polyfill';
 
 type Interpreter = typeof import('aws-local-stepfunctions', { with: { 'resolution-mode': 'import' } });
 

@@ -20,7 +20,6 @@
  *   heartbeat timeout with `States.Timeout`; the interpreter compares names literally).
  */
 import { StateMachine } from './interpreter';
-import './polyfill';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -14,7 +14,6 @@
  * - TimeoutSeconds / HeartbeatSeconds / top-level TimeoutSeconds run on the given clock (virtual
  *   time with rehearsal/clock.ts); Wait states and Retry intervals are scaled by `timeScale` (default 0).
  */
-import './polyfill';
 import { randomUUID } from 'crypto';
 import * as dynamodbSdk from '@aws-sdk/client-dynamodb';
 import * as s3Sdk from '@aws-sdk/client-s3';

@@ -18,7 +18,6 @@ import { GiB, row, RUN, TOPIC, TRANSFER, VAULT, World } from '../handlers/initia
  * (rehearsal/sfn) with the real batch handlers behind it (DynamoDB and Glacier faked in memory).
  */
 
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING = '1';
 const BUCKET = 'inventory-bucket';
 const INITIATE_FN = 'arn:aws:lambda:eu-west-1:111122223333:function:InitiateArchiveRetrieval';
 const SCAN_FN = 'arn:aws:lambda:eu-west-1:111122223333:function:ArchivesNeedingWindowExtension';

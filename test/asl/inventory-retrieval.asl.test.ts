@@ -28,7 +28,6 @@ import { metricsPk } from '../../src/handlers/shared/schema';
  */
 
 jest.setTimeout(120_000);
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING = '1';
 const REGION = 'us-east-1';
 const ACCOUNT = '111122223333';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };

@@ -10,7 +10,6 @@ import { resolveStorageClass } from '../../src/handlers/orchestration/storage-cl
  * completion stand-in uses the real completion rule (run-counts.ts).
  */
 
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING = '1';
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';
 const fn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;

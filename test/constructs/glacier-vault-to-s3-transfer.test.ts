@@ -209,9 +209,12 @@ describe('GlacierVaultToS3Transfer wiring', () => {
     });
   });
 
-  test('every handler runs on Node.js 22; the archive-retrieval handlers get the configured chunk size', () => {
+  test('every handler runs on Node.js 24, the major these tests run on; the archive-retrieval handlers get the configured chunk size', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function')) as any[];
-    for (const f of fns) expect(f.Properties.Runtime).toBe('nodejs22.x');
+    for (const f of fns) expect(f.Properties.Runtime).toBe('nodejs24.x');
+    // The build installs its Node from npm (the `node` devDependency) so tests exercise the handlers
+    // on the runtime they ship for.
+    expect(`nodejs${process.versions.node.split('.')[0]}.x`).toBe('nodejs24.x');
     const copiers = fns.filter((f) => f.Properties.Environment?.Variables?.CHUNK_SIZE_BYTES);
     expect(copiers).toHaveLength(4);
     for (const f of copiers) {

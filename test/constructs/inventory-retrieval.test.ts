@@ -12,7 +12,7 @@ function build() {
   const inventory = new InventoryRetrieval(stack, 'InventoryRetrieval', {
     storage, vaultArns: [VAULT], destinationPrefix: 'restored/', partitionSizeBytes: 40 * 2 ** 40, maxArchiveSizeBytes: 5 * 2 ** 40,
   });
-  const notifications = new lambda.Function(stack, 'Notifications', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>{}') });
+  const notifications = new lambda.Function(stack, 'Notifications', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>{}') });
   inventory.grantJobCompletion(notifications);
   return { template: Template.fromStack(stack), inventory };
 }

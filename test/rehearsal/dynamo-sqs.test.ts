@@ -7,7 +7,6 @@ import { LocalDynamo, pipelineTables, startDynamo } from '../../rehearsal/servic
 import { SqsPoller, StreamPoller } from '../../rehearsal/services/lambda-poller';
 import { LocalSqs, startSqs } from '../../rehearsal/services/sqs';
 
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING = '1';
 const credentials = { accessKeyId: 'rehearsal', secretAccessKey: 'rehearsal' };
 let dynamo: LocalDynamo;
 let doc: DynamoDBDocumentClient;

@@ -11,7 +11,6 @@ import { GlacierFake, isTreeHashAligned, startGlacierFake } from '../../rehearsa
 import { contentPieces, generateVault } from '../../rehearsal/vault-generator';
 import { treeHashOf } from '../../src/core/tree-hash';
 
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING = '1';
 const MiB = 1024 * 1024;
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:rehearsal-topic';
 let clock: Clock;

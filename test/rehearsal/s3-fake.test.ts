@@ -17,7 +17,6 @@ import {
 import { ApiStats } from '../../rehearsal/services/common';
 import { S3Fake, startS3Fake } from '../../rehearsal/services/s3-fake';
 
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING = '1';
 const ACCOUNT = '111122223333';
 const MiB = 1024 * 1024;
 let s3fake: S3Fake;

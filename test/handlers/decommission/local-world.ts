@@ -31,7 +31,6 @@ import {
  * and the destination objects the transfer would have written.
  */
 
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING = '1';
 export const ACCOUNT = '111122223333';
 export const REGION = 'us-east-1';
 export const TABLE = 'decom-transfer';

@@ -3,7 +3,6 @@ import { S3Fake, startS3Fake } from '../../../rehearsal/services/s3-fake';
 import { MemoryObjectStore } from '../../../rehearsal/sfn/object-store';
 import { runStateMachine, SfnRuntime } from '../../../rehearsal/sfn/runner';
 
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING = '1';
 const FN = 'arn:aws:lambda:us-east-1:111122223333:function:copy';
 
 const distributedMap = (extra: Record<string, unknown>, processor?: Record<string, unknown>) => ({

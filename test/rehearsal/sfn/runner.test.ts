@@ -2,7 +2,6 @@ import { AddressInfo } from 'net';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { runStateMachine, SfnRuntime } from '../../../rehearsal/sfn/runner';
 
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING = '1';
 const FN = 'arn:aws:lambda:us-east-1:111122223333:function:double';
 const credentials = { accessKeyId: 'rehearsal', secretAccessKey: 'rehearsal' };
 

@@ -5,7 +5,6 @@ import { Clock } from '../../../rehearsal/clock';
 import { SfnApi, startSfnApi } from '../../../rehearsal/sfn/api';
 import { SfnRuntime } from '../../../rehearsal/sfn/runner';
 
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING = '1';
 
 const waitForCallback = (extra: Record<string, unknown> = {}) => ({
   StartAt: 'Request restore',
