@@ -243,7 +243,10 @@ export class InventoryRetrieval extends Construct {
       },
       description: 'Glue inventory engine: same partitions as the Lambda engine, for large inventories',
     });
-    this.glueJob.addDependency(securityConfiguration);
+    // Construct-level dependency (a DependsOn between the two L1s): CfnResource#addDependency is
+    // deprecated in newer aws-cdk-lib and its replacement, addResourceDependency, is missing from
+    // the oldest aws-cdk-lib we support.
+    this.glueJob.node.addDependency(securityConfiguration);
     if (!storage.encryptionKey) {
       suppressNag(this.glueJob, [
         { id: 'AwsSolutions-GL1', reason: 'CloudWatch log encryption for Glue needs a customer managed KMS key; pass encryptionKey to enable it (it is then on).' },
