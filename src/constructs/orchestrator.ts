@@ -128,7 +128,7 @@ export class Orchestrator extends Construct {
       }),
       description: 'Validates and records a transfer run; one active run per vault; stages the naming override',
     });
-    // The naming override is read from anywhere in the inventory bucket (copy) and written under
+    // The naming override is read from anywhere in the inventory bucket (streamed) and written under
     // the run's naming_override/staged/ prefix (one key per execution), where the inventory stage
     // reads the key the run record names.
     props.storage.inventoryBucket.grantRead(this.runRecord);

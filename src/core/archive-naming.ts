@@ -240,18 +240,23 @@ export function assignUniqueKeys(records: readonly KeyedArchive[], options: { re
   return records.map((r, i) => ({ archiveId: r.archiveId, key: keys[i], renamed: keys[i] !== r.key }));
 }
 
+/** One row of a naming override CSV: its ArchiveId, FileName (may be blank) and line number. */
+export interface NamingOverrideRow {
+  readonly archiveId: string;
+  readonly fileName: string;
+  readonly line: number;
+}
+
 /**
- * Reads a naming override CSV (RFC 4180, header with `GlacierArchiveID` and `FileName` columns in
- * any order and ASCII case, optional UTF-8 BOM) into ArchiveId → FileName. Rows whose ArchiveId is
- * blank are ignored; rows whose FileName is blank are left out so the description names the
- * archive. Throws on a missing column, a malformed CSV or an ArchiveId listed twice (with the line).
+ * The rows of a naming override CSV (RFC 4180, header with `GlacierArchiveID` and `FileName`
+ * columns in any order and ASCII case, optional UTF-8 BOM), streamed: nothing but the current row
+ * is held. Rows whose ArchiveId is blank are left out. Throws on a missing column or a malformed
+ * CSV.
  */
-export async function parseNamingOverrides(source: string | Uint8Array | AsyncIterable<string | Uint8Array>): Promise<Map<string, string>> {
+export async function* namingOverrideRows(source: string | Uint8Array | AsyncIterable<string | Uint8Array>): AsyncGenerator<NamingOverrideRow> {
   const input = typeof source === 'string' || source instanceof Uint8Array ? Readable.from([source]) : Readable.from(source);
   const parser = input.pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true }));
   input.on('error', (e) => parser.destroy(e));
-  const overrides = new Map<string, string>();
-  const seen = new Set<string>();
   let idColumn = -1;
   let nameColumn = -1;
   for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
@@ -262,13 +267,24 @@ export async function parseNamingOverrides(source: string | Uint8Array | AsyncIt
       if (idColumn < 0 || nameColumn < 0) throw new Error('Naming override CSV: the header needs GlacierArchiveID and FileName columns');
       continue;
     }
-    const id = (record[idColumn] ?? '').trim();
-    if (id === '') continue;
-    if (seen.has(id)) throw new Error(`Naming override CSV line ${info.lines}: GlacierArchiveID ${id} is listed twice`);
-    seen.add(id);
-    const name = record[nameColumn] ?? '';
-    if (name.trim() !== '') overrides.set(id, name);
+    const archiveId = (record[idColumn] ?? '').trim();
+    if (archiveId !== '') yield { archiveId, fileName: record[nameColumn] ?? '', line: info.lines };
   }
   if (idColumn < 0) throw new Error('Naming override CSV: the header needs GlacierArchiveID and FileName columns');
+}
+
+/**
+ * Reads a naming override CSV ({@link namingOverrideRows}) into ArchiveId → FileName. Rows whose
+ * FileName is blank are left out so the description names the archive. Throws on a missing
+ * column, a malformed CSV or an ArchiveId listed twice (with the line).
+ */
+export async function parseNamingOverrides(source: string | Uint8Array | AsyncIterable<string | Uint8Array>): Promise<Map<string, string>> {
+  const overrides = new Map<string, string>();
+  const seen = new Set<string>();
+  for await (const { archiveId, fileName, line } of namingOverrideRows(source)) {
+    if (seen.has(archiveId)) throw new Error(`Naming override CSV line ${line}: GlacierArchiveID ${archiveId} is listed twice`);
+    seen.add(archiveId);
+    if (fileName.trim() !== '') overrides.set(archiveId, fileName);
+  }
   return overrides;
 }

@@ -1,7 +1,7 @@
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 
 /**
- * Writes a large text object to S3 line by line without holding it in memory: 8 MiB multipart
+ * Writes a large text object to S3 line by line (or piece by piece) without holding it in memory: 8 MiB multipart
  * parts, or one PutObject when the whole object is smaller. Aborts its upload on failure.
  */
 export class TextObjectWriter {
@@ -20,10 +20,14 @@ export class TextObjectWriter {
   ) {}
 
   public async write(line: string): Promise<void> {
-    const b = Buffer.from(`${line}\n`, 'utf8');
-    this.chunks.push(b);
-    this.buffered += b.length;
     this.lines++;
+    await this.writeBytes(Buffer.from(`${line}\n`, 'utf8'));
+  }
+
+  /** Appends raw bytes (a piece of a streamed body); at most one part is held in memory. */
+  public async writeBytes(bytes: Uint8Array): Promise<void> {
+    this.chunks.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    this.buffered += bytes.byteLength;
     if (this.buffered >= this.partSize) await this.flushPart();
   }
 

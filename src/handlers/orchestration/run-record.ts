@@ -308,8 +308,8 @@ async function stageOverrideForExecution(
   const key = stagedNamingOverrideKey(record.runId, executionKeyName(record.executionArn));
   const mine = { ':me': record.executionArn };
   try {
-    const count = await stageNamingOverride({ s3: deps.s3, inventoryBucket: deps.inventoryBucket!, fetch: deps.fetch }, key, source);
-    deps.log.info('naming override staged for the inventory stage', { runId: record.runId, key, overrides: count });
+    const bytes = await stageNamingOverride({ s3: deps.s3, inventoryBucket: deps.inventoryBucket!, fetch: deps.fetch }, key, source);
+    deps.log.info('naming override staged for the inventory stage', { runId: record.runId, key, bytes });
   } catch (err) {
     if (previous) {
       const restore = { TableName: deps.transferTable, Item: previous, ConditionExpression: 'executionArn = :me', ExpressionAttributeValues: mine };
