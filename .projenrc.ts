@@ -130,7 +130,7 @@ project.eslint?.addOverride({
 });
 
 // Harness, benchmarks and CI scripts are not part of the published package.
-for (const path of ['/rehearsal/', '/rehearsal-output/', '/bench/', '/.ci/', '/glue/test_*.py', '/glue/__pycache__/']) project.npmignore?.exclude(path);
+for (const path of ['/rehearsal/', '/rehearsal-output/', '/docs/', '/bench/', '/.ci/', '/glue/test_*.py', '/glue/__pycache__/']) project.npmignore?.exclude(path);
 
 // ASL definitions are imported as JSON by the constructs; tsc copies them into lib/asl/ so the
 // published package can load them at synth time (proved by test:package).

@@ -194,6 +194,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
   const clock = new Clock(options.speed);
   const stats = new ApiStats();
   const faults = new FaultController();
+  faults.now = () => clock.now();
   const credentials = { accessKeyId: 'rehearsal', secretAccessKey: 'rehearsal' };
   const objectWrites = new Map<string, number>();
   const archiveWrites: ArchiveWrite[] = [];

@@ -49,6 +49,9 @@ export class FaultController {
   private crashArmed = 0;
   private crashLabel = 'crash-between-steps';
   public readonly injected = new Map<string, number>();
+  /** Every injection of the run in order, on `now` (the environment sets the rehearsal clock), for report.html. */
+  public readonly events: { at: number; kind: string }[] = [];
+  public now: () => number = Date.now;
   /** Set by the environment: crashes only hit the pipeline's own bucket and items. */
   public scope?: FaultScope;
 
@@ -61,6 +64,7 @@ export class FaultController {
     this.rng = new Random(`faults:${seed}:${profile}`);
     this.attempts.clear();
     this.injected.clear();
+    this.events.length = 0;
     this.crashArmed = 0;
     this.crashLabel = 'crash-between-steps';
   }
@@ -261,6 +265,7 @@ export class FaultController {
 
   private note<T extends { kind: string }>(fault: T): T {
     this.injected.set(fault.kind, (this.injected.get(fault.kind) ?? 0) + 1);
+    this.events.push({ at: this.now(), kind: fault.kind });
     return fault;
   }
 }

@@ -170,7 +170,7 @@ async function main(): Promise<number> {
   process.stdout.write(`\nrehearsal: ${reports.length - failed.length}/${reports.length} run(s) passed, `
     + `${reports.reduce((n, r) => n + r.archives, 0)} archives, ${fmtBytes(reports.reduce((n, r) => n + r.bytes, 0))}, wall time ${(wallMs / 1000).toFixed(1)} s\n`);
   writeJson(join(outputDir, 'rehearsal.json'), { wallTimeMs: wallMs, runs: reports.map((r) => ({ runId: r.runId, ok: r.ok, folder: r.runId })) });
-  process.stdout.write(`results: ${displayPath(outputDir)}/ (per run: report.json, pipeline-report/)\n`);
+  process.stdout.write(`results: ${displayPath(outputDir)}/ (per run: report.html, report.json, pipeline-report/)\n`);
   return failed.length === 0 ? 0 : 1;
 }
 

@@ -29,6 +29,19 @@ export interface ArchiveResult {
   readonly problems: string[];
 }
 
+/** One archive in report.json / report.html. */
+export interface ArchiveRow {
+  readonly archiveId: string;
+  readonly key?: string;
+  readonly size: number;
+  readonly status: string;
+  readonly reason?: string;
+  /** What the rehearsal found wrong with it (empty = verified or accounted for). */
+  readonly problems: string[];
+  /** Archive-retrieval jobs Glacier accepted for it (more than one: re-requested). */
+  readonly jobs: number;
+}
+
 /** What the stages did (InventoryRetrieval, InitiateRetrieval, DownloadWindowExtension, the orchestrator). */
 export interface StageSummary {
   readonly inventory: { status: string; jobs: number; chunks: number; polls: number; renamed: number };
@@ -106,6 +119,12 @@ export interface RunReport {
   readonly stages?: StageSummary;
   /** Lines describing the decommission check (runs with `decommission`). */
   readonly decommission?: string[];
+  /** Every archive of the inventory: key, final status, failure reason, the rehearsal's findings, Glacier jobs initiated for it. */
+  readonly archiveRows?: ArchiveRow[];
+  /** The run's archive-retrieval InitiateJob requests Glacier accepted (virtual time, bytes). */
+  readonly glacierJobs?: { at: number; bytes: number; archiveId: string }[];
+  /** Every fault injected, in order (virtual time, kind). */
+  readonly faultEvents?: { at: number; kind: string }[];
   /** Archives by status over virtual time (the harness's samples of the metrics item), from the run's start on the rehearsal clock. */
   readonly timeline?: { virtualStartMs: number; points: TimelinePoint[] };
   /** Where the orchestrator wrote the pipeline's run report (inventory bucket key prefix); absent when it wrote none. */
@@ -373,6 +392,7 @@ export async function buildReport(env: Environment, input: {
   const openUploadDetails = open.map((u) => describeOpenUpload(env, u, [...items.values()].find((i) => i.objectKey === u.key), input.startedAt));
   if (openUploads > 0 && lost === 0) problems.push(`${openUploads} multipart upload(s) left open (storage leak)`);
   problems.push(...await checkRunReport(env, input.runReport, archives, items));
+  const runJobs = env.initiatedJobs.filter((j) => input.vaultName === undefined || j.vaultName === input.vaultName);
   const discarded = env.pollers.metrics.discarded.length;
   if (discarded > 0) problems.push(`${discarded} stream record(s) given up by the metrics event source`);
   if (input.timedOut) problems.push('the run timed out before every archive reached a final status');
@@ -414,6 +434,17 @@ export async function buildReport(env: Environment, input: {
     })),
     failedWithReason,
     quota,
+    archiveRows: results.map((r) => ({
+      archiveId: r.archiveId,
+      key: r.objectKey,
+      size: r.size,
+      status: r.status,
+      reason: items.get(r.archiveId)?.failureReason as string | undefined,
+      problems: r.problems,
+      jobs: runJobs.filter((j) => j.archiveId === r.archiveId).length,
+    })),
+    glacierJobs: runJobs.map((j) => ({ at: j.at, bytes: j.bytes, archiveId: j.archiveId })),
+    faultEvents: [...env.faults.events],
     pipelineReportPrefix: input.runReport?.prefix,
     ok: problems.length === 0,
   };

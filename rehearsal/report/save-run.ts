@@ -1,4 +1,6 @@
+import { writeFileSync } from 'fs';
 import { join } from 'path';
+import { renderHtmlReport } from './html-report';
 import { PipelineReportFile, runFolder, writeJson, writePipelineReport } from './output-folder';
 import { Environment, NAMES } from '../environment';
 import type { RunReport } from '../report';
@@ -12,7 +14,7 @@ export function pipelineReportFiles(env: Environment, prefix: string): PipelineR
 
 /**
  * Saves one finished run into the invocation folder (before the next run clears the local S3):
- * `<runId>/pipeline-report/*` and `<runId>/report.json`. Returns the run folder.
+ * `<runId>/pipeline-report/*`, `<runId>/report.json` and `<runId>/report.html`. Returns the run folder.
  */
 export function saveRun(env: Environment, outputDir: string, report: RunReport): string {
   const folder = runFolder(outputDir, report.runId);
@@ -25,5 +27,6 @@ export function saveRun(env: Environment, outputDir: string, report: RunReport):
       ? null
       : { source: `s3://${NAMES.inventoryBucket}/${report.pipelineReportPrefix}`, files: pipelineReport },
   });
+  writeFileSync(join(folder, 'report.html'), renderHtmlReport(report));
   return folder;
 }
