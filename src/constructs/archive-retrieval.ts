@@ -124,6 +124,9 @@ export class ArchiveRetrieval extends Construct {
       [Env.CHUNK_SIZE]: String(props.chunkSizeBytes),
       [Env.MAX_DOWNLOAD_ATTEMPTS]: String(props.maxDownloadAttempts ?? 3),
       [Env.CHUNK_MAX_RECEIVES]: String(storage.chunkMaxReceiveCount),
+      [Env.NOTIFICATIONS_MAX_RECEIVES]: String(storage.messageMaxReceiveCount),
+      [Env.VALIDATION_MAX_RECEIVES]: String(storage.messageMaxReceiveCount),
+      [Env.MAX_RETRIEVAL_JOBS]: String(storage.maxRetrievalJobsPerArchive),
       POWERTOOLS_SERVICE_NAME: 'glacier-vault-to-s3',
     };
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
@@ -196,6 +199,8 @@ export class ArchiveRetrieval extends Construct {
     storage.chunkQueue.grantSendMessages(this.notificationsProcessor);
     storage.chunkQueue.grantSendMessages(this.archiveValidation);
     storage.validationQueue.grantSendMessages(this.chunkRetrieval);
+    // A re-staged archive whose parts are all in gets its validation message again.
+    storage.validationQueue.grantSendMessages(this.notificationsProcessor);
     storage.metricsTable.grantReadWriteData(this.metricsProcessor);
 
     for (const fn of [...writers, this.metricsProcessor]) {

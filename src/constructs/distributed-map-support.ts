@@ -138,6 +138,7 @@ export function quotaEnvironment(storage: TransferStorage, dailyQuotaBytes: numb
     [Env.METRICS_TABLE]: storage.metricsTable.tableName,
     [Env.DAILY_QUOTA_BYTES]: String(dailyQuotaBytes),
     [Env.INITIATE_REQUESTS_PER_SECOND]: String(requestsPerSecond),
+    [Env.MAX_RETRIEVAL_JOBS]: String(storage.maxRetrievalJobsPerArchive),
   };
 }
 

@@ -169,6 +169,24 @@ export interface GlacierVaultToS3TransferProps {
   readonly maxJobPollsPerCheck?: number;
 
   /**
+   * Receives of a Glacier job notification or a validation message before it moves to its
+   * dead-letter queue; on the last one a message that still fails (a PutObject the bucket policy
+   * or KMS key denies, say) ends its archive FAILED with the error as the reason. 2 to 1000.
+   *
+   * @default 10
+   */
+  readonly messageMaxReceiveCount?: number;
+
+  /**
+   * Glacier retrieval jobs one archive may have in one run attempt (its request plus re-requests
+   * when its download window closes before it was copied). At the bound the archive is FAILED
+   * with the reason, never requested again; Resume starts the count again. 1 to 100.
+   *
+   * @default 3
+   */
+  readonly maxRetrievalJobsPerArchive?: number;
+
+  /**
    * Email addresses told when a run completes, fails or stops, and when an alarm fires.
    *
    * @default - no emails (the EventBridge events are still published)
@@ -298,6 +316,8 @@ export class GlacierVaultToS3Transfer extends Construct {
     this.storage = new TransferStorage(this, 'Storage', {
       encryptionKey: props.encryptionKey,
       removalPolicy: props.removalPolicy,
+      messageMaxReceiveCount: props.messageMaxReceiveCount,
+      maxRetrievalJobsPerArchive: props.maxRetrievalJobsPerArchive,
     });
 
     this.archiveRetrieval = new ArchiveRetrieval(this, 'ArchiveRetrieval', {

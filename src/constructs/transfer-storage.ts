@@ -8,6 +8,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { suppressNag } from './nag';
+import { DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE } from '../core/archive-lifecycle';
 import { MetricsTable, TransferTable } from '../handlers/shared/schema';
 
 /** Properties of {@link TransferStorage}. */
@@ -53,6 +54,26 @@ export interface TransferStorageProps {
    * @default 40
    */
   readonly chunkMaxReceiveCount?: number;
+
+  /**
+   * How many times a Glacier job notification or a validation message is received before it moves
+   * to its dead-letter queue. On the last receive a message that still fails marks its archive
+   * FAILED with the error as the reason (an archive is never left in flight behind a
+   * dead-lettered message). An integer from 2 to 1000.
+   *
+   * @default 10
+   */
+  readonly messageMaxReceiveCount?: number;
+
+  /**
+   * Glacier retrieval jobs one archive may have in one run attempt: its request plus every
+   * re-request when its download window closes before it was copied. At the bound the archive is
+   * FAILED with the reason instead of being requested again (each job costs a request fee and
+   * quota). Resume starts the count again. An integer from 1 to 100.
+   *
+   * @default 3
+   */
+  readonly maxRetrievalJobsPerArchive?: number;
 }
 
 /**
@@ -86,6 +107,10 @@ export class TransferStorage extends Construct {
   public readonly streamDeadLetterQueue: sqs.Queue;
   /** Receives of a chunk message before it moves to its dead-letter queue. */
   public readonly chunkMaxReceiveCount: number;
+  /** Receives of a notification or validation message before it moves to its dead-letter queue. */
+  public readonly messageMaxReceiveCount: number;
+  /** Glacier retrieval jobs one archive may have in one run attempt. */
+  public readonly maxRetrievalJobsPerArchive: number;
   /** The key passed in props, if any. */
   public readonly encryptionKey?: kms.IKey;
 
@@ -232,10 +257,18 @@ export class TransferStorage extends Construct {
     };
     // Lambda's SQS guidance: visibility timeout at least six times the consumer's timeout, so a
     // batch held back by throttling is not redelivered while another invocation still holds it.
-    [this.notificationsQueue, this.notificationsDeadLetterQueue] = makeQueue('Notifications', Duration.seconds(consumerTimeout.toSeconds() * 6), 10);
+    this.messageMaxReceiveCount = props.messageMaxReceiveCount ?? 10;
+    this.maxRetrievalJobsPerArchive = props.maxRetrievalJobsPerArchive ?? DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE;
+    for (const [name, value, min, max] of [
+      ['messageMaxReceiveCount', this.messageMaxReceiveCount, 2, 1000],
+      ['maxRetrievalJobsPerArchive', this.maxRetrievalJobsPerArchive, 1, 100],
+    ] as const) {
+      if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+    }
+    [this.notificationsQueue, this.notificationsDeadLetterQueue] = makeQueue('Notifications', Duration.seconds(consumerTimeout.toSeconds() * 6), this.messageMaxReceiveCount);
     this.chunkMaxReceiveCount = props.chunkMaxReceiveCount ?? 40;
     [this.chunkQueue, this.chunkDeadLetterQueue] = makeQueue('ChunkRetrieval', Duration.seconds(chunkTimeout.toSeconds() * 6), this.chunkMaxReceiveCount);
-    [this.validationQueue, this.validationDeadLetterQueue] = makeQueue('Validation', Duration.seconds(consumerTimeout.toSeconds() * 6), 10);
+    [this.validationQueue, this.validationDeadLetterQueue] = makeQueue('Validation', Duration.seconds(consumerTimeout.toSeconds() * 6), this.messageMaxReceiveCount);
     this.notificationTopic.addSubscription(new subscriptions.SqsSubscription(this.notificationsQueue));
 
     this.streamDeadLetterQueue = new sqs.Queue(this, 'StreamDeadLetterQueue', {

@@ -2,13 +2,15 @@ import {
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
   QueryCommandOutput,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { ArchiveTransition } from '../../core/archive-lifecycle';
 import type { ChunkPlan } from '../../core/chunk-plan';
-import { isConditionalCheckFailed } from '../shared/aws-errors';
+import { transitionUpdate } from '../shared/archive-transition';
+import { isConditionalCheckFailed, isTransactionConditionFailed } from '../shared/aws-errors';
 import { forEachLimited } from '../shared/concurrency';
 import {
   ARCHIVE_SK,
@@ -16,7 +18,6 @@ import {
   ArchiveStatus,
   ChunkItem,
   chunkSk,
-  runStatusKey,
   TransferTable,
 } from '../shared/schema';
 
@@ -33,22 +34,10 @@ async function conditional(write: () => Promise<unknown>): Promise<boolean> {
   }
 }
 
-/** The archive fields a status change rewrites (the StatusIndex keys move with the status). */
-function statusValues(runId: string, status: ArchiveStatus, now: Date): Record<string, string> {
-  return {
-    ':status': status,
-    ':runStatus': runStatusKey(runId, status),
-    ':statusTime': now.toISOString(),
-  };
-}
-const SET_STATUS = '#status = :status, runStatus = :runStatus, statusTime = :statusTime';
-
 /** Conditions that keep a write to the job and/or upload the caller worked on. */
-function addGuard(
-  guard: { readonly jobId?: string; readonly uploadId?: string },
-  conditions: string[],
-  values: Record<string, unknown>,
-): void {
+function guardConditions(guard: { readonly jobId?: string; readonly uploadId?: string }): { conditions: string[]; values: Record<string, unknown> } {
+  const conditions: string[] = [];
+  const values: Record<string, unknown> = {};
   if (guard.jobId !== undefined) {
     conditions.push('jobId = :jobId');
     values[':jobId'] = guard.jobId;
@@ -57,6 +46,7 @@ function addGuard(
     conditions.push('uploadId = :uploadId');
     values[':uploadId'] = guard.uploadId;
   }
+  return { conditions, values };
 }
 
 /**
@@ -104,37 +94,28 @@ export class ArchiveStore {
    * pending → requested with this job: the request stage crashed after InitiateJob and before it
    * recorded the job id, and the job's notification found the archive through its description.
    */
-  public async adoptJob(item: ArchiveItem, jobId: string): Promise<boolean> {
-    const now = this.clock();
+  public async adoptJob(item: ArchiveItem, jobId: string, maxRetrievalJobs?: number): Promise<boolean> {
     return conditional(() => this.ddb.send(new UpdateCommand({
       TableName: this.tableName,
       Key: { pk: item.pk, sk: ARCHIVE_SK },
-      UpdateExpression: `SET ${SET_STATUS}, jobId = :jobId`,
-      ConditionExpression: '#status = :pending AND attribute_not_exists(jobId)',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ...statusValues(item.runId, ArchiveStatus.REQUESTED, now),
-        ':pending': ArchiveStatus.PENDING,
-        ':jobId': jobId,
-      },
+      ...transitionUpdate(ArchiveTransition.ADOPT_JOB, { runId: item.runId, now: this.clock(), maxRetrievalJobs }, {
+        set: ['jobId = :jobId'],
+        conditions: ['attribute_not_exists(jobId)'],
+        values: { ':jobId': jobId },
+      }),
     })));
   }
 
   /** requested → staged for exactly this job. `false` when another delivery got there first. */
   public async markStaged(item: ArchiveItem, jobId: string, jobExpiresAt: number | undefined): Promise<boolean> {
-    const now = this.clock();
     return conditional(() => this.ddb.send(new UpdateCommand({
       TableName: this.tableName,
       Key: { pk: item.pk, sk: ARCHIVE_SK },
-      UpdateExpression: `SET ${SET_STATUS}${jobExpiresAt !== undefined ? ', jobExpiresAt = :expires' : ''}`,
-      ConditionExpression: '#status = :requested AND jobId = :jobId',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ...statusValues(item.runId, ArchiveStatus.STAGED, now),
-        ':requested': ArchiveStatus.REQUESTED,
-        ':jobId': jobId,
-        ...(jobExpiresAt !== undefined ? { ':expires': jobExpiresAt } : {}),
-      },
+      ...transitionUpdate(ArchiveTransition.STAGE, { runId: item.runId, now: this.clock() }, {
+        set: jobExpiresAt !== undefined ? ['jobExpiresAt = :expires'] : [],
+        conditions: ['jobId = :jobId'],
+        values: { ':jobId': jobId, ...(jobExpiresAt !== undefined ? { ':expires': jobExpiresAt } : {}) },
+      }),
     })));
   }
 
@@ -150,35 +131,24 @@ export class ArchiveStore {
   }
 
   /**
-   * Marks the archive failed, if it is still in flight and still belongs to `guard` (the job
-   * and/or upload the caller worked on).
+   * Marks the archive failed with `reason`, if it is not finished yet and still belongs to `guard`
+   * (the job and/or upload the caller worked on).
    */
   public async markFailed(
     item: ArchiveItem,
     reason: string,
     guard: { readonly jobId?: string; readonly uploadId?: string; readonly downloadAttempts?: number },
   ): Promise<boolean> {
-    const now = this.clock();
-    const conditions = ['#status IN (:requested, :staged)'];
-    const values: Record<string, unknown> = {
-      ...statusValues(item.runId, ArchiveStatus.FAILED, now),
-      ':requested': ArchiveStatus.REQUESTED,
-      ':staged': ArchiveStatus.STAGED,
-      ':reason': reason,
-    };
-    addGuard(guard, conditions, values);
-    let update = `SET ${SET_STATUS}, failureReason = :reason`;
+    const { conditions, values } = guardConditions(guard);
+    const set: string[] = [];
     if (guard.downloadAttempts !== undefined) {
-      update += ', downloadAttempts = :attempts';
+      set.push('downloadAttempts = :attempts');
       values[':attempts'] = guard.downloadAttempts;
     }
     return conditional(() => this.ddb.send(new UpdateCommand({
       TableName: this.tableName,
       Key: { pk: item.pk, sk: ARCHIVE_SK },
-      UpdateExpression: update,
-      ConditionExpression: conditions.join(' AND '),
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: values,
+      ...transitionUpdate(ArchiveTransition.FAIL, { runId: item.runId, now: this.clock(), reason }, { set, conditions, values }),
     })));
   }
 
@@ -189,25 +159,17 @@ export class ArchiveStore {
     objectVersionId: string | undefined,
   ): Promise<boolean> {
     const now = this.clock();
-    const conditions = ['#status = :staged'];
-    const values: Record<string, unknown> = {
-      ...statusValues(item.runId, ArchiveStatus.DOWNLOADED, now),
-      ':staged': ArchiveStatus.STAGED,
-      ':downloadedAt': now.toISOString(),
-    };
-    addGuard(guard, conditions, values);
-    let update = `SET ${SET_STATUS}, downloadedAt = :downloadedAt`;
+    const { conditions, values } = guardConditions(guard);
+    const set = ['downloadedAt = :downloadedAt'];
+    values[':downloadedAt'] = now.toISOString();
     if (objectVersionId !== undefined) {
-      update += ', objectVersionId = :versionId';
+      set.push('objectVersionId = :versionId');
       values[':versionId'] = objectVersionId;
     }
     return conditional(() => this.ddb.send(new UpdateCommand({
       TableName: this.tableName,
       Key: { pk: item.pk, sk: ARCHIVE_SK },
-      UpdateExpression: update,
-      ConditionExpression: conditions.join(' AND '),
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: values,
+      ...transitionUpdate(ArchiveTransition.DOWNLOAD, { runId: item.runId, now }, { set, conditions, values }),
     })));
   }
 
@@ -278,9 +240,33 @@ export class ArchiveStore {
     })));
   }
 
-  /** Records one uploaded part. A plain put: a re-upload of the same range rewrites the same facts. */
-  public async putChunk(chunk: ChunkItem): Promise<void> {
-    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: chunk }));
+  /**
+   * Records one uploaded part, only while its upload is still the archive's current one and the
+   * archive is staged (one transaction with a condition check on the archive item): a late
+   * duplicate delivery of a replaced upload's part cannot overwrite the new upload's record.
+   * `false` when the upload was replaced.
+   */
+  public async putChunk(chunk: ChunkItem): Promise<boolean> {
+    try {
+      await this.ddb.send(new TransactWriteCommand({
+        TransactItems: [
+          {
+            ConditionCheck: {
+              TableName: this.tableName,
+              Key: { pk: chunk.pk, sk: ARCHIVE_SK },
+              ConditionExpression: 'uploadId = :uploadId AND #status = :staged',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':uploadId': chunk.uploadId, ':staged': ArchiveStatus.STAGED },
+            },
+          },
+          { Put: { TableName: this.tableName, Item: chunk } },
+        ],
+      }));
+      return true;
+    } catch (err) {
+      if (isTransactionConditionFailed(err)) return false;
+      throw err;
+    }
   }
 
   /**

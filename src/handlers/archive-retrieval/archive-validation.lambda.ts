@@ -1,9 +1,12 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DEFAULT_QUEUE_MAX_RECEIVES } from './config';
+import { maxReceivesFromEnv } from './last-receive';
 import { parseValidationMessage } from './messages';
 import { stagingDeps } from './staging-deps';
-import { processValidation } from './validation';
+import { processValidationDelivery } from './validation';
 import { createDocumentClient, createGlacierClient, createS3Client, createSqsClient } from '../shared/clients';
 import { createLogger } from '../shared/logger';
+import { Env } from '../shared/schema';
 import { processSqsBatch } from '../shared/sqs-batch';
 
 /*
@@ -18,8 +21,10 @@ const sqs = createSqsClient();
 
 export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   const deps = stagingDeps(ddb, clients, sqs, logger);
+  const maxReceives = maxReceivesFromEnv(Env.VALIDATION_MAX_RECEIVES, DEFAULT_QUEUE_MAX_RECEIVES);
   return processSqsBatch(event, context, logger, async (record) => {
-    const outcome = await processValidation(deps, parseValidationMessage(record.body));
+    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1');
+    const outcome = await processValidationDelivery(deps, parseValidationMessage(record.body), receiveCount, maxReceives);
     logger.debug('validation message processed', { messageId: record.messageId, outcome });
   });
 }

@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ArchiveStore } from './archive-store';
 import type { DestinationConfig } from './config';
+import { failArchiveOnLastReceive } from './last-receive';
 import { uploadChecksumAlgorithm } from './part-checksum';
 import { copyRangeToPart, JobOutputExpiredError, TransferClients } from './transfer';
 import { chunkRange, planChunks } from '../../core/chunk-plan';
@@ -117,7 +118,10 @@ export async function processChunk(deps: ChunkDeps, message: ChunkMessage): Prom
       treeHash: copied.treeHash,
       expiresAt: ttlDays > 0 ? Math.floor(now.getTime() / 1000) + ttlDays * SECONDS_PER_DAY : undefined,
     };
-    await deps.store.putChunk(chunk);
+    if (!(await deps.store.putChunk(chunk))) {
+      log.info('upload replaced while the part was copied; its record is not written', { uploadId: message.uploadId });
+      return 'superseded';
+    }
     const updated = await deps.store.addPartDone(pk, message.uploadId, message.partNumber);
     if (!updated) {
       log.info('upload replaced while the part was copied; acknowledging it', { uploadId: message.uploadId });
@@ -153,21 +157,15 @@ export async function processChunkDelivery(
   receiveCount: number,
   maxReceives: number,
 ): Promise<ChunkOutcome | 'archive-failed'> {
-  try {
-    return await processChunk(deps, message);
-  } catch (err) {
-    if (receiveCount < maxReceives) throw err;
-    const item = await deps.store.getArchive(archivePk(message.runId, message.archiveId));
-    if (!item) throw err;
-    const cause = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    const reason = `part ${message.partNumber} could not be copied in ${receiveCount} attempts (${cause})`;
-    if (!(await deps.store.markFailed(item, reason, { uploadId: message.uploadId }))) throw err;
-    deps.logger.error('last attempt for this chunk failed; archive marked failed', {
-      archiveId: message.archiveId,
-      runId: message.runId,
-      partNumber: message.partNumber,
-      reason,
-    });
-    return 'archive-failed';
-  }
+  return failArchiveOnLastReceive({
+    store: deps.store,
+    log: deps.logger,
+    receiveCount,
+    maxReceives,
+    what: `part ${message.partNumber} (copy from Glacier into S3)`,
+    locate: async () => {
+      const item = await deps.store.getArchive(archivePk(message.runId, message.archiveId));
+      return item ? { item, guard: { uploadId: message.uploadId } } : undefined;
+    },
+  }, () => processChunk(deps, message));
 }

@@ -47,6 +47,9 @@ export function maxDownloadAttemptsConfig(): number {
   return value;
 }
 
+/** Default maxReceiveCount of the notifications and validation queues (TransferStorage's default). */
+export const DEFAULT_QUEUE_MAX_RECEIVES = 10;
+
 /** Default for {@link Env.CHUNK_MAX_RECEIVES}: the construct's default chunk-queue maxReceiveCount. */
 export const DEFAULT_CHUNK_MAX_RECEIVES = 40;
 

@@ -1,6 +1,6 @@
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
-import { describeError, errorName } from '../shared/aws-errors';
+import { describeError, isTransactionConditionFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
 import {
   ARCHIVE_SK,
@@ -118,10 +118,7 @@ function transaction(tableName: string, deltas: readonly StatusDelta[], nowSecon
 
 /** True when a transaction was cancelled only because a marker already existed. */
 function alreadyCounted(err: unknown): boolean {
-  if (errorName(err) !== 'TransactionCanceledException') return false;
-  const reasons = (err as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? [];
-  return reasons.some((r) => r.Code === 'ConditionalCheckFailed')
-    && reasons.every((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'None' || r.Code === undefined);
+  return isTransactionConditionFailed(err);
 }
 
 /** Groups consecutive deltas so that markers + distinct run counters fit in one transaction. */

@@ -1,10 +1,13 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DEFAULT_QUEUE_MAX_RECEIVES } from './config';
+import { maxReceivesFromEnv } from './last-receive';
 import { createLeafHashPool } from './leaf-hash-workers';
-import { processNotification } from './notifications';
+import { processNotificationDelivery } from './notifications';
 import { stagingDeps } from './staging-deps';
 import { completeInventoryJob } from '../inventory-retrieval/inventory-job-completion';
 import { createDocumentClient, createGlacierClient, createS3Client, createSqsClient } from '../shared/clients';
 import { createLogger } from '../shared/logger';
+import { Env } from '../shared/schema';
 import { processSqsBatch } from '../shared/sqs-batch';
 
 /*
@@ -28,8 +31,10 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
       log?.info('inventory job notification handled', { jobId: notification.jobId, outcome });
     },
   };
+  const maxReceives = maxReceivesFromEnv(Env.NOTIFICATIONS_MAX_RECEIVES, DEFAULT_QUEUE_MAX_RECEIVES);
   return processSqsBatch(event, context, logger, async (record) => {
-    const outcome = await processNotification(deps, record.body);
+    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1');
+    const outcome = await processNotificationDelivery(deps, record.body, receiveCount, maxReceives);
     logger.debug('notification processed', { messageId: record.messageId, outcome });
   });
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { GlacierJobNotification, jobOutputExpiry, parseGlacierNotification } from './glacier-notification';
+import { failArchiveOnLastReceive, MessageArchive } from './last-receive';
 import { stageArchive, StageOutcome, StagingDeps } from './staging';
 import type { Log } from '../shared/logger';
 import { withKeys } from '../shared/logger';
@@ -133,6 +134,38 @@ export async function processNotification(deps: NotificationDeps, body: string):
 }
 
 /**
+ * Runs {@link processNotification} for one delivery; on the queue's last receive a notification
+ * that still fails (a PutObject the bucket policy denies, say) marks its archive FAILED with the
+ * reason instead of leaving it staged behind a dead-lettered message.
+ */
+export async function processNotificationDelivery(
+  deps: NotificationDeps,
+  body: string,
+  receiveCount: number,
+  maxReceives: number,
+): Promise<NotificationOutcome | 'archive-failed'> {
+  return failArchiveOnLastReceive({
+    store: deps.store,
+    log: deps.logger,
+    receiveCount,
+    maxReceives,
+    what: 'copy of the staged archive (Glacier job notification)',
+    locate: async (): Promise<MessageArchive | undefined> => {
+      let notification: GlacierJobNotification;
+      try {
+        notification = parseGlacierNotification(body);
+      } catch {
+        return undefined;
+      }
+      if (notification.action !== 'ArchiveRetrieval') return undefined;
+      const pk = await deps.store.findArchivePkByJobId(notification.jobId);
+      const item = pk === undefined ? undefined : await deps.store.getArchive(pk);
+      return item ? { item, guard: { jobId: notification.jobId } } : undefined;
+    },
+  }, () => processNotification(deps, body));
+}
+
+/**
  * The archive a job belongs to: through the JobIdIndex, or else through the job description the
  * request stage writes (`retrievalJobDescription`), which still names the run and archive when a
  * crash kept the job id from being recorded. Such a `pending` archive adopts the job.
@@ -144,7 +177,7 @@ async function findArchive(deps: NotificationDeps, notification: GlacierJobNotif
   if (ref === undefined) return undefined;
   const item = await deps.store.getArchive(archivePk(ref.runId, ref.archiveId));
   if (item?.status !== ArchiveStatus.PENDING || item.jobId !== undefined) return item;
-  if (await deps.store.adoptJob(item, notification.jobId)) {
+  if (await deps.store.adoptJob(item, notification.jobId, deps.maxRetrievalJobs)) {
     log.warn('job found through its description: the request stage never recorded it; archive adopts the job', {
       archiveId: item.archiveId,
       runId: item.runId,

@@ -4,6 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ArchiveStore } from './archive-store';
 import { chunkSizeConfig, destinationConfig, maxDownloadAttemptsConfig } from './config';
 import type { TransferClients } from './transfer';
+import { maxRetrievalJobsFromEnv } from '../shared/archive-transition';
 import { requireEnv } from '../shared/clients';
 import { Env } from '../shared/schema';
 
@@ -21,6 +22,8 @@ export function stagingDeps(ddb: DynamoDBDocumentClient, clients: TransferClient
     chunkQueueUrl: requireEnv(Env.CHUNK_QUEUE_URL),
     chunkSize: chunkSizeConfig(),
     maxDownloadAttempts: maxDownloadAttemptsConfig(),
+    maxRetrievalJobs: maxRetrievalJobsFromEnv(),
+    validationQueueUrl: requireEnv(Env.VALIDATION_QUEUE_URL),
     logger,
   };
 }

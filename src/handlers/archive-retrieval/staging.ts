@@ -6,7 +6,7 @@ import {
   S3Client,
   StorageClass,
 } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ArchiveStore } from './archive-store';
 import type { DestinationConfig } from './config';
 import { MetadataKey, objectMetadata } from './object-metadata';
@@ -16,7 +16,7 @@ import { ChunkPlan, chunkRanges, planChunks } from '../../core/chunk-plan';
 import { IntegrityError } from '../../core/tree-hash';
 import { describeError, errorName } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import { ArchiveItem, ArchiveStatus, ChunkMessage } from '../shared/schema';
+import { ArchiveItem, ArchiveStatus, ChunkMessage, ValidationMessage } from '../shared/schema';
 import { sendAllMessages } from '../shared/sqs-send';
 
 /** Everything the staging logic talks to. */
@@ -29,6 +29,13 @@ export interface StagingDeps {
   /** Chunk size for new plans (existing uploads keep the size they were planned with). */
   readonly chunkSize: number;
   readonly maxDownloadAttempts: number;
+  /** Bound on retrieval jobs per archive (a job adopted through its description counts). */
+  readonly maxRetrievalJobs?: number;
+  /**
+   * Validation queue: a re-staged archive whose parts are all uploaded (its validation was lost or
+   * dead-lettered) gets its validation message again.
+   */
+  readonly validationQueueUrl?: string;
   readonly log: Log;
 }
 
@@ -138,6 +145,13 @@ async function ensureUploadAndEnqueue(deps: StagingDeps, item: ArchiveItem, jobI
       return { id: `part-${range.partNumber}`, body: JSON.stringify(message) };
     });
   await sendAllMessages(deps.sqs, deps.chunkQueueUrl, messages);
+  if (messages.length === 0 && done.size >= plan.chunkCount && deps.validationQueueUrl) {
+    // Every part is in but the archive is still staged: its validation never completed (lost, or
+    // dead-lettered before the last-receive rule). Queue it again; validation is idempotent.
+    const validation: ValidationMessage = { runId: current.runId, archiveId: current.archiveId, uploadId };
+    await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.validationQueueUrl, MessageBody: JSON.stringify(validation) }));
+    deps.log.info('every part already uploaded; validation queued again', { uploadId, chunkCount: plan.chunkCount });
+  }
   await deps.store.markChunksQueued(current, jobId, uploadId);
   deps.log.info('chunk messages enqueued', { uploadId, enqueued: messages.length, alreadyDone: done.size, chunkCount: plan.chunkCount });
   return 'chunks-queued';

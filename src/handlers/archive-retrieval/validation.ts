@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { CompleteMultipartUploadCommand } from '@aws-sdk/client-s3';
+import { failArchiveOnLastReceive } from './last-receive';
 import { completedPart, uploadChecksumAlgorithm } from './part-checksum';
 import { abortUpload, headObject, objectMatches, stageArchive, StagingDeps } from './staging';
 import { combineTreeHashes } from '../../core/tree-hash';
@@ -99,6 +100,30 @@ export async function processValidation(deps: ValidationDeps, message: Validatio
   }
   itemLog.info('archive was marked by a concurrent validation');
   return 'superseded';
+}
+
+/**
+ * Runs {@link processValidation} for one delivery; on the queue's last receive a validation that
+ * still fails marks its archive FAILED with the reason (never left staged behind a dead-lettered
+ * message).
+ */
+export async function processValidationDelivery(
+  deps: ValidationDeps,
+  message: ValidationMessage,
+  receiveCount: number,
+  maxReceives: number,
+): Promise<ValidationOutcome | 'archive-failed'> {
+  return failArchiveOnLastReceive({
+    store: deps.store,
+    log: deps.logger,
+    receiveCount,
+    maxReceives,
+    what: 'validation of the uploaded archive',
+    locate: async () => {
+      const item = await deps.store.getArchive(archivePk(message.runId, message.archiveId));
+      return item ? { item, guard: { uploadId: message.uploadId } } : undefined;
+    },
+  }, () => processValidation(deps, message));
 }
 
 /** The chunk items of `uploadId`, one per part 1..chunkCount, or an IncompleteChunksError. */

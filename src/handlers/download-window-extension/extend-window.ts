@@ -1,4 +1,5 @@
 import type { WindowExtensionItem } from './window-scan';
+import { DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE, retrievalBoundReached, retrievalBoundReason } from '../../core/archive-lifecycle';
 import { InvalidBatchInputError, RequestDeps, requestCandidates } from '../initiate-retrieval/initiate-batch';
 import { archivePk, ArchiveStatus } from '../shared/schema';
 
@@ -23,6 +24,8 @@ export interface ExtendBatchResult {
   readonly alreadyMoved: number;
   /** InitiateJob failed after retries; the next scan tries again while the window is open. */
   readonly failed: number;
+  /** Reached the bound on retrieval jobs per archive: marked FAILED with the reason, not re-requested. */
+  readonly boundReached: number;
   /** Left for a later call or the next scan (quota). */
   readonly deferred: number;
 }
@@ -49,11 +52,25 @@ export async function extendBatch(deps: ExtendDeps, event: ExtendBatchEvent): Pr
   const current = await deps.store.getArchives(listed.map((i) => archivePk(input.runId, i.archiveId)));
   const items = new Map<string, NonNullable<ReturnType<typeof current.get>>>();
   let alreadyMoved = 0;
+  let boundReached = 0;
+  const maxJobs = deps.maxRetrievalJobs ?? DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE;
   for (const entry of listed) {
     const pk = archivePk(input.runId, entry.archiveId);
     const item = current.get(pk);
     if (!item || !EXTENSIBLE.includes(item.status) || item.jobId !== entry.jobId || items.has(pk)) {
       alreadyMoved++;
+      continue;
+    }
+    if (retrievalBoundReached(item.retrievalJobs, maxJobs)) {
+      // An archive whose copy keeps failing would otherwise be re-requested (and paid for) forever.
+      const reason = `${retrievalBoundReason(item.retrievalJobs ?? 0, maxJobs)}; its download window closed before it was copied`
+        + (item.lastVerificationFailure ? ` (last verification failure: ${item.lastVerificationFailure})` : '');
+      if (await deps.store.failInFlight(item, entry.jobId, reason)) {
+        boundReached++;
+        deps.log.error('archive failed: retrieval job bound reached, not re-requested', { runId: input.runId, archiveId: item.archiveId, reason });
+      } else {
+        alreadyMoved++;
+      }
       continue;
     }
     items.set(pk, item);
@@ -68,7 +85,7 @@ export async function extendBatch(deps: ExtendDeps, event: ExtendBatchEvent): Pr
     }),
     async (candidate, jobId) => {
       const item = items.get(candidate.pk)!;
-      if (await deps.store.switchToExtendedJob(item, item.jobId!, jobId)) {
+      if (await deps.store.switchToExtendedJob(item, item.jobId!, jobId, deps.maxRetrievalJobs)) {
         deps.log.info('download window extended with a new job', { runId: input.runId, archiveId: item.archiveId, oldJobId: item.jobId, jobId, oldJobExpiresAt: item.jobExpiresAt });
       } else {
         deps.log.warn('archive moved on while it was re-requested; the new job is not used', { runId: input.runId, archiveId: item.archiveId, jobId });
@@ -77,7 +94,9 @@ export async function extendBatch(deps: ExtendDeps, event: ExtendBatchEvent): Pr
     false,
   );
   const waitSeconds = outcome.waitSeconds <= deps.maxWaitSeconds ? outcome.waitSeconds : 0;
-  const result: ExtendBatchResult = { waitSeconds, extended: outcome.requested, alreadyMoved, failed: outcome.failed, deferred: outcome.deferred };
+  const result: ExtendBatchResult = {
+    waitSeconds, extended: outcome.requested, alreadyMoved, failed: outcome.failed, boundReached, deferred: outcome.deferred,
+  };
   deps.log.info('window-extension batch processed', { runId: input.runId, listed: listed.length, ...result, quotaWaitSeconds: outcome.waitSeconds });
   return result;
 }

@@ -2,6 +2,7 @@ import type { GlacierClient } from '@aws-sdk/client-glacier';
 import { paced, requestArchiveJob } from './glacier-request';
 import type { QuotaLedgerStore } from './quota-ledger';
 import { NewArchiveItem, RequestStore } from './request-store';
+import { DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE, retrievalBoundReached, retrievalBoundReason } from '../../core/archive-lifecycle';
 import type { Log } from '../shared/logger';
 import { archivePk, ArchiveStatus, PartitionRow, retrievalJobDescription } from '../shared/schema';
 
@@ -60,6 +61,8 @@ export interface RequestDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Backoff base between own InitiateJob attempts (ms). */
   readonly retryBaseDelayMs?: number;
+  /** Bound on Glacier retrieval jobs per archive (default DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE). */
+  readonly maxRetrievalJobs?: number;
 }
 
 const TIERS = ['Bulk', 'Standard', 'Expedited'];
@@ -160,8 +163,17 @@ export async function initiateBatch(deps: RequestDeps, event: InitiateBatchEvent
   let alreadyHandled = 0;
   let failed = 0;
   const toRequest: Array<Candidate | undefined> = new Array(parsed.length).fill(undefined);
-  const classify = (i: number, status: ArchiveStatus | undefined): void => {
-    if (status === ArchiveStatus.PENDING) {
+  const maxJobs = deps.maxRetrievalJobs ?? DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE;
+  const classify = async (i: number, status: ArchiveStatus | undefined, retrievalJobs?: number): Promise<void> => {
+    if (status === ArchiveStatus.PENDING && retrievalBoundReached(retrievalJobs, maxJobs)) {
+      const reason = retrievalBoundReason(retrievalJobs ?? 0, maxJobs);
+      if (await deps.store.markRequestFailed(parsed[i].pk, input.runId, reason)) {
+        failed++;
+        log.error('archive recorded as failed: retrieval job bound reached', { runId: input.runId, archiveId: parsed[i].item.archiveId, reason });
+      } else {
+        alreadyHandled++;
+      }
+    } else if (status === ArchiveStatus.PENDING) {
       const p = parsed[i];
       toRequest[i] = { pk: p.pk, archiveId: p.item.archiveId, vaultName: p.item.vaultName, size: p.item.size };
     } else {
@@ -171,7 +183,7 @@ export async function initiateBatch(deps: RequestDeps, event: InitiateBatchEvent
   await paced(parsed.map((_, i) => i), { concurrency: 25, perSecond: 100_000, deadlineMs: Infinity }, async (i) => {
     const p = parsed[i];
     const found = existing.get(p.pk);
-    if (found) return classify(i, found.status);
+    if (found) return classify(i, found.status, found.retrievalJobs);
     if (p.problem) {
       if (await deps.store.createArchive(p.pk, { ...p.item, failureReason: p.problem }, ArchiveStatus.FAILED)) {
         failed++;
@@ -182,7 +194,8 @@ export async function initiateBatch(deps: RequestDeps, event: InitiateBatchEvent
       return classify(i, ArchiveStatus.PENDING);
     }
     // Written concurrently by another invocation: go by what it wrote.
-    classify(i, (await deps.store.getArchive(p.pk))?.status);
+    const written = await deps.store.getArchive(p.pk);
+    return classify(i, written?.status, written?.retrievalJobs);
   });
 
   const pending = toRequest.filter((c): c is Candidate => c !== undefined);
@@ -253,7 +266,7 @@ export async function requestCandidates(
         requestedBytes += candidate.size;
         if (onRequested) {
           await onRequested(candidate, result.jobId);
-        } else if (!(await deps.store.markRequested(candidate.pk, input.runId, result.jobId))) {
+        } else if (!(await deps.store.markRequested(candidate.pk, input.runId, result.jobId, deps.maxRetrievalJobs))) {
           deps.log.warn('archive stopped being pending while it was requested; the new job is a duplicate and its notification will not match',
             { runId: input.runId, archiveId: candidate.archiveId, jobId: result.jobId });
         }

@@ -3,6 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { requestConfig } from './config';
 import { QuotaLedgerStore } from './quota-ledger';
 import { RequestStore } from './request-store';
+import { maxRetrievalJobsFromEnv } from '../shared/archive-transition';
 import type { Log } from '../shared/logger';
 
 /**
@@ -23,6 +24,7 @@ export function requestDeps(ddb: DynamoDBDocumentClient, glacier: GlacierClient,
     requestsPerSecond: config.requestsPerSecond,
     concurrency: config.concurrency,
     maxAttempts: config.maxAttempts,
+    maxRetrievalJobs: maxRetrievalJobsFromEnv(),
     log,
   };
 }

@@ -1,6 +1,8 @@
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ArchiveTransition } from '../../core/archive-lifecycle';
+import { transitionItem, transitionUpdate } from '../shared/archive-transition';
 import { isConditionalCheckFailed } from '../shared/aws-errors';
-import { ARCHIVE_SK, ArchiveItem, ArchiveStatus, runStatusKey, WindowExtensionAttributes } from '../shared/schema';
+import { ARCHIVE_SK, ArchiveItem, ArchiveStatus, WindowExtensionAttributes } from '../shared/schema';
 
 const BATCH_GET_LIMIT = 100;
 const BATCH_GET_RETRIES = 8;
@@ -60,53 +62,53 @@ export class RequestStore {
   }
 
   /**
-   * Writes the archive item with `status` (pending, or failed with a reason for an unusable row)
+   * Writes the archive item (pending, or failed with its `failureReason` for an unusable row)
    * unless it already exists. `false` when it exists (another invocation wrote it first).
    */
   public async createArchive(pk: string, item: NewArchiveItem, status: ArchiveStatus.PENDING | ArchiveStatus.FAILED): Promise<boolean> {
-    const now = this.clock().toISOString();
-    return conditional(() => this.ddb.send(new PutCommand({
-      TableName: this.tableName,
-      Item: { ...item, pk, sk: ARCHIVE_SK, status, runStatus: runStatusKey(item.runId, status), statusTime: now },
-      ConditionExpression: 'attribute_not_exists(pk)',
-    })));
+    const transition = status === ArchiveStatus.PENDING ? ArchiveTransition.CREATE_PENDING : ArchiveTransition.CREATE_FAILED;
+    const put = transitionItem(transition, { ...item, pk, sk: ARCHIVE_SK }, this.clock());
+    return conditional(() => this.ddb.send(new PutCommand({ TableName: this.tableName, ...put })));
   }
 
-  /** pending → requested with the job id. `false` when the archive is no longer pending. */
-  public async markRequested(pk: string, runId: string, jobId: string): Promise<boolean> {
-    const now = this.clock().toISOString();
+  /**
+   * pending → requested with the job id (one more retrieval job). `false` when the archive is no
+   * longer pending.
+   */
+  public async markRequested(pk: string, runId: string, jobId: string, maxRetrievalJobs?: number): Promise<boolean> {
+    const now = this.clock();
     return conditional(() => this.ddb.send(new UpdateCommand({
       TableName: this.tableName,
       Key: { pk, sk: ARCHIVE_SK },
-      UpdateExpression: 'SET #status = :requested, runStatus = :runStatus, statusTime = :now, jobId = :jobId, requestedAt = :now REMOVE jobExpiresAt, failureReason',
-      ConditionExpression: '#status = :pending',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':requested': ArchiveStatus.REQUESTED,
-        ':runStatus': runStatusKey(runId, ArchiveStatus.REQUESTED),
-        ':now': now,
-        ':jobId': jobId,
-        ':pending': ArchiveStatus.PENDING,
-      },
+      ...transitionUpdate(ArchiveTransition.REQUEST, { runId, now, maxRetrievalJobs }, {
+        set: ['jobId = :jobId', 'requestedAt = :requestedAt'],
+        remove: ['jobExpiresAt', 'failureReason'],
+        values: { ':jobId': jobId, ':requestedAt': now.toISOString() },
+      }),
     })));
   }
 
-  /** pending → failed with the reason. `false` when the archive is no longer pending. */
+  /** pending (never requested under a job) → failed with the reason. `false` when the archive is no longer pending. */
   public async markRequestFailed(pk: string, runId: string, reason: string): Promise<boolean> {
-    const now = this.clock().toISOString();
     return conditional(() => this.ddb.send(new UpdateCommand({
       TableName: this.tableName,
       Key: { pk, sk: ARCHIVE_SK },
-      UpdateExpression: 'SET #status = :failed, runStatus = :runStatus, statusTime = :now, failureReason = :reason',
-      ConditionExpression: '#status = :pending',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':failed': ArchiveStatus.FAILED,
-        ':runStatus': runStatusKey(runId, ArchiveStatus.FAILED),
-        ':now': now,
-        ':reason': reason,
-        ':pending': ArchiveStatus.PENDING,
-      },
+      ...transitionUpdate(ArchiveTransition.FAIL, { runId, now: this.clock(), reason }, {
+        conditions: ['#status = :pendingOnly'],
+        values: { ':pendingOnly': ArchiveStatus.PENDING },
+      }),
+    })));
+  }
+
+  /** An in-flight archive (still under `jobId`) → failed with the reason. */
+  public async failInFlight(item: ArchiveItem, jobId: string, reason: string): Promise<boolean> {
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: item.pk, sk: ARCHIVE_SK },
+      ...transitionUpdate(ArchiveTransition.FAIL, { runId: item.runId, now: this.clock(), reason }, {
+        conditions: ['jobId = :jobId'],
+        values: { ':jobId': jobId },
+      }),
     })));
   }
 
@@ -117,27 +119,24 @@ export class RequestStore {
    * is removed until the new job's completion notification sets it. The status does not change, so
    * counters are not touched and the archive is counted once.
    */
-  public async switchToExtendedJob(item: ExtensibleArchiveItem, oldJobId: string, newJobId: string): Promise<boolean> {
-    const now = this.clock().toISOString();
-    const values: Record<string, unknown> = {
-      ':newJob': newJobId,
-      ':oldJob': oldJobId,
-      ':now': now,
-      ':one': 1,
-      ':status': item.status,
-    };
-    let update = 'SET jobId = :newJob, previousJobId = :oldJob, windowExtendedAt = :now, statusTime = :now ADD windowExtensions :one';
+  public async switchToExtendedJob(item: ExtensibleArchiveItem, oldJobId: string, newJobId: string, maxRetrievalJobs?: number): Promise<boolean> {
+    const now = this.clock();
+    const set = ['jobId = :newJob', 'previousJobId = :oldJob', 'windowExtendedAt = :extendedAt'];
+    const values: Record<string, unknown> = { ':newJob': newJobId, ':oldJob': oldJobId, ':extendedAt': now.toISOString(), ':oneExtension': 1 };
     if (item.jobExpiresAt !== undefined) {
-      update = 'SET jobId = :newJob, previousJobId = :oldJob, previousJobExpiresAt = :oldExpires, windowExtendedAt = :now, statusTime = :now ADD windowExtensions :one';
+      set.push('previousJobExpiresAt = :oldExpires');
       values[':oldExpires'] = item.jobExpiresAt;
     }
     return conditional(() => this.ddb.send(new UpdateCommand({
       TableName: this.tableName,
       Key: { pk: item.pk, sk: ARCHIVE_SK },
-      UpdateExpression: `${update} REMOVE jobExpiresAt`,
-      ConditionExpression: '#status = :status AND jobId = :oldJob',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: values,
+      ...transitionUpdate(ArchiveTransition.RE_REQUEST, { runId: item.runId, now, maxRetrievalJobs, currentStatus: item.status }, {
+        set,
+        remove: ['jobExpiresAt'],
+        add: ['windowExtensions :oneExtension'],
+        conditions: ['jobId = :oldJob'],
+        values,
+      }),
     })));
   }
 }

@@ -8,19 +8,19 @@ import {
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { parse } from 'csv-parse/sync';
 import { EngineOptions, InventorySummary, processInventory, SkippedArchive } from './inventory-engine';
+import { ArchiveTransition } from '../../core/archive-lifecycle';
 import { parseNamingOverrides } from '../../core/archive-naming';
+import { transitionItem } from '../shared/archive-transition';
 import { errorName, isConditionalCheckFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
 import {
   ARCHIVE_SK,
   archivePk,
-  ArchiveStatus,
   bytesAttribute,
   countAttribute,
   inventorySummaryKey,
   metricsPk,
   partitionPrefix,
-  runStatusKey,
   skippedReportKey,
   stagedNamingOverridePrefix,
 } from '../shared/schema';
@@ -100,34 +100,28 @@ async function removeStaleFiles(deps: ProcessDeps, runId: string, keep: Readonly
 export async function recordResults(deps: ProcessDeps, run: { runId: string; vaultName: string; storageClass?: string },
   summary: InventorySummary, skipped: readonly SkippedArchive[]): Promise<void> {
   const { runId, vaultName } = run;
-  const statusTime = (deps.now?.() ?? new Date()).toISOString();
+  const statusTime = deps.now?.() ?? new Date();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < skipped.length) {
       const s = skipped[next++];
       try {
-        await deps.ddb.send(new PutCommand({
-          TableName: deps.config.transferTable,
-          Item: {
-            pk: archivePk(runId, s.archiveId),
-            sk: ARCHIVE_SK,
-            runId,
-            vaultName,
-            archiveId: s.archiveId,
-            size: s.size,
-            treeHash: s.treeHash,
-            creationDate: s.creationDate,
-            description: s.description === '' ? undefined : s.description,
-            objectKey: s.objectKey,
-            lastModified: s.lastModified,
-            storageClass: run.storageClass ?? '',
-            status: ArchiveStatus.SKIPPED,
-            runStatus: runStatusKey(runId, ArchiveStatus.SKIPPED),
-            statusTime,
-            failureReason: s.reason,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }));
+        const put = transitionItem(ArchiveTransition.CREATE_SKIPPED, {
+          pk: archivePk(runId, s.archiveId),
+          sk: ARCHIVE_SK,
+          runId,
+          vaultName,
+          archiveId: s.archiveId,
+          size: s.size,
+          treeHash: s.treeHash,
+          creationDate: s.creationDate,
+          description: s.description === '' ? undefined : s.description,
+          objectKey: s.objectKey,
+          lastModified: s.lastModified,
+          storageClass: run.storageClass ?? '',
+          failureReason: s.reason,
+        }, statusTime);
+        await deps.ddb.send(new PutCommand({ TableName: deps.config.transferTable, ...put }));
       } catch (err) {
         if (!isConditionalCheckFailed(err)) throw err;
       }

@@ -1,10 +1,12 @@
 import { AbortMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { queryStatusPage, withRetries } from './status-query';
+import { ArchiveTransition } from '../../core/archive-lifecycle';
+import { transitionUpdate } from '../shared/archive-transition';
 import { errorName, isConditionalCheckFailed, isThrottlingOrServerError } from '../shared/aws-errors';
 import { forEachLimited } from '../shared/concurrency';
 import type { Log } from '../shared/logger';
-import { ARCHIVE_SK, ArchiveItem, ArchiveStatus, runStatusKey } from '../shared/schema';
+import { ARCHIVE_SK, ArchiveItem, ArchiveStatus } from '../shared/schema';
 
 /*
  * ArchivesStatusCleanup: archives a stopped or crashed run left `requested` or `staged` go back to
@@ -65,21 +67,17 @@ export async function resetArchive(deps: StatusCleanupDeps, item: ArchiveItem): 
       if (errorName(err) !== 'NoSuchUpload') throw err;
     }
   }
-  const now = (deps.now?.() ?? new Date()).toISOString();
+  const now = deps.now?.() ?? new Date();
   try {
     await withRetries(() => deps.ddb.send(new UpdateCommand({
       TableName: deps.transferTable,
       Key: { pk: item.pk, sk: ARCHIVE_SK },
-      UpdateExpression: 'SET #status = :pending, runStatus = :runStatus, statusTime = :now, statusResetAt = :now '
-        + 'REMOVE jobId, jobExpiresAt, uploadId, partsDone, chunksQueuedFor, validationQueuedBy, previousJobId, previousJobExpiresAt',
-      ConditionExpression: '#status = :old',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':pending': ArchiveStatus.PENDING,
-        ':runStatus': runStatusKey(item.runId, ArchiveStatus.PENDING),
-        ':now': now,
-        ':old': item.status,
-      },
+      ...transitionUpdate(ArchiveTransition.RESET_ON_RESUME, { runId: item.runId, now }, {
+        set: ['statusResetAt = :resetAt'],
+        remove: ['jobId', 'jobExpiresAt', 'uploadId', 'partsDone', 'chunksQueuedFor', 'validationQueuedBy', 'previousJobId', 'previousJobExpiresAt'],
+        conditions: ['#status = :old'],
+        values: { ':resetAt': now.toISOString(), ':old': item.status },
+      }),
     })), isThrottlingOrServerError);
     return true;
   } catch (err) {

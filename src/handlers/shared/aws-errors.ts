@@ -25,6 +25,14 @@ export function isConditionalCheckFailed(err: unknown): boolean {
   return errorName(err) === 'ConditionalCheckFailedException';
 }
 
+/** A TransactWriteItems cancelled only because condition(s) did not hold (no conflict, throttling or validation error). */
+export function isTransactionConditionFailed(err: unknown): boolean {
+  if (errorName(err) !== 'TransactionCanceledException') return false;
+  const reasons = (err as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? [];
+  return reasons.some((r) => r.Code === 'ConditionalCheckFailed')
+    && reasons.every((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'None' || r.Code === undefined);
+}
+
 /** S3 403: wrong ExpectedBucketOwner, missing permission, bucket policy or KMS key policy. */
 export function isAccessDenied(err: unknown): boolean {
   const name = errorName(err);

@@ -5,30 +5,11 @@
  */
 
 import { createHash } from 'crypto';
+import { ArchiveStatus } from '../../core/archive-lifecycle';
 import { PARTITION_COLUMNS } from '../../core/partitioning';
 
-/** Life cycle of one archive inside one run. */
-export enum ArchiveStatus {
-  /** Listed in the sorted inventory, not yet requested from Glacier. */
-  PENDING = 'pending',
-  /** InitiateJob accepted; waiting for Glacier to stage the bytes. */
-  REQUESTED = 'requested',
-  /** Glacier finished the job; bytes are being copied to S3. */
-  STAGED = 'staged',
-  /** Object in S3 and verified against the Glacier tree hash. */
-  DOWNLOADED = 'downloaded',
-  /** Gave up after bounded retries; `failureReason` says why. */
-  FAILED = 'failed',
-  /** Deliberately not transferred (e.g. above the configured size limit). */
-  SKIPPED = 'skipped',
-}
-
-/** Statuses after which an archive needs no more work in this run. */
-export const TERMINAL_STATUSES: readonly ArchiveStatus[] = [
-  ArchiveStatus.DOWNLOADED,
-  ArchiveStatus.FAILED,
-  ArchiveStatus.SKIPPED,
-];
+// Statuses and their transitions live in one place: src/core/archive-lifecycle.ts.
+export { ArchiveStatus, TERMINAL_STATUSES } from '../../core/archive-lifecycle';
 
 /** Transfer-state table: one table, typed items told apart by their keys. */
 export const TransferTable = {
@@ -115,6 +96,8 @@ export interface ArchiveItem {
   readonly lastVerificationFailure?: string;
   readonly validationAttempts?: number;
   readonly downloadAttempts?: number;
+  /** Glacier retrieval jobs started for the archive in this run attempt (bounded; reset on Resume). */
+  readonly retrievalJobs?: number;
   readonly failureReason?: string;
   /** S3 version id of the verified object, when the bucket is versioned. */
   readonly objectVersionId?: string;
@@ -185,6 +168,12 @@ export const Env = {
    * archive failed (with the reason) instead of leaving it staged behind a dead-lettered message.
    */
   CHUNK_MAX_RECEIVES: 'CHUNK_MAX_RECEIVES',
+  /** maxReceiveCount of the notifications queue (same last-receive rule as the chunk queue). */
+  NOTIFICATIONS_MAX_RECEIVES: 'NOTIFICATIONS_MAX_RECEIVES',
+  /** maxReceiveCount of the validation queue (same last-receive rule as the chunk queue). */
+  VALIDATION_MAX_RECEIVES: 'VALIDATION_MAX_RECEIVES',
+  /** Bound on Glacier retrieval jobs per archive in one run attempt (request + re-requests; default 3). */
+  MAX_RETRIEVAL_JOBS: 'MAX_RETRIEVAL_JOBS_PER_ARCHIVE',
   /** Days run data stays in the tables before TTL removes it (0 = keep). */
   RUN_DATA_TTL_DAYS: 'RUN_DATA_TTL_DAYS',
   /** Bytes that may be requested from Glacier in any rolling 24 h, shared by every run (quota ledger). */

@@ -83,7 +83,7 @@ test('the completing part redelivered after a crash before the send queues valid
 
 test('crash between UploadPart and the DynamoDB write: redelivery uploads again and records the part', async () => {
   const deps = world.chunkDeps();
-  world.table.failNext.push((command) => (command === 'Put' ? Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }) : undefined));
+  world.table.failNext.push((command) => (command === 'TransactWrite' ? Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }) : undefined));
   await expect(processChunk(deps, chunks[0])).rejects.toThrow(/socket hang up/);
   expect(world.table.get(item.pk, 'chunk#00001')).toBeUndefined();
   expect(world.archive(item).partsDone).toBeUndefined();
@@ -172,7 +172,7 @@ test('on the last receive a chunk that still fails marks its archive failed with
   await expect(processChunkDelivery(deps, chunks[0], 40, 40)).resolves.toBe('archive-failed');
   expect(world.archive(item)).toMatchObject({
     status: ArchiveStatus.FAILED,
-    failureReason: expect.stringMatching(/^part 1 could not be copied in 40 attempts \(IntegrityError: short read/),
+    failureReason: expect.stringMatching(/^part 1 \(copy from Glacier into S3\) failed on all 40 receives \(IntegrityError: short read/),
   });
   expect(world.table.get(item.pk, 'chunk#00001')).toBeUndefined();
 });

@@ -58,7 +58,7 @@ function clone<T>(value: T): T {
 }
 
 function tokenize(expr: string): string[] {
-  return expr.match(/\(|\)|,|<>|=|[#:]?[A-Za-z_][A-Za-z0-9_]*/g) ?? [];
+  return expr.match(/\(|\)|,|<>|<|=|[#:]?[A-Za-z_][A-Za-z0-9_]*/g) ?? [];
 }
 
 /** Evaluates the subset of condition expressions the handlers use. */
@@ -105,6 +105,7 @@ export function evaluateCondition(expr: string, item: Item | undefined, names: N
     const right = operand();
     if (op === '=') return left !== undefined && left === right;
     if (op === '<>') return left !== right;
+    if (op === '<') return left !== undefined && (left as number) < (right as number);
     throw new Error(`unsupported operator ${op} in ${expr}`);
   };
   const and = (): boolean => {

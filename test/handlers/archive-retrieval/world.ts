@@ -48,6 +48,7 @@ export class World {
       sqs: this.sqsClient,
       destination: this.destination,
       chunkQueueUrl: CHUNK_QUEUE,
+      validationQueueUrl: VALIDATION_QUEUE,
       chunkSize: this.chunkSize,
       maxDownloadAttempts: this.maxDownloadAttempts,
       logger: this.logger,

@@ -29,7 +29,7 @@ const clone = <T>(v: T): T => {
   return v;
 };
 
-/** Evaluates =, <, >, <>, attribute_exists/attribute_not_exists, AND, OR, NOT, parentheses. */
+/** Evaluates =, <, >, <>, IN, attribute_exists/attribute_not_exists, AND, OR, NOT, parentheses. */
 export function evaluate(expr: string, item: Item | undefined, names: Record<string, string> = {}, values: Item = {}): boolean {
   const tokens = expr.match(/\(|\)|,|<>|<=|>=|=|<|>|[#:]?[A-Za-z_][A-Za-z0-9_]*/g) ?? [];
   let pos = 0;
@@ -58,6 +58,16 @@ export function evaluate(expr: string, item: Item | undefined, names: Record<str
     }
     const left = operand();
     const op = tokens[pos++];
+    if (op === 'IN') {
+      pos++; // '('
+      const list: unknown[] = [];
+      while (tokens[pos] !== ')') {
+        if (tokens[pos] === ',') pos++;
+        else list.push(operand());
+      }
+      pos++;
+      return list.includes(left);
+    }
     const right = operand();
     switch (op) {
       case '=': return left !== undefined && left === right;

@@ -108,6 +108,15 @@ describe('InitiateArchiveRetrieval batch', () => {
     expect(world.archive(1)).toMatchObject({ status: ArchiveStatus.FAILED, failureReason: expect.stringMatching(/deleted after the inventory/) });
   });
 
+  test('each request counts one retrieval job; a pending archive at the bound is FAILED with the reason, never requested again', async () => {
+    world.seedArchive(2, ArchiveStatus.PENDING, { retrievalJobs: 3 });
+    const result = await initiateBatch(world.deps({ maxRetrievalJobs: 3 }), batch(rows(1, 2)));
+    expect(result).toMatchObject({ requested: 1, failed: 1 });
+    expect(world.glacier.requestedArchives()).toEqual([row(1).ArchiveId]);
+    expect(world.archive(1)).toMatchObject({ status: ArchiveStatus.REQUESTED, retrievalJobs: 1 });
+    expect(world.archive(2)).toMatchObject({ status: ArchiveStatus.FAILED, failureReason: expect.stringMatching(/^retrieval job bound reached: 3/) });
+  });
+
   test('PolicyEnforcedException stops the batch with a clear error; unrequested archives stay pending and their bytes are released', async () => {
     world.glacier.failures.set(row(2).ArchiveId, [glacierError('PolicyEnforcedException', 400, 'retrieval rate exceeds the policy')]);
     const error = await initiateBatch(world.deps({ concurrency: 1 }), batch(rows(1, 3))).catch((e) => e);

@@ -144,6 +144,28 @@ describe('ExtendDownloadWindow', () => {
     expect(world.ledgerBytes()).toBe(GiB);
   });
 
+  test('issue #16: a poison archive whose copy keeps failing is re-requested at most up to the retrieval-job bound, then FAILED with the reason', async () => {
+    // The archive was requested once (retrievalJobs 1); its copy never completes, so its window keeps closing.
+    world.seedArchive(1, ArchiveStatus.STAGED, { jobId: 'job-1', jobExpiresAt: world.now + HOUR, retrievalJobs: 1, lastVerificationFailure: 'AccessDenied' });
+    const rounds = [];
+    for (let round = 0; round < 4; round++) {
+      const current = world.archive(1)!;
+      const result = await extendBatch(deps({ maxRetrievalJobs: 3 }), extendEvent([stagedItem(1, current.jobId, world.now + HOUR)]));
+      rounds.push(result);
+      // The new job completes and its window starts closing again.
+      if (world.archive(1)!.status === ArchiveStatus.STAGED) world.dynamo.seed(TRANSFER, { ...world.archive(1)!, jobExpiresAt: world.now + HOUR });
+    }
+    expect(rounds.map((r) => [r.extended, r.boundReached])).toEqual([[1, 0], [1, 0], [0, 1], [0, 0]]);
+    expect(world.glacier.calls).toHaveLength(2); // 1 request + 2 re-requests = 3 jobs, the bound
+    expect(world.archive(1)).toMatchObject({
+      status: ArchiveStatus.FAILED,
+      runStatus: `${RUN}#failed`,
+      retrievalJobs: 3,
+      windowExtensions: 2,
+      failureReason: expect.stringMatching(/^retrieval job bound reached: 3 Glacier retrieval job\(s\) .*maximum 3.*last verification failure: AccessDenied/),
+    });
+  });
+
   test('a redelivered batch and archives that moved on are not re-requested', async () => {
     const expires = world.now + HOUR;
     world.seedArchive(1, ArchiveStatus.STAGED, { jobId: 'old-1', jobExpiresAt: expires });

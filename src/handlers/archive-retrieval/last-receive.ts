@@ -1,0 +1,62 @@
+import type { ArchiveStore } from './archive-store';
+import type { Log } from '../shared/logger';
+import type { ArchiveItem } from '../shared/schema';
+
+/** The archive a message works on, and the job/upload it worked on (the FAILED write holds only while they are current). */
+export interface MessageArchive {
+  readonly item: ArchiveItem;
+  readonly guard: { readonly jobId?: string; readonly uploadId?: string };
+}
+
+export interface LastReceiveOptions {
+  readonly store: ArchiveStore;
+  readonly log: Log;
+  /** ApproximateReceiveCount of this delivery. */
+  readonly receiveCount: number;
+  /** maxReceiveCount of the queue: after this receive the message goes to the dead-letter queue. */
+  readonly maxReceives: number;
+  /** What the message does, for the reason ("the Glacier notification", "part 3"). */
+  readonly what: string;
+  /** Finds the archive of the message (undefined: none; the message then dead-letters as before). */
+  readonly locate: () => Promise<MessageArchive | undefined>;
+}
+
+/** The failure reason of an archive whose message failed on every receive. */
+export function lastReceiveReason(what: string, receiveCount: number, err: unknown): string {
+  const cause = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return `${what} failed on all ${receiveCount} receives (${cause.slice(0, 900)})`;
+}
+
+/**
+ * Runs `work` for one delivery. Before the last receive a failure is rethrown (SQS redelivers);
+ * on the last receive the archive is marked FAILED with the reason instead, so it is never left
+ * in flight behind a dead-lettered message (and the download-window extension never re-requests
+ * it). The write is conditional on the job/upload the message belongs to, so a message of a
+ * replaced job or upload cannot fail the archive's newer attempt.
+ */
+export async function failArchiveOnLastReceive<T>(options: LastReceiveOptions, work: () => Promise<T>): Promise<T | 'archive-failed'> {
+  try {
+    return await work();
+  } catch (err) {
+    if (options.receiveCount < options.maxReceives) throw err;
+    const found = await options.locate();
+    if (!found) throw err;
+    const reason = lastReceiveReason(options.what, options.receiveCount, err);
+    if (!(await options.store.markFailed(found.item, reason, found.guard))) throw err;
+    options.log.error('last receive of this message failed; archive marked failed', {
+      archiveId: found.item.archiveId,
+      runId: found.item.runId,
+      reason,
+    });
+    return 'archive-failed';
+  }
+}
+
+/** `maxReceiveCount` of a queue from its environment variable (a positive integer), or `fallback`. */
+export function maxReceivesFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`environment variable ${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return value;
+}

@@ -1,0 +1,133 @@
+/*
+ * Issue #16: every archive ends downloaded, failed with a reason, or skipped. These reproduce the
+ * review's defects on the archive-retrieval side (each failed against the handlers before the fix):
+ * a poison archive left staged behind a dead-lettered message, a re-staged split archive whose
+ * validation was lost, a late duplicate chunk overwriting the new upload's record.
+ */
+import { archiveBytes, CHUNK_QUEUE, MiB, VALIDATION_QUEUE, World } from './world';
+import { processChunk } from '../../../src/handlers/archive-retrieval/chunk-copy';
+import { processNotification, processNotificationDelivery } from '../../../src/handlers/archive-retrieval/notifications';
+import { processValidationDelivery } from '../../../src/handlers/archive-retrieval/validation';
+import { ArchiveStatus, ChunkMessage, chunkSk, ValidationMessage } from '../../../src/handlers/shared/schema';
+
+let world: World;
+beforeEach(() => {
+  world = new World();
+});
+afterEach(() => world.reset());
+
+const MAX_RECEIVES = 10;
+
+test('poison small archive: PutObject denied on every receive ends FAILED with the S3 error on the last receive (not left staged)', async () => {
+  const item = world.seedArchive(archiveBytes(3 * MiB, 3));
+  // A bucket policy / KMS key that denies: every PutObject is refused (AccessDenied).
+  const deps = { ...world.notificationDeps(), destination: { ...world.destination, bucketOwner: '999999999999' } };
+  const body = world.succeeded(item);
+  for (let receive = 1; receive < MAX_RECEIVES; receive++) {
+    await expect(processNotificationDelivery(deps, body, receive, MAX_RECEIVES)).rejects.toThrow(/Access Denied/);
+  }
+  expect(world.archive(item).status).toBe(ArchiveStatus.STAGED);
+  await expect(processNotificationDelivery(deps, body, MAX_RECEIVES, MAX_RECEIVES)).resolves.toBe('archive-failed');
+  expect(world.archive(item)).toMatchObject({
+    status: ArchiveStatus.FAILED,
+    runStatus: `${item.runId}#failed`,
+    failureReason: expect.stringMatching(/^copy of the staged archive \(Glacier job notification\) failed on all 10 receives \(AccessDenied: Access Denied/),
+  });
+  expect(world.s3.objects.has(item.objectKey)).toBe(false);
+});
+
+test('a notification of a superseded job failing on its last receive does not fail the archive\'s newer job', async () => {
+  const item = world.seedArchive(archiveBytes(3 * MiB, 4));
+  const deps = { ...world.notificationDeps(), destination: { ...world.destination, bucketOwner: '999999999999' } };
+  const oldBody = world.succeeded(item);
+  // The archive moved to another job (window extension) before the old job's last receive.
+  world.table.seed({ ...world.archive(item), jobId: 'newer-job' } as unknown as Record<string, unknown>);
+  world.table.staleJobIndex.set(item.jobId!, { pk: item.pk, sk: 'archive', jobId: item.jobId });
+  await expect(processNotificationDelivery(deps, oldBody, MAX_RECEIVES, MAX_RECEIVES)).resolves.toBe('ignored');
+  expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.REQUESTED, jobId: 'newer-job' });
+});
+
+describe('split archive', () => {
+  const size = 20 * MiB + 5;
+
+  async function uploadAllParts() {
+    const data = archiveBytes(size, 21);
+    const item = world.seedArchive(data);
+    await processNotification(world.notificationDeps(), world.succeeded(item));
+    for (const m of world.sqs.take<ChunkMessage>(CHUNK_QUEUE)) await processChunk(world.chunkDeps(), m);
+    return { item, data };
+  }
+
+  test('validation failing on every receive ends FAILED with the reason on the last receive', async () => {
+    const { item } = await uploadAllParts();
+    const [validation] = world.sqs.take<ValidationMessage>(VALIDATION_QUEUE);
+    // The destination denies CompleteMultipartUpload (and everything else) from now on.
+    const deps = { ...world.validationDeps(), destination: { ...world.destination, bucketOwner: '999999999999' } };
+    await expect(processValidationDelivery(deps, validation, MAX_RECEIVES - 1, MAX_RECEIVES)).rejects.toThrow(/Access Denied/);
+    expect(world.archive(item).status).toBe(ArchiveStatus.STAGED);
+    await expect(processValidationDelivery(deps, validation, MAX_RECEIVES, MAX_RECEIVES)).resolves.toBe('archive-failed');
+    expect(world.archive(item)).toMatchObject({
+      status: ArchiveStatus.FAILED,
+      failureReason: expect.stringMatching(/^validation of the uploaded archive failed on all 10 receives \(AccessDenied/),
+    });
+  });
+
+  test('re-staged after its validation message was lost: the new job\'s notification queues exactly its validation (no part copied again)', async () => {
+    const { item, data } = await uploadAllParts();
+    world.sqs.take<ValidationMessage>(VALIDATION_QUEUE); // lost / dead-lettered
+    const staged = world.archive(item);
+    expect(staged.partsDone?.size).toBe(3);
+    // Window extension: the archive switched to a new job, whose notification arrives.
+    world.table.seed({ ...staged, jobId: 'job-restaged', previousJobId: item.jobId } as unknown as Record<string, unknown>);
+    world.glacier.jobs.set('job-restaged', data);
+    await expect(processNotification(world.notificationDeps(), world.succeeded(item, 'job-restaged'))).resolves.toBe('chunks-queued');
+
+    expect(world.sqs.messages(CHUNK_QUEUE)).toHaveLength(0);
+    const expected: ValidationMessage = { runId: item.runId, archiveId: item.archiveId, uploadId: staged.uploadId! };
+    expect(world.sqs.messages<ValidationMessage>(VALIDATION_QUEUE)).toEqual([expected]);
+    await world.drain();
+    expect(world.archive(item).status).toBe(ArchiveStatus.DOWNLOADED);
+  });
+
+  test('re-staged with two parts missing: exactly those two parts are queued, and no validation yet', async () => {
+    const data = archiveBytes(size, 22);
+    const item = world.seedArchive(data);
+    await processNotification(world.notificationDeps(), world.succeeded(item));
+    const [first] = world.sqs.take<ChunkMessage>(CHUNK_QUEUE);
+    await processChunk(world.chunkDeps(), first);
+    world.table.seed({ ...world.archive(item), jobId: 'job-restaged-2' } as unknown as Record<string, unknown>);
+    world.glacier.jobs.set('job-restaged-2', data);
+    await processNotification(world.notificationDeps(), world.succeeded(item, 'job-restaged-2'));
+    expect(world.sqs.messages<ChunkMessage>(CHUNK_QUEUE).map((m) => [m.partNumber, m.jobId])).toEqual([[2, 'job-restaged-2'], [3, 'job-restaged-2']]);
+    expect(world.sqs.messages(VALIDATION_QUEUE)).toHaveLength(0);
+  });
+
+  test('a late duplicate chunk delivery of a replaced upload cannot overwrite the new upload\'s chunk record', async () => {
+    const data = archiveBytes(size, 23);
+    const item = world.seedArchive(data);
+    await processNotification(world.notificationDeps(), world.succeeded(item));
+    const [first] = world.sqs.take<ChunkMessage>(CHUNK_QUEUE);
+    const newRecord = {
+      pk: item.pk,
+      sk: chunkSk(1),
+      partNumber: 1,
+      sourceJobId: item.jobId,
+      uploadId: 'upload-2-new',
+      rangeStart: 0,
+      rangeEnd: 8 * MiB - 1,
+      etag: '"new"',
+      checksum: 'new',
+      treeHash: 'f'.repeat(64),
+    };
+    // While this (old-upload) delivery copies its part, validation re-downloads the archive under
+    // a new upload, whose part 1 is recorded first.
+    world.table.failNext.push((command) => {
+      if (command !== 'TransactWrite') return undefined;
+      world.table.seed({ ...world.archive(item), uploadId: 'upload-2-new', partsDone: new Set([1]) } as unknown as Record<string, unknown>);
+      world.table.seed(newRecord);
+      return undefined;
+    });
+    await expect(processChunk(world.chunkDeps(), first)).resolves.toBe('superseded');
+    expect(world.table.get(item.pk, chunkSk(1))).toEqual(newRecord);
+  });
+});
