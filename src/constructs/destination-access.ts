@@ -23,6 +23,10 @@ export interface DestinationStatementOptions {
 
 /** A statement on the destination bucket (or its objects under `objects`), held to `owner`. */
 export function destinationStatement(bucket: s3.IBucket, owner: string, options: DestinationStatementOptions): iam.PolicyStatement {
+  // Only the trailing `*` is a wildcard: a prefix with its own `*`, `?` or `${` would widen the ARN.
+  if (options.objects !== undefined && /[*?]|\$\{/.test(options.objects.replace(/\*$/, ''))) {
+    throw new Error(`destination object pattern ${JSON.stringify(options.objects)} has a wildcard or policy variable in its prefix (destinationPrefix must not contain *, ? or \${)`);
+  }
   return new iam.PolicyStatement({
     sid: options.sid,
     actions: options.actions,

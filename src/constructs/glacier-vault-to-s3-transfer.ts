@@ -13,6 +13,7 @@ import { Orchestrator } from './orchestrator';
 import { TransferRunbooks } from './runbooks';
 import { TransferStorage } from './transfer-storage';
 import { DEFAULT_CHUNK_SIZE, MAX_S3_OBJECT_SIZE, validateChunkSize } from '../core/chunk-plan';
+import { assertValidKeyPrefix } from '../core/safe-key';
 import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options';
 
 /** Properties of {@link GlacierVaultToS3Transfer}. */
@@ -432,6 +433,12 @@ function normalisePrefix(prefix: string | undefined): string {
   const normalised = prefix.endsWith('/') ? prefix : `${prefix}/`;
   if (Buffer.byteLength(normalised, 'utf8') > MAX_PREFIX_BYTES) {
     throw new Error(`destinationPrefix must be at most ${MAX_PREFIX_BYTES} UTF-8 bytes so object names still fit in S3's 1,024-byte keys`);
+  }
+  // The rule the naming engines apply at run time (wildcards, policy variables, blank segments…).
+  try {
+    assertValidKeyPrefix(normalised);
+  } catch (err) {
+    throw new Error(`destinationPrefix: ${(err as Error).message}`);
   }
   return normalised;
 }

@@ -10,6 +10,7 @@ import { destinationStatement } from './destination-access';
 import { suppressNag } from './nag';
 import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options';
 import { KEEP_CURRENT, RETRIEVAL_TIERS, STORAGE_CLASS_DISPLAY_NAMES, storageClassDisplayName } from '../handlers/orchestration/storage-classes';
+import { RESERVED_RUN_IDS } from '../handlers/shared/schema';
 
 /** Properties of {@link TransferRunbooks}. */
 export interface TransferRunbooksProps {
@@ -45,8 +46,9 @@ export interface TransferRunbooksProps {
 type Doc = Record<string, any>;
 // Parameter values are pasted into JSON strings of the StartExecution input and into S3 keys, so
 // no pattern may admit quotes, backslashes, control characters or a bare '.'/'..' segment.
-const RUN_PATTERN = '^(?!\\.{1,2}$)[A-Za-z0-9._-]{1,64}$';
-const OPTIONAL_RUN_PATTERN = '^$|^(?!\\.{1,2}$)[A-Za-z0-9._-]{1,64}$';
+// Reserved run ids (RESERVED_RUN_IDS: prefixes of the inventory bucket that are not runs) are refused here and by RunRecord.
+const RUN_PATTERN = `^(?!\\.{1,2}$)(?!(?:${RESERVED_RUN_IDS.join('|')})$)[A-Za-z0-9._-]{1,64}$`;
+const OPTIONAL_RUN_PATTERN = `^$|${RUN_PATTERN}`;
 const VAULT_PATTERN = '^(?!\\.{1,2}$)[A-Za-z0-9_.-]{1,255}$';
 const NAMING_PATTERN = '^$|^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\\s"\\\\$;`]{1,1024}$|^https://[^\\s"\\\\$;`]{1,2048}$';
 const DESCRIPTION_PATTERN = '^[^"\\\\\\u0000-\\u001f\\u007f]{0,256}$';

@@ -116,6 +116,8 @@ function prefixProblem(prefix: string): string | undefined {
   if (utf8Length(prefix) > MAX_PREFIX_BYTES) return `longer than ${MAX_PREFIX_BYTES} UTF-8 bytes`;
   if (cleanText(prefix) !== prefix) return 'contains control, bidi or ill-formed characters, or is not NFC';
   if (prefix.includes('\\')) return 'contains a backslash';
+  // The prefix also scopes IAM resource ARNs: a wildcard or policy variable there widens them.
+  if (/[*?]|\$\{/.test(prefix)) return 'contains *, ? or ${ (IAM wildcards and policy variables: the prefix scopes IAM policies)';
   const segments = prefix.split('/');
   for (let i = 0; i < segments.length; i++) {
     const s = segments[i];

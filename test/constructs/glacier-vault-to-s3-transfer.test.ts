@@ -293,6 +293,11 @@ describe('GlacierVaultToS3Transfer prop validation', () => {
     ['absolute prefix', { destinationPrefix: '/abs' }, /must not start with '\/'/],
     ['prefix with ..', { destinationPrefix: 'a/../b' }, /must not contain '.' or '..' segments/],
     ['600-byte prefix', { destinationPrefix: 'x'.repeat(600) }, /at most 512 UTF-8 bytes/],
+    // Issue 22: the prefix is copied into IAM ARNs; `*` would give bucket/*/*.
+    ['wildcard prefix', { destinationPrefix: '*' }, /destinationPrefix: Invalid key prefix "\*\/": contains \*, \? or \$\{/],
+    ['prefix with ?', { destinationPrefix: 'photos?' }, /contains \*, \? or \$\{/],
+    ['prefix with a policy variable', { destinationPrefix: 'home/${aws:username}' }, /contains \*, \? or \$\{/],
+    ['prefix with an empty segment', { destinationPrefix: 'a//b' }, /destinationPrefix: Invalid key prefix/],
     ['chunk concurrency 1', { chunkConcurrency: 1 }, /chunkConcurrency must be an integer from 2 to 1000/],
     ['64 MiB chunk memory', { chunkMemorySize: 64 }, /chunkMemorySize must be an integer from 128 to 10240/],
   ])('rejects %s', (_label, props, message) => {

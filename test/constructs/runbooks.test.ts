@@ -79,6 +79,9 @@ describe('TransferRunbooks', () => {
     expect(pattern.test('https://b.s3.eu-west-1.amazonaws.com/n.csv?X-Amz-Signature=1')).toBe(true);
     expect(pattern.test('ftp://x')).toBe(false);
     expect(new RegExp(p.WorkflowRun.allowedPattern).test('run 1')).toBe(false);
+    // Reserved run ids: prefixes of the inventory bucket that are not runs (tmp/ expires after 14 days).
+    for (const reserved of ['tmp', 'glue_tmp']) expect(new RegExp(p.WorkflowRun.allowedPattern).test(reserved)).toBe(false);
+    for (const fine of ['', 'tmp2', 'my-tmp', 'run-1']) expect(new RegExp(p.WorkflowRun.allowedPattern).test(fine)).toBe(true);
     const steps = launch.mainSteps.map((s: any) => s.name);
     expect(steps).toEqual(expect.arrayContaining(['CheckVault', 'CheckDestinationBucket', 'CheckRegion', 'CheckNoActiveRunForVault', 'StartWithGeneratedRunId', 'StartWithGivenRunId']));
     const bucket = launch.mainSteps.find((s: any) => s.name === 'CheckDestinationBucket');

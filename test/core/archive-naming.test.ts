@@ -116,7 +116,7 @@ describe('toSafeKey and prefixes', () => {
     expect(toSafeKey('/./../', ARCHIVE_ID, 'restored/')).toBe(`restored/00undefined/${ARCHIVE_ID}`);
   });
 
-  it.each(['/abs', 'a//b', 'a/./b', '../x', 'a/..', 'a\\b', 'tab\there', 'x'.repeat(513), 'e\u0301/', '   /', 'a/\u00a0/b/'])('rejects prefix %j', (prefix) => {
+  it.each(['/abs', 'a//b', 'a/./b', '../x', 'a/..', 'a\\b', 'tab\there', 'x'.repeat(513), 'e\u0301/', '   /', 'a/\u00a0/b/', '*/', 'a*b/', 'a?/', 'home/${aws:username}/'])('rejects prefix %j', (prefix) => {
     expect(() => assertValidKeyPrefix(prefix)).toThrow(/Invalid key prefix/);
     expect(() => toSafeKey('a', ARCHIVE_ID, prefix)).toThrow(/Invalid key prefix/);
   });

@@ -6,7 +6,7 @@ import { resolveStorageClass, resolveTier } from './storage-classes';
 import { errorName, isConditionalCheckFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
 import {
-  activeVaultPk, completionWaitPk, executionKeyName, originalInventoryKey, RUN_ID_PATTERN, RUN_SK,
+  activeVaultPk, completionWaitPk, executionKeyName, originalInventoryKey, RUN_SK, runIdProblem,
   RunRecord, RunState, runPk, stagedNamingOverrideKey, StopMode,
 } from '../shared/schema';
 
@@ -177,7 +177,8 @@ export async function startRun(deps: RunRecordDeps, start: StartRunEvent): Promi
   const { executionArn } = start;
   const event: RunRequest = start.request ?? ({} as RunRequest);
   const { runId, mode } = event;
-  if (typeof runId !== 'string' || !RUN_ID_PATTERN.test(runId)) throw reject('InvalidRunId', `run id must be 1-64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(runId)}`);
+  const badRunId = runIdProblem(runId);
+  if (badRunId) throw reject('InvalidRunId', badRunId);
   if (mode !== 'LAUNCH' && mode !== 'RESUME') throw reject('InvalidInput', `mode must be LAUNCH or RESUME, got ${JSON.stringify(mode)}`);
   const providedInventoryInput = event.providedInventory ?? '';
   if (!['', 'YES', 'NO'].includes(providedInventoryInput)) throw reject('InvalidInput', 'providedInventory must be YES or NO');

@@ -376,6 +376,20 @@ export function completionWaitPk(runId: string): string {
 /** Run ids are EventBridge target ids and key prefixes: 1-64 of A-Z a-z 0-9 . _ - */
 export const RUN_ID_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}$/;
 
+/**
+ * Top-level prefixes of the inventory bucket that are not runs: `tmp/` (working files, expired by
+ * a lifecycle rule after 14 days) and `glue_tmp/` (the Glue job's TempDir). A run with one of these
+ * ids would have its inventory, naming override and reports expired or mixed with them.
+ */
+export const RESERVED_RUN_IDS: readonly string[] = ['tmp', 'glue_tmp'];
+
+/** Why `runId` cannot name a run (RunRecord refuses it), or undefined when it can. */
+export function runIdProblem(runId: unknown): string | undefined {
+  if (typeof runId !== 'string' || !RUN_ID_PATTERN.test(runId)) return `run id must be 1-64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(runId)}`;
+  if (RESERVED_RUN_IDS.includes(runId)) return `run id ${runId} is reserved (the inventory bucket's ${runId}/ prefix is not a run's); choose another`;
+  return undefined;
+}
+
 /** Environment variables of the orchestration handlers (in addition to {@link Env}). */
 export const OrchestrationEnv = {
   DESTINATION_PREFIX: 'DESTINATION_PREFIX',

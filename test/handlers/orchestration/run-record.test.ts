@@ -87,6 +87,11 @@ describe('start (LAUNCH)', () => {
   test('rejects bad input, an existing run id, a foreign bucket and an unacknowledged cross-region bucket', async () => {
     const start = (request: any) => startRun(deps, { action: 'start', executionArn: exec(9), request });
     await expect(start(launch('bad id'))).rejects.toMatchObject({ name: 'InvalidRunId' });
+    // Issue 22: the inventory bucket's tmp/ lifecycle rule would expire the run's files after 14 days.
+    await expect(start(launch('tmp'))).rejects.toMatchObject({ name: 'InvalidRunId', message: expect.stringContaining('run id tmp is reserved') });
+    await expect(start(launch('glue_tmp'))).rejects.toMatchObject({ name: 'InvalidRunId' });
+    await expect(start({ runId: 'tmp', mode: 'RESUME' })).rejects.toMatchObject({ name: 'InvalidRunId' });
+    expect(dynamo.get(TRANSFER, runPk('tmp'), RUN_SK)).toBeUndefined();
     await expect(start(launch('r1', 'no/slash'))).rejects.toMatchObject({ name: 'InvalidInput' });
     await expect(start(launch('r1', 'photos', { tier: 'Fast' }))).rejects.toMatchObject({ name: 'InvalidInput' });
     await start(launch('r1'));
