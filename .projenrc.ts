@@ -14,6 +14,12 @@ const POWERTOOLS = '2.35.0';
  * node_modules/.bin first on PATH for `npx projen ...`, so every task runs on it.
  */
 const NODE = '24.21.0';
+/*
+ * The newest aws-cdk-lib and cdk-nag the packaging test runs a consumer with (cdk-nag 3 needs
+ * aws-cdk-lib >= 2.257.0); the lowest consumer uses our devDependencies (cdkVersion, cdk-nag 2).
+ */
+const NEWEST_AWS_CDK_LIB = '2.276.0';
+const NEWEST_CDK_NAG = '3.0.2';
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-glacier-vault-to-s3',
@@ -179,8 +185,9 @@ project.testTask.spawn(rehearseCi);
 
 // Packaging test: npm pack, install the tarball into a fresh CDK app, synth it, check assets.
 const testPackage = project.addTask('test:package', {
-  description: 'Install the packed tarball into a fresh CDK app and synthesize it',
+  description: 'Install the packed tarball into fresh CDK apps (lowest aws-cdk-lib + cdk-nag 2, newest + cdk-nag 3), synthesize README\'s example, run AwsSolutions',
   exec: 'node test/packaging/consumer-synth.js',
+  env: { NEWEST_AWS_CDK_LIB, NEWEST_CDK_NAG },
 });
 project.packageTask.spawn(testPackage);
 

@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 /*
- * Packaging test: install the tarball jsii-pacmak produced (exactly what npm publishes) into a
- * fresh CDK app outside the source tree, synthesize a stack that uses the construct, and check
- * that every Lambda asset and every ASL definition resolved from the installed package.
+ * Packaging test: install the tarball jsii-pacmak produced (exactly what npm publishes) into fresh
+ * CDK apps outside the source tree (lowest supported aws-cdk-lib with cdk-nag 2, newest tested
+ * aws-cdk-lib with cdk-nag 3), synthesize README's example, and check that every Lambda asset and
+ * every ASL definition resolved from the installed package, that synth prints no deprecation, and
+ * that the AwsSolutions pack reports 0 errors for the transfer.
  */
 'use strict';
-const { execFileSync } = require('child_process');
+const { execFileSync, spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { inspectAssembly } = require('./inspect-assembly');
 
 const root = path.resolve(__dirname, '..', '..');
 const pkg = require(path.join(root, 'package.json'));
@@ -20,23 +23,84 @@ if (tarballs.length !== 1) {
 }
 const tarball = path.join(distDir, tarballs[0]);
 
+const handlerEntries = [];
+(function walk(dir) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) walk(full);
+    else if (entry.name.endsWith('.lambda.ts')) handlerEntries.push(path.relative(path.join(root, 'src'), full).replace(/\.ts$/, ''));
+  }
+})(path.join(root, 'src'));
+
 const failures = [];
 const check = (ok, message) => {
   console.log(`${ok ? 'ok    ' : 'FAILED'} ${message}`);
   if (!ok) failures.push(message);
 };
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'glacier-consumer-'));
-try {
-  const cdkVersion = pkg.devDependencies['aws-cdk-lib'];
-  const constructsVersion = pkg.devDependencies.constructs;
-  fs.writeFileSync(path.join(work, 'package.json'), JSON.stringify({ name: 'consumer-app', private: true, version: '0.0.0' }));
-  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error',
-    tarball, `aws-cdk-lib@${cdkVersion}`, `constructs@${constructsVersion}`], { cwd: work, stdio: 'inherit' });
+// Two consumers: the lowest aws-cdk-lib we support with cdk-nag 2, and the newest aws-cdk-lib we
+// test with cdk-nag 3 (versions pinned in .projenrc.ts, passed in the task environment).
+const consumers = [
+  { name: 'lowest', cdk: pkg.devDependencies['aws-cdk-lib'], nag: pkg.devDependencies['cdk-nag'] },
+  { name: 'newest', cdk: process.env.NEWEST_AWS_CDK_LIB, nag: process.env.NEWEST_CDK_NAG },
+];
+for (const c of consumers) {
+  if (!c.cdk || !c.nag) {
+    console.error(`test:package: no versions for the ${c.name} consumer (NEWEST_AWS_CDK_LIB / NEWEST_CDK_NAG come from the projen task)`);
+    process.exit(1);
+  }
+}
 
-  const installed = path.join(work, 'node_modules', pkg.name);
-  check(fs.existsSync(path.join(installed, 'lib', 'index.js')), 'the package installs with lib/index.js');
+const summaries = {};
+for (const consumer of consumers) {
+  const label = `[${consumer.name}: aws-cdk-lib ${consumer.cdk}, cdk-nag ${consumer.nag}]`;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), `glacier-consumer-${consumer.name}-`));
+  try {
+    fs.writeFileSync(path.join(work, 'package.json'), JSON.stringify({ name: 'consumer-app', private: true, version: '0.0.0' }));
+    execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball,
+      `aws-cdk-lib@${consumer.cdk}`, `constructs@${pkg.devDependencies.constructs}`, `cdk-nag@${consumer.nag}`], { cwd: work, stdio: 'inherit' });
 
+    const installed = path.join(work, 'node_modules', pkg.name);
+    check(fs.existsSync(path.join(installed, 'lib', 'index.js')), `${label} the package installs with lib/index.js`);
+    if (consumer.name === 'lowest') checkShippedFiles(installed);
+
+    // README's example, with the AwsSolutions pack; deprecated aws-cdk-lib calls throw.
+    fs.copyFileSync(path.join(__dirname, 'consumer-app.js'), path.join(work, 'app.js'));
+    const nagMajor = consumer.nag.split('.')[0];
+    const run = spawnSync(process.execPath, ['app.js', nagMajor], { cwd: work, encoding: 'utf8', env: { ...process.env, JSII_DEPRECATED: 'fail' } });
+    process.stdout.write(run.stdout);
+    check(run.status === 0, `${label} README's example synthesizes with JSII_DEPRECATED=fail${run.status === 0 ? '' : `: ${run.stderr.slice(-2000)}`}`);
+    check(!/deprecated/i.test(run.stderr), `${label} no deprecation warning at synth`);
+    if (run.status !== 0) continue;
+
+    const outDir = path.join(work, 'cdk.out');
+    const summary = inspectAssembly(outDir);
+    summaries[consumer.name] = summary.resources;
+    checkAssets(label, outDir, summary.template);
+    const own = summary.nagErrors.GlacierMigration || [];
+    check(own.length === 0, `${label} cdk-nag ${nagMajor} AwsSolutions: ${own.length} error(s) in the transfer's stack${own.length ? `:\n  ${own.slice(0, 20).join('\n  ')}` : ''}`);
+    const control = summary.nagErrors.Control || [];
+    check(control.length === 1 && /AwsSolutions-IAM5/.test(control[0]), `${label} cdk-nag ${nagMajor} ran: it reports the control stack's one unsuppressed wildcard (${control.join('; ') || 'nothing'})`);
+
+    // The estimate CLI runs from the installed package (its bundled dependencies resolve).
+    const help = execFileSync(process.execPath, [path.join(installed, pkg.bin[pkg.name]), '--help'], { cwd: work, encoding: 'utf8' });
+    check(/estimate/.test(help), `${label} the cdk-glacier-vault-to-s3 CLI runs from the installed package`);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+if (summaries.lowest && summaries.newest) {
+  check(JSON.stringify(summaries.lowest) === JSON.stringify(summaries.newest), 'both consumers get the same functions, state machines and runbooks');
+}
+if (summaries.lowest) {
+  const r = summaries.lowest;
+  console.log(`test:package: ${r.functions.length} functions, ${r.stateMachines.length} state machines, ${r.runbooks.length} runbooks`);
+  fs.mkdirSync(path.join(root, 'dist'), { recursive: true });
+  // The TypeScript consumer's resources, for the other language targets to compare with.
+  fs.writeFileSync(path.join(root, 'dist', 'consumer-resources.json'), JSON.stringify(r, null, 2));
+}
+
+function checkShippedFiles(installed) {
   // Every ASL definition of the source tree ships with the package.
   const aslSource = path.join(root, 'src', 'asl');
   const aslFiles = fs.existsSync(aslSource) ? fs.readdirSync(aslSource).filter((f) => f.endsWith('.asl.json')) : [];
@@ -44,57 +108,28 @@ try {
     check(fs.existsSync(path.join(installed, 'lib', 'asl', file)), `ASL definition ships: lib/asl/${file}`);
   }
   // Every Lambda bundle ships with the package.
-  const handlerEntries = [];
-  const walk = (dir) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.lambda.ts')) handlerEntries.push(path.relative(path.join(root, 'src'), full).replace(/\.ts$/, ''));
-    }
-  };
-  walk(path.join(root, 'src'));
   for (const entry of handlerEntries) {
     check(fs.existsSync(path.join(installed, 'assets', entry, 'index.js')), `Lambda bundle ships: assets/${entry}/index.js`);
   }
+}
 
-  // A consumer app written the way the README shows it.
-  fs.writeFileSync(path.join(work, 'app.js'), `
-const { App, Stack } = require('aws-cdk-lib');
-const s3 = require('aws-cdk-lib/aws-s3');
-const { GlacierVaultToS3Transfer } = require('${pkg.name}');
-const app = new App({ outdir: 'cdk.out' });
-const stack = new Stack(app, 'GlacierMigration', { env: { account: '111122223333', region: 'eu-west-1' } });
-new GlacierVaultToS3Transfer(stack, 'Transfer', {
-  destinationBucket: s3.Bucket.fromBucketName(stack, 'Destination', 'my-archive-bucket'),
-  destinationPrefix: 'glacier',
-  allowedVaultNames: ['photos'],
-});
-app.synth();
-`);
-  execFileSync(process.execPath, ['app.js'], { cwd: work, stdio: 'inherit' });
-  const outDir = path.join(work, 'cdk.out');
-  const template = JSON.parse(fs.readFileSync(path.join(outDir, 'GlacierMigration.template.json'), 'utf8'));
+function checkAssets(label, outDir, template) {
   const assets = JSON.parse(fs.readFileSync(path.join(outDir, 'GlacierMigration.assets.json'), 'utf8'));
-
   const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
-  check(functions.length >= handlerEntries.length, `template has ${functions.length} functions for ${handlerEntries.length} handlers`);
+  check(functions.length >= handlerEntries.length, `${label} template has ${functions.length} functions for ${handlerEntries.length} handlers`);
+  let resolved = 0;
   for (const [id, fn] of functions) {
     const key = fn.Properties.Code && fn.Properties.Code.S3Key;
     const hash = typeof key === 'string' ? key.replace(/\.zip$/, '') : undefined;
     const asset = hash && assets.files[hash];
     const source = asset && path.join(outDir, asset.source.path);
-    check(Boolean(source && fs.existsSync(path.join(source, 'index.js'))), `function ${id} resolves to a bundled asset with index.js`);
+    if (source && fs.existsSync(path.join(source, 'index.js'))) resolved++;
+    else check(false, `${label} function ${id} resolves to a bundled asset with index.js`);
   }
+  check(resolved === functions.length, `${label} ${resolved} of ${functions.length} functions resolve to a bundled asset with index.js`);
   const stateMachines = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
-  for (const [id, sm] of stateMachines) {
-    check(sm.Properties.DefinitionString !== undefined, `state machine ${id} has a definition loaded from the package`);
-  }
-
-  // The estimate CLI runs from the installed package (its bundled dependencies resolve).
-  const help = execFileSync(process.execPath, [path.join(installed, pkg.bin[pkg.name]), '--help'], { cwd: work, encoding: 'utf8' });
-  check(/estimate/.test(help), 'the cdk-glacier-vault-to-s3 CLI runs from the installed package');
-} finally {
-  fs.rmSync(work, { recursive: true, force: true });
+  check(stateMachines.length > 0 && stateMachines.every(([, sm]) => sm.Properties.DefinitionString !== undefined),
+    `${label} ${stateMachines.length} state machines have definitions loaded from the package`);
 }
 
 if (failures.length > 0) {
