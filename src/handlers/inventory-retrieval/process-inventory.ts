@@ -18,6 +18,7 @@ import {
   archivePk,
   bytesAttribute,
   countAttribute,
+  inventoryErrorsKey,
   inventorySummaryKey,
   metricsPk,
   partitionPrefix,
@@ -92,10 +93,63 @@ async function removeStaleFiles(deps: ProcessDeps, runId: string, keep: Readonly
   return stale.length;
 }
 
+/** One row of `<run>/inventory_errors/errors.csv` (INVENTORY_ERROR_COLUMNS), as both engines write it. */
+interface InventoryErrorRow {
+  readonly Row: string;
+  readonly ArchiveId: string;
+  readonly Message: string;
+  readonly Raw: string;
+}
+
+/** The archive item attributes of an unreadable row. */
+type InventoryErrorItem = Record<string, unknown> & { readonly runId: string; readonly failureReason: string };
+
+/** The run's unreadable inventory rows; none when the file is absent (an engine of an earlier version). */
+async function readInventoryErrors(deps: ProcessDeps, runId: string): Promise<InventoryErrorRow[]> {
+  try {
+    const out = await deps.s3.send(new GetObjectCommand({ Bucket: deps.config.inventoryBucket, Key: inventoryErrorsKey(runId) }));
+    const text = await (out.Body as { transformToString(encoding?: string): Promise<string> }).transformToString('utf-8');
+    return parse(text, { columns: true, skip_empty_lines: true, relax_column_count: true }) as InventoryErrorRow[];
+  } catch (err) {
+    if (errorName(err) === 'NoSuchKey' || errorName(err) === 'NotFound') {
+      deps.log.warn('no inventory errors file; unreadable rows (if any) cannot be accounted for', { runId, key: inventoryErrorsKey(runId) });
+      return [];
+    }
+    throw err;
+  }
+}
+
 /**
- * Records one run's inventory results: one `skipped` archive item per skipped archive (created
- * once; the metrics processor counts them from the stream, so skipped counts come from there) and
- * the run's totals in the metrics table with SET, so doing it again changes nothing.
+ * The FAILED archive item of an unreadable inventory row. Keyed by its row number (an id of a
+ * broken row may also name a readable archive, e.g. a repeated id, which must stay transferable);
+ * `archiveId` is the id when it could be recovered, else `row <n>`. `inventoryRow` marks it: Resume
+ * does not retry it (the inventory row itself is the problem).
+ */
+export function inventoryErrorItem(runId: string, vaultName: string, row: InventoryErrorRow): InventoryErrorItem {
+  const rowNumber = Number(row.Row);
+  const id = (row.ArchiveId ?? '').trim();
+  return {
+    pk: archivePk(runId, `inventory-row-${row.Row}`),
+    sk: ARCHIVE_SK,
+    runId,
+    vaultName,
+    archiveId: id !== '' ? id : `row ${row.Row}`,
+    inventoryRow: Number.isSafeInteger(rowNumber) ? rowNumber : row.Row,
+    size: 0,
+    treeHash: '',
+    creationDate: '',
+    objectKey: '',
+    storageClass: '',
+    failureReason: `unreadable inventory row ${row.Row}: ${row.Message}`.slice(0, 2000),
+  };
+}
+
+/**
+ * Records one run's inventory results: one `skipped` archive item per skipped archive and one
+ * `failed` item per unreadable row (created once; the metrics processor counts them from the
+ * stream) and the run's totals in the metrics table with SET, so doing it again changes nothing.
+ * The total counts every row of the inventory (readable or not): a run completes when downloaded +
+ * failed + skipped reaches it, so an unreadable row can never be left out of the accounting.
  */
 export async function recordResults(deps: ProcessDeps, run: { runId: string; vaultName: string; storageClass?: string },
   summary: InventorySummary, skipped: readonly SkippedArchive[]): Promise<void> {
@@ -129,8 +183,23 @@ export async function recordResults(deps: ProcessDeps, run: { runId: string; vau
   };
   await Promise.all(Array.from({ length: Math.min(16, skipped.length) }, worker));
 
+  const errorRows = await readInventoryErrors(deps, runId);
+  let nextError = 0;
+  const errorWorker = async (): Promise<void> => {
+    while (nextError < errorRows.length) {
+      const put = transitionItem(ArchiveTransition.CREATE_FAILED, inventoryErrorItem(runId, vaultName, errorRows[nextError++]), statusTime);
+      try {
+        await deps.ddb.send(new PutCommand({ TableName: deps.config.transferTable, ...put }));
+      } catch (err) {
+        if (!isConditionalCheckFailed(err)) throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, errorRows.length) }, errorWorker));
+  if (errorRows.length > 0) deps.log.error('unreadable inventory rows recorded as failed archives', { runId, count: errorRows.length });
+
   const values: Record<string, number | string> = {
-    [countAttribute('total')]: summary.totalCount,
+    [countAttribute('total')]: summary.totalCount + errorRows.length,
     [bytesAttribute('total')]: summary.totalBytes,
     inventoryErrorCount: summary.errorCount,
     inventorySkippedCount: summary.skippedCount,

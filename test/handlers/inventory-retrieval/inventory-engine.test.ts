@@ -350,9 +350,27 @@ describe('processRunInventory / finishGlueInventory (recording the results)', ()
     const update = ddb.mock.commandCalls(UpdateCommand)[0].args[0].input;
     expect(update.UpdateExpression).toMatch(/^SET /);
     expect(update.UpdateExpression).not.toMatch(/\bADD\b/);
+    // Issue #16: the unreadable row is a FAILED entry with its reason, and the total counts every row.
+    expect(ddb.get(TRANSFER, archivePk(RUN, 'inventory-row-8'), 'archive')).toEqual({
+      pk: archivePk(RUN, 'inventory-row-8'),
+      sk: 'archive',
+      runId: RUN,
+      vaultName: VAULT,
+      archiveId: 'row 8',
+      inventoryRow: 8,
+      size: 0,
+      treeHash: '',
+      creationDate: '',
+      objectKey: '',
+      storageClass: '',
+      status: ArchiveStatus.FAILED,
+      runStatus: runStatusKey(RUN, ArchiveStatus.FAILED),
+      statusTime: NOW.toISOString(),
+      failureReason: 'unreadable inventory row 8: expected 5 columns, found 2',
+    });
     expect(ddb.get(METRICS, metricsPk(RUN))).toEqual({
       pk: metricsPk(RUN),
-      totalCount: 6,
+      totalCount: 7,
       totalBytes: 10_500,
       inventoryErrorCount: 1,
       inventorySkippedCount: 1,
@@ -375,7 +393,7 @@ describe('processRunInventory / finishGlueInventory (recording the results)', ()
     expect(ddb.get(METRICS, metricsPk(RUN))).toEqual(metricsBefore);
     expect(ddb.get(TRANSFER, archivePk(RUN, 'a3'), 'archive')).toEqual(skippedBefore); // statusTime of the first attempt kept
     const puts = ddb.mock.commandCalls(PutCommand);
-    expect(puts).toHaveLength(2);
+    expect(puts).toHaveLength(4); // one skipped and one unreadable-row item, each tried twice
     expect(puts.every((p) => p.args[0].input.ConditionExpression === 'attribute_not_exists(pk)')).toBe(true);
   });
 
