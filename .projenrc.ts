@@ -107,7 +107,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
 
   // Each rehearsal invocation writes its results under rehearsal-output/ (rehearsal/report/output-folder.ts).
-  gitignore: ['/rehearsal-output/', '/.rehearsal-tmp/', '__pycache__/', '/bench/results/'],
+  gitignore: ['/rehearsal-output/', '/.rehearsal-tmp/', '__pycache__/', '/bench/results/', '/.venv-rehearsal/'],
   githubOptions: { mergify: false },
   depsUpgrade: false,
 });
@@ -136,7 +136,7 @@ project.eslint?.addOverride({
 });
 
 // Harness, benchmarks and CI scripts are not part of the published package.
-for (const path of ['/rehearsal/', '/rehearsal-output/', '/docs/', '/bench/', '/.ci/', '/glue/test_*.py', '/glue/__pycache__/']) project.npmignore?.exclude(path);
+for (const path of ['/rehearsal/', '/rehearsal-output/', '/docs/', '/bench/', '/.ci/', '/glue/test_*.py', '/glue/__pycache__/', '/.venv-rehearsal/']) project.npmignore?.exclude(path);
 
 // ASL definitions are imported as JSON by the constructs; tsc copies them into lib/asl/ so the
 // published package can load them at synth time (proved by test:package).
@@ -152,6 +152,20 @@ const rehearseCi = project.addTask('rehearse:ci', {
   description: 'Small end-to-end rehearsal used by CI (asserts the final report)',
   exec: 'tsx rehearsal/main.ts --profile ci',
 });
+
+// The rehearsal's second backend: moto (Python), pinned in rehearsal/requirements.txt, installed
+// into a git-ignored virtualenv by the project itself so a fresh machine (and CI) gets it.
+const rehearseSetup = project.addTask('rehearse:setup', {
+  description: 'Install the rehearsal\'s Python peers (moto, pinned in rehearsal/requirements.txt) into .venv-rehearsal/',
+  exec: 'python3 -m venv .venv-rehearsal && .venv-rehearsal/bin/pip install --disable-pip-version-check --quiet -r rehearsal/requirements.txt',
+});
+
+// The CI rehearsal again with S3, DynamoDB (streams), SQS and SNS served by moto instead of our own services.
+const rehearseCiMoto = project.addTask('rehearse:ci:moto', {
+  description: 'The CI rehearsal with S3, DynamoDB, SQS and SNS served by moto (an independent emulator)',
+});
+rehearseCiMoto.spawn(rehearseSetup);
+rehearseCiMoto.exec('tsx rehearsal/main.ts --profile ci --services moto');
 
 project.addTask('rehearse', {
   description: 'End-to-end rehearsal on a generated vault against local services (no AWS account)',

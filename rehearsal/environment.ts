@@ -5,14 +5,13 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { Clock } from './clock';
 import { FaultController } from './faults';
+import { Backend, LocalS3, LocalSns, ServicesBackend, startBackend } from './services/backend';
 import { CloudWatchFake, startCloudWatchFake } from './services/cloudwatch-fake';
 import { ApiStats } from './services/common';
-import { LocalDynamo, pipelineTables, startDynamo } from './services/dynamodb';
+import { LocalDynamo, pipelineTables } from './services/dynamodb';
 import { GlacierFake, startGlacierFake } from './services/glacier-fake';
 import { LambdaHandler, SqsPoller, StreamPoller } from './services/lambda-poller';
-import { S3Fake, startS3Fake } from './services/s3-fake';
-import { SnsFake } from './services/sns-fake';
-import { LocalSqs, startSqs } from './services/sqs';
+import { LocalSqs } from './services/sqs';
 import { SfnApi, startSfnApi } from './sfn/api';
 import type { LambdaHandler as StageHandler, SfnRuntime } from './sfn/runner';
 import { Env, InventoryEnv, OrchestrationEnv, RecoveryEnv } from '../src/handlers/shared/schema';
@@ -63,6 +62,8 @@ export interface EnvironmentOptions {
   readonly maxDownloadAttempts?: number;
   /** DAILY_QUOTA_BYTES of the request stages (default 1 TiB: never binding). Per run: `setDailyQuota`. */
   readonly dailyQuotaBytes?: number;
+  /** Who serves S3, DynamoDB, SQS and SNS (`services/backend.ts`); default the project's own. */
+  readonly services?: ServicesBackend;
 }
 
 /** The request-stage handlers (Step Functions tasks), imported after the environment is set. */
@@ -131,11 +132,12 @@ export interface Environment {
   readonly clock: Clock;
   readonly stats: ApiStats;
   readonly faults: FaultController;
-  readonly s3: S3Fake;
+  readonly services: ServicesBackend;
+  readonly s3: LocalS3;
   readonly glacier: GlacierFake;
   readonly dynamo: LocalDynamo;
   readonly sqs: LocalSqs;
-  readonly sns: SnsFake;
+  readonly sns: LocalSns;
   readonly doc: DynamoDBDocumentClient;
   readonly glacierClient: GlacierClient;
   /** Harness S3 client (stand-in inventory writer, ItemReader/ResultWriter of the state machines). */
@@ -224,11 +226,14 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
   };
   const pendingWrites = new WeakMap<Record<string, unknown>, ArchiveWrite[]>();
 
-  const s3 = await startS3Fake({
+  const services = options.services ?? 'own';
+  const backend: Backend = await startBackend({
+    kind: services,
     accountId: ACCOUNT_ID,
+    region: REGION,
     stats,
     now: () => clock.now(),
-    hooks: {
+    s3Hooks: {
       before: (op, bucket, key) => faults.s3Before(op, bucket, key),
       afterApplied: (op, bucket, key) => faults.s3AfterApplied(op, bucket, key),
       afterWrite: (op, bucket, key) => {
@@ -236,16 +241,11 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
         faults.s3AfterWrite(op, bucket);
       },
     },
-  });
-  const dynamo = await startDynamo({
     tables: [
       ...pipelineTables(NAMES.transferTable, NAMES.metricsTable),
       { TableName: NAMES.asyncTable, KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }] },
     ],
-    stats,
-    region: REGION,
-    accountId: ACCOUNT_ID,
-    hooks: {
+    dynamoHooks: {
       before: (op, body) => {
         const injected = faults.dynamo(op, body);
         const writes = writesOf(op, body).map((w) => ({ ...w, at: new Date(), outcome: injected ? `injected:${injected.type}` : 'not applied' }));
@@ -259,17 +259,18 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
         return injected;
       },
     },
-  });
-  const sqs = await startSqs([
     // Receive counts mirror TransferStorage: 10 for notifications and validation, chunkMaxReceiveCount
     // (default 40) for chunks, whose messages of an expired job wait here for the re-staged one.
-    { name: NAMES.notificationsQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 10 },
-    { name: NAMES.chunkQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 40 },
-    { name: NAMES.validationQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 10 },
-  ], { stats, accountId: ACCOUNT_ID, region: REGION, rewriteSend: (op, body) => faults.rewriteSend(op, body) });
+    queues: [
+      { name: NAMES.notificationsQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 10 },
+      { name: NAMES.chunkQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 40 },
+      { name: NAMES.validationQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 10 },
+    ],
+    rewriteSend: (op, body) => faults.rewriteSend(op, body),
+  });
+  const { s3, dynamo, sqs, sns } = backend;
   faults.scope = { destinationBucket: NAMES.bucket, transferTable: NAMES.transferTable, chunkQueueArn: sqs.queues.get(NAMES.chunkQueue)!.arn };
-  const sns = new SnsFake(sqs.client, stats, REGION);
-  sns.subscribe({ topicArn: NAMES.topicArn, queueUrl: sqs.queues.get(NAMES.notificationsQueue)!.url });
+  await backend.subscribe({ topicArn: NAMES.topicArn, queueUrl: sqs.queues.get(NAMES.notificationsQueue)!.url });
   const initiatedJobs: InitiatedJob[] = [];
   const glacier = await startGlacierFake({
     clock,
@@ -454,6 +455,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     clock,
     stats,
     faults,
+    services,
     s3,
     glacier,
     dynamo,
@@ -491,7 +493,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       s3Client.destroy();
       clock.stop();
       sfnRuntime?.close();
-      await Promise.all([s3.stop(), glacier.stop(), dynamo.stop(), sqs.stop(), cloudWatch.stop(), sfnApi.stop()]);
+      await Promise.all([backend.stop(), glacier.stop(), cloudWatch.stop(), sfnApi.stop()]);
     },
   };
 }

@@ -8,6 +8,7 @@ import { plainProgress, terminalProgress } from './report/progress';
 import { saveRun } from './report/save-run';
 import { captureSdkNoise } from './report/sdk-noise';
 import { runRehearsal, RunOptions } from './run';
+import { SERVICES_BACKENDS, ServicesBackend } from './services/backend';
 import type { SizeProfile } from './vault-generator';
 import { validateChunkSize } from '../src/core/chunk-plan';
 import { fmtBytes } from '../src/core/cost';
@@ -95,6 +96,7 @@ async function main(): Promise<number> {
     .option('--speed <factor>', 'virtual clock speed (virtual ms per wall ms); the clock also jumps when the pipeline is idle', Number, 60)
     .option('--timeout <seconds>', 'give up on a run after this many wall seconds (default 120 per CI run, 300 otherwise)', positiveInt)
     .option('--handler-log-level <level>', 'POWERTOOLS_LOG_LEVEL of the handlers', 'SILENT')
+    .addOption(new Option('--services <backend>', 'who serves S3, DynamoDB (streams), SQS and SNS: the project\'s own local services or a moto server (npx projen rehearse:setup)').choices(SERVICES_BACKENDS).default('own'))
     .addHelpText('after', `\nFault profiles:\n${FAULT_PROFILES.map((p) => `  ${p.padEnd(20)} ${FAULT_DESCRIPTIONS[p]}`).join('\n')}`);
   // `npx projen rehearse -- --archives 40` hands the separator through; options follow it.
   const argv = process.argv.slice(2);
@@ -113,6 +115,7 @@ async function main(): Promise<number> {
     speed: number;
     timeout?: number;
     handlerLogLevel: string;
+    services: ServicesBackend;
   }>();
   // Under `--faults all` a 40-archive run through the orchestrator takes about two minutes.
   const timeoutSeconds = opts.timeout ?? (opts.profile === 'ci' ? 120 : opts.profile === 'faults' ? 1200 : 300);
@@ -126,7 +129,7 @@ async function main(): Promise<number> {
   const sdkNoise = captureSdkNoise();
   const wallStart = Date.now();
   const outputDir = createOutputFolder(opts.output);
-  const env = await startEnvironment({ chunkSize, speed: opts.speed, handlerLogLevel: opts.handlerLogLevel });
+  const env = await startEnvironment({ chunkSize, speed: opts.speed, handlerLogLevel: opts.handlerLogLevel, services: opts.services });
   const reports: RunReport[] = [];
   try {
     const runs: Omit<RunOptions, 'progress' | 'chunkSize' | 'timeoutMs'>[] = opts.profile === 'ci'

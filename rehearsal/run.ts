@@ -83,7 +83,7 @@ async function loopCounts(env: Environment, runId: string): Promise<Record<strin
 async function idle(env: Environment, ignoreQueue?: string): Promise<boolean> {
   const { pollers } = env;
   if (pollers.notifications.busy + pollers.chunks.busy + pollers.validation.busy + pollers.metrics.busy > 0) return false;
-  if (pollers.metrics.pending > 0 || env.sns.pending > 0 || env.activity.busy > 0) return false;
+  if (pollers.metrics.pending > 0 || (env.dynamo.streamBacklog ?? 0) > 0 || env.sns.pending > 0 || env.activity.busy > 0) return false;
   for (const queue of env.sqs.queues.values()) {
     if (queue.name !== ignoreQueue && await env.sqs.depth(queue.url) > 0) return false;
   }
@@ -116,7 +116,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   env.stats.reset();
   env.handlerErrors.clear();
   env.uncaught.length = 0;
-  env.s3.clear();
+  await env.s3.clear();
   env.glacier.clear();
   env.objectWrites.clear();
   env.archiveWrites.length = 0;
@@ -225,6 +225,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   const partitions = await readPartitions(env, runId);
   const last = run.current!;
   const runReport = (last.output as { report?: { manifestKey?: string; failedArchivesKey?: string; prefix?: string } } | undefined)?.report;
+  await env.s3.refresh([NAMES.bucket]);
   const result = await buildReport(env, {
     runId,
     faults: options.faults,

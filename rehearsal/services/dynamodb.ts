@@ -110,6 +110,8 @@ export interface DynamoOptions {
 export interface LocalDynamo extends RunningService {
   /** Buffered, not yet delivered stream records of a table (oldest first). */
   readonly streams: Map<string, StreamRecord[]>;
+  /** Applied writes whose stream records may not be in `streams` yet (moto's are read by polling). */
+  readonly streamBacklog?: number;
   streamArn(tableName: string): string;
   /** Issue a raw DynamoDB JSON call to dynalite, bypassing the proxy (no stream, no stats). */
   call(operation: string, body: Record<string, unknown>): Promise<Record<string, unknown>>;
@@ -121,7 +123,23 @@ class DynamoError extends Error {
   }
 }
 
-const WRITE_OPS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
+/**
+ * Conditional-write conflicts answered (ConditionalCheckFailedException, TransactionCanceledException),
+ * counted as stats service `Conflicts` by both backends' proxies: the report shows how often writers raced.
+ */
+export function conflictName(status: number, payload: Buffer | Record<string, unknown>): string | undefined {
+  if (status !== 400) return undefined;
+  let type: unknown;
+  try {
+    type = Buffer.isBuffer(payload) ? (JSON.parse(payload.toString('utf8')) as Record<string, unknown>).__type : payload.__type;
+  } catch {
+    return undefined;
+  }
+  const name = String(type ?? '').split('#').pop()!;
+  return name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException' ? name : undefined;
+}
+
+export const WRITE_OPS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
 
 function sameImage(a: Item | undefined, b: Item | undefined): boolean {
   const canon = (x: unknown): unknown => {
@@ -278,20 +296,9 @@ export async function startDynamo(options: DynamoOptions): Promise<LocalDynamo> 
     });
   };
 
-  /**
-   * Conditional-write conflicts answered (ConditionalCheckFailedException, TransactionCanceledException),
-   * counted as stats service `Conflicts`: the report shows how often writers actually raced.
-   */
   const noteConflict = (status: number, payload: Buffer | Record<string, unknown>): void => {
-    if (status !== 400) return;
-    let type: unknown;
-    try {
-      type = Buffer.isBuffer(payload) ? (JSON.parse(payload.toString('utf8')) as Record<string, unknown>).__type : payload.__type;
-    } catch {
-      return;
-    }
-    const name = String(type ?? '').split('#').pop()!;
-    if (name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException') options.stats?.count('Conflicts', name);
+    const name = conflictName(status, payload);
+    if (name) options.stats?.count('Conflicts', name);
   };
 
   const server = createServer((req, res) => {

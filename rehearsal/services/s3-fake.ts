@@ -1,6 +1,6 @@
 /* eslint-disable @stylistic/max-len */
 import { createHash, randomUUID } from 'crypto';
-import { createServer, IncomingMessage, ServerResponse } from 'http';
+import { createServer, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'http';
 import { crc32 } from 'zlib';
 import { ApiStats, closeServer, listenLocal, readBody, requestId, RunningService } from './common';
 
@@ -174,6 +174,36 @@ export interface S3Fake extends RunningService {
   uploadEvents(bucket: string, key?: string): UploadEvent[];
   /** Removes every object and upload (between rehearsal runs). */
   clear(): void;
+}
+
+/** The S3 operation a path-style request stands for (shared by the own fake and the proxy in front of moto). */
+export function s3OperationOf(method: string, key: string | undefined, q: URLSearchParams, headers: IncomingHttpHeaders): string {
+  if (key === undefined) {
+    if (method === 'PUT') return q.has('versioning') ? 'PutBucketVersioning' : 'CreateBucket';
+    if (method === 'HEAD') return 'HeadBucket';
+    if (method === 'DELETE') return 'DeleteBucket';
+    if (method === 'POST' && q.has('delete')) return 'DeleteObjects';
+    if (method === 'GET' && q.has('uploads')) return 'ListMultipartUploads';
+    if (method === 'GET' && q.has('versioning')) return 'GetBucketVersioning';
+    if (method === 'GET' && q.has('location')) return 'GetBucketLocation';
+    if (method === 'GET') return q.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
+  } else {
+    if (method === 'PUT' && q.has('uploadId')) return headers['x-amz-copy-source'] ? 'UploadPartCopy' : 'UploadPart';
+    if (method === 'PUT') return headers['x-amz-copy-source'] ? 'CopyObject' : 'PutObject';
+    if (method === 'POST' && q.has('uploads')) return 'CreateMultipartUpload';
+    if (method === 'POST' && q.has('uploadId')) return 'CompleteMultipartUpload';
+    if (method === 'DELETE' && q.has('uploadId')) return 'AbortMultipartUpload';
+    if (method === 'DELETE') return 'DeleteObject';
+    if (method === 'GET' && q.has('uploadId')) return 'ListParts';
+    if (method === 'GET') return 'GetObject';
+    if (method === 'HEAD') return 'HeadObject';
+  }
+  return `Unsupported${method}`;
+}
+
+/** An S3 error document (what S3 answers, and what both backends answer for an injected fault). */
+export function s3ErrorXml(err: S3Error): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${tag('Code', err.code)}${tag('Message', err.message)}${tag('RequestId', requestId())}</Error>`;
 }
 
 function xmlEscape(text: string): string {
@@ -395,30 +425,6 @@ export async function startS3Fake(options: S3FakeOptions): Promise<S3Fake> {
     return old;
   };
 
-  const operationOf = (method: string, key: string | undefined, q: URLSearchParams, req: IncomingMessage): string => {
-    if (key === undefined) {
-      if (method === 'PUT') return q.has('versioning') ? 'PutBucketVersioning' : 'CreateBucket';
-      if (method === 'HEAD') return 'HeadBucket';
-      if (method === 'DELETE') return 'DeleteBucket';
-      if (method === 'POST' && q.has('delete')) return 'DeleteObjects';
-      if (method === 'GET' && q.has('uploads')) return 'ListMultipartUploads';
-      if (method === 'GET' && q.has('versioning')) return 'GetBucketVersioning';
-      if (method === 'GET' && q.has('location')) return 'GetBucketLocation';
-      if (method === 'GET') return q.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
-    } else {
-      if (method === 'PUT' && q.has('uploadId')) return req.headers['x-amz-copy-source'] ? 'UploadPartCopy' : 'UploadPart';
-      if (method === 'PUT') return req.headers['x-amz-copy-source'] ? 'CopyObject' : 'PutObject';
-      if (method === 'POST' && q.has('uploads')) return 'CreateMultipartUpload';
-      if (method === 'POST' && q.has('uploadId')) return 'CompleteMultipartUpload';
-      if (method === 'DELETE' && q.has('uploadId')) return 'AbortMultipartUpload';
-      if (method === 'DELETE') return 'DeleteObject';
-      if (method === 'GET' && q.has('uploadId')) return 'ListParts';
-      if (method === 'GET') return 'GetObject';
-      if (method === 'HEAD') return 'HeadObject';
-    }
-    return `Unsupported${method}`;
-  };
-
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const q = url.searchParams;
@@ -428,7 +434,7 @@ export async function startS3Fake(options: S3FakeOptions): Promise<S3Fake> {
     const slash = rawPath.indexOf('/', 1);
     const bucketName = decodeURIComponent(slash < 0 ? rawPath.slice(1) : rawPath.slice(1, slash));
     const key = slash < 0 || slash === rawPath.length - 1 ? undefined : decodeURIComponent(rawPath.slice(slash + 1));
-    const op = operationOf(method, key, q, req);
+    const op = s3OperationOf(method, key, q, req.headers);
     stats?.count('S3', op);
     res.setHeader('x-amz-request-id', requestId());
 
@@ -769,7 +775,7 @@ export async function startS3Fake(options: S3FakeOptions): Promise<S3Fake> {
       // Drain whatever is left of the request so the connection stays usable.
       req.resume();
       for (const header of res.getHeaderNames()) if (header !== 'x-amz-request-id') res.removeHeader(header);
-      sendXml(res, err.status, `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${tag('Code', err.code)}${tag('Message', err.message)}${tag('RequestId', requestId())}</Error>`);
+      sendXml(res, err.status, s3ErrorXml(err));
     });
   });
   const { endpoint } = await listenLocal(server);

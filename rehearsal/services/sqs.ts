@@ -4,11 +4,13 @@ import { PassThrough } from 'stream';
 import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { createRequestHandler } from 'local-aws-sqs';
 import { ApiStats, closeServer, listenLocal, readBody, RunningService } from './common';
+import { forwardRequest, replayHeaders } from './forward';
 
 /*
  * SQS for the rehearsal: local-aws-sqs (pure node, speaks the AWS JSON protocol the current SDK
  * uses, DLQ redrive, long polling) behind our own node:http server so we bind an ephemeral port
- * and count requests per operation.
+ * and count requests per operation. With `upstream` (the moto backend) the same server forwards to
+ * that SQS instead, so request counts and the send-rewriting faults stay the same on both backends.
  */
 
 export interface QueueDefinition {
@@ -50,7 +52,7 @@ function replayRequest(req: IncomingMessage, body: Buffer): IncomingMessage {
   return replay as unknown as IncomingMessage;
 }
 
-export async function startSqs(definitions: QueueDefinition[], options: { stats?: ApiStats; accountId?: string; region?: string; rewriteSend?: SendRewrite } = {}): Promise<LocalSqs> {
+export async function startSqs(definitions: QueueDefinition[], options: { stats?: ApiStats; accountId?: string; region?: string; rewriteSend?: SendRewrite; upstream?: string } = {}): Promise<LocalSqs> {
   let delegate: ((req: import('http').IncomingMessage, res: import('http').ServerResponse) => Promise<void>) | undefined;
   const server = createServer((req, res) => {
     const op = String(req.headers['x-amz-target'] ?? '').split('.').pop() || 'Query';
@@ -73,7 +75,12 @@ export async function startSqs(definitions: QueueDefinition[], options: { stats?
     });
   });
   const { port, endpoint } = await listenLocal(server);
-  delegate = createRequestHandler({
+  const upstream = options.upstream;
+  delegate = upstream ? async (req, res) => {
+    const out = await forwardRequest(upstream, req.method ?? 'POST', req.url ?? '/', req.headers, await readBody(req));
+    res.writeHead(out.status, replayHeaders(out.headers, out.body.length));
+    res.end(out.body);
+  } : createRequestHandler({
     port,
     hostname: '127.0.0.1',
     accountId: options.accountId ?? '123456789012',

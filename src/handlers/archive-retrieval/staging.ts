@@ -13,6 +13,7 @@ import { MetadataKey, objectMetadata } from './object-metadata';
 import { UPLOAD_CHECKSUM_ALGORITHM } from './part-checksum';
 import { copyArchiveToObject, TransferClients } from './transfer';
 import { ChunkPlan, chunkRanges, planChunks } from '../../core/chunk-plan';
+import { objectVersionId } from '../../core/object-version';
 import { IntegrityError } from '../../core/tree-hash';
 import { describeError, errorName } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
@@ -79,7 +80,7 @@ async function copySmallArchive(deps: StagingDeps, item: ArchiveItem, jobId: str
   if (!objectMatches(item, head)) {
     throw new Error(`object ${item.objectKey} does not read back as written (${head?.ContentLength ?? 'missing'} bytes, expected ${item.size})`);
   }
-  const versionId = result.versionId ?? head?.VersionId;
+  const versionId = result.versionId ?? objectVersionId(head?.VersionId);
   if (await deps.store.markDownloaded(item, { jobId }, versionId)) {
     deps.log.info('archive copied in one request and verified', { bytes: item.size, treeHash: result.treeHash, objectVersionId: versionId });
     return 'downloaded';

@@ -4,6 +4,7 @@ import { GetJobOutputCommand, GetJobOutputCommandOutput, GlacierClient } from '@
 import { PutObjectCommand, S3Client, StorageClass, UploadPartCommand } from '@aws-sdk/client-s3';
 import type { LeafHashPool } from './leaf-hash-workers';
 import { checksumFromResponse, UPLOAD_CHECKSUM_ALGORITHM, UploadChecksumAlgorithm } from './part-checksum';
+import { objectVersionId } from '../../core/object-version';
 import { IntegrityError, TreeHashStream } from '../../core/tree-hash';
 import { errorName } from '../shared/aws-errors';
 
@@ -246,7 +247,7 @@ export async function copyArchiveToObject(
   );
   return {
     etag: response.ETag,
-    versionId: response.VersionId,
+    versionId: objectVersionId(response.VersionId),
     checksum: checksumFromResponse(response, UPLOAD_CHECKSUM_ALGORITHM),
     treeHash: hasher.treeHash,
     bytes: hasher.bytes,

@@ -3,6 +3,7 @@ import { CompleteMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { failArchiveOnLastReceive } from './last-receive';
 import { completedPart, uploadChecksumAlgorithm } from './part-checksum';
 import { abortUpload, headObject, objectMatches, stageArchive, StagingDeps } from './staging';
+import { objectVersionId } from '../../core/object-version';
 import { combineTreeHashes } from '../../core/tree-hash';
 import { errorName } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
@@ -82,7 +83,7 @@ export async function processValidation(deps: ValidationDeps, message: Validatio
       },
       ExpectedBucketOwner: bucketOwner,
     }));
-    versionId = completed.VersionId;
+    versionId = objectVersionId(completed.VersionId);
   } catch (err) {
     if (errorName(err) !== 'NoSuchUpload') throw err;
     itemLog.info('upload no longer open (completed by an earlier attempt?); checking the object');
@@ -93,9 +94,9 @@ export async function processValidation(deps: ValidationDeps, message: Validatio
     return mismatch(deps, itemLog, item, message.uploadId,
       `object reads back as ${head ? `${head.ContentLength} bytes with tree hash ${head.Metadata?.['glacier-tree-hash'] ?? 'none'}` : 'missing'}`);
   }
-  const objectVersionId = versionId ?? head?.VersionId;
-  if (await deps.store.markDownloaded(item, { uploadId: message.uploadId }, objectVersionId)) {
-    itemLog.info('archive verified and downloaded', { size: item.size, treeHash: combined, parts: chunks.length, objectVersionId });
+  const recordedVersionId = versionId ?? objectVersionId(head?.VersionId);
+  if (await deps.store.markDownloaded(item, { uploadId: message.uploadId }, recordedVersionId)) {
+    itemLog.info('archive verified and downloaded', { size: item.size, treeHash: combined, parts: chunks.length, objectVersionId: recordedVersionId });
     return 'downloaded';
   }
   itemLog.info('archive was marked by a concurrent validation');

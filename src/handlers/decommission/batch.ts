@@ -17,6 +17,7 @@ import {
   PlanTotals,
   recordedDecision,
 } from '../../core/decommission-plan';
+import { objectVersionId } from '../../core/object-version';
 import type { PriceTable } from '../../core/prices';
 import { describeError, errorName, httpStatus, isAccessDenied, isThrottlingOrServerError } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
@@ -145,7 +146,7 @@ export async function examineObject(deps: Pick<BatchDeps, 's3' | 'destinationBuc
   return {
     kind: 'found',
     size: Number(head.ContentLength ?? -1),
-    versionId: head.VersionId,
+    versionId: objectVersionId(head.VersionId),
     metadata: Object.fromEntries(Object.entries(head.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
     lastModified: head.LastModified,
   };
@@ -227,7 +228,7 @@ export async function decommissionBatch(deps: BatchDeps, event: DecommissionBatc
     let versionId: string | undefined;
     if (!decision) {
       const object = await examineObject(deps, facts!.objectKey!);
-      if (object.kind === 'found') versionId = object.versionId && object.versionId !== 'null' ? object.versionId : undefined;
+      if (object.kind === 'found') versionId = object.versionId;
       decision = decideArchive(facts, object);
     }
     if (decision.action === 'keep') {
