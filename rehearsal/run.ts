@@ -225,7 +225,8 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   const partitions = await readPartitions(env, runId);
   const last = run.current!;
   const runReport = (last.output as { report?: { manifestKey?: string; failedArchivesKey?: string; prefix?: string } } | undefined)?.report;
-  await env.s3.refresh([NAMES.bucket]);
+  // The report and the saved run read both buckets through the local S3's views.
+  await env.s3.refresh([NAMES.bucket, NAMES.inventoryBucket]);
   const result = await buildReport(env, {
     runId,
     faults: options.faults,

@@ -22,7 +22,10 @@ export const SERVICES_BACKENDS: readonly ServicesBackend[] = ['own', 'moto'];
 
 /** What the harness reads from S3 besides the SDK: the report's view of objects and uploads. */
 export interface LocalS3 extends RunningService {
+  /** Buckets by name (the values are backend-specific). */
+  readonly buckets: ReadonlyMap<string, unknown>;
   getObject(bucket: string, key: string): StoredObject | undefined;
+  objectBytes(bucket: string, key: string): Buffer | undefined;
   listKeys(bucket: string): string[];
   openUploads(bucket: string): { key: string; uploadId: string; parts: number; initiated: Date }[];
   uploadEvents(bucket: string, key?: string): UploadEvent[];

@@ -24,7 +24,10 @@ export interface MotoS3Options {
 
 export interface MotoS3 {
   readonly endpoint: string;
+  /** Buckets created through the proxy. */
+  readonly buckets: Map<string, true>;
   getObject(bucket: string, key: string): StoredObject | undefined;
+  objectBytes(bucket: string, key: string): Buffer | undefined;
   listKeys(bucket: string): string[];
   openUploads(bucket: string): { key: string; uploadId: string; parts: number; initiated: Date }[];
   uploadEvents(bucket: string, key?: string): UploadEvent[];
@@ -40,6 +43,7 @@ export async function startMotoS3(options: MotoS3Options): Promise<MotoS3> {
   const { upstream } = options;
   // The harness's own view of moto, straight to it (not counted, no faults).
   const direct = new S3Client({ region: options.region, endpoint: upstream, forcePathStyle: true, credentials: { accessKeyId: 'rehearsal', secretAccessKey: 'rehearsal' } });
+  const buckets = new Map<string, true>();
   const uploadLog = new Map<string, UploadEvent[]>();
   const initiated = new Map<string, Date>();
   const snapshot = new Map<string, { objects: Map<string, StoredObject>; uploads: { key: string; uploadId: string; parts: number; initiated: Date }[] }>();
@@ -65,6 +69,7 @@ export async function startMotoS3(options: MotoS3Options): Promise<MotoS3> {
         const out = await forwardRequest(upstream, method, req.url ?? '/', req.headers, raw);
         let body = out.body;
         const ok = out.status < 300;
+        if (ok && op === 'CreateBucket') buckets.set(bucket, true);
         if (ok && key !== undefined) {
           if (op === 'UploadPart' || op === 'PutObject' || op === 'CompleteMultipartUpload') options.hooks?.afterWrite?.(op, bucket, key);
           const at = new Date(options.now());
@@ -133,12 +138,17 @@ export async function startMotoS3(options: MotoS3Options): Promise<MotoS3> {
 
   return {
     endpoint,
+    buckets,
     getObject: (bucket, key) => snapshot.get(bucket)?.objects.get(key),
+    objectBytes: (bucket, key) => {
+      const object = snapshot.get(bucket)?.objects.get(key);
+      return object ? Buffer.concat(object.data) : undefined;
+    },
     listKeys: (bucket) => [...(snapshot.get(bucket)?.objects.keys() ?? [])].sort(),
     openUploads: (bucket) => snapshot.get(bucket)?.uploads ?? [],
     uploadEvents: (bucket, key) => (uploadLog.get(bucket) ?? []).filter((e) => key === undefined || e.key === key),
-    refresh: async (buckets) => {
-      for (const bucket of buckets) {
+    refresh: async (names) => {
+      for (const bucket of names) {
         const objects = new Map<string, StoredObject>();
         for (const key of await listAll(bucket)) objects.set(key, await readObject(bucket, key));
         const uploads = (await listUploads(bucket)).map((u) => ({ ...u, parts: 0, initiated: initiated.get(u.uploadId) ?? new Date(0) }));
