@@ -16,7 +16,9 @@ import { InventoryChunkDownloadFunction } from '../handlers/inventory-retrieval/
 import { InventoryJobPollerFunction } from '../handlers/inventory-retrieval/inventory-job-poller-function';
 import { InventoryValidationFunction } from '../handlers/inventory-retrieval/inventory-validation-function';
 import { ProcessInventoryFunction } from '../handlers/inventory-retrieval/process-inventory-function';
-import { Env, InventoryEnv } from '../handlers/shared/schema';
+import {
+  Env, InventoryEnv, inventoryErrorsKey, inventorySummaryKey, partitionPrefix, skippedReportKey, stagedNamingOverridePrefix,
+} from '../handlers/shared/schema';
 
 /** Properties of {@link InventoryRetrieval}. */
 export interface InventoryRetrievalProps {
@@ -194,23 +196,67 @@ export class InventoryRetrieval extends Construct {
     const modules = ['archive_naming.py', 'partitioning.py', 'inventory_csv.py'].map((file, i) =>
       new s3assets.Asset(this, `GlueModule${i}`, { path: path.join(__dirname, '..', '..', 'glue', file) }));
     const glueLogs = new logs.LogGroup(this, 'GlueLogs', { retention: logRetention, encryptionKey: storage.encryptionKey });
-    const glueRole = new iam.Role(this, 'GlueRole', { assumedBy: new iam.ServicePrincipal('glue.amazonaws.com') });
-    glueRole.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSGlueServiceRole'));
-    for (const asset of [script, ...modules]) asset.grantRead(glueRole);
-    bucket.grantRead(glueRole);
+    const glueRole = new iam.Role(this, 'GlueRole', {
+      assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
+      description: 'Glue inventory engine: its own script and modules, the run\'s inventory files, its logs',
+    });
+    // Least privilege instead of AWSGlueServiceRole (glue:*, EC2/IAM reads and aws-glue-* buckets on *).
+    // Run ids are only known at run time, so the per-run keys are patterns with the run id as `*`.
+    const anyRun = '*';
+    glueRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'JobScriptAndModules',
+      actions: ['s3:GetObject'],
+      resources: [script, ...modules].map((asset) => asset.bucket.arnForObjects(asset.s3ObjectKey)),
+    }));
+    glueRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadRunInventory',
+      actions: ['s3:GetObject'],
+      resources: [bucket.arnForObjects(`${anyRun}/original_inventory/*`), bucket.arnForObjects(`${stagedNamingOverridePrefix(anyRun)}*`)],
+    }));
     glueRole.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'WriteInventoryOutputs',
-      actions: ['s3:PutObject', 's3:DeleteObject'],
-      resources: ['sorted_inventory/*', 'skipped/*', 'inventory_errors/*', 'inventory_summary.json', 'glue_tmp/*'].map(runObjects),
+      actions: ['s3:PutObject'],
+      resources: [`${partitionPrefix(anyRun)}*`, skippedReportKey(anyRun), inventoryErrorsKey(anyRun), inventorySummaryKey(anyRun)].map((k) => bucket.arnForObjects(k)),
+    }));
+    glueRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReplaceSortedInventory',
+      actions: ['s3:DeleteObject'],
+      resources: [bucket.arnForObjects(`${partitionPrefix(anyRun)}*`)],
+    }));
+    glueRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ListRunInventory',
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${anyRun}/original_inventory/*`, `${partitionPrefix(anyRun)}*`, 'glue_tmp/*'] } },
+    }));
+    glueRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'GlueTempDir',
+      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      resources: [bucket.arnForObjects('glue_tmp/*')],
+    }));
+    // Continuous logs go to GlueLogs; driver/executor output goes to Glue's own /aws-glue/ groups
+    // (suffixed with the security configuration when logs are encrypted), created by the job.
+    glueRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'JobLogs',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [glueLogs.logGroupArn, `${glueLogs.logGroupArn}:log-stream:*`],
+    }));
+    glueRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'GlueDefaultLogs',
+      actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
+      resources: [stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws-glue/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+    }));
+    glueRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'JobMetrics',
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': 'Glue' } },
     }));
     storage.encryptionKey?.grantEncryptDecrypt(glueRole);
     suppressNag(glueRole, [
-      { id: 'AwsSolutions-IAM4', reason: 'AWSGlueServiceRole is the role policy Glue documents for its job runtime (logs, metrics, temporary files).', appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSGlueServiceRole'] },
-    ]);
-    suppressNag(glueRole, [
       {
         id: 'AwsSolutions-IAM5',
-        reason: 'Glue reads its script assets and the inventory bucket (object names are per run) and writes only the per-run output prefixes listed in the statement; read grants use the CDK s3 read action families.',
+        reason: 'Run ids are known only at run time: the job reads <run>/original_inventory/* and <run>/naming_override/staged/*, writes only the per-run outputs named in its statements and deletes only <run>/sorted_inventory/*; /aws-glue/* are the log groups Glue itself writes the driver output to; PutMetricData has no resource type and is held to the Glue namespace.',
       },
     ], true);
     const securityConfiguration = new glue.CfnSecurityConfiguration(this, 'GlueSecurity', {

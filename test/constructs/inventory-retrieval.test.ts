@@ -58,6 +58,27 @@ describe('InventoryRetrieval construct', () => {
     });
   });
 
+  test('Glue role: no managed policy, an inline policy of exactly the job\'s files, logs and metrics (issue 22)', () => {
+    const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'glue.amazonaws.com' } })] } } });
+    const [roleId, role] = Object.entries(roles)[0] as [string, any];
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p: any) => p.Properties.Roles.some((r: any) => r.Ref === roleId));
+    const statements = policies.flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    const bySid = Object.fromEntries(statements.map((st: any) => [st.Sid, st]));
+    const text = (v: unknown) => JSON.stringify(v);
+    expect(Object.keys(bySid).sort()).toEqual(['GlueDefaultLogs', 'GlueTempDir', 'JobLogs', 'JobMetrics', 'JobScriptAndModules', 'ListRunInventory', 'ReadRunInventory', 'ReplaceSortedInventory', 'WriteInventoryOutputs']);
+    // The script and its modules only, by object key: no listing or reading of the CDK assets bucket.
+    expect(bySid.JobScriptAndModules.Action).toBe('s3:GetObject');
+    expect(bySid.JobScriptAndModules.Resource).toHaveLength(4);
+    for (const r of bySid.JobScriptAndModules.Resource) expect(text(r)).toMatch(/cdk-hnb659fds-assets-111122223333-eu-west-1\/[0-9a-f]{64}\.py/);
+    expect(text(bySid.ReadRunInventory.Resource)).toMatch(/\/\*\/original_inventory\/\*.*\/\*\/naming_override\/staged\/\*/);
+    expect(text(bySid.WriteInventoryOutputs.Resource)).toMatch(/\*\/sorted_inventory\/\*.*\*\/skipped\/skipped\.csv.*\*\/inventory_errors\/errors\.csv.*\*\/inventory_summary\.json/);
+    expect(text(bySid.ReplaceSortedInventory.Resource)).toMatch(/\*\/sorted_inventory\/\*"/);
+    expect(bySid.JobMetrics.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'Glue' } });
+    const actions = statements.flatMap((st: any) => [st.Action].flat());
+    for (const a of actions) expect(a).toMatch(/^(s3:(GetObject|PutObject|DeleteObject|ListBucket)|logs:(CreateLogGroup|CreateLogStream|PutLogEvents|AssociateKmsKey)|cloudwatch:PutMetricData)$/);
+  });
+
   test('grantJobCompletion: env + SendTask* on this state machine only', () => {
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
     const send = statements.filter((s: any) => [s.Action].flat().includes('states:SendTaskSuccess'));
