@@ -51,10 +51,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
   lambdaAutoDiscover: true,
   lambdaOptions: {
     runtime: new awscdk.LambdaRuntime('nodejs24.x', 'node24', { defaultExternals: [] }),
+    // What ships: minified bundles without source maps (maps of 24 SDK-sized bundles were 71 MB
+    // of the package); the `bundle` task below minifies with --keep-names, so function and class
+    // names in stack traces stay readable.
     bundlingOptions: {
-      sourcemap: true,
+      sourcemap: false,
     },
   },
+
+  // An allow-list of shipped files (package.json `files`) instead of a deny-list.
+  npmignoreEnabled: false,
 
   // Runtime dependencies of the library itself (the `estimate` CLI and the pure domain core).
   // jsii requires non-jsii dependencies to be bundled into the tarball.
@@ -135,8 +141,37 @@ project.eslint?.addOverride({
   rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
 });
 
-// Harness, benchmarks and CI scripts are not part of the published package.
-for (const path of ['/rehearsal/', '/rehearsal-output/', '/docs/', '/bench/', '/.ci/', '/glue/test_*.py', '/glue/__pycache__/', '/.venv-rehearsal/']) project.npmignore?.exclude(path);
+// What the npm package (and every jsii target built from it) ships; anything else in the repo
+// (tests, rehearsal, benchmarks, reports lying around) stays out. The construct code and its
+// declarations, the ASL definitions it loads, the Lambda bundles, the Glue job's Python.
+project.package.addField('files', [
+  'lib/**/*.js',
+  'lib/**/*.d.ts',
+  'lib/asl/*.json',
+  'assets/**/index.js',
+  'glue/**/*.py',
+  '!glue/**/test_*.py',
+  '.jsii',
+  'API.md',
+]);
+// jsii compiles lib/ with inline source maps by default; lib/ is plain ES2022 from tsc, readable
+// as it is, so it ships without maps.
+project.tsconfig?.file.addOverride('compilerOptions.inlineSourceMap', false);
+project.tsconfig?.file.addOverride('compilerOptions.inlineSources', false);
+
+// One esbuild run bundles every handler (projen's per-handler tasks start 24 processes): the
+// same options, assets/<path of the entry under src>/index.js.
+const handlerEntries = project.bundler.bundleTask.steps
+  .map((step) => step.spawn)
+  .filter((name): name is string => name !== undefined && name.startsWith('bundle:'))
+  .map((name) => `src/${name.slice('bundle:'.length)}.ts`);
+project.bundler.bundleTask.reset([
+  'esbuild --bundle', ...handlerEntries,
+  '--platform=node --target=node24 --minify --keep-names --log-level=warning',
+  '--outbase=src --outdir=assets --entry-names=[dir]/[name]/index --tsconfig=test/tsconfig.json',
+].join(' '));
+// `npx projen package` bundles first, so a package never ships stale or missing handler bundles.
+project.packageTask.prependSpawn(project.bundler.bundleTask);
 
 // ASL definitions are imported as JSON by the constructs; tsc copies them into lib/asl/ so the
 // published package can load them at synth time (proved by test:package).

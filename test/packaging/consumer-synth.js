@@ -38,6 +38,32 @@ const check = (ok, message) => {
   if (!ok) failures.push(message);
 };
 
+// What ships: small, no source maps, nothing outside the allow-list (package.json `files`).
+const MAX_TARBALL_BYTES = 8 * 1024 * 1024;
+const tarballBytes = fs.statSync(tarball).size;
+check(tarballBytes < MAX_TARBALL_BYTES, `the npm tarball is ${(tarballBytes / 1024 / 1024).toFixed(1)} MiB (limit 8 MiB)`);
+const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+  .split('\n').filter((f) => f && !f.endsWith('/')).map((f) => f.replace(/^package\//, ''));
+const allowed = [/^lib\/.*\.(js|d\.ts)$/, /^lib\/asl\/[^/]+\.json$/, /^assets\/.*\/index\.js$/, /^glue\/(?!(.*\/)?test_).*\.py$/,
+  /^\.jsii$/, /^API\.md$/, /^README\.md$/, /^LICENSE$/, /^package\.json$/, /^node_modules\//];
+const stray = listing.filter((f) => !allowed.some((re) => re.test(f)));
+check(stray.length === 0, `only allow-listed files ship (${listing.length} files)${stray.length ? `; also: ${stray.slice(0, 10).join(', ')}` : ''}`);
+check(!listing.some((f) => f.endsWith('.map')), 'no source map files ship');
+const shippedJs = listing.filter((f) => /^(lib|assets)\/.*\.js$/.test(f));
+const withInlineMap = [];
+{
+  const unpacked = fs.mkdtempSync(path.join(os.tmpdir(), 'glacier-tarball-'));
+  try {
+    execFileSync('tar', ['-xzf', tarball, '-C', unpacked]);
+    for (const f of shippedJs) {
+      if (fs.readFileSync(path.join(unpacked, 'package', f), 'utf8').includes('sourceMappingURL=data:')) withInlineMap.push(f);
+    }
+  } finally {
+    fs.rmSync(unpacked, { recursive: true, force: true });
+  }
+}
+check(shippedJs.length > 0 && withInlineMap.length === 0, `no inline source maps in the ${shippedJs.length} shipped .js files${withInlineMap.length ? `: ${withInlineMap.slice(0, 5).join(', ')}` : ''}`);
+
 // Two consumers: the lowest aws-cdk-lib we support with cdk-nag 2, and the newest aws-cdk-lib we
 // test with cdk-nag 3 (versions pinned in .projenrc.ts, passed in the task environment).
 const consumers = [
@@ -111,6 +137,12 @@ function checkShippedFiles(installed) {
   for (const entry of handlerEntries) {
     check(fs.existsSync(path.join(installed, 'assets', entry, 'index.js')), `Lambda bundle ships: assets/${entry}/index.js`);
   }
+  // The minified bundles load on the Lambda's Node major and export the handler.
+  const bundles = handlerEntries.map((entry) => path.join(installed, 'assets', entry, 'index.js'));
+  const load = spawnSync(process.execPath, ['-e', `for (const f of ${JSON.stringify(bundles)}) {
+    if (typeof require(f).handler !== 'function') throw new Error(f + ' exports no handler function');
+  }`], { encoding: 'utf8' });
+  check(load.status === 0, `all ${bundles.length} bundles load on Node ${process.version} and export handler${load.status === 0 ? '' : `: ${load.stderr.slice(-1000)}`}`);
 }
 
 function checkAssets(label, outDir, template) {
