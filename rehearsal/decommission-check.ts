@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { Environment, NAMES } from './environment';
 import { DecommissionRun, runDecommission } from './stages/decommission';
@@ -61,10 +61,11 @@ export async function checkDecommission(env: Environment, runId: string, vaultNa
     return { problems, lines };
   }
   const [replaced, removed] = items;
-  const current = await env.s3Client.send(new GetObjectCommand({ Bucket: NAMES.bucket, Key: replaced.objectKey }));
-  const original = Buffer.from(await current.Body!.transformToByteArray());
-  // Same size, other bytes, other metadata: only the identity checks can tell.
-  const other = Buffer.alloc(original.length, original[0] === 0x5a ? 0x41 : 0x5a);
+  // HeadObject, not GetObject: the object is in DEEP_ARCHIVE, which S3 refuses to GetObject (InvalidObjectState).
+  const current = await env.s3Client.send(new HeadObjectCommand({ Bucket: NAMES.bucket, Key: replaced.objectKey }));
+  // Same size, other bytes (generated archives are keystream, never all one byte), other metadata:
+  // only the identity checks can tell.
+  const other = Buffer.alloc(current.ContentLength ?? 0, 0x5a);
   await env.s3Client.send(new PutObjectCommand({
     Bucket: NAMES.bucket,
     Key: replaced.objectKey,

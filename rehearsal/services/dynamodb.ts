@@ -261,6 +261,10 @@ export async function startDynamo(options: DynamoOptions): Promise<LocalDynamo> 
         if (old) await call('PutItem', { TableName: ops[i].table, Item: old });
         else await call('DeleteItem', { TableName: ops[i].table, Key: ops[i].key });
       };
+      // Every item's condition is evaluated (the items are distinct, so one item's write cannot change
+      // another's condition): like DynamoDB, CancellationReasons names EVERY item whose condition
+      // failed, not only the first. Any failure rolls back what was applied.
+      const failed = new Set<number>();
       for (const [i, op] of ops.entries()) {
         try {
           if (op.kind === 'Put') {await call('PutItem', op.params);} else if (op.kind === 'Update') {await call('UpdateItem', op.params);} else if (op.kind === 'Delete') {await call('DeleteItem', op.params);} else {
@@ -270,19 +274,24 @@ export async function startDynamo(options: DynamoOptions): Promise<LocalDynamo> 
           }
           applied.push(i);
         } catch (e) {
-          for (const j of applied.reverse()) await restore(j);
-          if (op.kind === 'ConditionCheck' && !oldImages[i]) await call('DeleteItem', { TableName: op.table, Key: op.key }).catch(() => undefined);
           if (e instanceof DynamoError && e.type === 'ConditionalCheckFailedException') {
-            const wantOld = (items[i][op.kind] as Record<string, unknown>).ReturnValuesOnConditionCheckFailure === 'ALL_OLD';
-            const reasons = ops.map((_, j) => (j === i
-              ? { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed', ...(wantOld && oldImages[i] ? { Item: oldImages[i] } : {}) }
-              : { Code: 'None' }));
-            throw new DynamoError(400, 'TransactionCanceledException',
-              `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
-              { CancellationReasons: reasons });
+            failed.add(i);
+            continue;
           }
+          for (const j of applied.reverse()) await restore(j);
           throw e;
         }
+      }
+      if (failed.size > 0) {
+        for (const j of applied.reverse()) await restore(j);
+        const reasons = ops.map((op, j) => {
+          if (!failed.has(j)) return { Code: 'None' };
+          const wantOld = (items[j][op.kind] as Record<string, unknown>).ReturnValuesOnConditionCheckFailure === 'ALL_OLD';
+          return { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed', ...(wantOld && oldImages[j] ? { Item: oldImages[j] } : {}) };
+        });
+        throw new DynamoError(400, 'TransactionCanceledException',
+          `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
+          { CancellationReasons: reasons });
       }
       // Condition checks on absent items put a bare key; remove it again.
       for (const [i, op] of ops.entries()) {

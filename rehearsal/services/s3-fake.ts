@@ -70,6 +70,9 @@ function rawChecksum(algorithm: ChecksumAlgorithm, data: Buffer): Buffer | undef
   }
 }
 
+/** Storage classes whose objects GetObject refuses until restored (this fake implements no RestoreObject). */
+const ARCHIVE_STORAGE_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
+
 export class S3Error extends Error {
   constructor(public readonly status: number, public readonly code: string, message: string) {
     super(message);
@@ -589,6 +592,10 @@ export async function startS3Fake(options: S3FakeOptions): Promise<S3Fake> {
             return;
           }
           throw e;
+        }
+        // An object in an archive storage class has to be restored before it can be read (HeadObject works).
+        if (op === 'GetObject' && ARCHIVE_STORAGE_CLASSES.has(object.storageClass)) {
+          throw new S3Error(403, 'InvalidObjectState', 'The operation is not valid for the object\'s storage class');
         }
         const range = parseRange(req.headers.range, object.size);
         objectHeaders(res, object, !range && req.headers['x-amz-checksum-mode'] === 'ENABLED');

@@ -79,6 +79,19 @@ test('TransactWriteItems: success applies all; a failed condition cancels, rolls
   expect(records).toHaveLength(1);
 });
 
+test('TransactWriteItems names every item whose condition failed (DynamoDB does; the proxy once named only the first)', async () => {
+  const err = await doc.send(new TransactWriteCommand({
+    TransactItems: [
+      { ConditionCheck: { TableName: 'transfer', Key: { pk: 't1', sk: 'archive' }, ConditionExpression: 'n = :two', ExpressionAttributeValues: { ':two': 2 } } },
+      { Put: { TableName: 'transfer', Item: { pk: 't3', sk: 'archive' } } },
+      { Put: { TableName: 'transfer', Item: { pk: 't1', sk: 'chunk' }, ConditionExpression: 'attribute_exists(pk)' } },
+    ],
+  })).catch((e: unknown) => e as { name: string; CancellationReasons?: { Code: string }[] });
+  expect(err).toMatchObject({ name: 'TransactionCanceledException' });
+  expect((err as { CancellationReasons: { Code: string }[] }).CancellationReasons.map((r) => r.Code)).toEqual(['ConditionalCheckFailed', 'None', 'ConditionalCheckFailed']);
+  expect((await doc.send(new GetCommand({ TableName: 'transfer', Key: { pk: 't3', sk: 'archive' } }))).Item).toBeUndefined();
+});
+
 test('stream poller retries from the first reported failure', async () => {
   const buffer = dynamo.streams.get('transfer')!;
   buffer.length = 0;
