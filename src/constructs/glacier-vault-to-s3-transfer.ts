@@ -55,6 +55,15 @@ export interface GlacierVaultToS3TransferProps {
   readonly retrievalTier?: RetrievalTier;
 
   /**
+   * Tiers a Launch/Resume caller may choose (the runbooks offer only these and RunRecord refuses any
+   * other, also when a Resume keeps the run's current tier). Expedited costs about 80 times Bulk per
+   * GiB: list it only if the team owning the deployment accepts that spend.
+   *
+   * @default - the configured `retrievalTier` only
+   */
+  readonly allowedRetrievalTiers?: RetrievalTier[];
+
+  /**
    * Bytes that may be requested from Glacier in any rolling 24 hours, shared by every run of
    * this construct.
    *
@@ -266,6 +275,8 @@ export class GlacierVaultToS3Transfer extends Construct {
   public readonly storageClass: DestinationStorageClass;
   /** Retrieval tier of archive jobs. */
   public readonly retrievalTier: RetrievalTier;
+  /** Tiers a Launch/Resume caller may choose. */
+  public readonly allowedRetrievalTiers: RetrievalTier[];
   /** ARNs of the vaults the transfer may touch (may end in `*`). */
   public readonly vaultArns: string[];
 
@@ -297,6 +308,11 @@ export class GlacierVaultToS3Transfer extends Construct {
     }
     this.storageClass = props.storageClass ?? DestinationStorageClass.DEEP_ARCHIVE;
     this.retrievalTier = props.retrievalTier ?? RetrievalTier.BULK;
+    this.allowedRetrievalTiers = [...new Set(props.allowedRetrievalTiers ?? [this.retrievalTier])];
+    if (this.allowedRetrievalTiers.length === 0) throw new Error('allowedRetrievalTiers must name at least one tier');
+    if (!this.allowedRetrievalTiers.includes(this.retrievalTier)) {
+      throw new Error(`allowedRetrievalTiers (${this.allowedRetrievalTiers.join(', ')}) must include retrievalTier ${this.retrievalTier}`);
+    }
 
     const vaultArn = (name: string) => stack.formatArn({ service: 'glacier', resource: 'vaults', resourceName: name });
     if (props.allowedVaultNames !== undefined) {
@@ -373,6 +389,7 @@ export class GlacierVaultToS3Transfer extends Construct {
       downloadWindowExtension: this.downloadWindowExtension,
       storageClass: this.storageClass,
       retrievalTier: this.retrievalTier,
+      allowedRetrievalTiers: this.allowedRetrievalTiers,
       dailyQuotaBytes: this.dailyQuotaBytes,
       logRetention: props.logRetention,
     });
@@ -386,6 +403,7 @@ export class GlacierVaultToS3Transfer extends Construct {
       vaultArns: this.vaultArns,
       storageClass: this.storageClass,
       retrievalTier: this.retrievalTier,
+      allowedRetrievalTiers: this.allowedRetrievalTiers,
     });
     this.dashboard = new TransferDashboard(this, 'Dashboard', {
       archiveRetrieval: this.archiveRetrieval,

@@ -246,17 +246,12 @@ export class InventoryRetrieval extends Construct {
       actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
       resources: [stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws-glue/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
     }));
-    glueRole.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'JobMetrics',
-      actions: ['cloudwatch:PutMetricData'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': 'Glue' } },
-    }));
+    // No cloudwatch:PutMetricData: the job does not enable Glue job metrics (--enable-metrics).
     storage.encryptionKey?.grantEncryptDecrypt(glueRole);
     suppressNag(glueRole, [
       {
         id: 'AwsSolutions-IAM5',
-        reason: 'Run ids are known only at run time: the job reads <run>/original_inventory/* and <run>/naming_override/staged/*, writes only the per-run outputs named in its statements and deletes only <run>/sorted_inventory/*; /aws-glue/* are the log groups Glue itself writes the driver output to; PutMetricData has no resource type and is held to the Glue namespace.',
+        reason: 'Run ids are known only at run time: the job reads <run>/original_inventory/* and <run>/naming_override/staged/*, writes only the per-run outputs named in its statements and deletes only <run>/sorted_inventory/*; /aws-glue/* are the log groups Glue itself writes the driver output to.',
       },
     ], true);
     const securityConfiguration = new glue.CfnSecurityConfiguration(this, 'GlueSecurity', {

@@ -44,6 +44,12 @@ export interface OrchestratorProps {
   readonly downloadWindowExtension: DownloadWindowExtension;
   readonly storageClass: DestinationStorageClass;
   readonly retrievalTier: RetrievalTier;
+  /**
+   * Tiers a run may use; RunRecord refuses any other.
+   *
+   * @default - `retrievalTier` only
+   */
+  readonly allowedRetrievalTiers?: RetrievalTier[];
   readonly dailyQuotaBytes: number;
   /** @default Duration.minutes(15) */
   readonly completionCheckInterval?: Duration;
@@ -123,6 +129,7 @@ export class Orchestrator extends Construct {
         [OrchestrationEnv.INITIATE_STATE_MACHINE_ARN]: props.initiateRetrieval.stateMachineArn,
         [OrchestrationEnv.STORAGE_CLASS]: props.storageClass,
         [OrchestrationEnv.RETRIEVAL_TIER]: props.retrievalTier,
+        [OrchestrationEnv.ALLOWED_RETRIEVAL_TIERS]: (props.allowedRetrievalTiers ?? [props.retrievalTier]).join(','),
         [Env.DAILY_QUOTA_BYTES]: String(props.dailyQuotaBytes),
         [Env.INVENTORY_BUCKET]: props.storage.inventoryBucket.bucketName,
       }),

@@ -36,6 +36,12 @@ export interface TransferRunbooksProps {
   /** Default of the tier parameter. */
   readonly retrievalTier: RetrievalTier;
   /**
+   * The only values of the tier parameter (RunRecord enforces the same list).
+   *
+   * @default - `retrievalTier` only
+   */
+  readonly allowedRetrievalTiers?: RetrievalTier[];
+  /**
    * Prefix of the document names (letters, digits, `_`, `-`, `.`).
    *
    * @default - derived from the construct path
@@ -118,6 +124,8 @@ export class TransferRunbooks extends Construct {
     suppressNag(role, [{ id: 'AwsSolutions-IAM5', reason: 'Executions of the InitiateRetrieval state machine have generated names; function versions.' }], true);
 
     const storageClasses = Object.keys(STORAGE_CLASS_DISPLAY_NAMES);
+    // The deploying team's spend bound; listed in RETRIEVAL_TIERS order.
+    const tiers = RETRIEVAL_TIERS.filter((t) => (props.allowedRetrievalTiers ?? [props.retrievalTier]).includes(t as RetrievalTier));
     const defaultClass = storageClassDisplayName(props.storageClass);
     const table = props.transferTable.tableName;
     const bucket = props.destinationBucket.bucketName;
@@ -125,7 +133,7 @@ export class TransferRunbooks extends Construct {
 
     const common = {
       StorageClass: { type: 'String', description: 'Storage class of the destination objects.', allowedValues: storageClasses, default: defaultClass },
-      RetrievalTier: { type: 'String', description: 'Glacier retrieval tier: Bulk (5-12 h, cheapest), Standard (3-5 h), Expedited (1-5 min).', allowedValues: [...RETRIEVAL_TIERS], default: props.retrievalTier },
+      RetrievalTier: { type: 'String', description: 'Glacier retrieval tier: Bulk (5-12 h, cheapest), Standard (3-5 h), Expedited (1-5 min); only the tiers this deployment allows.', allowedValues: tiers, default: props.retrievalTier },
       NamingOverrideFile: { type: 'String', description: '(Optional) CSV "GlacierArchiveID,FileName" that overrides object names: an s3:// URI or a presigned https:// URL.', default: '', allowedPattern: NAMING_PATTERN },
       AcknowledgeCrossRegionCost: { type: 'String', description: 'YES if the destination bucket is in another region and you accept the inter-region data transfer charges.', allowedValues: ['NO', 'YES'], default: 'NO' },
     };
@@ -261,7 +269,7 @@ export class TransferRunbooks extends Construct {
         WorkflowRun: { type: 'String', description: 'Run id to resume.', allowedPattern: RUN_PATTERN },
         ...common,
         StorageClass: { ...common.StorageClass, allowedValues: [KEEP_CURRENT, ...storageClasses], default: KEEP_CURRENT },
-        RetrievalTier: { ...common.RetrievalTier, allowedValues: [KEEP_CURRENT, ...RETRIEVAL_TIERS], default: KEEP_CURRENT },
+        RetrievalTier: { ...common.RetrievalTier, allowedValues: [KEEP_CURRENT, ...tiers], default: KEEP_CURRENT },
         NamingOverrideFile: { ...common.NamingOverrideFile, description: '(Optional) New naming override CSV (s3:// or presigned https://); empty keeps the current one.' },
       },
       mainSteps: [

@@ -294,6 +294,7 @@ describe('GlacierVaultToS3Transfer prop validation', () => {
     ['prefix with ..', { destinationPrefix: 'a/../b' }, /must not contain '.' or '..' segments/],
     ['600-byte prefix', { destinationPrefix: 'x'.repeat(600) }, /at most 512 UTF-8 bytes/],
     // Issue 22: the prefix is copied into IAM ARNs; `*` would give bucket/*/*.
+    ['allowed tiers without the configured one', { retrievalTier: 'Standard', allowedRetrievalTiers: ['Bulk'] }, /allowedRetrievalTiers \(Bulk\) must include retrievalTier Standard/],
     ['wildcard prefix', { destinationPrefix: '*' }, /destinationPrefix: Invalid key prefix "\*\/": contains \*, \? or \$\{/],
     ['prefix with ?', { destinationPrefix: 'photos?' }, /contains \*, \? or \$\{/],
     ['prefix with a policy variable', { destinationPrefix: 'home/${aws:username}' }, /contains \*, \? or \$\{/],

@@ -58,7 +58,7 @@ describe('InventoryRetrieval construct', () => {
     });
   });
 
-  test('Glue role: no managed policy, an inline policy of exactly the job\'s files, logs and metrics (issue 22)', () => {
+  test('Glue role: no managed policy, an inline policy of exactly the job\'s files and logs (issue 22)', () => {
     const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'glue.amazonaws.com' } })] } } });
     const [roleId, role] = Object.entries(roles)[0] as [string, any];
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -66,7 +66,7 @@ describe('InventoryRetrieval construct', () => {
     const statements = policies.flatMap((p: any) => p.Properties.PolicyDocument.Statement);
     const bySid = Object.fromEntries(statements.map((st: any) => [st.Sid, st]));
     const text = (v: unknown) => JSON.stringify(v);
-    expect(Object.keys(bySid).sort()).toEqual(['GlueDefaultLogs', 'GlueTempDir', 'JobLogs', 'JobMetrics', 'JobScriptAndModules', 'ListRunInventory', 'ReadRunInventory', 'ReplaceSortedInventory', 'WriteInventoryOutputs']);
+    expect(Object.keys(bySid).sort()).toEqual(['GlueDefaultLogs', 'GlueTempDir', 'JobLogs', 'JobScriptAndModules', 'ListRunInventory', 'ReadRunInventory', 'ReplaceSortedInventory', 'WriteInventoryOutputs']);
     // The script and its modules only, by object key: no listing or reading of the CDK assets bucket.
     expect(bySid.JobScriptAndModules.Action).toBe('s3:GetObject');
     expect(bySid.JobScriptAndModules.Resource).toHaveLength(4);
@@ -74,9 +74,8 @@ describe('InventoryRetrieval construct', () => {
     expect(text(bySid.ReadRunInventory.Resource)).toMatch(/\/\*\/original_inventory\/\*.*\/\*\/naming_override\/staged\/\*/);
     expect(text(bySid.WriteInventoryOutputs.Resource)).toMatch(/\*\/sorted_inventory\/\*.*\*\/skipped\/skipped\.csv.*\*\/inventory_errors\/errors\.csv.*\*\/inventory_summary\.json/);
     expect(text(bySid.ReplaceSortedInventory.Resource)).toMatch(/\*\/sorted_inventory\/\*"/);
-    expect(bySid.JobMetrics.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'Glue' } });
     const actions = statements.flatMap((st: any) => [st.Action].flat());
-    for (const a of actions) expect(a).toMatch(/^(s3:(GetObject|PutObject|DeleteObject|ListBucket)|logs:(CreateLogGroup|CreateLogStream|PutLogEvents|AssociateKmsKey)|cloudwatch:PutMetricData)$/);
+    for (const a of actions) expect(a).toMatch(/^(s3:(GetObject|PutObject|DeleteObject|ListBucket)|logs:(CreateLogGroup|CreateLogStream|PutLogEvents|AssociateKmsKey))$/);
   });
 
   test('grantJobCompletion: env + SendTask* on this state machine only', () => {

@@ -9,7 +9,7 @@ import { DestinationStorageClass, RetrievalTier } from '../../src/core/transfer-
 
 const ALLOWED_ACTIONS = new Set(['aws:executeAwsApi', 'aws:assertAwsResourceProperty', 'aws:branch', 'aws:invokeLambdaFunction', 'aws:waitForAwsResourceProperty']);
 
-function synth() {
+function synth(extra: { allowedRetrievalTiers?: RetrievalTier[] } = {}) {
   const app = new App();
   const stack = new Stack(app, 'S', { env: { account: '111122223333', region: 'eu-west-1' } });
   const sm = (name: string) => sfn.StateMachine.fromStateMachineArn(stack, name, `arn:aws:states:eu-west-1:111122223333:stateMachine:${name}`);
@@ -23,12 +23,13 @@ function synth() {
     storageClass: DestinationStorageClass.DEEP_ARCHIVE,
     retrievalTier: RetrievalTier.BULK,
     namePrefix: 'GlacierTransfer',
+    ...extra,
   });
   return { runbooks, template: Template.fromStack(stack) };
 }
 
-const docs = () => {
-  const { template } = synth();
+const docs = (extra: { allowedRetrievalTiers?: RetrievalTier[] } = {}) => {
+  const { template } = synth(extra);
   const out: Record<string, any> = {};
   for (const r of Object.values(template.findResources('AWS::SSM::Document')) as any[]) out[r.Properties.Name] = r.Properties;
   return out;
@@ -73,7 +74,8 @@ describe('TransferRunbooks', () => {
     expect(p.ProvidedInventory.allowedValues).toEqual(['NO', 'YES']);
     expect(p.StorageClass.allowedValues).toContain('S3 Glacier Deep Archive');
     expect(p.StorageClass.default).toBe('S3 Glacier Deep Archive');
-    expect(p.RetrievalTier.allowedValues).toEqual(['Bulk', 'Standard', 'Expedited']);
+    // Spend bound (issue 22): by default a caller can choose only the configured tier.
+    expect(p.RetrievalTier.allowedValues).toEqual(['Bulk']);
     const pattern = new RegExp(p.NamingOverrideFile.allowedPattern);
     expect(pattern.test('s3://my-bucket/names.csv')).toBe(true);
     expect(pattern.test('https://b.s3.eu-west-1.amazonaws.com/n.csv?X-Amz-Signature=1')).toBe(true);
@@ -98,6 +100,12 @@ describe('TransferRunbooks', () => {
       namingOverride: '{{NamingOverrideFile}}',
       acknowledgeCrossRegion: '{{AcknowledgeCrossRegionCost}}',
     });
+  });
+
+  test('allowedRetrievalTiers are the only tiers Launch and Resume offer', () => {
+    const d = docs({ allowedRetrievalTiers: [RetrievalTier.STANDARD, RetrievalTier.BULK] });
+    expect(d['GlacierTransfer-Launch'].Content.parameters.RetrievalTier).toMatchObject({ allowedValues: ['Bulk', 'Standard'], default: 'Bulk' });
+    expect(d['GlacierTransfer-Resume'].Content.parameters.RetrievalTier.allowedValues).toEqual(['Keep current', 'Bulk', 'Standard']);
   });
 
   test('Resume takes the vault from the run record; Stop flags the run and stops InitiateRetrieval', () => {

@@ -29,6 +29,7 @@ function deps(): RunRecordDeps {
     initiateStateMachineArn: requireEnv(OrchestrationEnv.INITIATE_STATE_MACHINE_ARN),
     defaultStorageClass: requireEnv(OrchestrationEnv.STORAGE_CLASS),
     defaultTier: requireEnv(OrchestrationEnv.RETRIEVAL_TIER),
+    allowedTiers: (process.env[OrchestrationEnv.ALLOWED_RETRIEVAL_TIERS] || requireEnv(OrchestrationEnv.RETRIEVAL_TIER)).split(','),
     dailyQuotaBytes: Number(requireEnv(Env.DAILY_QUOTA_BYTES)),
     inventoryBucket: process.env[Env.INVENTORY_BUCKET],
   };

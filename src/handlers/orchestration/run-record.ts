@@ -29,6 +29,8 @@ export interface RunRecordDeps {
   readonly initiateStateMachineArn: string;
   readonly defaultStorageClass: string;
   readonly defaultTier: string;
+  /** Tiers a run may use (the deployment's spend bound). @default [defaultTier] */
+  readonly allowedTiers?: readonly string[];
   readonly dailyQuotaBytes: number;
   /** Inventory bucket: where a naming override is staged for the inventory stage. */
   readonly inventoryBucket?: string;
@@ -203,6 +205,9 @@ export async function startRun(deps: RunRecordDeps, start: StartRunEvent): Promi
   const acknowledged = event.acknowledgeCrossRegion === 'YES';
   const vaultName = event.vaultName ?? '';
   if (mode === 'LAUNCH' && !/^[A-Za-z0-9_.-]{1,255}$/.test(vaultName)) throw reject('InvalidInput', `invalid vault name ${JSON.stringify(vaultName)}`);
+  const allowedTiers = deps.allowedTiers ?? [deps.defaultTier];
+  const tierNotAllowed = (t: string) => reject('TierNotAllowed', `retrieval tier ${t} is not allowed by this deployment (allowed: ${allowedTiers.join(', ')})`);
+  if (tier !== undefined && !allowedTiers.includes(tier)) throw tierNotAllowed(tier);
 
   // The destination bucket must belong to this account and, unless acknowledged, this region.
   let location: string | undefined;
@@ -257,6 +262,8 @@ export async function startRun(deps: RunRecordDeps, start: StartRunEvent): Promi
     }
   } else {
     if (!existing) throw reject('RunNotFound', `run ${runId} does not exist; use the Launch runbook`);
+    // A kept tier must still be allowed (the deployment may have narrowed the list since).
+    if (tier === undefined && !allowedTiers.includes(existing.tier)) throw tierNotAllowed(existing.tier);
     if (existing.state === RunState.ACTIVE && await isRunning(deps, existing.executionArn, executionArn)) {
       throw reject('RunStillActive', `run ${runId} is still active (${existing.executionArn}); stop it before resuming`);
     }

@@ -397,6 +397,8 @@ export const OrchestrationEnv = {
   INITIATE_STATE_MACHINE_ARN: 'INITIATE_STATE_MACHINE_ARN',
   STORAGE_CLASS: 'DEFAULT_STORAGE_CLASS',
   RETRIEVAL_TIER: 'DEFAULT_RETRIEVAL_TIER',
+  /** Comma-separated tiers a Launch/Resume may choose (the deploying team's spend bound). */
+  ALLOWED_RETRIEVAL_TIERS: 'ALLOWED_RETRIEVAL_TIERS',
   /** CloudWatch namespace of the per-run metrics. */
   METRICS_NAMESPACE: 'METRICS_NAMESPACE',
   /** Comma-separated names of the rules with per-run targets (Id = run id): window, completion, dashboard. */

@@ -169,6 +169,29 @@ describe('naming override (issue 22: a rejected Launch writes nothing)', () => {
   });
 });
 
+describe('retrieval tier bound (issue 22)', () => {
+  const start = (n: number, request: RunRequest) => startRun(deps, { action: 'start', executionArn: exec(n), request });
+
+  test('a caller choosing Expedited against the allowed tiers is refused and nothing is written', async () => {
+    await expect(start(1, launch('r1', 'photos', { tier: 'Expedited' })))
+      .rejects.toMatchObject({ name: 'TierNotAllowed', message: 'retrieval tier Expedited is not allowed by this deployment (allowed: Bulk)' });
+    expect(dynamo.get(TRANSFER, runPk('r1'), RUN_SK)).toBeUndefined();
+    expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)).toBeUndefined();
+    deps = { ...deps, allowedTiers: ['Bulk', 'Standard'] };
+    await expect(start(2, launch('r2', 'photos', { tier: 'Standard' }))).resolves.toMatchObject({ tier: 'Standard' });
+  });
+
+  test('a Resume may not keep a tier the deployment no longer allows', async () => {
+    deps = { ...deps, allowedTiers: ['Bulk', 'Expedited'] };
+    await start(1, launch('r1', 'photos', { tier: 'Expedited' }));
+    await finishRun(deps, { action: 'finish', runId: 'r1', executionArn: exec(1), outcome: 'STOPPED' });
+    deps = { ...deps, allowedTiers: ['Bulk'] };
+    await expect(start(2, { runId: 'r1', mode: 'RESUME' })).rejects.toMatchObject({ name: 'TierNotAllowed' });
+    expect(dynamo.get(TRANSFER, runPk('r1'), RUN_SK)).toMatchObject({ state: RunState.STOPPED, executionArn: exec(1) });
+    await expect(start(3, { runId: 'r1', mode: 'RESUME', tier: 'Bulk' })).resolves.toMatchObject({ tier: 'Bulk' });
+  });
+});
+
 describe('start (RESUME)', () => {
   async function stoppedRun() {
     await startRun(deps, { action: 'start', executionArn: exec(1), request: launch('r1', 'photos', { providedInventory: 'YES' }) });
@@ -178,6 +201,7 @@ describe('start (RESUME)', () => {
 
   test('keeps the vault from the run record, whatever the request says', async () => {
     await stoppedRun();
+    deps = { ...deps, allowedTiers: ['Bulk', 'Standard'] };
     const ctx = await startRun(deps, { action: 'start', executionArn: exec(2), request: { runId: 'r1', mode: 'RESUME', vaultName: 'scans', tier: 'Standard' } });
     expect(ctx).toMatchObject({ vaultName: 'photos', mode: 'RESUME', tier: 'Standard', storageClass: 'DEEP_ARCHIVE', providedInventory: 'YES' });
     expect(ctx.inventoryInput).toMatchObject({ vaultName: 'photos', providedInventoryKey: expect.stringContaining('r1') });
