@@ -113,7 +113,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
 
   // Each rehearsal invocation writes its results under rehearsal-output/ (rehearsal/report/output-folder.ts).
-  gitignore: ['/rehearsal-output/', '/.rehearsal-tmp/', '__pycache__/', '/bench/results/', '/.venv-rehearsal/'],
+  gitignore: ['/rehearsal-output/', '/.rehearsal-tmp/', '__pycache__/', '/bench/results/', '/.venv-rehearsal/', '/.venv-spark/', '/.spark-tmp/'],
   githubOptions: { mergify: false },
   depsUpgrade: false,
 });
@@ -151,6 +151,7 @@ project.package.addField('files', [
   'assets/**/index.js',
   'glue/**/*.py',
   '!glue/**/test_*.py',
+  '!glue/**/spark_test_*.py',
   '.jsii',
   'API.md',
 ]);
@@ -181,6 +182,21 @@ const testPython = project.addTask('test:python', {
   description: 'Unit tests of the Glue job logic (python3 unittest, shared conformance fixtures)',
   exec: 'python3 -m unittest discover -s glue -p "test_*.py" -t .',
 });
+
+// The Glue engine runs locally on PySpark (pinned in glue/requirements-spark.txt, Java 17 needed)
+// in a git-ignored virtualenv; pip skips the download when the pinned version is already there.
+const sparkInstall = project.addTask('spark:install', {
+  description: 'Create .venv-spark and install the pinned PySpark (glue/requirements-spark.txt)',
+  exec: 'test -x .venv-spark/bin/python || python3 -m venv .venv-spark; .venv-spark/bin/pip install --disable-pip-version-check -q -r glue/requirements-spark.txt',
+});
+// One behaviour, two engines: the Lambda engine writes its outputs for the shared cases, then the
+// Spark tests (one SparkSession) run the same cases through the Spark engine and compare.
+const testSpark = project.addTask('test:spark', {
+  description: 'Spark engine tests on local PySpark, incl. the byte-for-byte comparison with the Lambda engine',
+});
+testSpark.spawn(sparkInstall);
+testSpark.exec('tsx test/cross-engine/lambda-engine-outputs.ts .spark-tmp/cross-engine');
+testSpark.exec('.venv-spark/bin/python -W ignore::ResourceWarning -m unittest discover -s glue -p "spark_test_*.py" -t .');
 
 // A small end-to-end rehearsal is part of every test run.
 const rehearseCi = project.addTask('rehearse:ci', {
@@ -230,6 +246,7 @@ for (const dir of ['test', 'bench', 'rehearsal']) typecheck.exec(`tsc --noEmit -
 project.testTask.prependSpawn(typecheck);
 
 project.testTask.spawn(testPython);
+project.testTask.spawn(testSpark);
 project.testTask.spawn(rehearseCi);
 
 // Packaging test: npm pack, install the tarball into a fresh CDK app, synth it, check assets.

@@ -193,7 +193,7 @@ export class InventoryRetrieval extends Construct {
 
     // Glue engine.
     const script = new s3assets.Asset(this, 'GlueScript', { path: path.join(__dirname, '..', '..', 'glue', 'inventory_job.py') });
-    const modules = ['archive_naming.py', 'partitioning.py', 'inventory_csv.py'].map((file, i) =>
+    const modules = ['archive_naming.py', 'partitioning.py', 'inventory_csv.py', 'inventory_json.py', 'inventory_spark.py'].map((file, i) =>
       new s3assets.Asset(this, `GlueModule${i}`, { path: path.join(__dirname, '..', '..', 'glue', file) }));
     const glueLogs = new logs.LogGroup(this, 'GlueLogs', { retention: logRetention, encryptionKey: storage.encryptionKey });
     const glueRole = new iam.Role(this, 'GlueRole', {
@@ -265,7 +265,8 @@ export class InventoryRetrieval extends Construct {
     this.glueJob = new glue.CfnJob(this, 'GlueJob', {
       role: glueRole.roleArn,
       command: { name: 'glueetl', pythonVersion: '3', scriptLocation: script.s3ObjectUrl },
-      glueVersion: '4.0',
+      // Glue 5.0: Spark 3.5, Python 3.11, Java 17 (4.0's Python 3.10 reached end of life in October 2026).
+      glueVersion: '5.0',
       workerType: 'G.1X',
       numberOfWorkers: glueWorkers,
       timeout: 240,

@@ -67,9 +67,9 @@ describe('InventoryRetrieval construct', () => {
     const bySid = Object.fromEntries(statements.map((st: any) => [st.Sid, st]));
     const text = (v: unknown) => JSON.stringify(v);
     expect(Object.keys(bySid).sort()).toEqual(['GlueDefaultLogs', 'GlueTempDir', 'JobLogs', 'JobScriptAndModules', 'ListRunInventory', 'ReadRunInventory', 'ReplaceSortedInventory', 'WriteInventoryOutputs']);
-    // The script and its modules only, by object key: no listing or reading of the CDK assets bucket.
+    // The script and its five modules only (inventory_spark and inventory_json since Glue 5.0), by object key: no listing or reading of the CDK assets bucket.
     expect(bySid.JobScriptAndModules.Action).toBe('s3:GetObject');
-    expect(bySid.JobScriptAndModules.Resource).toHaveLength(4);
+    expect(bySid.JobScriptAndModules.Resource).toHaveLength(6);
     for (const r of bySid.JobScriptAndModules.Resource) expect(text(r)).toMatch(/cdk-hnb659fds-assets-111122223333-eu-west-1\/[0-9a-f]{64}\.py/);
     expect(text(bySid.ReadRunInventory.Resource)).toMatch(/\/\*\/original_inventory\/\*.*\/\*\/naming_override\/staged\/\*/);
     expect(text(bySid.WriteInventoryOutputs.Resource)).toMatch(/\*\/sorted_inventory\/\*.*\*\/skipped\/skipped\.csv.*\*\/inventory_errors\/errors\.csv.*\*\/inventory_summary\.json/);
