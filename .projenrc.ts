@@ -231,6 +231,13 @@ project.addTask('rehearse:faults', {
   receiveArgs: true,
 });
 
+// The `estimate` command run from the source tree (installed, it is `npx cdk-glacier-vault-to-s3 estimate`).
+project.addTask('estimate', {
+  description: 'Cost and duration estimate from a vault inventory: npx projen estimate --inventory FILE',
+  exec: 'tsx src/cli/main.ts estimate',
+  receiveArgs: true,
+});
+
 project.addTask('bench', {
   description: 'Run every benchmark and print ratios against baselines measured in the same run',
   exec: 'tsx bench/run-all.ts',

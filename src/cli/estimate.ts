@@ -2,14 +2,16 @@
  * `cdk-glacier-vault-to-s3 estimate`: cost and duration of moving a vault, from its inventory.
  *
  * The inventory (CSV or JSON, as Glacier returns it) is streamed: only running totals are kept,
- * so a multi-gigabyte inventory of tens of millions of archives needs constant memory. Malformed
- * rows are counted and reported, never fatal.
+ * so a multi-gigabyte inventory of tens of millions of archives needs constant memory. A few
+ * malformed rows are counted and reported; a file that is not an inventory (empty, neither CSV
+ * nor JSON, cut off) or has more than MAX_BAD_ROW_SHARE unreadable rows is refused: an estimate
+ * that silently leaves archives out would be wrong without saying so.
  */
 import { createReadStream, promises as fs } from 'fs';
 import { Readable } from 'stream';
 import { MiB, validateChunkSize } from '../core/chunk-plan';
 import { ArchiveSizeSummary, CostEstimate, estimateCost, fmtBytes, formatEstimate } from '../core/cost';
-import { detectInventoryFormat, InventoryFormat, InventoryRowError, parseInventoryCsv, parseInventoryJson } from '../core/inventory';
+import { detectInventoryFormat, INVENTORY_COLUMNS, InventoryFormat, InventoryRowError, isWholeFileError, parseInventoryCsv, parseInventoryJson } from '../core/inventory';
 import { RetrievalTier, DestinationStorageClass } from '../core/prices';
 
 const TiB = 1024 ** 4;
@@ -46,6 +48,10 @@ export interface EstimateResult {
 }
 
 const MAX_SAMPLES = 5;
+/** More unreadable rows than this share of all rows and the file is refused, not estimated. */
+export const MAX_BAD_ROW_SHARE = 0.01;
+const EXPECTED_INVENTORY = 'a Glacier vault inventory: CSV with the header '
+  + `${INVENTORY_COLUMNS.join(',')}, or JSON {"VaultARN", "InventoryDate", "ArchiveList": [...]}`;
 
 export function parseTier(value: string): RetrievalTier {
   const tier = Object.values(RetrievalTier).find((t) => t.toLowerCase() === value.trim().toLowerCase());
@@ -115,11 +121,12 @@ export async function summarizeInventory(
   input: Readable,
   format: InventoryFormat,
   chunkSizeBytes: number,
-): Promise<{ summary: ArchiveSizeSummary; rows: number; malformedRows: number; malformedSamples: string[] }> {
+): Promise<{ summary: ArchiveSizeSummary; rows: number; malformedRows: number; malformedSamples: string[]; wholeFileError?: string }> {
   const summary = new ArchiveSizeSummary(chunkSizeBytes);
   const samples: string[] = [];
   let rows = 0;
   let malformed = 0;
+  let wholeFileError: string | undefined;
   const records = format === 'json' ? parseInventoryJson(input) : parseInventoryCsv(input);
   for await (const record of records) {
     if (record.kind === 'archive') {
@@ -128,13 +135,32 @@ export async function summarizeInventory(
     } else {
       malformed++;
       if (samples.length < MAX_SAMPLES) samples.push(describeError(record));
+      if (wholeFileError === undefined && isWholeFileError(record)) wholeFileError = describeError(record);
     }
   }
-  return { summary, rows, malformedRows: malformed, malformedSamples: samples };
+  return { summary, rows, malformedRows: malformed, malformedSamples: samples, wholeFileError };
 }
 
 function describeError(record: InventoryRowError): string {
   return `row ${record.row}: ${record.message}`;
+}
+
+/** Throws a CliError naming the file and what was expected when it is not a usable inventory. */
+function refuseUnlessInventory(file: string, format: InventoryFormat,
+  scanned: { rows: number; malformedRows: number; malformedSamples: string[]; wholeFileError?: string }): void {
+  const firstBad = scanned.malformedSamples.map((s) => `\n  - ${s}`).join('');
+  if (scanned.wholeFileError !== undefined) {
+    throw new CliError(`${file} is not a complete inventory (read as ${format.toUpperCase()}): ${scanned.wholeFileError}; expected ${EXPECTED_INVENTORY}${firstBad}`);
+  }
+  const total = scanned.rows + scanned.malformedRows;
+  const share = total === 0 ? 0 : scanned.malformedRows / total;
+  if (scanned.rows === 0 && scanned.malformedRows > 0) {
+    throw new CliError(`${file} has no readable archive row (read as ${format.toUpperCase()}, ${scanned.malformedRows} unreadable); expected ${EXPECTED_INVENTORY}${firstBad}`);
+  }
+  if (share > MAX_BAD_ROW_SHARE) {
+    throw new CliError(`${file}: ${scanned.malformedRows.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows (${(share * 100).toFixed(1)} %) cannot be read, `
+      + `more than the ${MAX_BAD_ROW_SHARE * 100} % an estimate tolerates; expected ${EXPECTED_INVENTORY}. First unreadable rows:${firstBad}`);
+  }
 }
 
 /** Read the inventory, estimate, and render the report. */
@@ -153,6 +179,7 @@ export async function runEstimate(options: EstimateOptions): Promise<EstimateRes
   } catch (e) {
     throw new CliError(`cannot parse ${format.toUpperCase()} inventory ${options.inventory}: ${(e as Error).message}`);
   }
+  refuseUnlessInventory(options.inventory, format, scanned);
   const estimate = estimateCost({
     archives: scanned.summary,
     tier,

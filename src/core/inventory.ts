@@ -57,6 +57,17 @@ export interface InventoryArchive {
   readonly treeHash: string;
 }
 
+const EMPTY_INVENTORY = 'empty inventory: no header line';
+const TRUNCATED_JSON = 'malformed or truncated JSON';
+
+/**
+ * Whether an error is about the file as a whole rather than one row: an empty file, or JSON that
+ * breaks off (nothing after it was read). Such an inventory cannot be trusted for any total.
+ */
+export function isWholeFileError(error: InventoryRowError): boolean {
+  return error.row === 0 || error.message.startsWith(TRUNCATED_JSON);
+}
+
 /** A row that could not be read; the iteration goes on after it. */
 export interface InventoryRowError {
   readonly kind: 'error';
@@ -299,7 +310,7 @@ class LineSplitter {
   public end(out: InventoryRecord[]): void {
     if (this.carry !== '' && !this.skipping) this.line(this.carry, out);
     this.carry = '';
-    if (this.state.layout === undefined) out.push(rowError(0, 'empty inventory: no header line', ''));
+    if (this.state.layout === undefined) out.push(rowError(0, EMPTY_INVENTORY, ''));
   }
 
   private line(raw: string, out: InventoryRecord[]): void {
@@ -405,7 +416,7 @@ export async function* parseInventoryJson(source: InventorySource): AsyncGenerat
     picker.destroy();
   }
   if (failure !== undefined) {
-    yield { kind: 'error', row: row + 1, message: `malformed or truncated JSON after row ${row}: ${failure.message}`, raw: '' };
+    yield { kind: 'error', row: row + 1, message: `${TRUNCATED_JSON} after row ${row}: ${failure.message}`, raw: '' };
     return;
   }
   if (!sawArchiveList) yield { kind: 'error', row: 0, message: 'not a Glacier JSON inventory: no ArchiveList', raw: '' };

@@ -63,13 +63,39 @@ describe('runEstimate', () => {
     expect(json.estimate.multipartParts).toBe(3 + 384);
   });
 
-  test('malformed rows are counted and reported, not fatal', async () => {
-    const r = await runEstimate({ inventory: badPath() });
-    expect(r.rows).toBe(3);
+  test('a few malformed rows (at most 1 %) are counted and reported, not fatal', async () => {
+    const good = Array.from({ length: 199 }, (_, i) => `"${id(100 + i)}","","2012-05-15T17:19:46.700Z","${MiB}","${HASH}"`);
+    const file = join(dir, 'mostly-good.csv');
+    writeFileSync(file, `ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash\n${good.join('\n')}\n"${id(9)}","","2012-05-18T00:00:00Z","twelve","${HASH}"\n`);
+    const r = await runEstimate({ inventory: file });
+    expect(r.rows).toBe(199);
     expect(r.malformedRows).toBe(1);
     expect(r.malformedSamples).toHaveLength(1);
     expect(r.text).toMatch(/Malformed rows skipped: 1/);
-    expect(r.estimate.archiveCount).toBe(3);
+    expect(r.estimate.archiveCount).toBe(199);
+  });
+
+  test('more than 1 % unreadable rows: refused with the share and the first bad rows', async () => {
+    const refusal = runEstimate({ inventory: badPath() });
+    await expect(refusal).rejects.toThrow(CliError);
+    await expect(refusal).rejects.toThrow(new RegExp(`${badPath().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 1 of 4 rows \\(25\\.0 %\\) cannot be read`));
+    await expect(refusal).rejects.toThrow(/row 4: .*Size/);
+  });
+
+  test.each([
+    ['empty.csv', '', /is not a complete inventory .*empty inventory/],
+    ['notes.txt', 'hello world\nthis is not an inventory\n', /has no readable archive row .*expected a Glacier vault inventory: CSV with the header ArchiveId,/],
+    ['cut.json', '{"VaultARN":"arn:aws:glacier:us-east-1:1:vaults/v","InventoryDate":"2020-01-01T00:00:00Z","ArchiveList":[{"ArchiveId":"', /is not a complete inventory \(read as JSON\).*truncated JSON/],
+  ])('%s is not an inventory: non-zero exit, the message names the file and what was expected', async (name, content, message) => {
+    const file = join(dir, name);
+    writeFileSync(file, content);
+    await expect(runEstimate({ inventory: file })).rejects.toThrow(message);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(['node', 'cli', 'estimate', '--inventory', file], { stdout: (t) => out.push(t), stderr: (t) => err.push(t) });
+    expect(code).not.toBe(0);
+    expect(err.join('')).toContain(file);
+    expect(out.join('')).not.toMatch(/\$/);
   });
 
   test('options change the estimate', async () => {
