@@ -82,7 +82,10 @@ export async function startMotoDynamo(options: MotoDynamoOptions): Promise<Local
       } catch (e) {
         reply(500, 'InternalServerError', String((e as Error)?.stack ?? e));
       }
-    })();
+    })().catch(() => {
+      // The caller went away mid-request (an aborted upload): nothing to answer.
+      res.destroy();
+    });
   });
   const { endpoint } = await listenLocal(server);
 

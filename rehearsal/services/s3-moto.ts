@@ -97,7 +97,10 @@ export async function startMotoS3(options: MotoS3Options): Promise<MotoS3> {
         res.writeHead(err.status, { 'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(text)), 'x-amz-request-id': requestId() });
         res.end(text);
       }
-    })();
+    })().catch(() => {
+      // The caller went away mid-request (an aborted upload): nothing to answer.
+      res.destroy();
+    });
   });
   const { endpoint } = await listenLocal(server);
 
