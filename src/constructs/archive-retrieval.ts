@@ -226,15 +226,20 @@ export class ArchiveRetrieval extends Construct {
     return this.storage.chunkQueue.metricApproximateNumberOfMessagesVisible(props);
   }
 
-  /** Messages that exhausted their retries, across the three archive-retrieval dead-letter queues. */
+  /**
+   * Messages that exhausted their retries, across the archive-retrieval dead-letter queues: the
+   * three SQS queues' and the metrics processor's stream on-failure queue (a record there is a
+   * counter update lost, and completion is judged from those counters).
+   */
   public metricDeadLetterMessages(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
     const s = this.storage;
     return new cloudwatch.MathExpression({
-      expression: 'notifications + chunks + validation',
+      expression: 'FILL(notifications, 0) + FILL(chunks, 0) + FILL(validation, 0) + FILL(stream, 0)',
       usingMetrics: {
         notifications: s.notificationsDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
         chunks: s.chunkDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
         validation: s.validationDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+        stream: s.streamDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
       },
       label: 'Dead-letter messages',
       ...props,
@@ -244,7 +249,9 @@ export class ArchiveRetrieval extends Construct {
   /** Errors of the four archive-retrieval functions. */
   public metricErrors(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
     return new cloudwatch.MathExpression({
-      expression: 'n + c + v + m',
+      // FILL: a function without invocations in a period has no Errors datapoint, and a sum with a
+      // missing term drops the period.
+      expression: 'FILL(n, 0) + FILL(c, 0) + FILL(v, 0) + FILL(m, 0)',
       usingMetrics: {
         n: this.notificationsProcessor.metricErrors(),
         c: this.chunkRetrieval.metricErrors(),

@@ -20,7 +20,13 @@ export interface TransferDashboardProps {
   readonly storage: TransferStorage;
   /** Namespace the CloudWatchDashboardUpdate function publishes to. */
   readonly metricsNamespace: string;
-  /** Functions whose errors and throttles are shown (orchestration and request stages). */
+  /**
+   * Functions whose errors and throttles are shown, besides the archive-retrieval ones
+   * (the L3 passes the orchestration and request-stage functions: InitiateRetrieval,
+   * InventoryRetrieval, DownloadWindowExtension; VaultDecommission adds its own row).
+   *
+   * @default - only the archive-retrieval functions
+   */
   readonly functions?: lambda.IFunction[];
   /**
    * The orchestrator whose ExecutionEnded function's errors are shown (that function is run by an
@@ -88,7 +94,8 @@ export class TransferDashboard extends Construct {
         value: 'RunId',
         defaultValue: cloudwatch.DefaultValue.FIRST,
         visible: true,
-        values: cloudwatch.Values.fromSearch(`{${ns},RunId} MetricName="TotalCount"`, 'RunId'),
+        // Quoted: a per-deployment namespace carries the stack name and a construct name.
+        values: cloudwatch.Values.fromSearch(`{"${ns}",RunId} MetricName="TotalCount"`, 'RunId'),
       })],
     });
     const downloadedBytes = runMetric('downloaded', 'Bytes');

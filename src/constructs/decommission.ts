@@ -325,6 +325,11 @@ export class VaultDecommission extends Construct {
           metric('DecommissionKeptBytes', 'Delete', 'bytes kept'),
         ],
       }),
+      new cloudwatch.GraphWidget({
+        title: 'Decommission errors',
+        width: 24,
+        left: [this.listRunArchives, this.decommissionBatch, this.report, this.vaultFinalizer].map((f) => f.metricErrors({ label: `${f.node.id} errors` })),
+      }),
     );
   }
 }

@@ -55,7 +55,12 @@ export interface OrchestratorProps {
   readonly completionCheckInterval?: Duration;
   /** @default Duration.minutes(5) */
   readonly dashboardUpdateInterval?: Duration;
-  /** CloudWatch namespace of the per-run metrics. @default 'GlacierVaultToS3' */
+  /**
+   * CloudWatch namespace of the per-run metrics. Each deployment needs its own: the dashboard's run
+   * selector lists every run of the namespace, and the StalledAlarm watches it as a whole.
+   *
+   * @default 'GlacierVaultToS3/<stack name>/<unique name of this construct>'
+   */
   readonly metricsNamespace?: string;
   /** @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
@@ -105,7 +110,9 @@ export class Orchestrator extends Construct {
     const { storage } = props;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const owner = props.destinationBucketOwner ?? stack.account;
-    this.metricsNamespace = props.metricsNamespace ?? DEFAULT_NAMESPACE;
+    // One namespace per deployment: two transfers in one account (two stacks, or two in one stack)
+    // must neither list each other's runs nor raise each other's stall alarm.
+    this.metricsNamespace = props.metricsNamespace ?? `${DEFAULT_NAMESPACE}/${stack.stackName}/${Names.uniqueResourceName(this, { maxLength: 80 })}`;
     const transfer = storage.transferTable;
 
     const base = {

@@ -1,6 +1,8 @@
-import { CfnElement, Duration } from 'aws-cdk-lib';
+import { App, CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { makeStack } from './helpers';
+import { GlacierVaultToS3Transfer } from '../../src';
 import { RUN_EVENT_SOURCE } from '../../src/constructs/orchestrator';
 
 const RUN_EVENTS = ['Transfer Run Completed', 'Transfer Run Failed', 'Transfer Run Stopped'];
@@ -90,7 +92,7 @@ describe('TransferDashboard without notification emails', () => {
     expect(body.variables).toHaveLength(1);
     const v = body.variables[0];
     expect(v).toMatchObject({ type: 'property', property: 'RunId', inputType: 'select', id: 'RunId', visible: true });
-    expect(JSON.stringify(v.search ?? v)).toContain(`{${ns},RunId}`);
+    expect(JSON.stringify(v.search ?? v)).toContain(JSON.stringify(`{"${ns}",RunId}`).slice(1, -1));
   });
 
   test('alarm on dead-letter queue depth: any message alarms', () => {
@@ -98,7 +100,7 @@ describe('TransferDashboard without notification emails', () => {
     const [props] = Object.values<any>(alarm).map((a) => a.Properties);
     expect(props).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
     const queues = props.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric);
-    expect(queues).toHaveLength(3);
+    expect(queues).toHaveLength(4);
     for (const q of queues) {
       expect(q).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' });
       expect(JSON.stringify(q.Dimensions)).toMatch(/DeadLetterQueue/);
@@ -198,4 +200,75 @@ test('an empty notificationEmails list creates no topic', () => {
   const { stack, transfer } = makeStack({ notificationEmails: [] });
   expect(transfer.dashboard.notificationTopic).toBeUndefined();
   expect(Template.fromStack(stack).findResources('AWS::KMS::Key')).toEqual({});
+});
+
+describe('dashboard and alarms per deployment (two transfers in one account)', () => {
+  const app = new App();
+  const transfers = ['Blue', 'Green'].map((name) => {
+    const stack = new Stack(app, name, { env: { account: '111122223333', region: 'eu-west-1' } });
+    const bucket = s3.Bucket.fromBucketName(stack, 'Destination', `${name.toLowerCase()}-archive-bucket`);
+    return { stack, transfer: new GlacierVaultToS3Transfer(stack, 'Transfer', { destinationBucket: bucket }) };
+  });
+  // Two in one stack too: the construct path tells them apart.
+  const shared = new Stack(app, 'Shared', { env: { account: '111122223333', region: 'eu-west-1' } });
+  const sharedBucket = s3.Bucket.fromBucketName(shared, 'Destination', 'shared-archive-bucket');
+  const inOneStack = ['One', 'Two'].map((id) => new GlacierVaultToS3Transfer(shared, id, { destinationBucket: sharedBucket }));
+
+  test('each deployment publishes, lists runs and alarms in its own metrics namespace', () => {
+    const namespaces = [...transfers.map((t) => t.transfer.orchestrator.metricsNamespace), ...inOneStack.map((t) => t.orchestrator.metricsNamespace)];
+    expect(new Set(namespaces).size).toBe(4);
+    for (const { stack, transfer } of transfers) {
+      const ns = transfer.orchestrator.metricsNamespace;
+      const template = Template.fromStack(stack);
+      const stalledId = stack.getLogicalId(transfer.dashboard.stalledAlarm.node.defaultChild as CfnElement);
+      expect(template.findResources('AWS::CloudWatch::Alarm')[stalledId].Properties).toMatchObject({ Namespace: ns, MetricName: 'MinutesSinceProgress' });
+      const body = dashboardBody(template);
+      expect(body.variables[0].search).toBe(`{"${ns}",RunId} MetricName="TotalCount"`);
+      // What the DashboardUpdate function is told to publish to.
+      const dashboardUpdateId = stack.getLogicalId(transfer.orchestrator.dashboardUpdate.node.defaultChild as CfnElement);
+      expect(template.findResources('AWS::Lambda::Function')[dashboardUpdateId].Properties.Environment.Variables.METRICS_NAMESPACE).toBe(ns);
+    }
+  });
+});
+
+describe('dead letters and errors of every stage are on the dashboard', () => {
+  const { stack, transfer } = makeStack();
+  const template = Template.fromStack(stack);
+  const ref = (c: { node: { defaultChild?: unknown } }): string => `Ref(${stack.getLogicalId(c.node.defaultChild as CfnElement)})`;
+  const queueName = (q: { node: { defaultChild?: unknown } }): string => `GetAtt(${stack.getLogicalId(q.node.defaultChild as CfnElement)}.QueueName)`;
+  const body = (() => {
+    const [dashboard] = Object.values<any>(template.findResources('AWS::CloudWatch::Dashboard'));
+    const parts = dashboard.Properties.DashboardBody['Fn::Join'][1] as unknown[];
+    return JSON.parse(parts.map((p: any) => (typeof p === 'string' ? p : p.Ref ? `Ref(${p.Ref})` : p['Fn::GetAtt'] ? `GetAtt(${p['Fn::GetAtt'].join('.')})` : '<token>')).join(''));
+  })();
+  const widget = (title: string): any => body.widgets.find((w: any) => w.properties.title === title);
+
+  test('the stream on-failure queue of the metrics processor is in the DLQ widget and the DLQ alarm', () => {
+    const s = transfer.storage;
+    const dlqs = [s.notificationsDeadLetterQueue, s.chunkDeadLetterQueue, s.validationDeadLetterQueue, s.streamDeadLetterQueue];
+    const inWidget = (widget('Dead-letter messages').properties.metrics as any[][]).filter((m) => m[0] === 'AWS/SQS').map((m) => m[3]);
+    expect(inWidget.sort()).toEqual(dlqs.map(queueName).sort());
+    const alarmId = stack.getLogicalId(transfer.dashboard.deadLetterAlarm.node.defaultChild as CfnElement);
+    const alarm = template.findResources('AWS::CloudWatch::Alarm')[alarmId].Properties;
+    const alarmQueues = alarm.Metrics.filter((m: any) => m.MetricStat).map((m: any) => `GetAtt(${m.MetricStat.Metric.Dimensions[0].Value['Fn::GetAtt'].join('.')})`);
+    expect(alarmQueues.sort()).toEqual(dlqs.map(queueName).sort());
+    // A queue without a datapoint in a period must not drop the sum.
+    expect(alarm.Metrics.find((m: any) => m.Expression).Expression).toBe('FILL(notifications, 0) + FILL(chunks, 0) + FILL(validation, 0) + FILL(stream, 0)');
+  });
+
+  test('the errors widget has every request-stage function; the decommission row has its own', () => {
+    const errors = (widget('Lambda errors and throttles').properties.metrics as any[][]).filter((m) => m[1] === 'Errors');
+    const fns = [
+      transfer.initiateRetrieval.initiateArchiveRetrieval,
+      transfer.inventoryRetrieval.initiateInventoryRetrieval, transfer.inventoryRetrieval.jobPoller, transfer.inventoryRetrieval.chunkDownload,
+      transfer.inventoryRetrieval.validation, transfer.inventoryRetrieval.processInventory,
+      transfer.downloadWindowExtension.recoverLostNotifications, transfer.downloadWindowExtension.archivesNeedingWindowExtension,
+      transfer.downloadWindowExtension.extendDownloadWindow,
+      ...transfer.orchestrator.functions,
+    ];
+    for (const fn of fns) expect(errors.filter((m) => m.includes(ref(fn)))).toHaveLength(1);
+    const d = transfer.decommission;
+    const decommissionErrors = (widget('Decommission errors').properties.metrics as any[][]).map((m) => m[3]);
+    expect(decommissionErrors.sort()).toEqual([d.listRunArchives, d.decommissionBatch, d.report, d.vaultFinalizer].map(ref).sort());
+  });
 });

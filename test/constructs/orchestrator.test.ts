@@ -96,7 +96,8 @@ describe('Orchestrator (through GlacierVaultToS3Transfer)', () => {
     for (const s of put) {
       expect(s.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': transfer.orchestrator.metricsNamespace } });
     }
-    expect(transfer.orchestrator.metricsNamespace).toBe('GlacierVaultToS3');
+    // Per deployment by default (dashboard.test.ts checks two deployments apart).
+    expect(transfer.orchestrator.metricsNamespace).toMatch(/^GlacierVaultToS3\/Consumer\/[A-Za-z0-9]+$/);
   });
 
   test('no orchestration statement grants "*" except for actions that only accept it or are held by a condition', () => {
