@@ -7,7 +7,7 @@ import { ArchiveRetrieval } from './archive-retrieval';
 import { TransferDashboard } from './dashboard';
 import { VaultDecommission } from './decommission';
 import { ArchiveJobOverdueThresholds, DownloadWindowExtension } from './download-window-extension';
-import { InitiateRetrieval } from './initiate-retrieval';
+import { ExistingObjectPolicy, InitiateRetrieval } from './initiate-retrieval';
 import { InventoryRetrieval } from './inventory-retrieval';
 import { Orchestrator } from './orchestrator';
 import { TransferRunbooks } from './runbooks';
@@ -197,6 +197,17 @@ export interface GlacierVaultToS3TransferProps {
   readonly maxRetrievalJobsPerArchive?: number;
 
   /**
+   * What to do when an archive's destination key already holds an object. Every key is looked at
+   * before its archive is requested: an object with the same archive-id and tree-hash metadata
+   * (this library's verified copy, e.g. from an earlier run) counts as downloaded without a
+   * retrieval or quota; any other object is never overwritten by default (the archive ends FAILED
+   * with "destination key holds another object"). OVERWRITE requests and copies it anyway.
+   *
+   * @default ExistingObjectPolicy.FAIL
+   */
+  readonly existingObjectPolicy?: ExistingObjectPolicy;
+
+  /**
    * Email addresses told when a run completes, fails or stops, and when an alarm fires.
    *
    * @default - no emails (the EventBridge events are still published)
@@ -364,6 +375,10 @@ export class GlacierVaultToS3Transfer extends Construct {
 
     this.initiateRetrieval = new InitiateRetrieval(this, 'InitiateRetrieval', {
       storage: this.storage,
+      destinationBucket: props.destinationBucket,
+      destinationPrefix: this.destinationPrefix,
+      destinationBucketOwner: props.destinationBucketOwner,
+      existingObjectPolicy: props.existingObjectPolicy,
       vaultArns: this.vaultArns,
       dailyQuotaBytes: this.dailyQuotaBytes,
       logRetention: props.logRetention,

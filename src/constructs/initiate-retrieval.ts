@@ -1,9 +1,11 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { destinationStatement } from './destination-access';
 import {
   distributedMapMachine,
   grantQuotaLedger,
@@ -16,6 +18,14 @@ import { TransferStorage } from './transfer-storage';
 import definition from '../asl/initiate-retrieval.asl.json';
 import { InitiateArchiveRetrievalFunction } from '../handlers/initiate-retrieval/initiate-archive-retrieval-function';
 import { Env, partitionPrefix } from '../handlers/shared/schema';
+
+/** What InitiateRetrieval does when an archive's destination key already holds an object that is not its verified copy. */
+export enum ExistingObjectPolicy {
+  /** The archive ends FAILED with "destination key holds another object"; the object is left as it is. */
+  FAIL = 'FAIL',
+  /** The archive is requested and its copy replaces the object (in a versioned bucket the old one stays as a version). */
+  OVERWRITE = 'OVERWRITE',
+}
 
 /** Properties of {@link InitiateRetrieval}. */
 export interface InitiateRetrievalProps {
@@ -67,6 +77,37 @@ export interface InitiateRetrievalProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * The destination bucket. When set, each archive's destination key is looked at (HeadObject,
+   * paced like the requests) before the archive is requested: an object with the same archive id
+   * and tree hash counts as downloaded without a retrieval or quota, another object is treated as
+   * `existingObjectPolicy` says.
+   *
+   * @default - no look at the destination before requesting
+   */
+  readonly destinationBucket?: s3.IBucket;
+
+  /**
+   * Key prefix the archives are written under (the HeadObject permission is held to it).
+   *
+   * @default ''
+   */
+  readonly destinationPrefix?: string;
+
+  /**
+   * Account that must own the destination bucket.
+   *
+   * @default - this stack's account
+   */
+  readonly destinationBucketOwner?: string;
+
+  /**
+   * What to do when an archive's destination key holds another object.
+   *
+   * @default ExistingObjectPolicy.FAIL
+   */
+  readonly existingObjectPolicy?: ExistingObjectPolicy;
 }
 
 /**
@@ -111,6 +152,11 @@ export class InitiateRetrieval extends Construct {
       ...requestFunctionOptions(this, 'InitiateArchiveRetrieval', Duration.minutes(6), 512, logRetention, {
         ...quotaEnvironment(storage, props.dailyQuotaBytes, requestsPerSecond),
         [Env.INITIATE_CONCURRENCY]: String(requestConcurrency),
+        ...(props.destinationBucket ? {
+          [Env.DESTINATION_BUCKET]: props.destinationBucket.bucketName,
+          [Env.DESTINATION_BUCKET_OWNER]: props.destinationBucketOwner ?? Stack.of(this).account,
+          [Env.EXISTING_OBJECT_POLICY]: props.existingObjectPolicy ?? ExistingObjectPolicy.FAIL,
+        } : {}),
       }),
       description: 'Requests one batch of archives from Glacier, idempotently and within the shared daily quota',
     });
@@ -126,6 +172,12 @@ export class InitiateRetrieval extends Construct {
       actions: ['glacier:InitiateJob'],
       resources: props.vaultArns,
     }));
+    if (props.destinationBucket) {
+      // HeadObject of each archive's key before it is requested (existing objects); no write.
+      fn.addToRolePolicy(destinationStatement(props.destinationBucket, props.destinationBucketOwner ?? Stack.of(this).account, {
+        sid: 'LookAtDestinationKeys', actions: ['s3:GetObject'], objects: `${props.destinationPrefix ?? ''}*`,
+      }));
+    }
     suppressFunctionNag(fn);
 
     let asl = withStateField(definition, 'InitiateArchivesOfFile', ['ItemBatcher', 'MaxItemsPerBatch'], perBatch);

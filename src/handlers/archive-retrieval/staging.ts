@@ -190,7 +190,7 @@ export async function abortUpload(deps: Pick<StagingDeps, 'clients' | 'destinati
 /** HeadObject on the destination; `undefined` when the object does not exist. */
 export async function headObject(
   s3: S3Client,
-  destination: DestinationConfig,
+  destination: Pick<DestinationConfig, 'bucket' | 'bucketOwner'>,
   key: string,
   versionId?: string,
 ): Promise<HeadObjectCommandOutput | undefined> {

@@ -1,6 +1,6 @@
 import { InitiateBatchEvent, InitiateBatchResult, initiateBatch } from './initiate-batch';
 import { requestDeps } from './request-deps';
-import { createDocumentClient, createGlacierClient } from '../shared/clients';
+import { createDocumentClient, createGlacierClient, createS3Client } from '../shared/clients';
 import { createLogger } from '../shared/logger';
 
 /*
@@ -13,7 +13,9 @@ import { createLogger } from '../shared/logger';
 const logger = createLogger('InitiateArchiveRetrieval');
 const ddb = createDocumentClient();
 const glacier = createGlacierClient();
+// HeadObject on each archive's destination key before it is requested (existing objects).
+const s3 = createS3Client();
 
 export async function handler(event: InitiateBatchEvent): Promise<InitiateBatchResult> {
-  return initiateBatch(requestDeps(ddb, glacier, logger), event);
+  return initiateBatch(requestDeps(ddb, glacier, logger, s3), event);
 }

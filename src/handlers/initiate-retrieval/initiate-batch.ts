@@ -1,4 +1,5 @@
 import type { GlacierClient } from '@aws-sdk/client-glacier';
+import { DestinationCheck, inspectDestination, keyTakenReason } from './existing-objects';
 import { paced, requestArchiveJob } from './glacier-request';
 import type { QuotaLedgerStore } from './quota-ledger';
 import { NewArchiveItem, RequestStore } from './request-store';
@@ -38,6 +39,8 @@ export interface InitiateBatchResult {
   readonly invalid: number;
   /** Left pending for the next call (quota or deadline). */
   readonly deferred: number;
+  /** The destination already held the archive's verified copy: downloaded without a retrieval or quota. */
+  readonly alreadyAtDestination?: number;
 }
 
 /** The batch input is unusable (a wiring error, not an archive problem): the batch fails without retries. */
@@ -63,6 +66,8 @@ export interface RequestDeps {
   readonly retryBaseDelayMs?: number;
   /** Bound on Glacier retrieval jobs per archive (default DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE). */
   readonly maxRetrievalJobs?: number;
+  /** Look at each archive's destination key before requesting it (absent: no look, as before). */
+  readonly destinationCheck?: DestinationCheck;
 }
 
 const TIERS = ['Bulk', 'Standard', 'Expedited'];
@@ -163,6 +168,7 @@ export async function initiateBatch(deps: RequestDeps, event: InitiateBatchEvent
   let alreadyHandled = 0;
   let failed = 0;
   const toRequest: Array<Candidate | undefined> = new Array(parsed.length).fill(undefined);
+  const keyOf = new Map<string, { objectKey: string; treeHash: string }>();
   const maxJobs = deps.maxRetrievalJobs ?? DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE;
   const classify = async (i: number, status: ArchiveStatus | undefined, retrievalJobs?: number): Promise<void> => {
     if (status === ArchiveStatus.PENDING && retrievalBoundReached(retrievalJobs, maxJobs)) {
@@ -183,7 +189,10 @@ export async function initiateBatch(deps: RequestDeps, event: InitiateBatchEvent
   await paced(parsed.map((_, i) => i), { concurrency: 25, perSecond: 100_000, deadlineMs: Infinity }, async (i) => {
     const p = parsed[i];
     const found = existing.get(p.pk);
-    if (found) return classify(i, found.status, found.retrievalJobs);
+    if (found) {
+      keyOf.set(p.pk, { objectKey: found.objectKey, treeHash: found.treeHash });
+      return classify(i, found.status, found.retrievalJobs);
+    }
     if (p.problem) {
       if (await deps.store.createArchive(p.pk, { ...p.item, failureReason: p.problem }, ArchiveStatus.FAILED)) {
         failed++;
@@ -198,7 +207,34 @@ export async function initiateBatch(deps: RequestDeps, event: InitiateBatchEvent
     return classify(i, written?.status, written?.retrievalJobs);
   });
 
-  const pending = toRequest.filter((c): c is Candidate => c !== undefined);
+  let pending = toRequest.filter((c): c is Candidate => c !== undefined);
+  let alreadyAtDestination = 0;
+  if (deps.destinationCheck && pending.length > 0) {
+    const check = deps.destinationCheck;
+    const byPk = new Map(parsed.map((p) => [p.pk, p.item]));
+    const keep = new Set<string>();
+    // Before anything is requested: an archive already at its key costs no retrieval and no quota,
+    // and another object at the key is never overwritten (unless the policy says OVERWRITE).
+    const pacing = { concurrency: check.headConcurrency, perSecond: check.headsPerSecond, deadlineMs: Infinity, now: deps.now, sleep: deps.sleep };
+    await paced(pending, pacing,
+      async (candidate) => {
+        const item = byPk.get(candidate.pk)!;
+        const key = keyOf.get(candidate.pk) ?? { objectKey: item.objectKey, treeHash: item.treeHash };
+        const verdict = await inspectDestination(check, { ...key, archiveId: candidate.archiveId, size: candidate.size });
+        if (verdict.kind === 'identical') {
+          if (await deps.store.markFoundAtDestination(candidate.pk, input.runId, verdict.versionId)) alreadyAtDestination++;
+          log.info('archive already at its destination key (same archive id and tree hash): downloaded without a retrieval',
+            { runId: input.runId, archiveId: candidate.archiveId });
+        } else if (verdict.kind === 'different' && check.policy === 'FAIL') {
+          const reason = keyTakenReason(key.objectKey, verdict.detail);
+          if (await deps.store.markRequestFailed(candidate.pk, input.runId, reason)) failed++;
+          log.error('archive recorded as failed: its destination key holds another object', { runId: input.runId, archiveId: candidate.archiveId, reason });
+        } else {
+          keep.add(candidate.pk);
+        }
+      });
+    pending = pending.filter((c) => keep.has(c.pk));
+  }
   const outcome = await requestCandidates(deps, input, pending, (candidate, reason) => {
     log.error('archive recorded as failed: could not be requested', { runId: input.runId, archiveId: candidate.archiveId, reason });
   });
@@ -210,6 +246,7 @@ export async function initiateBatch(deps: RequestDeps, event: InitiateBatchEvent
     failed: failed + outcome.failed,
     invalid,
     deferred: outcome.deferred,
+    alreadyAtDestination,
   };
   log.info('batch processed', { runId: input.runId, vaultName: input.vaultName, rows: rows.length, ...result });
   return result;

@@ -1,16 +1,19 @@
 import type { GlacierClient } from '@aws-sdk/client-glacier';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { requestConfig } from './config';
+import { numberEnv, requestConfig } from './config';
+import { DestinationCheck, EXISTING_OBJECT_POLICIES, ExistingObjectPolicy } from './existing-objects';
 import { QuotaLedgerStore } from './quota-ledger';
 import { RequestStore } from './request-store';
 import { maxRetrievalJobsFromEnv } from '../shared/archive-transition';
 import type { Log } from '../shared/logger';
+import { Env } from '../shared/schema';
 
 /**
  * What every Glacier-requesting handler (InitiateArchiveRetrieval, ExtendDownloadWindow) works
  * with: the archive store, the shared quota ledger and the request limits, from the environment.
  */
-export function requestDeps(ddb: DynamoDBDocumentClient, glacier: GlacierClient, log: Log) {
+export function requestDeps(ddb: DynamoDBDocumentClient, glacier: GlacierClient, log: Log, s3?: S3Client) {
   const config = requestConfig();
   return {
     store: new RequestStore(ddb, config.transferTable),
@@ -25,6 +28,25 @@ export function requestDeps(ddb: DynamoDBDocumentClient, glacier: GlacierClient,
     concurrency: config.concurrency,
     maxAttempts: config.maxAttempts,
     maxRetrievalJobs: maxRetrievalJobsFromEnv(),
+    destinationCheck: s3 ? destinationCheck(s3) : undefined,
     log,
+  };
+}
+
+/** The destination look-up, when the construct named the destination bucket (DESTINATION_BUCKET_NAME). */
+function destinationCheck(s3: S3Client): DestinationCheck | undefined {
+  const bucket = process.env[Env.DESTINATION_BUCKET];
+  const bucketOwner = process.env[Env.DESTINATION_BUCKET_OWNER];
+  if (!bucket || !bucketOwner) return undefined;
+  const policy = (process.env[Env.EXISTING_OBJECT_POLICY] || 'FAIL') as ExistingObjectPolicy;
+  if (!EXISTING_OBJECT_POLICIES.includes(policy)) {
+    throw new Error(`environment variable ${Env.EXISTING_OBJECT_POLICY} must be one of ${EXISTING_OBJECT_POLICIES.join(', ')}, got ${JSON.stringify(policy)}`);
+  }
+  return {
+    s3,
+    destination: { bucket, bucketOwner },
+    policy,
+    headsPerSecond: numberEnv(Env.INITIATE_REQUESTS_PER_SECOND, 100, (v) => v > 0 && v <= 1000, 'a number from 0 (exclusive) to 1000'),
+    headConcurrency: 10,
   };
 }

@@ -100,6 +100,25 @@ export class RequestStore {
     })));
   }
 
+  /**
+   * pending → downloaded without a retrieval: the destination already holds this archive's
+   * verified copy. `false` when the archive is no longer pending.
+   */
+  public async markFoundAtDestination(pk: string, runId: string, objectVersionId: string | undefined): Promise<boolean> {
+    const now = this.clock();
+    const set = ['downloadedAt = :downloadedAt', 'foundAtDestination = :found'];
+    const values: Record<string, unknown> = { ':downloadedAt': now.toISOString(), ':found': true };
+    if (objectVersionId !== undefined) {
+      set.push('objectVersionId = :versionId');
+      values[':versionId'] = objectVersionId;
+    }
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk, sk: ARCHIVE_SK },
+      ...transitionUpdate(ArchiveTransition.FOUND_AT_DESTINATION, { runId, now }, { set, values }),
+    })));
+  }
+
   /** An in-flight archive (still under `jobId`) → failed with the reason. */
   public async failInFlight(item: ArchiveItem, jobId: string, reason: string): Promise<boolean> {
     return conditional(() => this.ddb.send(new UpdateCommand({

@@ -174,6 +174,8 @@ export const Env = {
   VALIDATION_MAX_RECEIVES: 'VALIDATION_MAX_RECEIVES',
   /** Bound on Glacier retrieval jobs per archive in one run attempt (request + re-requests; default 3). */
   MAX_RETRIEVAL_JOBS: 'MAX_RETRIEVAL_JOBS_PER_ARCHIVE',
+  /** FAIL (default) or OVERWRITE: what InitiateArchiveRetrieval does when an archive's key holds another object. */
+  EXISTING_OBJECT_POLICY: 'EXISTING_OBJECT_POLICY',
   /** Days run data stays in the tables before TTL removes it (0 = keep). */
   RUN_DATA_TTL_DAYS: 'RUN_DATA_TTL_DAYS',
   /** Bytes that may be requested from Glacier in any rolling 24 h, shared by every run (quota ledger). */

@@ -1,6 +1,8 @@
 import { InitiateJobCommand } from '@aws-sdk/client-glacier';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
 import { glacierError } from './fake-aws';
-import { batch, GiB, METRICS, row, RUN, START, TOPIC, VAULT, World } from './world';
+import { batch, GiB, hashOf, METRICS, row, RUN, START, TOPIC, VAULT, World } from './world';
 import { RetrievalCapacityUnavailableError, RetrievalPolicyEnforcedError } from '../../../src/handlers/initiate-retrieval/glacier-request';
 import { initiateBatch, InvalidBatchInputError } from '../../../src/handlers/initiate-retrieval/initiate-batch';
 import { ArchiveStatus, parseRetrievalJobDescription, QUOTA_LEDGER_PK, retrievalJobDescription } from '../../../src/handlers/shared/schema';
@@ -17,7 +19,9 @@ describe('InitiateArchiveRetrieval batch', () => {
   test('writes every archive item, requests it with tier, topic and a matchable description, and records the job id', async () => {
     const result = await initiateBatch(world.deps(), batch(rows(1, 5)));
 
-    expect(result).toEqual({ waitSeconds: 0, requested: 5, requestedBytes: 5 * GiB, alreadyHandled: 0, failed: 0, invalid: 0, deferred: 0 });
+    expect(result).toEqual({
+      waitSeconds: 0, requested: 5, requestedBytes: 5 * GiB, alreadyHandled: 0, failed: 0, invalid: 0, deferred: 0, alreadyAtDestination: 0,
+    });
     expect(world.glacier.calls).toHaveLength(5);
     for (const call of world.glacier.calls) {
       expect(call).toMatchObject({ vaultName: VAULT, tier: 'Bulk', topic: TOPIC });
@@ -246,5 +250,52 @@ describe('job description', () => {
     expect(parseRetrievalJobDescription(text)).toEqual({ runId: 'run/2026 ü', archiveId: 'abc-DEF_123' });
     expect(parseRetrievalJobDescription('my own job')).toBeUndefined();
     expect(parseRetrievalJobDescription(undefined)).toBeUndefined();
+  });
+});
+
+describe('issue #16: objects already at the destination key are looked at before anything is requested', () => {
+  const s3 = mockClient(S3Client);
+  const objects = new Map<string, { archiveId?: string; treeHash?: string; size: number }>();
+  beforeEach(() => {
+    objects.clear();
+    s3.reset();
+    s3.on(HeadObjectCommand).callsFake(async (input) => {
+      expect(input).toMatchObject({ Bucket: 'destination', ExpectedBucketOwner: '111122223333' });
+      const o = objects.get(input.Key!);
+      if (!o) throw Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+      const metadata: Record<string, string> = {};
+      if (o.archiveId) metadata['archive-id'] = o.archiveId;
+      if (o.treeHash) metadata['glacier-tree-hash'] = o.treeHash;
+      return { ContentLength: o.size, Metadata: metadata, VersionId: 'v1' };
+    });
+  });
+  afterAll(() => s3.restore());
+
+  const check = (policy: 'FAIL' | 'OVERWRITE' = 'FAIL') => ({
+    s3: new S3Client({ region: 'us-east-1' }), destination: { bucket: 'destination', bucketOwner: '111122223333' }, policy, headsPerSecond: 50, headConcurrency: 5,
+  });
+
+  test('identical object: downloaded without a retrieval or quota; another object: FAILED, never overwritten; absent: requested', async () => {
+    objects.set(row(1).ObjectKey, { archiveId: row(1).ArchiveId, treeHash: hashOf(1), size: GiB });
+    objects.set(row(2).ObjectKey, { archiveId: 'someone-else', treeHash: hashOf(99), size: 12 });
+    const result = await initiateBatch(world.deps({ destinationCheck: check() }), batch(rows(1, 3)));
+
+    expect(result).toMatchObject({ requested: 1, failed: 1, alreadyAtDestination: 1 });
+    expect(world.glacier.requestedArchives()).toEqual([row(3).ArchiveId]);
+    expect(world.archive(1)).toMatchObject({ status: ArchiveStatus.DOWNLOADED, foundAtDestination: true, objectVersionId: 'v1' });
+    expect(world.archive(1)!.retrievalJobs).toBeUndefined();
+    expect(world.archive(2)).toMatchObject({
+      status: ArchiveStatus.FAILED,
+      failureReason: expect.stringMatching(/^destination key holds another object \(another archive id, another tree hash, 12 bytes, not \d+\)/),
+    });
+    expect(world.ledgerBytes()).toBe(GiB); // only archive 3's bytes
+    expect(s3.commandCalls(HeadObjectCommand)).toHaveLength(3);
+  });
+
+  test('OVERWRITE: another object at the key does not stop the request', async () => {
+    objects.set(row(2).ObjectKey, { size: 12 });
+    const result = await initiateBatch(world.deps({ destinationCheck: check('OVERWRITE') }), batch(rows(2, 1)));
+    expect(result).toMatchObject({ requested: 1, failed: 0 });
+    expect(world.archive(2)!.status).toBe(ArchiveStatus.REQUESTED);
   });
 });
