@@ -151,10 +151,14 @@ project.package.addField('files', [
   'assets/**/index.js',
   'glue/**/*.py',
   '!glue/**/test_*.py',
+  '!glue/local_run.py',
   '!glue/**/spark_test_*.py',
   '.jsii',
   'API.md',
 ]);
+// jsii-pacmak writes a .npmignore whenever there is none; `files` decides what ships (a root
+// .npmignore cannot override it), so the one pacmak writes is not kept.
+project.gitignore.exclude('/.npmignore');
 // jsii compiles lib/ with inline source maps by default; lib/ is plain ES2022 from tsc, readable
 // as it is, so it ships without maps.
 project.tsconfig?.file.addOverride('compilerOptions.inlineSourceMap', false);

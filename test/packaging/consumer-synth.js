@@ -44,7 +44,7 @@ const tarballBytes = fs.statSync(tarball).size;
 check(tarballBytes < MAX_TARBALL_BYTES, `the npm tarball is ${(tarballBytes / 1024 / 1024).toFixed(1)} MiB (limit 8 MiB)`);
 const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
   .split('\n').filter((f) => f && !f.endsWith('/')).map((f) => f.replace(/^package\//, ''));
-const allowed = [/^lib\/.*\.(js|d\.ts)$/, /^lib\/asl\/[^/]+\.json$/, /^assets\/.*\/index\.js$/, /^glue\/(?!(.*\/)?test_).*\.py$/,
+const allowed = [/^lib\/.*\.(js|d\.ts)$/, /^lib\/asl\/[^/]+\.json$/, /^assets\/.*\/index\.js$/, /^glue\/(?!(.*\/)?(.*test_|local_run))[^/]*\.py$/,
   /^\.jsii$/, /^API\.md$/, /^README\.md$/, /^LICENSE$/, /^package\.json$/, /^node_modules\//];
 const stray = listing.filter((f) => !allowed.some((re) => re.test(f)));
 check(stray.length === 0, `only allow-listed files ship (${listing.length} files)${stray.length ? `; also: ${stray.slice(0, 10).join(', ')}` : ''}`);
