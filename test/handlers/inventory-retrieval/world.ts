@@ -29,6 +29,7 @@ import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Log } from '../../../src/handlers/shared/logger';
+import { evaluateCondition } from '../archive-retrieval/fakes';
 
 export type Item = Record<string, any>;
 const meta = { httpStatusCode: 200, requestId: 'REQ', attempts: 1, totalRetryDelay: 0 };
@@ -46,17 +47,6 @@ export function recordingLog(): Log & { lines: Array<{ level: string; message: s
 const clone = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v)));
 
 // ------------------------------------------------------------------------------------ DynamoDB
-
-/** attribute_exists / attribute_not_exists joined by AND: all the handlers here use. */
-function conditionHolds(expr: string, item: Item | undefined, names: Record<string, string> = {}): boolean {
-  return expr.split(/\s+AND\s+/).every((clause) => {
-    const m = /^(attribute_exists|attribute_not_exists)\(\s*(#?\w+)\s*\)$/.exec(clause.trim());
-    if (!m) throw new Error(`unsupported condition ${clause}`);
-    const attr = m[2].startsWith('#') ? names[m[2]] : m[2];
-    const exists = item !== undefined && item[attr] !== undefined;
-    return m[1] === 'attribute_exists' ? exists : !exists;
-  });
-}
 
 /** Tables keyed by `pk` (+ `sk` when given), behind one mocked DynamoDBDocumentClient. */
 export class FakeDynamo {
@@ -84,7 +74,8 @@ export class FakeDynamo {
       maybeFail('Put');
       const table = this.table(input.TableName);
       const key = this.key(input.Item);
-      if (input.ConditionExpression && !conditionHolds(input.ConditionExpression, table.get(key), input.ExpressionAttributeNames)) {
+      const { ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values } = input;
+      if (condition && !evaluateCondition(condition, table.get(key), names, values)) {
         throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: failMeta });
       }
       // removeUndefinedValues is how the handlers' document client is configured.
@@ -97,7 +88,8 @@ export class FakeDynamo {
       const table = this.table(input.TableName);
       const key = this.key(input.Key);
       const existing = table.get(key);
-      if (input.ConditionExpression && !conditionHolds(input.ConditionExpression, existing, input.ExpressionAttributeNames)) {
+      const { ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values } = input;
+      if (condition && !evaluateCondition(condition, existing, names, values)) {
         throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: failMeta });
       }
       const expr = String(input.UpdateExpression);
