@@ -258,6 +258,13 @@ project.testTask.prependSpawn(typecheck);
 
 project.testTask.spawn(testPython);
 project.testTask.spawn(testSpark);
+// The inventory stage through the Glue engine once (local Spark run of the same job; needs spark:install).
+const rehearseGlue = project.addTask('rehearse:ci:glue', {
+  description: 'One rehearsal run with every inventory through the Glue engine on local Spark (--engine glue)',
+});
+rehearseGlue.spawn(sparkInstall);
+rehearseGlue.exec('tsx rehearsal/main.ts --engine glue --archives 8');
+project.testTask.spawn(rehearseGlue);
 project.testTask.spawn(rehearseCi);
 
 // Packaging test: npm pack, install the tarball into a fresh CDK app, synth it, check assets.

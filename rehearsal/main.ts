@@ -97,6 +97,7 @@ async function main(): Promise<number> {
     .option('--timeout <seconds>', 'give up on a run after this many wall seconds (default 120 per CI run, 300 otherwise)', positiveInt)
     .option('--handler-log-level <level>', 'POWERTOOLS_LOG_LEVEL of the handlers', 'SILENT')
     .addOption(new Option('--services <backend>', 'who serves S3, DynamoDB (streams), SQS and SNS: the project\'s own local services or a moto server (npx projen rehearse:setup)').choices(SERVICES_BACKENDS).default('own'))
+    .addOption(new Option('--engine <engine>', 'inventory engine: lambda, or glue (every inventory through a local Spark run of glue/inventory_job.py\'s engine; needs `npx projen spark:install`)').choices(['lambda', 'glue']).default('lambda'))
     .addHelpText('after', `\nFault profiles:\n${FAULT_PROFILES.map((p) => `  ${p.padEnd(20)} ${FAULT_DESCRIPTIONS[p]}`).join('\n')}`);
   // `npx projen rehearse -- --archives 40` hands the separator through; options follow it.
   const argv = process.argv.slice(2);
@@ -116,9 +117,13 @@ async function main(): Promise<number> {
     timeout?: number;
     handlerLogLevel: string;
     services: ServicesBackend;
+    engine: 'lambda' | 'glue';
   }>();
+  // Read by rehearsal/services/glue-local.ts when the state machines are built.
+  process.env.REHEARSAL_INVENTORY_ENGINE = opts.engine;
   // Under `--faults all` a 40-archive run through the orchestrator takes about two minutes.
-  const timeoutSeconds = opts.timeout ?? (opts.profile === 'ci' ? 120 : opts.profile === 'faults' ? 1200 : 300);
+  // A local Spark run (JVM start-up, then the job) adds minutes of wall time on a busy machine.
+  const timeoutSeconds = opts.timeout ?? (opts.profile === 'ci' ? 120 : opts.profile === 'faults' ? 1200 : 300) + (opts.engine === 'glue' ? 900 : 0);
   const chunkSize = opts.chunkSizeMib * MiB;
   validateChunkSize(chunkSize, '--chunk-size-mib');
 

@@ -1,6 +1,7 @@
 import { loadAsl, functionArn, runStage, stageLambda, StageMachine, StageRun } from './sfn-stage';
 import type { ProcessResult } from '../../src/handlers/inventory-retrieval/process-inventory';
 import { Environment, MACHINES, NAMES } from '../environment';
+import { withInventoryEngine } from '../services/glue-local';
 
 /*
  * The REAL InventoryRetrieval stage: src/asl/inventory-retrieval.asl.json (substitutions as in
@@ -8,8 +9,8 @@ import { Environment, MACHINES, NAMES } from '../environment';
  * vault's inventory-retrieval job in the Glacier fake, waits for the task token the real
  * NotificationsProcessor unlocks (completeInventoryJob → SendTaskSuccess through the SFN API fake)
  * or for its DescribeJob poller, copies the job output into `<runId>/original_inventory/`, then the
- * Lambda engine names, sorts and partitions it into `<runId>/sorted_inventory/`. The Glue branch
- * is not taken (inventories stay far below the threshold).
+ * Lambda engine names, sorts and partitions it into `<runId>/sorted_inventory/`. With `--engine
+ * glue` every inventory takes the Glue branch instead, run on local Spark (services/glue-local.ts).
  */
 
 export interface InventoryRetrievalInput {
@@ -48,7 +49,7 @@ export function inventoryRetrievalMachine(env: Environment, totals?: InventoryTo
   const h = env.stageHandlers;
   return {
     name: MACHINES.inventory,
-    definition: loadAsl('inventory-retrieval.asl.json'),
+    definition: withInventoryEngine(loadAsl('inventory-retrieval.asl.json')),
     substitutions: {
       TransferTableName: NAMES.transferTable,
       AsyncFacilitatorTableName: NAMES.asyncTable,

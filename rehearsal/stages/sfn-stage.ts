@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ACCOUNT_ID, Environment, REGION } from '../environment';
+import { ACCOUNT_ID, Environment, NAMES, REGION } from '../environment';
+import { inventoryEngine, localGlue } from '../services/glue-local';
 import type { AslObject, Json } from '../sfn/lower';
 import { s3ObjectStore } from '../sfn/object-store';
 import { ExecutionRecord, LambdaHandler, SfnRuntime } from '../sfn/runner';
@@ -76,11 +77,13 @@ export function stageRuntime(env: Environment, machines: readonly StageMachine[]
       objectStore: s3ObjectStore(env.s3Client),
       s3Client: env.s3Client,
       dynamodbClient: new DynamoDBClient({}),
-      // InventoryRetrieval's Glue branch (inventories above 1.5 GiB) is not rehearsed.
+      // InventoryRetrieval's Glue branch runs the Glue job on local Spark with `--engine glue`.
       awsSdk: {
-        glue: async (action) => {
-          throw Object.assign(new Error(`Glue ${action} is not available in the rehearsal`), { name: 'Glue.ServiceUnavailable' });
-        },
+        glue: inventoryEngine() === 'glue'
+          ? localGlue(env.s3Client, NAMES.inventoryBucket, env.activity)
+          : async (action) => {
+            throw Object.assign(new Error(`Glue ${action} is not available in the rehearsal (run it with --engine glue)`), { name: 'Glue.ServiceUnavailable' });
+          },
       },
     },
   });
