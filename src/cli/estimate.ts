@@ -12,7 +12,7 @@ import { Readable } from 'stream';
 import { MiB, validateChunkSize } from '../core/chunk-plan';
 import { ArchiveSizeSummary, CostEstimate, estimateCost, fmtBytes, formatEstimate } from '../core/cost';
 import { detectInventoryFormat, INVENTORY_COLUMNS, InventoryFormat, InventoryRowError, isWholeFileError, parseInventoryCsv, parseInventoryJson } from '../core/inventory';
-import { RetrievalTier, DestinationStorageClass } from '../core/prices';
+import { RetrievalTier, DestinationStorageClass, PRICES_AS_OF, PRICES_REGION } from '../core/prices';
 
 const TiB = 1024 ** 4;
 
@@ -34,6 +34,8 @@ export interface EstimateOptions {
   readonly crossRegion?: boolean;
   /** Default: detected from the first non-blank character (`{` = JSON). */
   readonly format?: string;
+  /** The region to price; only PRICES_REGION is known, any other is refused. Default: PRICES_REGION. */
+  readonly region?: string;
 }
 
 export interface EstimateResult {
@@ -145,6 +147,20 @@ function describeError(record: InventoryRowError): string {
   return `row ${record.row}: ${record.message}`;
 }
 
+/** The `--json` document: the inventory as read, and the estimate (which names its price region and date). */
+export function estimateJson(inventory: string, result: EstimateResult): object {
+  return {
+    inventory: {
+      file: inventory,
+      format: result.format,
+      archiveRows: result.rows,
+      malformedRows: result.malformedRows,
+      malformedSamples: result.malformedSamples,
+    },
+    estimate: result.estimate,
+  };
+}
+
 /** Throws a CliError naming the file and what was expected when it is not a usable inventory. */
 function refuseUnlessInventory(file: string, format: InventoryFormat,
   scanned: { rows: number; malformedRows: number; malformedSamples: string[]; wholeFileError?: string }): void {
@@ -166,6 +182,10 @@ function refuseUnlessInventory(file: string, format: InventoryFormat,
 /** Read the inventory, estimate, and render the report. */
 export async function runEstimate(options: EstimateOptions): Promise<EstimateResult> {
   if (!options.inventory) throw new CliError('--inventory FILE is required');
+  if (options.region !== undefined && options.region.trim() !== PRICES_REGION) {
+    throw new CliError(`--region ${options.region}: only ${PRICES_REGION} prices are known (list prices as of ${PRICES_AS_OF}); `
+      + `run without --region for a ${PRICES_REGION} estimate and compare with that region's price pages`);
+  }
   const tier = parseTier(options.tier ?? RetrievalTier.BULK);
   const storageClass = parseStorageClass(options.storageClass ?? DestinationStorageClass.DEEP_ARCHIVE);
   const dailyQuotaBytes = parseDailyQuotaTib(options.dailyQuotaTib ?? 100);

@@ -6,8 +6,8 @@
  *       [--daily-quota-tib 100] [--chunk-size-mib 1024] [--cross-region] [--format csv|json]
  */
 import { Command, Option } from 'commander';
-import { CliError, EstimateOptions, runEstimate } from './estimate';
-import { RetrievalTier, DestinationStorageClass } from '../core/prices';
+import { CliError, EstimateOptions, estimateJson, runEstimate } from './estimate';
+import { RetrievalTier, DestinationStorageClass, PRICES_REGION } from '../core/prices';
 
 export interface ProgramIO {
   readonly stdout: (text: string) => void;
@@ -39,9 +39,11 @@ export function buildProgram(io: ProgramIO = defaultIO): Command {
     .option('--chunk-size-mib <n>', 'copy chunk size in MiB (power of two, 8..4096)', '1024')
     .option('--cross-region', 'the vault and the bucket are in different regions', false)
     .addOption(new Option('--format <format>', 'inventory format (default: detected)').choices(['csv', 'json']))
-    .action(async (opts: EstimateOptions) => {
+    .option('--region <region>', `AWS region to price (only ${PRICES_REGION} prices are known)`, PRICES_REGION)
+    .option('--json', 'machine-readable output (one JSON document on stdout)', false)
+    .action(async (opts: EstimateOptions & { json?: boolean }) => {
       const result = await runEstimate(opts);
-      io.stdout(result.text);
+      io.stdout(opts.json ? `${JSON.stringify(estimateJson(opts.inventory, result), null, 2)}\n` : result.text);
     });
 
   return program;

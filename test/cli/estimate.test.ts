@@ -165,3 +165,30 @@ describe('main (commander)', () => {
     expect(r.code).not.toBe(0);
   });
 });
+
+describe('estimate --json and --region', () => {
+  const run = async (...args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(['node', 'cli', 'estimate', '--inventory', csvPath(), ...args], { stdout: (t) => out.push(t), stderr: (t) => err.push(t) });
+    return { code, out: out.join(''), err: err.join('') };
+  };
+
+  test('--json prints one JSON document with the inventory as read and the same estimate as the text report', async () => {
+    const r = await run('--json');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out);
+    const expected = await runEstimate({ inventory: csvPath() });
+    expect(doc.inventory).toEqual({ file: csvPath(), format: 'csv', archiveRows: 3, malformedRows: 0, malformedSamples: [] });
+    expect(doc.estimate).toEqual(JSON.parse(JSON.stringify(expected.estimate)));
+    expect(doc.estimate.region).toBe('us-east-1');
+  });
+
+  test('--region prices us-east-1 or says plainly that only us-east-1 is known', async () => {
+    expect((await run('--region', 'us-east-1')).code).toBe(0);
+    const other = await run('--region', 'eu-west-1');
+    expect(other.code).not.toBe(0);
+    expect(other.err).toMatch(/--region eu-west-1: only us-east-1 prices are known/);
+    expect(other.out).toBe('');
+  });
+});
