@@ -109,6 +109,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testTimeout: 120_000,
       // Coverage instrumentation of bundled handlers doubles the run time for no signal here.
       collectCoverage: false,
+      // One temp folder per jest run, removed at the end (test/jest/global-setup.js says why).
+      globalSetup: '<rootDir>/test/jest/global-setup.js',
+      globalTeardown: '<rootDir>/test/jest/global-teardown.js',
     },
   },
 
