@@ -276,10 +276,13 @@ export class SfnRuntime {
     return nameOrArn.startsWith('arn:') ? nameOrArn : `arn:aws:states:${this.region}:${this.accountId}:stateMachine:${nameOrArn}`;
   }
 
-  /** Lowers (fails loudly), checks every integration has a local service, and registers. Returns the ARN. */
+  /**
+   * Lowers (fails loudly), checks every integration has a local service, and registers. Returns the ARN.
+   * `${Partition}` is provided by the runtime (as CloudFormation provides `AWS::Partition`) unless given.
+   */
   public registerStateMachine(nameOrArn: string, asl: string | AslObject, substitutions: Record<string, string> = {}): string {
     const arn = this.stateMachineArn(nameOrArn);
-    const lowered = lowerDefinition(asl, substitutions, this.options.lowerOptions);
+    const lowered = lowerDefinition(asl, { Partition: 'aws', ...substitutions }, this.options.lowerOptions);
     for (const task of Object.values(lowered.tasks)) this.checkService(task, lowered);
     this.machines.set(arn, { arn, name: arn.split(':').pop()!, lowered });
     return arn;

@@ -86,7 +86,8 @@ export function distributedMapMachine(
     definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(
       props.timeout ? { ...props.definition, TimeoutSeconds: props.timeout.toSeconds() } : props.definition,
     )),
-    definitionSubstitutions: props.substitutions,
+    // Resources are written `arn:${Partition}:states:::…`; the partition is the stack's.
+    definitionSubstitutions: { Partition: stack.partition, ...props.substitutions },
     role,
     tracingEnabled: true,
     logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },

@@ -307,6 +307,7 @@ export class Orchestrator extends Construct {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(definition)),
       definitionSubstitutions: {
+        Partition: stack.partition,
         RunRecordFunctionArn: this.runRecord.functionArn,
         ArchivesStatusCleanupFunctionArn: this.archivesStatusCleanup.functionArn,
         CompletionCheckerFunctionArn: this.completionChecker.functionArn,

@@ -110,7 +110,7 @@ describe.each(FILES)('%s', (file) => {
     expect(maps.length).toBeGreaterThan(0);
     for (const map of maps) {
       expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
-      expect(map.ResultWriter.Resource).toBe('arn:aws:states:::s3:putObject');
+      expect(map.ResultWriter.Resource).toBe('arn:${Partition}:states:::s3:putObject');
       expect(map.ResultWriter.Parameters.Prefix).toMatch(/^tmp\//);
       expect(map.ResultPath).toBeNull();
     }

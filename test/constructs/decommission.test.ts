@@ -78,7 +78,7 @@ describe('VaultDecommission construct', () => {
     const machines = template.findResources('AWS::StepFunctions::StateMachine');
     const [machine] = Object.values(machines) as any[];
     const subs = Object.keys(machine.Properties.DefinitionSubstitutions).sort();
-    expect(subs).toEqual(['DecommissionBatchFunctionArn', 'DecommissionReportFunctionArn', 'InventoryBucket', 'ListRunArchivesFunctionArn', 'VaultFinalizerFunctionArn']);
+    expect(subs).toEqual(['DecommissionBatchFunctionArn', 'DecommissionReportFunctionArn', 'InventoryBucket', 'ListRunArchivesFunctionArn', 'Partition', 'VaultFinalizerFunctionArn']);
     for (const { statement } of statementsByRole(template)) {
       if (!resourcesOf(statement).includes('*')) continue;
       for (const a of actionsOf(statement)) expect(STAR_ONLY_ACTIONS.has(a) || a === 'cloudwatch:PutMetricData').toBe(true);

@@ -13,7 +13,7 @@ describe('DownloadWindowExtension construct', () => {
     const { text, substitutions } = definitionOf(template, 'DownloadWindowExtensionStateMachine');
     const names = [...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]);
     expect(new Set(names)).toEqual(new Set([
-      'InventoryBucket', 'NotificationTopicArn', 'ArchivesNeedingWindowExtensionFunctionArn', 'ExtendDownloadWindowFunctionArn', 'RecoverLostNotificationsFunctionArn',
+      'Partition', 'InventoryBucket', 'NotificationTopicArn', 'ArchivesNeedingWindowExtensionFunctionArn', 'ExtendDownloadWindowFunctionArn', 'RecoverLostNotificationsFunctionArn',
     ]));
     for (const name of names) expect(substitutions[name]).toBeDefined();
     expect(text).not.toMatch(/States\.All\b/);

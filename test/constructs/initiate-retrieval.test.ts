@@ -7,7 +7,7 @@ describe('InitiateRetrieval construct', () => {
   test('the definition has no unresolved placeholder: every ${Name} has a substitution', () => {
     const { text, substitutions } = definitionOf(template, 'InitiateRetrievalStateMachine');
     const names = [...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]);
-    expect(new Set(names)).toEqual(new Set(['InventoryBucket', 'NotificationTopicArn', 'InitiateArchiveRetrievalFunctionArn']));
+    expect(new Set(names)).toEqual(new Set(['Partition', 'InventoryBucket', 'NotificationTopicArn', 'InitiateArchiveRetrievalFunctionArn']));
     for (const name of names) expect(substitutions[name]).toBeDefined();
     expect(text).not.toMatch(/\$\{Token\[/);
     const def = JSON.parse(text);

@@ -32,8 +32,9 @@ describe('Orchestrator (through GlacierVaultToS3Transfer)', () => {
   test('starts InventoryRetrieval and InitiateRetrieval by ARN with startExecution.sync:2', () => {
     const { text, substitutions } = definitionOf(template, orchestratorId);
     const states = Object.values<any>(JSON.parse(text).States);
-    const starts = states.filter((s) => typeof s.Resource === 'string' && s.Resource.startsWith('arn:aws:states:::states:startExecution'));
-    expect(starts.map((s) => s.Resource)).toEqual(['arn:aws:states:::states:startExecution.sync:2', 'arn:aws:states:::states:startExecution.sync:2']);
+    const starts = states.filter((s) => typeof s.Resource === 'string' && s.Resource.startsWith('arn:${Partition}:states:::states:startExecution'));
+    expect(starts.map((s) => s.Resource)).toEqual(['arn:${Partition}:states:::states:startExecution.sync:2', 'arn:${Partition}:states:::states:startExecution.sync:2']);
+    expect(substitutions.Partition).toEqual({ Ref: 'AWS::Partition' });
     expect(starts.map((s) => s.Parameters.StateMachineArn).sort())
       .toEqual(['${InitiateRetrievalStateMachineArn}', '${InventoryRetrievalStateMachineArn}']);
     expect(refId(substitutions.InventoryRetrievalStateMachineArn)).toBe(inventoryId);
