@@ -20,6 +20,7 @@
  *   heartbeat timeout with `States.Timeout`; the interpreter compares names literally).
  */
 import { StateMachine } from './interpreter';
+import { placeholderPattern } from '../../src/asl/definitions';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -115,13 +116,11 @@ export interface LowerOptions {
   readonly validate?: boolean;
 }
 
-const PLACEHOLDER = /\$\{([^}]*)\}/g;
-
 /** Substitutes CDK-style `${Name}` placeholders; throws listing every unresolved one. */
 export function substitutePlaceholders(asl: string | AslObject, substitutions: Record<string, string> = {}): AslObject {
   const text = typeof asl === 'string' ? asl : JSON.stringify(asl);
   const missing = new Set<string>();
-  const replaced = text.replace(PLACEHOLDER, (whole, name: string) => {
+  const replaced = text.replace(placeholderPattern(), (whole, name: string) => {
     if (!Object.prototype.hasOwnProperty.call(substitutions, name)) {
       missing.add(name);
       return whole;

@@ -1,4 +1,5 @@
-import { loadAsl, functionArn, runStage, stageLambda, StageMachine, StageRun } from './sfn-stage';
+import { functionArn, runStage, stageLambda, StageMachine, StageRun } from './sfn-stage';
+import { loadDefinition } from '../../src/asl/definitions';
 import type { DecommissionBatchResult } from '../../src/handlers/decommission/batch';
 import type { ReportResult } from '../../src/handlers/decommission/report';
 import { DecommissionEnv } from '../../src/handlers/shared/schema';
@@ -55,7 +56,7 @@ export async function decommissionMachine(env: Environment, totals: Decommission
     [DecommissionEnv.DELETE_MAX_ATTEMPTS]: '5',
     [DecommissionEnv.METRICS_NAMESPACE]: '', // no CloudWatch locally
   });
-  const definition = loadAsl('decommission.asl.json');
+  const definition = loadDefinition('decommission');
   return {
     name: 'VaultDecommission',
     definition,

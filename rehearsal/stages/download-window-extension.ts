@@ -1,4 +1,5 @@
-import { loadAsl, functionArn, runStage, stageLambda, StageMachine, StageRun } from './sfn-stage';
+import { functionArn, runStage, stageLambda, StageMachine, StageRun } from './sfn-stage';
+import { loadDefinition } from '../../src/asl/definitions';
 import type { RecoveryResult } from '../../src/handlers/archive-retrieval/lost-notification-recovery';
 import type { ExtendBatchResult } from '../../src/handlers/download-window-extension/extend-window';
 import type { WindowScanResult } from '../../src/handlers/download-window-extension/window-scan';
@@ -38,7 +39,7 @@ export const EXTEND_FUNCTION_ARN = functionArn('ExtendDownloadWindow');
 export const RECOVER_FUNCTION_ARN = functionArn('RecoverLostNotifications');
 
 export function windowExtensionMachine(env: Environment, totals?: ExtensionTotals): StageMachine {
-  const definition = loadAsl('download-window-extension.asl.json');
+  const definition = loadDefinition('download-window-extension');
   return {
     name: 'DownloadWindowExtension',
     definition,

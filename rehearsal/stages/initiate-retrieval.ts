@@ -1,4 +1,5 @@
-import { loadAsl, functionArn, runStage, stageLambda, StageMachine, StageRun } from './sfn-stage';
+import { functionArn, runStage, stageLambda, StageMachine, StageRun } from './sfn-stage';
+import { loadDefinition } from '../../src/asl/definitions';
 import type { InitiateBatchResult } from '../../src/handlers/initiate-retrieval/initiate-batch';
 import { Environment, NAMES } from '../environment';
 
@@ -36,7 +37,7 @@ export const INITIATE_FUNCTION_ARN = functionArn('InitiateArchiveRetrieval');
 
 /** The state machine as deployed, with its handler wired to `env`; `totals` is filled as it runs. */
 export function initiateRetrievalMachine(env: Environment, totals?: InitiateTotals): StageMachine {
-  const definition = loadAsl('initiate-retrieval.asl.json');
+  const definition = loadDefinition('initiate-retrieval');
   return {
     name: 'InitiateRetrieval',
     definition,

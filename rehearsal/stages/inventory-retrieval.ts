@@ -1,4 +1,5 @@
-import { loadAsl, functionArn, runStage, stageLambda, StageMachine, StageRun } from './sfn-stage';
+import { functionArn, runStage, stageLambda, StageMachine, StageRun } from './sfn-stage';
+import { loadDefinition } from '../../src/asl/definitions';
 import type { ProcessResult } from '../../src/handlers/inventory-retrieval/process-inventory';
 import { Environment, MACHINES, NAMES } from '../environment';
 import { withInventoryEngine } from '../services/glue-local';
@@ -49,7 +50,7 @@ export function inventoryRetrievalMachine(env: Environment, totals?: InventoryTo
   const h = env.stageHandlers;
   return {
     name: MACHINES.inventory,
-    definition: withInventoryEngine(loadAsl('inventory-retrieval.asl.json')),
+    definition: withInventoryEngine(loadDefinition('inventory-retrieval')),
     substitutions: {
       TransferTableName: NAMES.transferTable,
       AsyncFacilitatorTableName: NAMES.asyncTable,

@@ -5,7 +5,8 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ExtensionTotals, windowExtensionMachine } from './download-window-extension';
 import { initiateRetrievalMachine, InitiateTotals } from './initiate-retrieval';
 import { inventoryRetrievalMachine, InventoryTotals, newInventoryTotals } from './inventory-retrieval';
-import { functionArn, loadAsl, stageLambda, StageMachine, stageRuntime } from './sfn-stage';
+import { functionArn, stageLambda, StageMachine, stageRuntime } from './sfn-stage';
+import { loadDefinition } from '../../src/asl/definitions';
 import { ENDED_STATUSES, ExecutionEndedOutcome, handleExecutionEnded } from '../../src/handlers/orchestration/execution-ended';
 import { KEEP_CURRENT } from '../../src/handlers/orchestration/storage-classes';
 import { createDocumentClient } from '../../src/handlers/shared/clients';
@@ -78,7 +79,7 @@ export function orchestratorMachine(env: Environment): StageMachine {
   const h = env.stageHandlers;
   return {
     name: MACHINES.orchestrator,
-    definition: loadAsl('orchestrator.asl.json'),
+    definition: loadDefinition('orchestrator'),
     substitutions: {
       ...FN,
       DownloadWindowRuleName: NAMES.downloadWindowRule,

@@ -1,5 +1,3 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ACCOUNT_ID, Environment, NAMES, REGION } from '../environment';
 import { inventoryEngine, localGlue } from '../services/glue-local';
@@ -10,7 +8,8 @@ import { withVirtualTime } from '../virtual-time';
 
 /*
  * Shared plumbing for running a REAL src/asl state machine inside the rehearsal:
- * - the definition file as deployed, placeholders substituted like CDK's definitionSubstitutions;
+ * - the definition as deployed (src/asl/definitions.ts loads it for the constructs too), placeholders
+ *   substituted like CDK's definitionSubstitutions;
  * - Lambda tasks call the real handlers in process, with `Date.now()` on the rehearsal clock;
  * - ItemReader / ResultWriter go through the real S3 SDK to the local S3 fake;
  * - Wait states wait on the rehearsal clock (lowered to clock waits); only while an execution is
@@ -20,10 +19,6 @@ import { withVirtualTime } from '../virtual-time';
 
 export function functionArn(name: string): string {
   return `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:rehearsal-${name}`;
-}
-
-export function loadAsl(file: string): AslObject {
-  return JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'asl', file), 'utf8')) as AslObject;
 }
 
 /**

@@ -11,7 +11,7 @@ import { destinationStatement } from './destination-access';
 import { distributedMapMachine, requestFunctionOptions, suppressFunctionNag, withStateField } from './distributed-map-support';
 import { suppressNag } from './nag';
 import { TransferStorage } from './transfer-storage';
-import definition from '../asl/decommission.asl.json';
+import { loadDefinition } from '../asl/definitions';
 import { DecommissionBatchFunction } from '../handlers/decommission/decommission-batch-function';
 import { DecommissionReportFunction } from '../handlers/decommission/decommission-report-function';
 import { ListRunArchivesFunction } from '../handlers/decommission/list-run-archives-function';
@@ -236,7 +236,7 @@ export class VaultDecommission extends Construct {
     suppressNag(report.role!, [{ id: 'AwsSolutions-IAM5', reason: 'cloudwatch:PutMetricData has no resource-level permissions; it is limited to one namespace by condition.' }], true);
 
     // ---- State machine ----
-    let asl = withStateField(definition, 'CheckAndDeleteArchives', ['ItemBatcher', 'MaxItemsPerBatch'], perBatch);
+    let asl = withStateField(loadDefinition('decommission'), 'CheckAndDeleteArchives', ['ItemBatcher', 'MaxItemsPerBatch'], perBatch);
     asl = withStateField(asl, 'CheckAndDeleteArchives', ['MaxConcurrency'], batchConcurrency);
     const machine = distributedMapMachine(this, {
       definition: asl,

@@ -6,13 +6,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { suppressNag } from './nag';
 import type { TransferStorage } from './transfer-storage';
+import { AslObject, checkSubstitutions, PARTITION_PLACEHOLDER } from '../asl/definitions';
 import { Env, QUOTA_LEDGER_PK } from '../handlers/shared/schema';
 
 /*
  * Plumbing shared by the state machines built from src/asl/*.asl.json (internal, not exported).
  */
 
-type AslObject = Record<string, any>;
 
 /** Deep copy of an ASL definition with one field of the named state set (e.g. a Map's MaxConcurrency). */
 export function withStateField(definition: AslObject, stateName: string, path: readonly string[], value: unknown): AslObject {
@@ -79,6 +79,9 @@ export function distributedMapMachine(
     actions: ['lambda:InvokeFunction'],
     resources: props.functions.flatMap((fn) => [fn.functionArn, `${fn.functionArn}:*`]),
   }));
+  // Resources are written `arn:${Partition}:states:::…`; the partition is the stack's.
+  const substitutions = { [PARTITION_PLACEHOLDER]: stack.partition, ...props.substitutions };
+  checkSubstitutions(props.definition, substitutions, scope.node.path);
   const stateMachine = new sfn.StateMachine(scope, 'StateMachine', {
     stateMachineName: name,
     stateMachineType: sfn.StateMachineType.STANDARD,
@@ -86,8 +89,7 @@ export function distributedMapMachine(
     definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(
       props.timeout ? { ...props.definition, TimeoutSeconds: props.timeout.toSeconds() } : props.definition,
     )),
-    // Resources are written `arn:${Partition}:states:::…`; the partition is the stack's.
-    definitionSubstitutions: { Partition: stack.partition, ...props.substitutions },
+    definitionSubstitutions: substitutions,
     role,
     tracingEnabled: true,
     logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },

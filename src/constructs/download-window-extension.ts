@@ -13,7 +13,7 @@ import {
   suppressFunctionNag,
 } from './distributed-map-support';
 import { TransferStorage } from './transfer-storage';
-import definition from '../asl/download-window-extension.asl.json';
+import { loadDefinition } from '../asl/definitions';
 import { RecoverLostNotificationsFunction } from '../handlers/archive-retrieval/recover-lost-notifications-function';
 import { ArchivesNeedingWindowExtensionFunction } from '../handlers/download-window-extension/archives-needing-window-extension-function';
 import { ExtendDownloadWindowFunction } from '../handlers/download-window-extension/extend-download-window-function';
@@ -259,7 +259,7 @@ export class DownloadWindowExtension extends Construct {
     suppressFunctionNag(recover);
 
     const machine = distributedMapMachine(this, {
-      definition,
+      definition: loadDefinition('download-window-extension'),
       substitutions: {
         InventoryBucket: bucket.bucketName,
         NotificationTopicArn: storage.notificationTopic.topicArn,

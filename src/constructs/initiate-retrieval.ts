@@ -15,7 +15,7 @@ import {
   withStateField,
 } from './distributed-map-support';
 import { TransferStorage } from './transfer-storage';
-import definition from '../asl/initiate-retrieval.asl.json';
+import { loadDefinition } from '../asl/definitions';
 import { InitiateArchiveRetrievalFunction } from '../handlers/initiate-retrieval/initiate-archive-retrieval-function';
 import { Env, partitionPrefix } from '../handlers/shared/schema';
 
@@ -180,7 +180,7 @@ export class InitiateRetrieval extends Construct {
     }
     suppressFunctionNag(fn);
 
-    let asl = withStateField(definition, 'InitiateArchivesOfFile', ['ItemBatcher', 'MaxItemsPerBatch'], perBatch);
+    let asl = withStateField(loadDefinition('initiate-retrieval'), 'InitiateArchivesOfFile', ['ItemBatcher', 'MaxItemsPerBatch'], perBatch);
     asl = withStateField(asl, 'InitiateArchivesOfFile', ['MaxConcurrency'], batchConcurrency);
     const machine = distributedMapMachine(this, {
       definition: asl,

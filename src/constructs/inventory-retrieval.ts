@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { distributedMapMachine, requestFunctionOptions, suppressFunctionNag, withStateField } from './distributed-map-support';
 import { suppressNag } from './nag';
 import { TransferStorage } from './transfer-storage';
-import definition from '../asl/inventory-retrieval.asl.json';
+import { loadDefinition } from '../asl/definitions';
 import { InitiateInventoryRetrievalFunction } from '../handlers/inventory-retrieval/initiate-inventory-retrieval-function';
 import { InventoryChunkDownloadFunction } from '../handlers/inventory-retrieval/inventory-chunk-download-function';
 import { InventoryJobPollerFunction } from '../handlers/inventory-retrieval/inventory-job-poller-function';
@@ -296,7 +296,7 @@ export class InventoryRetrieval extends Construct {
       ]);
     }
 
-    let asl = withStateField(definition, 'ChooseEngine', ['Choices', '0', 'NumericGreaterThan'], lambdaEngineMaxBytes);
+    let asl = withStateField(loadDefinition('inventory-retrieval'), 'ChooseEngine', ['Choices', '0', 'NumericGreaterThan'], lambdaEngineMaxBytes);
     asl = withStateField(asl, 'AwaitInventoryJobToken', ['TimeoutSeconds'], jobTimeout.toSeconds());
     asl = withStateField(asl, 'WaitBeforePollingJob', ['Seconds'], pollInterval.toSeconds());
     const functions = [this.initiateInventoryRetrieval, this.jobPoller, this.chunkDownload, this.validation, this.processInventory];

@@ -13,7 +13,7 @@ import { requestFunctionOptions, suppressFunctionNag } from './distributed-map-s
 import type { DownloadWindowExtension } from './download-window-extension';
 import { suppressNag } from './nag';
 import { TransferStorage } from './transfer-storage';
-import definition from '../asl/orchestrator.asl.json';
+import { checkSubstitutions, loadDefinition, PARTITION_PLACEHOLDER } from '../asl/definitions';
 import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options';
 import { ArchivesStatusCleanupFunction } from '../handlers/orchestration/archives-status-cleanup-function';
 import { CleanupUploadsFunction } from '../handlers/orchestration/cleanup-uploads-function';
@@ -302,28 +302,31 @@ export class Orchestrator extends Construct {
       conditions: { StringEquals: { 'events:source': RUN_EVENT_SOURCE } },
     }));
 
+    const definition = loadDefinition('orchestrator');
+    const definitionSubstitutions = {
+      [PARTITION_PLACEHOLDER]: stack.partition,
+      RunRecordFunctionArn: this.runRecord.functionArn,
+      ArchivesStatusCleanupFunctionArn: this.archivesStatusCleanup.functionArn,
+      CompletionCheckerFunctionArn: this.completionChecker.functionArn,
+      DashboardUpdateFunctionArn: this.dashboardUpdate.functionArn,
+      CleanupUploadsFunctionArn: this.cleanupUploads.functionArn,
+      RunReportFunctionArn: this.runReport.functionArn,
+      InventoryRetrievalStateMachineArn: props.inventoryRetrieval.stateMachineArn,
+      InitiateRetrievalStateMachineArn: props.initiateRetrieval.stateMachineArn,
+      DownloadWindowRuleName: props.downloadWindowExtension.schedule.ruleName,
+      DownloadWindowStateMachineArn: props.downloadWindowExtension.stateMachine.stateMachineArn,
+      DownloadWindowScheduleRoleArn: props.downloadWindowExtension.scheduleRole.roleArn,
+      CompletionRuleName: this.completionSchedule.ruleName,
+      DashboardRuleName: this.dashboardSchedule.ruleName,
+      EventSource: RUN_EVENT_SOURCE,
+      InventoryBucketName: storage.inventoryBucket.bucketName,
+    };
+    checkSubstitutions(definition, definitionSubstitutions, this.node.path);
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: orchestratorName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(definition)),
-      definitionSubstitutions: {
-        Partition: stack.partition,
-        RunRecordFunctionArn: this.runRecord.functionArn,
-        ArchivesStatusCleanupFunctionArn: this.archivesStatusCleanup.functionArn,
-        CompletionCheckerFunctionArn: this.completionChecker.functionArn,
-        DashboardUpdateFunctionArn: this.dashboardUpdate.functionArn,
-        CleanupUploadsFunctionArn: this.cleanupUploads.functionArn,
-        RunReportFunctionArn: this.runReport.functionArn,
-        InventoryRetrievalStateMachineArn: props.inventoryRetrieval.stateMachineArn,
-        InitiateRetrievalStateMachineArn: props.initiateRetrieval.stateMachineArn,
-        DownloadWindowRuleName: props.downloadWindowExtension.schedule.ruleName,
-        DownloadWindowStateMachineArn: props.downloadWindowExtension.stateMachine.stateMachineArn,
-        DownloadWindowScheduleRoleArn: props.downloadWindowExtension.scheduleRole.roleArn,
-        CompletionRuleName: this.completionSchedule.ruleName,
-        DashboardRuleName: this.dashboardSchedule.ruleName,
-        EventSource: RUN_EVENT_SOURCE,
-        InventoryBucketName: storage.inventoryBucket.bucketName,
-      },
+      definitionSubstitutions,
       role,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },

@@ -1,7 +1,6 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { s3ObjectStore } from '../../rehearsal/sfn/object-store';
 import { runStateMachine } from '../../rehearsal/sfn/runner';
+import { loadDefinition } from '../../src/asl/definitions';
 import { decommissionBatch } from '../../src/handlers/decommission/batch';
 import { listRunArchives } from '../../src/handlers/decommission/list-archives';
 import { DeletionLogEntry, writeDecommissionReport } from '../../src/handlers/decommission/report';
@@ -15,7 +14,7 @@ import { DEST, INVENTORY, LocalWorld } from '../handlers/decommission/local-worl
  */
 
 const FN = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${name}`;
-const DEFINITION = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'asl', 'decommission.asl.json'), 'utf8'));
+const DEFINITION = loadDefinition('decommission');
 const SUBSTITUTIONS = {
   InventoryBucket: INVENTORY,
   ListRunArchivesFunctionArn: FN('ListRunArchives'),

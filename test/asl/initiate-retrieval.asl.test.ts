@@ -1,10 +1,9 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { DescribeJobCommand, ResourceNotFoundException } from '@aws-sdk/client-glacier';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { MemoryObjectStore } from '../../rehearsal/sfn/object-store';
 import { runStateMachine } from '../../rehearsal/sfn/runner';
+import { loadDefinition } from '../../src/asl/definitions';
 import { DEFAULT_OVERDUE_SECONDS, recoverLostNotifications } from '../../src/handlers/archive-retrieval/lost-notification-recovery';
 import { extendBatch } from '../../src/handlers/download-window-extension/extend-window';
 import { findArchivesNeedingExtension } from '../../src/handlers/download-window-extension/window-scan';
@@ -23,7 +22,6 @@ const INITIATE_FN = 'arn:aws:lambda:eu-west-1:111122223333:function:InitiateArch
 const SCAN_FN = 'arn:aws:lambda:eu-west-1:111122223333:function:ArchivesNeedingWindowExtension';
 const EXTEND_FN = 'arn:aws:lambda:eu-west-1:111122223333:function:ExtendDownloadWindow';
 const RECOVER_FN = 'arn:aws:lambda:eu-west-1:111122223333:function:RecoverLostNotifications';
-const asl = (file: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'asl', file), 'utf8'));
 /** State names entered at every nesting level (Distributed Map children included). */
 const nested = (r: { runtime: any; executionArn: string }): string[] => r.runtime.transitions(r.executionArn, { nested: true });
 const INPUT = { runId: RUN, vaultName: VAULT, tier: 'Bulk', storageClass: 'DEEP_ARCHIVE' };
@@ -71,7 +69,7 @@ async function runInitiate() {
     while (requests.length < done) requests.push({ at: world.now, bytes: GiB });
   };
   const handler = initiateHandler();
-  return runStateMachine(asl('initiate-retrieval.asl.json'), INPUT, {
+  return runStateMachine(loadDefinition('initiate-retrieval'), INPUT, {
     substitutions: { InventoryBucket: BUCKET, NotificationTopicArn: TOPIC, InitiateArchiveRetrievalFunctionArn: INITIATE_FN },
     services: {
       objectStore: store,
@@ -166,7 +164,7 @@ describe('DownloadWindowExtension ASL (local runner)', () => {
     const s3 = new FakeS3();
     try {
       for (let n = 0; n < 150; n++) world.seedArchive(n, ArchiveStatus.STAGED, { jobId: `old-${n}`, jobExpiresAt: world.now + (n < 120 ? 1 : 10) * 3600_000 });
-      const result = await runStateMachine(asl('download-window-extension.asl.json'), { runId: RUN, tier: 'Bulk' }, {
+      const result = await runStateMachine(loadDefinition('download-window-extension'), { runId: RUN, tier: 'Bulk' }, {
         substitutions: EXTENSION_SUBSTITUTIONS,
         services: {
           objectStore: store,
@@ -191,7 +189,7 @@ describe('DownloadWindowExtension ASL (local runner)', () => {
       expect(world.archive(130)).toMatchObject({ jobId: 'old-130' });
 
       // A second check finds nothing: the re-requested archives wait for their new jobs.
-      const again = await runStateMachine(asl('download-window-extension.asl.json'), { runId: RUN, tier: 'Bulk' }, {
+      const again = await runStateMachine(loadDefinition('download-window-extension'), { runId: RUN, tier: 'Bulk' }, {
         substitutions: EXTENSION_SUBSTITUTIONS,
         services: {
           objectStore: store,
@@ -238,7 +236,7 @@ describe('DownloadWindowExtension ASL (local runner)', () => {
         },
         [EXTEND_FN]: async (event: any) => extendBatch({ ...world.deps(), maxWaitSeconds: 1200 }, event),
       });
-      const result = await runStateMachine(asl('download-window-extension.asl.json'), { runId: RUN, tier: 'Bulk' }, {
+      const result = await runStateMachine(loadDefinition('download-window-extension'), { runId: RUN, tier: 'Bulk' }, {
         substitutions: EXTENSION_SUBSTITUTIONS,
         services: { objectStore: store, lambdaHandlers: handlers(recoverHandler) },
       });
@@ -253,7 +251,7 @@ describe('DownloadWindowExtension ASL (local runner)', () => {
 
       // A recovery that keeps failing is caught: the window extension still runs and succeeds.
       world.seedArchive(2, ArchiveStatus.STAGED, { jobId: 'closing-2', jobExpiresAt: world.now + 3600_000 });
-      const failing = await runStateMachine(asl('download-window-extension.asl.json'), { runId: RUN, tier: 'Bulk' }, {
+      const failing = await runStateMachine(loadDefinition('download-window-extension'), { runId: RUN, tier: 'Bulk' }, {
         substitutions: EXTENSION_SUBSTITUTIONS,
         services: {
           objectStore: store,

@@ -1,5 +1,3 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GlacierClient } from '@aws-sdk/client-glacier';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -12,6 +10,7 @@ import { S3Fake, startS3Fake } from '../../rehearsal/services/s3-fake';
 import { startSfnApi, SfnApi } from '../../rehearsal/sfn/api';
 import { Json } from '../../rehearsal/sfn/lower';
 import { SfnRuntime } from '../../rehearsal/sfn/runner';
+import { loadDefinition } from '../../src/asl/definitions';
 import { parseGlacierNotification } from '../../src/handlers/archive-retrieval/glacier-notification';
 import { initiateInventoryRetrieval } from '../../src/handlers/inventory-retrieval/initiate-inventory';
 import { checkProvidedInventory, completeDownload, downloadChunk, prepareDownload } from '../../src/handlers/inventory-retrieval/inventory-download';
@@ -38,7 +37,7 @@ const TRANSFER = 'transfer';
 const METRICS = 'metrics';
 const ASYNC = 'async-facilitator';
 const FN = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
-const asl = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'asl', 'inventory-retrieval.asl.json'), 'utf8'));
+const asl = loadDefinition('inventory-retrieval');
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 const HASH = (i: number) => i.toString(16).padStart(64, '0');
 

@@ -1,6 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { SfnRuntime } from '../../rehearsal/sfn/runner';
+import { loadDefinition } from '../../src/asl/definitions';
 import { countsFromItem, isComplete } from '../../src/handlers/orchestration/run-counts';
 import { resolveStorageClass } from '../../src/handlers/orchestration/storage-classes';
 
@@ -13,7 +12,7 @@ import { resolveStorageClass } from '../../src/handlers/orchestration/storage-cl
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';
 const fn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
-const asl = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'asl', 'orchestrator.asl.json'), 'utf8'));
+const asl = loadDefinition('orchestrator');
 
 const FN = {
   RunRecordFunctionArn: fn('RunRecord'),

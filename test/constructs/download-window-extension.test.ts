@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { ACCOUNT, actionsOf, build, definitionOf, REGION, resourcesOf, STAR_ONLY_ACTIONS, statementsOf, VAULT_ARNS } from './request-stages';
+import { placeholdersOf } from '../../src/asl/definitions';
 import { DownloadWindowExtension } from '../../src/constructs/download-window-extension';
 import { TransferStorage } from '../../src/constructs/transfer-storage';
 
@@ -11,7 +12,7 @@ describe('DownloadWindowExtension construct', () => {
 
   test('the definition has no unresolved placeholder and only reserved error names', () => {
     const { text, substitutions } = definitionOf(template, 'DownloadWindowExtensionStateMachine');
-    const names = [...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]);
+    const names = placeholdersOf(text);
     expect(new Set(names)).toEqual(new Set([
       'Partition', 'InventoryBucket', 'NotificationTopicArn', 'ArchivesNeedingWindowExtensionFunctionArn', 'ExtendDownloadWindowFunctionArn', 'RecoverLostNotificationsFunctionArn',
     ]));

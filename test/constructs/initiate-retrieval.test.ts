@@ -1,12 +1,13 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { actionsOf, build, definitionOf, resourcesOf, STAR_ONLY_ACTIONS, statementsOf, VAULT_ARNS } from './request-stages';
+import { placeholdersOf } from '../../src/asl/definitions';
 
 describe('InitiateRetrieval construct', () => {
   const { template, initiate } = build();
 
   test('the definition has no unresolved placeholder: every ${Name} has a substitution', () => {
     const { text, substitutions } = definitionOf(template, 'InitiateRetrievalStateMachine');
-    const names = [...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]);
+    const names = placeholdersOf(text);
     expect(new Set(names)).toEqual(new Set(['Partition', 'InventoryBucket', 'NotificationTopicArn', 'InitiateArchiveRetrievalFunctionArn']));
     for (const name of names) expect(substitutions[name]).toBeDefined();
     expect(text).not.toMatch(/\$\{Token\[/);

@@ -1,6 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { placeholdersOf } from '../../src/asl/definitions';
 import { InventoryRetrieval } from '../../src/constructs/inventory-retrieval';
 import { TransferStorage } from '../../src/constructs/transfer-storage';
 
@@ -24,7 +25,7 @@ describe('InventoryRetrieval construct', () => {
   test('every ${Name} of the definition has a substitution; engine threshold and waits are set', () => {
     const props = machine().Properties;
     const text = JSON.stringify(props.DefinitionString);
-    const names = new Set([...text.matchAll(/\$\{([A-Za-z]+)\}/g)].map((m) => m[1]));
+    const names = new Set(placeholdersOf(text));
     for (const name of names) expect(props.DefinitionSubstitutions[name]).toBeDefined();
     expect(text).toMatch(/NumericGreaterThan\\":419430400/); // 400 MiB
     expect(text).toMatch(/TimeoutSeconds\\":86400/);

@@ -1,6 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { makeStack } from './helpers';
 import { actionsOf, definitionOf, resourcesOf, STAR_ONLY_ACTIONS, statementsOf } from './request-stages';
+import { placeholdersOf } from '../../src/asl/definitions';
 import { RUN_EVENT_SOURCE } from '../../src/constructs/orchestrator';
 
 /** Logical id of a resource of the template that `ref` ({ Ref } / { Fn::GetAtt }) points at. */
@@ -20,7 +21,7 @@ describe('Orchestrator (through GlacierVaultToS3Transfer)', () => {
 
   test('the definition has no unresolved placeholder; every substitution is used', () => {
     const { text, substitutions } = definitionOf(template, orchestratorId);
-    const names = new Set([...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]));
+    const names = new Set(placeholdersOf(text));
     expect(names.size).toBeGreaterThan(0);
     for (const name of names) expect({ name, defined: substitutions[name] !== undefined }).toEqual({ name, defined: true });
     expect(new Set(Object.keys(substitutions))).toEqual(names);
