@@ -31,6 +31,8 @@ class World {
   public calls: Array<{ fn: string; event: any }> = [];
   public statusCleanupPages = 1;
   public failReport = false;
+  /** The final dashboard update (not the first one) throws. */
+  public failFinalDashboardUpdate = false;
   public onInventory?: () => void;
   public runtime!: SfnRuntime;
 
@@ -97,6 +99,7 @@ class World {
         return this.checkCompletion(e.runId);
       }),
       [FN.DashboardUpdateFunctionArn]: record('DashboardUpdate', (e) => {
+        if (this.failFinalDashboardUpdate && this.called('DashboardUpdate').length > 1) throw Object.assign(new Error('metrics down'), { name: 'MetricsUnavailable' });
         const c = countsFromItem(this.metrics.get(e.runId));
         return { runId: e.runId, published: 16, counts: c.count, bytes: c.bytes };
       }),
@@ -339,6 +342,32 @@ describe('Orchestrator ASL (local runner)', () => {
     // The run itself completed; the report failure is recorded, not fatal.
     expect(done.status).toBe('SUCCEEDED');
     expect((done.output as any).cleanupErrors.report.Error).toBe('NoSuchBucket');
+  });
+
+  test('every cleanup failure is kept: the dashboard schedule and the final dashboard update fail, both errors are in the output', async () => {
+    const arn = setup();
+    world.metrics.set('run-1', counters({ total: 3, downloaded: 3 }));
+    world.failFinalDashboardUpdate = true;
+    const call = runtime.eventBridge.call.bind(runtime.eventBridge);
+    runtime.eventBridge.call = async (action: string, params: any) => {
+      if (action === 'removeTargets' && params.Rule === RULES.DashboardRuleName) throw Object.assign(new Error('rule gone'), { name: 'EventBridge.ResourceNotFoundException' });
+      return call(action, params);
+    };
+    const done = await runtime.run(arn, LAUNCH);
+    expect(done.status).toBe('SUCCEEDED');
+    const errors = (done.output as any).cleanupErrors;
+    expect(Object.keys(errors).sort()).toEqual(['dashboard', 'dashboardUpdate']);
+    expect(errors.dashboard.Error).toBe('EventBridge.ResourceNotFoundException');
+    expect(errors.dashboardUpdate.Error).toBe('MetricsUnavailable');
+  });
+
+  test('no two Catchers of the definition write the same result path under $.cleanupErrors', () => {
+    const paths: string[] = [];
+    for (const state of Object.values<any>(asl.States)) {
+      for (const catcher of state.Catch ?? []) if (String(catcher.ResultPath).startsWith('$.cleanupErrors.')) paths.push(catcher.ResultPath);
+    }
+    expect(paths.length).toBeGreaterThan(5);
+    expect(paths.filter((p, i) => paths.indexOf(p) !== i)).toEqual([]);
   });
 
   test.each(['FINISH', 'RESET'] as const)('stop (%s) during InitiateRetrieval ends the run as STOPPED', async (mode) => {
