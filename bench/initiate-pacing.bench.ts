@@ -11,7 +11,7 @@
  *
  * Run alone: npx tsx bench/initiate-pacing.bench.ts
  */
-import { PacingStrategy, simulatePacing, TiB } from '../src/core/pacing';
+import { PacingStrategy, simulatePacing, TiB } from './pacing-simulator';
 import { initiateBatch } from '../src/handlers/initiate-retrieval/initiate-batch';
 import { ArchiveStatus } from '../src/handlers/shared/schema';
 import { batch, row, World } from '../test/handlers/initiate-retrieval/world';

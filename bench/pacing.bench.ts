@@ -12,7 +12,7 @@
  *
  * Run alone: npx tsx bench/pacing.bench.ts
  */
-import { PacingSimulationResult, PacingStrategy, simulatePacing, TiB } from '../src/core/pacing';
+import { PacingSimulationResult, PacingStrategy, simulatePacing, TiB } from './pacing-simulator';
 
 const ARCHIVES = 1_000_000;
 const QUOTA = 100 * TiB;

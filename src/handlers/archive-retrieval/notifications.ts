@@ -20,9 +20,10 @@ export class UnknownJobError extends Error {
 }
 
 /**
- * Receives inventory-retrieval job notifications. Inventory jobs belong to the inventory stage,
- * which waits for its job by other means; this stage only logs them and acknowledges the message.
- * Replace via {@link NotificationDeps.onInventoryNotification} to route them elsewhere.
+ * Receives inventory-retrieval job notifications. Inventory jobs belong to the inventory stage: the
+ * NotificationsProcessor Lambda passes them to its job completion, which unlocks the InventoryRetrieval
+ * execution waiting on the job. {@link logInventoryNotification}, the default when no handler is given,
+ * only logs them and acknowledges the message.
  */
 export type InventoryNotificationHandler = (notification: GlacierJobNotification, log: Log) => Promise<void>;
 
