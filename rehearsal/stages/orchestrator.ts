@@ -51,7 +51,11 @@ export function launchInput(runId: string, vaultName: string, options: { tier?: 
   };
 }
 
-/** What the Resume runbook passes (vault from the run record; KEEP_CURRENT storage class and tier). */
+/**
+ * What the Resume runbook passes (vault from the run record; KEEP_CURRENT storage class and tier),
+ * except `retryFailed`: left out (= NO), so a resume midway does not re-request archives the run
+ * failed on purpose (poison archives) and the rehearsal's counts stay comparable.
+ */
 export function resumeInput(runId: string, vaultName: string): Record<string, string> {
   return {
     runId,

@@ -263,7 +263,7 @@ export class TransferRunbooks extends Construct {
     });
     const resume: Doc = {
       schemaVersion: '0.3',
-      description: '# Resume a Glacier vault transfer\nContinues a stopped or failed run: archives already downloaded are kept, archives left requested or staged are requested again. The vault comes from the run record; the storage class, tier and naming override may be changed.',
+      description: '# Resume a Glacier vault transfer\nContinues a stopped or failed run: archives already downloaded are kept, archives left requested or staged are requested again, and failed ones too unless RetryFailed is NO. The vault comes from the run record; the storage class, tier and naming override may be changed.',
       assumeRole,
       parameters: {
         WorkflowRun: { type: 'String', description: 'Run id to resume.', allowedPattern: RUN_PATTERN },
@@ -271,6 +271,7 @@ export class TransferRunbooks extends Construct {
         StorageClass: { ...common.StorageClass, allowedValues: [KEEP_CURRENT, ...storageClasses], default: KEEP_CURRENT },
         RetrievalTier: { ...common.RetrievalTier, allowedValues: [KEEP_CURRENT, ...tiers], default: KEEP_CURRENT },
         NamingOverrideFile: { ...common.NamingOverrideFile, description: '(Optional) New naming override CSV (s3:// or presigned https://); empty keeps the current one.' },
+        RetryFailed: { type: 'String', description: 'YES: archives that FAILED are requested again with fresh attempt counters (unreadable inventory rows stay failed). NO: they stay failed.', allowedValues: ['YES', 'NO'], default: 'YES' },
       },
       mainSteps: [
         getRun('GetRun', [{ Name: 'VaultName', Selector: '$.Item.vaultName.S', Type: 'String' }]),
@@ -284,7 +285,7 @@ export class TransferRunbooks extends Construct {
         checkRegion('CheckNoActiveRunForVault'),
         failStep('CrossRegionNotAcknowledged', 'destination bucket is in another region: set AcknowledgeCrossRegionCost to YES'),
         checkNoActiveRun('{{GetRun.VaultName}}', 'StartResume'),
-        start('StartResume', runInput('{{WorkflowRun}}', 'RESUME', '{{GetRun.VaultName}}', { providedInventory: '', description: '' })),
+        start('StartResume', runInput('{{WorkflowRun}}', 'RESUME', '{{GetRun.VaultName}}', { providedInventory: '', description: '', retryFailed: '{{RetryFailed}}' })),
       ],
     };
 

@@ -61,6 +61,7 @@ class World {
             tier: r.tier || 'Bulk',
             namingOverride: r.namingOverride ?? '',
             description: r.description ?? '',
+            retryFailed: r.mode === 'RESUME' && r.retryFailed === 'YES' ? 'YES' : 'NO',
             destinationBucket: 'dest',
             destinationPrefix: 'vault/',
             initiateExecutionName: `${r.runId}-${this.calls.length}-initiate`,
@@ -292,8 +293,19 @@ describe('Orchestrator ASL (local runner)', () => {
     const cleanups = world.called('ArchivesStatusCleanup');
     expect(cleanups.map((e) => e.cursor)).toEqual([null, { page: 1 }, { page: 2 }]);
     expect(cleanups.map((e) => e.reset)).toEqual([0, 10, 20]);
+    expect(cleanups.map((e) => e.retryFailed)).toEqual(['NO', 'NO', 'NO']);
     expect(childInputs.Inventory[0]).toMatchObject({ runId: 'run-1', vaultName: 'photos', mode: 'RESUME', storageClass: 'GLACIER' });
     expect(world.runs.get('run-1').state).toBe('COMPLETED');
+  });
+
+  test('resume with retryFailed YES: every status cleanup invocation is told to retry failed archives', async () => {
+    const arn = setup();
+    world.runs.set('run-1', { runId: 'run-1', vaultName: 'photos', storageClass: 'GLACIER', state: 'STOPPED' });
+    world.statusCleanupPages = 2;
+    world.metrics.set('run-1', counters({ total: 4, downloaded: 4 }));
+    const done = await runtime.run(arn, { runId: 'run-1', mode: 'RESUME', providedInventory: '', storageClass: 'Keep current', tier: '', namingOverride: '', description: '', acknowledgeCrossRegion: 'NO', retryFailed: 'YES' });
+    expect(done.status).toBe('SUCCEEDED');
+    expect(world.called('ArchivesStatusCleanup').map((e) => e.retryFailed)).toEqual(['YES', 'YES']);
   });
 
   test('provided inventory: the flag and naming override reach InventoryRetrieval', async () => {

@@ -114,7 +114,12 @@ describe('TransferRunbooks', () => {
     expect(resume.parameters.WorkflowRun.default).toBeUndefined();
     expect(resume.parameters.StorageClass.default).toBe('Keep current');
     const start = resume.mainSteps.find((s: any) => s.name === 'StartResume');
-    expect(JSON.parse(start.inputs.input)).toMatchObject({ mode: 'RESUME', vaultName: '{{GetRun.VaultName}}' });
+    expect(JSON.parse(start.inputs.input)).toMatchObject({ mode: 'RESUME', vaultName: '{{GetRun.VaultName}}', retryFailed: '{{RetryFailed}}' });
+    expect(resume.parameters.RetryFailed).toMatchObject({ type: 'String', allowedValues: ['YES', 'NO'], default: 'YES' });
+    // Only Resume retries failed archives: Launch neither offers nor passes it.
+    const launch = d['GlacierTransfer-Launch'].Content;
+    expect(launch.parameters.RetryFailed).toBeUndefined();
+    for (const step of launch.mainSteps.filter((s: any) => s.inputs?.Api === 'StartExecution')) expect(JSON.parse(step.inputs.input).retryFailed).toBeUndefined();
     const stop = d['GlacierTransfer-Stop'].Content;
     expect(stop.parameters.StagedArchives.allowedValues).toEqual(['FINISH', 'RESET']);
     expect(stop.mainSteps.map((s: any) => s.name)).toEqual(['CheckRunActive', 'GetRun', 'RequestStop', 'StopRequestingArchives', 'CheckCompletionNow']);

@@ -10,7 +10,9 @@ import { ARCHIVE_SK, ArchiveItem, ArchiveStatus } from '../shared/schema';
 
 /*
  * ArchivesStatusCleanup: archives a stopped or crashed run left `requested` or `staged` go back to
- * `pending`, so InitiateRetrieval requests them again. Their multipart upload (if any) is aborted
+ * `pending`, so InitiateRetrieval requests them again. With `retryFailed` YES (Resume's RetryFailed)
+ * FAILED archives go back to `pending` too (RETRY_FAILED), except unreadable inventory rows
+ * (`inventoryRow`): retrying them cannot succeed, so they stay FAILED and the run can complete. Their multipart upload (if any) is aborted
  * and the job/upload attributes removed. Each reset is a conditional UpdateItem on the status it
  * was read with (a BatchWriteItem Put would overwrite a concurrent writer's change); updates run
  * 25 at a time and throttled or failed ones are retried with backoff before the invocation fails.
@@ -37,10 +39,14 @@ export interface StatusCleanupEvent {
   readonly cursor?: StatusCleanupCursor | null;
   /** Totals carried over from earlier invocations. */
   readonly reset?: number;
+  /** YES: FAILED archives (not unreadable inventory rows) are retried too. Absent: NO. */
+  readonly retryFailed?: 'YES' | 'NO';
 }
 
+type CleanedStatus = ArchiveStatus.REQUESTED | ArchiveStatus.STAGED | ArchiveStatus.FAILED;
+
 export interface StatusCleanupCursor {
-  readonly status: ArchiveStatus.REQUESTED | ArchiveStatus.STAGED;
+  readonly status: CleanedStatus;
   readonly startKey?: Record<string, unknown>;
 }
 
@@ -49,12 +55,17 @@ export interface StatusCleanupResult {
   readonly done: boolean;
   readonly reset: number;
   readonly cursor: StatusCleanupCursor | null;
+  readonly retryFailed: 'YES' | 'NO';
 }
 
-const ORDER: Array<ArchiveStatus.REQUESTED | ArchiveStatus.STAGED> = [ArchiveStatus.REQUESTED, ArchiveStatus.STAGED];
+const IN_FLIGHT: CleanedStatus[] = [ArchiveStatus.REQUESTED, ArchiveStatus.STAGED];
+const WITH_FAILED: CleanedStatus[] = [...IN_FLIGHT, ArchiveStatus.FAILED];
 const SAFETY_MS = 30_000;
 
 export async function resetArchive(deps: StatusCleanupDeps, item: ArchiveItem): Promise<boolean> {
+  const retry = item.status === ArchiveStatus.FAILED;
+  // An unreadable inventory row is not an archive Glacier can be asked for: it stays FAILED.
+  if (retry && item.inventoryRow !== undefined) return false;
   if (item.uploadId && item.objectKey) {
     try {
       await withRetries(() => deps.s3.send(new AbortMultipartUploadCommand({
@@ -72,7 +83,7 @@ export async function resetArchive(deps: StatusCleanupDeps, item: ArchiveItem): 
     await withRetries(() => deps.ddb.send(new UpdateCommand({
       TableName: deps.transferTable,
       Key: { pk: item.pk, sk: ARCHIVE_SK },
-      ...transitionUpdate(ArchiveTransition.RESET_ON_RESUME, { runId: item.runId, now }, {
+      ...transitionUpdate(retry ? ArchiveTransition.RETRY_FAILED : ArchiveTransition.RESET_ON_RESUME, { runId: item.runId, now }, {
         set: ['statusResetAt = :resetAt'],
         remove: ['jobId', 'jobExpiresAt', 'uploadId', 'partsDone', 'chunksQueuedFor', 'validationQueuedBy', 'previousJobId', 'previousJobExpiresAt'],
         conditions: ['#status = :old'],
@@ -88,10 +99,12 @@ export async function resetArchive(deps: StatusCleanupDeps, item: ArchiveItem): 
 }
 
 export async function cleanupArchivesStatus(deps: StatusCleanupDeps, event: StatusCleanupEvent): Promise<StatusCleanupResult> {
-  let cursor: StatusCleanupCursor | null = event.cursor ?? { status: ORDER[0] };
+  const retryFailed = event.retryFailed === 'YES' ? 'YES' : 'NO';
+  const order = retryFailed === 'YES' ? WITH_FAILED : IN_FLIGHT;
+  let cursor: StatusCleanupCursor | null = event.cursor ?? { status: order[0] };
   let reset = event.reset ?? 0;
   while (cursor) {
-    if (deps.remainingMs() < SAFETY_MS) return { runId: event.runId, done: false, reset, cursor };
+    if (deps.remainingMs() < SAFETY_MS) return { runId: event.runId, done: false, reset, cursor, retryFailed };
     const page = await queryStatusPage(deps.ddb, deps.transferTable, event.runId, cursor.status, cursor.startKey, deps.pageSize ?? 500);
     let pageReset = 0;
     await forEachLimited(page.items, deps.concurrency ?? 25, async (item) => {
@@ -102,9 +115,9 @@ export async function cleanupArchivesStatus(deps: StatusCleanupDeps, event: Stat
     if (page.nextKey) {
       cursor = { status: cursor.status, startKey: page.nextKey };
     } else {
-      const next: ArchiveStatus.REQUESTED | ArchiveStatus.STAGED | undefined = ORDER[ORDER.indexOf(cursor.status) + 1];
+      const next: CleanedStatus | undefined = order[order.indexOf(cursor.status) + 1];
       cursor = next ? { status: next } : null;
     }
   }
-  return { runId: event.runId, done: true, reset, cursor: null };
+  return { runId: event.runId, done: true, reset, cursor: null, retryFailed };
 }

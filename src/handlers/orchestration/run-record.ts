@@ -53,6 +53,8 @@ export interface RunRequest {
   readonly namingOverride?: string;
   readonly description?: string;
   readonly acknowledgeCrossRegion?: string;
+  /** RESUME only: YES puts the run's FAILED archives back to pending (the Resume runbook's `RetryFailed`); absent or '': NO. */
+  readonly retryFailed?: string;
 }
 
 export interface StartRunEvent {
@@ -73,6 +75,8 @@ export interface RunContext {
   readonly tier: string;
   readonly namingOverride: string;
   readonly description: string;
+  /** YES: the status cleanup retries the run's FAILED archives (always NO for a Launch). */
+  readonly retryFailed: 'YES' | 'NO';
   readonly destinationBucket: string;
   readonly destinationPrefix: string;
   readonly initiateExecutionName: string;
@@ -184,6 +188,9 @@ export async function startRun(deps: RunRecordDeps, start: StartRunEvent): Promi
   if (mode !== 'LAUNCH' && mode !== 'RESUME') throw reject('InvalidInput', `mode must be LAUNCH or RESUME, got ${JSON.stringify(mode)}`);
   const providedInventoryInput = event.providedInventory ?? '';
   if (!['', 'YES', 'NO'].includes(providedInventoryInput)) throw reject('InvalidInput', 'providedInventory must be YES or NO');
+  const retryFailedInput = event.retryFailed ?? '';
+  if (!['', 'YES', 'NO'].includes(retryFailedInput)) throw reject('InvalidInput', `retryFailed must be YES or NO, got ${JSON.stringify(retryFailedInput)}`);
+  const retryFailed = mode === 'RESUME' && retryFailedInput === 'YES' ? 'YES' : 'NO';
   let storageClass: string | undefined;
   let tier: string | undefined;
   try {
@@ -302,7 +309,7 @@ export async function startRun(deps: RunRecordDeps, start: StartRunEvent): Promi
   if (namingOverride !== '') {
     record = await stageOverrideForExecution(deps, record, namingOverride, existing);
   }
-  return context(record);
+  return context(record, retryFailed);
 }
 
 /**
@@ -342,7 +349,7 @@ async function stageOverrideForExecution(
   return { ...record, namingOverride: source, namingOverrideKey: key };
 }
 
-function context(r: RunRecord): RunContext {
+function context(r: RunRecord, retryFailed: 'YES' | 'NO'): RunContext {
   return {
     runId: r.runId,
     vaultName: r.vaultName,
@@ -352,6 +359,7 @@ function context(r: RunRecord): RunContext {
     tier: r.tier,
     namingOverride: r.namingOverride,
     description: r.description,
+    retryFailed,
     destinationBucket: r.destinationBucket,
     destinationPrefix: r.destinationPrefix,
     initiateExecutionName: r.initiateExecutionName,

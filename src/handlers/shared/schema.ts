@@ -102,6 +102,8 @@ export interface ArchiveItem {
   /** S3 version id of the verified object, when the bucket is versioned. */
   readonly objectVersionId?: string;
   readonly downloadedAt?: string;
+  /** Set on the FAILED item of an unreadable inventory row (its row number): not an archive, never retried. */
+  readonly inventoryRow?: number | string;
 }
 
 /** A chunk item: one uploaded and verified part. */

@@ -3,7 +3,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { archive, awsError, BUCKET, OrchestrationDynamo, OWNER, silentLogger, TRANSFER } from './fakes';
 import { cleanupArchivesStatus, StatusCleanupDeps } from '../../../src/handlers/orchestration/archives-status-cleanup';
-import { ArchiveStatus, runStatusKey } from '../../../src/handlers/shared/schema';
+import { archivePk, ArchiveStatus, runStatusKey } from '../../../src/handlers/shared/schema';
 
 const RUN = 'run-1';
 let dynamo: OrchestrationDynamo;
@@ -41,7 +41,7 @@ test('requested and staged archives go back to pending, page by page; other stat
     archive('other-run', ArchiveStatus.REQUESTED, { archiveId: 'o1' }),
   );
   const result = await cleanupArchivesStatus(deps, { runId: RUN });
-  expect(result).toEqual({ runId: RUN, done: true, reset: 4, cursor: null });
+  expect(result).toEqual({ runId: RUN, done: true, reset: 4, cursor: null, retryFailed: 'NO' });
   const byId = Object.fromEntries(dynamo.archives(RUN).map((a) => [a.archiveId, a]));
   for (const id of ['r1', 'r2', 'r3', 's1']) {
     expect(byId[id]).toMatchObject({ status: 'pending', runStatus: runStatusKey(RUN, ArchiveStatus.PENDING), statusTime: '2024-03-01T12:00:00.000Z' });
@@ -112,12 +112,66 @@ test('returns a cursor when its time is spent and carries on from it', async () 
   const first = await cleanupArchivesStatus(timed, { runId: RUN });
   expect(first).toMatchObject({ done: false, reset: 2, cursor: { status: 'requested', startKey: expect.any(Object) } });
   const second = await cleanupArchivesStatus(deps, { runId: RUN, cursor: first.cursor, reset: first.reset });
-  expect(second).toEqual({ runId: RUN, done: true, reset: 4, cursor: null });
+  expect(second).toEqual({ runId: RUN, done: true, reset: 4, cursor: null, retryFailed: 'NO' });
   expect(dynamo.archives(RUN).every((a) => a.status === 'pending')).toBe(true);
 });
 
 test('a fresh launch (nothing requested or staged) is a no-op', async () => {
   seed(archive(RUN, ArchiveStatus.PENDING));
-  expect(await cleanupArchivesStatus(deps, { runId: RUN, cursor: null })).toEqual({ runId: RUN, done: true, reset: 0, cursor: null });
+  expect(await cleanupArchivesStatus(deps, { runId: RUN, cursor: null })).toEqual({ runId: RUN, done: true, reset: 0, cursor: null, retryFailed: 'NO' });
   expect(dynamo.mock.commandCalls(UpdateCommand)).toHaveLength(0);
+});
+
+describe('retryFailed (Resume RetryFailed)', () => {
+  const failedRun = () => seed(
+    archive(RUN, ArchiveStatus.FAILED, { archiveId: 'f1', failureReason: 'retrieval job bound reached', retrievalJobs: 3, downloadAttempts: 2, validationAttempts: 1, lastVerificationFailure: 'tree hash' }),
+    archive(RUN, ArchiveStatus.FAILED, { archiveId: 'f2', failureReason: 'destination key holds another object', retrievalJobs: 1 }),
+    // An unreadable inventory row: a FAILED item that is no archive Glacier could return.
+    { ...archive(RUN, ArchiveStatus.FAILED, { archiveId: 'row 7', failureReason: 'unreadable inventory row 7: bad size' }), pk: archivePk(RUN, 'inventory-row-7'), inventoryRow: 7 },
+    archive(RUN, ArchiveStatus.STAGED, { archiveId: 's1', retrievalJobs: 2 }),
+    archive(RUN, ArchiveStatus.DOWNLOADED, { archiveId: 'd1' }),
+  );
+  const byId = () => Object.fromEntries(dynamo.archives(RUN).map((a) => [a.archiveId, a]));
+
+  test('YES: real failed archives go back to pending with counters and reason reset; unreadable rows stay failed', async () => {
+    failedRun();
+    const result = await cleanupArchivesStatus(deps, { runId: RUN, retryFailed: 'YES' });
+    expect(result).toEqual({ runId: RUN, done: true, reset: 3, cursor: null, retryFailed: 'YES' });
+    const items = byId();
+    for (const id of ['f1', 'f2', 's1']) {
+      expect(items[id]).toMatchObject({ status: 'pending', runStatus: runStatusKey(RUN, ArchiveStatus.PENDING) });
+      for (const gone of ['retrievalJobs', 'downloadAttempts', 'validationAttempts', 'failureReason', 'lastVerificationFailure']) expect(items[id][gone]).toBeUndefined();
+    }
+    expect(items['row 7']).toMatchObject({ status: 'failed', inventoryRow: 7, failureReason: 'unreadable inventory row 7: bad size' });
+    expect(items.d1.status).toBe('downloaded');
+    const partitions = dynamo.queries.map((q) => q.ExpressionAttributeValues[':p']);
+    expect(partitions).toEqual([`${RUN}#requested`, `${RUN}#staged`, `${RUN}#failed`, `${RUN}#failed`]);
+    // The retry is the RETRY_FAILED transition: conditional on the archive still being failed.
+    const retries = dynamo.mock.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((u) => u.ExpressionAttributeValues![':old'] === 'failed');
+    expect(retries).toHaveLength(2);
+    for (const u of retries) expect(u.ConditionExpression).toContain('#status = :from0');
+  });
+
+  test('a cursor in the failed pages carries retryFailed on to the next invocation', async () => {
+    failedRun();
+    let budget = 3; // requested, staged, first failed page
+    const timed = { ...deps, remainingMs: () => (budget-- > 0 ? 600_000 : 1_000) };
+    const first = await cleanupArchivesStatus(timed, { runId: RUN, retryFailed: 'YES' });
+    expect(first).toMatchObject({ done: false, cursor: { status: 'failed', startKey: expect.any(Object) }, retryFailed: 'YES' });
+    const second = await cleanupArchivesStatus(deps, { runId: RUN, cursor: first.cursor, reset: first.reset, retryFailed: first.retryFailed });
+    expect(second).toMatchObject({ done: true, reset: 3 });
+    expect(byId().f1.status).toBe('pending');
+    expect(byId().f2.status).toBe('pending');
+  });
+
+  test('NO: failed archives stay failed with their reason and counters', async () => {
+    failedRun();
+    const result = await cleanupArchivesStatus(deps, { runId: RUN, retryFailed: 'NO' });
+    expect(result).toMatchObject({ reset: 1, retryFailed: 'NO' });
+    const items = byId();
+    expect(items.f1).toMatchObject({ status: 'failed', retrievalJobs: 3, failureReason: 'retrieval job bound reached' });
+    expect(items.f2.status).toBe('failed');
+    expect(items.s1.status).toBe('pending');
+    expect(dynamo.queries.map((q) => q.ExpressionAttributeValues[':p'])).not.toContain(`${RUN}#failed`);
+  });
 });

@@ -212,6 +212,20 @@ describe('start (RESUME)', () => {
     expect(dynamo.get(TRANSFER, activeVaultPk('scans'), RUN_SK)).toBeUndefined();
   });
 
+  test('retryFailed reaches the stages for a Resume (absent: NO); a Launch never retries; anything else is refused', async () => {
+    await stoppedRun();
+    const resume = (n: number, retryFailed?: string) => startRun(deps, { action: 'start', executionArn: exec(n), request: { runId: 'r1', mode: 'RESUME', retryFailed } });
+    await expect(resume(2, 'maybe')).rejects.toMatchObject({ name: 'InvalidInput', message: 'retryFailed must be YES or NO, got "maybe"' });
+    expect(dynamo.get(TRANSFER, runPk('r1'), RUN_SK)).toMatchObject({ state: RunState.STOPPED, executionArn: exec(1) });
+    await expect(resume(2, 'YES')).resolves.toMatchObject({ retryFailed: 'YES' });
+    for (const [n, flag] of [[3, 'NO'], [4, undefined]] as const) {
+      await finishRun(deps, { action: 'finish', runId: 'r1', executionArn: exec(n - 1), outcome: 'STOPPED' });
+      await expect(resume(n, flag)).resolves.toMatchObject({ retryFailed: 'NO' });
+    }
+    await expect(startRun(deps, { action: 'start', executionArn: exec(9), request: launch('r9', 'scans', { retryFailed: 'YES' }) }))
+      .resolves.toMatchObject({ retryFailed: 'NO' });
+  });
+
   test('rejects an unknown run and a run whose execution still runs', async () => {
     await expect(startRun(deps, { action: 'start', executionArn: exec(2), request: { runId: 'nope', mode: 'RESUME' } }))
       .rejects.toMatchObject({ name: 'RunNotFound' });
