@@ -8,7 +8,8 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { destinationStatement } from './destination-access';
-import { distributedMapMachine, requestFunctionOptions, suppressFunctionNag, withStateField } from './distributed-map-support';
+import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
+import { distributedMapMachine, withStateField } from './internal/state-machine';
 import { suppressNag } from './nag';
 import { TransferStorage } from './transfer-storage';
 import { loadDefinition } from '../asl/definitions';
@@ -146,7 +147,7 @@ export class VaultDecommission extends Construct {
 
     // ---- ListRunArchives ----
     this.listRunArchives = new ListRunArchivesFunction(this, 'ListRunArchives', {
-      ...requestFunctionOptions(this, 'ListRunArchives', Duration.minutes(15), 1024, logRetention, common),
+      ...handlerFunctionOptions(this, 'ListRunArchives', { storage, timeout: Duration.minutes(15), memorySize: 1024, logRetention, environment: common }),
       description: 'Decommission: checks the request and lists every archive of a finished run',
     });
     const list = this.listRunArchives;
@@ -161,11 +162,17 @@ export class VaultDecommission extends Construct {
 
     // ---- DecommissionBatch ----
     this.decommissionBatch = new DecommissionBatchFunction(this, 'DecommissionBatch', {
-      ...requestFunctionOptions(this, 'DecommissionBatch', Duration.minutes(15), 512, logRetention, {
-        ...common,
-        [Env.DESTINATION_BUCKET_OWNER]: owner,
-        [DecommissionEnv.DELETES_PER_SECOND]: String(deletesPerSecond / batchConcurrency),
-        [DecommissionEnv.DELETE_MAX_ATTEMPTS]: '5',
+      ...handlerFunctionOptions(this, 'DecommissionBatch', {
+        storage,
+        timeout: Duration.minutes(15),
+        memorySize: 512,
+        logRetention,
+        environment: {
+          ...common,
+          [Env.DESTINATION_BUCKET_OWNER]: owner,
+          [DecommissionEnv.DELETES_PER_SECOND]: String(deletesPerSecond / batchConcurrency),
+          [DecommissionEnv.DELETE_MAX_ATTEMPTS]: '5',
+        },
       }),
       description: 'Decommission: proves S3 copies and deletes proven archives from the vault at a bounded rate',
     });
@@ -189,9 +196,15 @@ export class VaultDecommission extends Construct {
 
     // ---- DecommissionReport ----
     this.report = new DecommissionReportFunction(this, 'DecommissionReport', {
-      ...requestFunctionOptions(this, 'DecommissionReport', Duration.minutes(15), 1024, logRetention, {
-        ...common,
-        [DecommissionEnv.METRICS_NAMESPACE]: props.metricsNamespace ?? '',
+      ...handlerFunctionOptions(this, 'DecommissionReport', {
+        storage,
+        timeout: Duration.minutes(15),
+        memorySize: 1024,
+        logRetention,
+        environment: {
+          ...common,
+          [DecommissionEnv.METRICS_NAMESPACE]: props.metricsNamespace ?? '',
+        },
       }),
       description: 'Decommission: writes the plan, the deletion log and the dashboard metrics',
     });
@@ -214,7 +227,7 @@ export class VaultDecommission extends Construct {
 
     // ---- VaultFinalizer ----
     this.vaultFinalizer = new VaultFinalizerFunction(this, 'VaultFinalizer', {
-      ...requestFunctionOptions(this, 'VaultFinalizer', Duration.minutes(15), 1024, logRetention, { [Env.INVENTORY_BUCKET]: bucket.bucketName }),
+      ...handlerFunctionOptions(this, 'VaultFinalizer', { storage, timeout: Duration.minutes(15), memorySize: 1024, logRetention, environment: { [Env.INVENTORY_BUCKET]: bucket.bucketName } }),
       description: 'Decommission: final vault inventory, then DeleteVault when it lists no archive',
     });
     const finalizer = this.vaultFinalizer;
@@ -230,7 +243,7 @@ export class VaultDecommission extends Construct {
 
     for (const fn of [list, batch, report, finalizer]) {
       storage.encryptionKey?.grantEncryptDecrypt(fn);
-      suppressFunctionNag(fn);
+      suppressHandlerNag(fn);
     }
     suppressNag(batch.role!, [{ id: 'AwsSolutions-IAM5', reason: 'HeadObject of any destination object the run recorded (keys come from the run).' }], true);
     suppressNag(report.role!, [{ id: 'AwsSolutions-IAM5', reason: 'cloudwatch:PutMetricData has no resource-level permissions; it is limited to one namespace by condition.' }], true);
@@ -249,6 +262,7 @@ export class VaultDecommission extends Construct {
       },
       functions: [list, batch, report, finalizer],
       logRetention,
+      encryptionKey: storage.encryptionKey,
       timeout: Duration.days(7),
       description: 'VaultDecommission state machine: proves S3 copies, deletes proven archives, then the empty vault',
     });

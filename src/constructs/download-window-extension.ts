@@ -5,13 +5,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import {
-  distributedMapMachine,
-  grantQuotaLedger,
-  quotaEnvironment,
-  requestFunctionOptions,
-  suppressFunctionNag,
-} from './distributed-map-support';
+import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
+import { grantQuotaLedger, quotaEnvironment } from './internal/quota-ledger';
+import { distributedMapMachine } from './internal/state-machine';
 import { TransferStorage } from './transfer-storage';
 import { loadDefinition } from '../asl/definitions';
 import { RecoverLostNotificationsFunction } from '../handlers/archive-retrieval/recover-lost-notifications-function';
@@ -183,10 +179,16 @@ export class DownloadWindowExtension extends Construct {
     const listKeys = 'tmp/*/window-extension/*';
 
     this.archivesNeedingWindowExtension = new ArchivesNeedingWindowExtensionFunction(this, 'ArchivesNeedingWindowExtension', {
-      ...requestFunctionOptions(this, 'ArchivesNeedingWindowExtension', Duration.minutes(15), 1024, logRetention, {
-        [Env.TRANSFER_TABLE]: storage.transferTable.tableName,
-        [Env.INVENTORY_BUCKET]: bucket.bucketName,
-        [Env.WINDOW_EXTENSION_MARGIN_SECONDS]: String(margin.toSeconds()),
+      ...handlerFunctionOptions(this, 'ArchivesNeedingWindowExtension', {
+        storage,
+        timeout: Duration.minutes(15),
+        memorySize: 1024,
+        logRetention,
+        environment: {
+          [Env.TRANSFER_TABLE]: storage.transferTable.tableName,
+          [Env.INVENTORY_BUCKET]: bucket.bucketName,
+          [Env.WINDOW_EXTENSION_MARGIN_SECONDS]: String(margin.toSeconds()),
+        },
       }),
       description: 'Lists the staged archives of a run whose Glacier download window closes soon',
     });
@@ -202,12 +204,18 @@ export class DownloadWindowExtension extends Construct {
       resources: [bucket.arnForObjects(listKeys)],
     }));
     storage.encryptionKey?.grantEncryptDecrypt(scan);
-    suppressFunctionNag(scan);
+    suppressHandlerNag(scan);
 
     this.extendDownloadWindow = new ExtendDownloadWindowFunction(this, 'ExtendDownloadWindow', {
-      ...requestFunctionOptions(this, 'ExtendDownloadWindow', Duration.minutes(6), 512, logRetention, {
-        ...quotaEnvironment(storage, props.dailyQuotaBytes, requestsPerSecond),
-        [Env.WINDOW_EXTENSION_MAX_WAIT_SECONDS]: String(maxWait.toSeconds()),
+      ...handlerFunctionOptions(this, 'ExtendDownloadWindow', {
+        storage,
+        timeout: Duration.minutes(6),
+        memorySize: 512,
+        logRetention,
+        environment: {
+          ...quotaEnvironment(storage, props.dailyQuotaBytes, requestsPerSecond),
+          [Env.WINDOW_EXTENSION_MAX_WAIT_SECONDS]: String(maxWait.toSeconds()),
+        },
       }),
       description: 'Re-requests staged archives whose download window closes soon, within the shared daily quota',
     });
@@ -223,17 +231,23 @@ export class DownloadWindowExtension extends Construct {
       actions: ['glacier:InitiateJob'],
       resources: props.vaultArns,
     }));
-    suppressFunctionNag(extend);
+    suppressHandlerNag(extend);
 
     this.recoverLostNotifications = new RecoverLostNotificationsFunction(this, 'RecoverLostNotifications', {
-      ...requestFunctionOptions(this, 'RecoverLostNotifications', Duration.minutes(5), 512, logRetention, {
-        [Env.TRANSFER_TABLE]: storage.transferTable.tableName,
-        [RecoveryEnv.NOTIFICATIONS_QUEUE_URL]: storage.notificationsQueue.queueUrl,
-        [RecoveryEnv.OVERDUE_SECONDS_EXPEDITED]: String(overdueSeconds.expedited),
-        [RecoveryEnv.OVERDUE_SECONDS_STANDARD]: String(overdueSeconds.standard),
-        [RecoveryEnv.OVERDUE_SECONDS_BULK]: String(overdueSeconds.bulk),
-        [RecoveryEnv.REPOLL_SECONDS]: String(repollSeconds),
-        [RecoveryEnv.MAX_POLLS]: String(maxPolls),
+      ...handlerFunctionOptions(this, 'RecoverLostNotifications', {
+        storage,
+        timeout: Duration.minutes(5),
+        memorySize: 512,
+        logRetention,
+        environment: {
+          [Env.TRANSFER_TABLE]: storage.transferTable.tableName,
+          [RecoveryEnv.NOTIFICATIONS_QUEUE_URL]: storage.notificationsQueue.queueUrl,
+          [RecoveryEnv.OVERDUE_SECONDS_EXPEDITED]: String(overdueSeconds.expedited),
+          [RecoveryEnv.OVERDUE_SECONDS_STANDARD]: String(overdueSeconds.standard),
+          [RecoveryEnv.OVERDUE_SECONDS_BULK]: String(overdueSeconds.bulk),
+          [RecoveryEnv.REPOLL_SECONDS]: String(repollSeconds),
+          [RecoveryEnv.MAX_POLLS]: String(maxPolls),
+        },
       }),
       description: 'Polls archive-retrieval jobs overdue for their tier and re-announces finished ones whose notification was lost',
     });
@@ -256,7 +270,7 @@ export class DownloadWindowExtension extends Construct {
       resources: [storage.notificationsQueue.queueArn],
     }));
     storage.encryptionKey?.grant(recover, 'kms:GenerateDataKey', 'kms:Decrypt');
-    suppressFunctionNag(recover);
+    suppressHandlerNag(recover);
 
     const machine = distributedMapMachine(this, {
       definition: loadDefinition('download-window-extension'),
@@ -269,6 +283,7 @@ export class DownloadWindowExtension extends Construct {
       },
       functions: [recover, scan, extend],
       logRetention,
+      encryptionKey: storage.encryptionKey,
       // Bounded so a stuck check cannot pile up behind newer ones (overlaps are safe, only wasteful).
       timeout: Duration.hours(2),
       description: 'DownloadWindowExtension state machine: lists closing windows, invokes the re-request function',

@@ -325,6 +325,9 @@ export class GlacierVaultToS3Transfer extends Construct {
       throw new Error(`allowedRetrievalTiers (${this.allowedRetrievalTiers.join(', ')}) must include retrievalTier ${this.retrievalTier}`);
     }
 
+    if (props.enableDecommissioning && props.allowedVaultNames === undefined) {
+      throw new Error('enableDecommissioning requires allowedVaultNames: deletion is only granted on named vaults');
+    }
     const vaultArn = (name: string) => stack.formatArn({ service: 'glacier', resource: 'vaults', resourceName: name });
     if (props.allowedVaultNames !== undefined) {
       if (props.allowedVaultNames.length === 0) throw new Error('allowedVaultNames must name at least one vault when given');
@@ -440,9 +443,6 @@ export class GlacierVaultToS3Transfer extends Construct {
       notificationEmails: props.notificationEmails,
       stallThreshold: props.stallThreshold,
     });
-    if (props.enableDecommissioning && props.allowedVaultNames === undefined) {
-      throw new Error('enableDecommissioning requires allowedVaultNames: deletion is only granted on named vaults');
-    }
     this.decommission = new VaultDecommission(this, 'Decommission', {
       storage: this.storage,
       destinationBucket: props.destinationBucket,
@@ -455,12 +455,6 @@ export class GlacierVaultToS3Transfer extends Construct {
     });
     this.launchRunbookName = this.runbooks.launchDocumentName;
 
-    // One rule for every stage's log groups: with a customer managed key, they use it too.
-    if (props.encryptionKey) {
-      for (const child of this.node.findAll()) {
-        if (child instanceof logs.CfnLogGroup && child.kmsKeyId === undefined) child.kmsKeyId = props.encryptionKey.keyArn;
-      }
-    }
     this.resumeRunbookName = this.runbooks.resumeDocumentName;
     this.stopRunbookName = this.runbooks.stopDocumentName;
   }

@@ -6,14 +6,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { destinationStatement } from './destination-access';
-import {
-  distributedMapMachine,
-  grantQuotaLedger,
-  quotaEnvironment,
-  requestFunctionOptions,
-  suppressFunctionNag,
-  withStateField,
-} from './distributed-map-support';
+import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
+import { grantQuotaLedger, quotaEnvironment } from './internal/quota-ledger';
+import { distributedMapMachine, withStateField } from './internal/state-machine';
 import { TransferStorage } from './transfer-storage';
 import { loadDefinition } from '../asl/definitions';
 import { InitiateArchiveRetrievalFunction } from '../handlers/initiate-retrieval/initiate-archive-retrieval-function';
@@ -149,14 +144,20 @@ export class InitiateRetrieval extends Construct {
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
 
     this.initiateArchiveRetrieval = new InitiateArchiveRetrievalFunction(this, 'InitiateArchiveRetrieval', {
-      ...requestFunctionOptions(this, 'InitiateArchiveRetrieval', Duration.minutes(6), 512, logRetention, {
-        ...quotaEnvironment(storage, props.dailyQuotaBytes, requestsPerSecond),
-        [Env.INITIATE_CONCURRENCY]: String(requestConcurrency),
-        ...(props.destinationBucket ? {
-          [Env.DESTINATION_BUCKET]: props.destinationBucket.bucketName,
-          [Env.DESTINATION_BUCKET_OWNER]: props.destinationBucketOwner ?? Stack.of(this).account,
-          [Env.EXISTING_OBJECT_POLICY]: props.existingObjectPolicy ?? ExistingObjectPolicy.FAIL,
-        } : {}),
+      ...handlerFunctionOptions(this, 'InitiateArchiveRetrieval', {
+        storage,
+        timeout: Duration.minutes(6),
+        memorySize: 512,
+        logRetention,
+        environment: {
+          ...quotaEnvironment(storage, props.dailyQuotaBytes, requestsPerSecond),
+          [Env.INITIATE_CONCURRENCY]: String(requestConcurrency),
+          ...(props.destinationBucket ? {
+            [Env.DESTINATION_BUCKET]: props.destinationBucket.bucketName,
+            [Env.DESTINATION_BUCKET_OWNER]: props.destinationBucketOwner ?? Stack.of(this).account,
+            [Env.EXISTING_OBJECT_POLICY]: props.existingObjectPolicy ?? ExistingObjectPolicy.FAIL,
+          } : {}),
+        },
       }),
       description: 'Requests one batch of archives from Glacier, idempotently and within the shared daily quota',
     });
@@ -178,7 +179,7 @@ export class InitiateRetrieval extends Construct {
         sid: 'LookAtDestinationKeys', actions: ['s3:GetObject'], objects: `${props.destinationPrefix ?? ''}*`,
       }));
     }
-    suppressFunctionNag(fn);
+    suppressHandlerNag(fn);
 
     let asl = withStateField(loadDefinition('initiate-retrieval'), 'InitiateArchivesOfFile', ['ItemBatcher', 'MaxItemsPerBatch'], perBatch);
     asl = withStateField(asl, 'InitiateArchivesOfFile', ['MaxConcurrency'], batchConcurrency);
@@ -191,6 +192,7 @@ export class InitiateRetrieval extends Construct {
       },
       functions: [fn],
       logRetention,
+      encryptionKey: storage.encryptionKey,
       description: 'InitiateRetrieval state machine: reads the sorted inventory, invokes the batch function',
     });
     this.stateMachine = machine.stateMachine;

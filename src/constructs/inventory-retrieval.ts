@@ -7,7 +7,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { distributedMapMachine, requestFunctionOptions, suppressFunctionNag, withStateField } from './distributed-map-support';
+import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
+import { distributedMapMachine, withStateField } from './internal/state-machine';
 import { suppressNag } from './nag';
 import { TransferStorage } from './transfer-storage';
 import { loadDefinition } from '../asl/definitions';
@@ -114,7 +115,7 @@ export class InventoryRetrieval extends Construct {
     const runObjects = (pattern: string) => bucket.arnForObjects(`*/${pattern}`);
 
     const options = (name: string, timeout: Duration, memory: number, env: Record<string, string>) =>
-      requestFunctionOptions(this, name, timeout, memory, logRetention, env);
+      handlerFunctionOptions(this, name, { storage, timeout: timeout, memorySize: memory, logRetention, environment: env });
 
     this.initiateInventoryRetrieval = new InitiateInventoryRetrievalFunction(this, 'InitiateInventoryRetrieval', {
       ...options('InitiateInventoryRetrieval', Duration.minutes(1), 256, {
@@ -188,7 +189,7 @@ export class InventoryRetrieval extends Construct {
     }));
     for (const fn of [this.initiateInventoryRetrieval, this.jobPoller, this.chunkDownload, this.validation, this.processInventory]) {
       storage.encryptionKey?.grantEncryptDecrypt(fn);
-      suppressFunctionNag(fn);
+      suppressHandlerNag(fn);
     }
 
     // Glue engine.
@@ -314,6 +315,7 @@ export class InventoryRetrieval extends Construct {
       },
       functions,
       logRetention,
+      encryptionKey: storage.encryptionKey,
       description: 'InventoryRetrieval state machine: inventory job, download, naming, sorting, partitioning',
     });
     this.stateMachine = machine.stateMachine;

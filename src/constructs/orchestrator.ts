@@ -9,11 +9,11 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { destinationStatement } from './destination-access';
-import { requestFunctionOptions, suppressFunctionNag } from './distributed-map-support';
 import type { DownloadWindowExtension } from './download-window-extension';
-import { suppressNag } from './nag';
+import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
+import { definitionStateMachine } from './internal/state-machine';
 import { TransferStorage } from './transfer-storage';
-import { checkSubstitutions, loadDefinition, PARTITION_PLACEHOLDER } from '../asl/definitions';
+import { loadDefinition } from '../asl/definitions';
 import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options';
 import { ArchivesStatusCleanupFunction } from '../handlers/orchestration/archives-status-cleanup-function';
 import { CleanupUploadsFunction } from '../handlers/orchestration/cleanup-uploads-function';
@@ -126,7 +126,7 @@ export class Orchestrator extends Construct {
       [OrchestrationEnv.DESTINATION_PREFIX]: props.destinationPrefix,
     };
     const opts = (name: string, timeout: Duration, memory: number, env: Record<string, string>) =>
-      requestFunctionOptions(this, name, timeout, memory, logRetention, env);
+      handlerFunctionOptions(this, name, { storage, timeout, memorySize: memory, logRetention, environment: env });
 
     this.runRecord = new RunRecordFunction(this, 'RunRecord', {
       // Up to 5 minutes: a naming-override download (presigned URL) can be large.
@@ -237,7 +237,7 @@ export class Orchestrator extends Construct {
     }));
     for (const fn of this.functions) {
       storage.encryptionKey?.grantEncryptDecrypt(fn);
-      suppressFunctionNag(fn);
+      suppressHandlerNag(fn);
     }
 
     // ---- schedules (no standing targets) ----
@@ -258,83 +258,69 @@ export class Orchestrator extends Construct {
     }
 
     // ---- state machine ----
-    this.logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
-      logGroupName: `/aws/vendedlogs/states/${orchestratorName}`,
-      retention: logRetention,
-    });
-    const role = new iam.Role(this, 'StateMachineRole', {
-      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
-      description: 'Orchestrator state machine: invokes its functions, runs the stage state machines, manages per-run schedule targets',
-    });
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'InvokeFunctions',
-      actions: ['lambda:InvokeFunction'],
-      resources: this.functions.flatMap((fn) => [fn.functionArn, `${fn.functionArn}:*`]),
-    }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'RunStages',
-      actions: ['states:StartExecution'],
-      resources: [props.inventoryRetrieval.stateMachineArn, props.initiateRetrieval.stateMachineArn],
-    }));
     const executionsOf = (arn: string) => `${stack.splitArn(arn, ArnFormat.COLON_RESOURCE_NAME).resourceName}:*`;
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'TrackStages',
-      actions: ['states:DescribeExecution', 'states:StopExecution'],
-      resources: [props.inventoryRetrieval, props.initiateRetrieval].map((m) =>
-        stack.formatArn({ service: 'states', resource: 'execution', resourceName: executionsOf(m.stateMachineArn), arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
-    }));
-    // `.sync` integrations learn about child completion through this managed rule.
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'SyncExecutionRule',
-      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-      resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule' })],
-    }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'RunScheduleTargets',
-      actions: ['events:PutTargets', 'events:RemoveTargets'],
-      resources: [this.completionSchedule.ruleArn, this.dashboardSchedule.ruleArn],
-    }));
-    props.downloadWindowExtension.grantScheduleTargets(role);
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'RunEvents',
-      actions: ['events:PutEvents'],
-      resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
-      conditions: { StringEquals: { 'events:source': RUN_EVENT_SOURCE } },
-    }));
-
-    const definition = loadDefinition('orchestrator');
-    const definitionSubstitutions = {
-      [PARTITION_PLACEHOLDER]: stack.partition,
-      RunRecordFunctionArn: this.runRecord.functionArn,
-      ArchivesStatusCleanupFunctionArn: this.archivesStatusCleanup.functionArn,
-      CompletionCheckerFunctionArn: this.completionChecker.functionArn,
-      DashboardUpdateFunctionArn: this.dashboardUpdate.functionArn,
-      CleanupUploadsFunctionArn: this.cleanupUploads.functionArn,
-      RunReportFunctionArn: this.runReport.functionArn,
-      InventoryRetrievalStateMachineArn: props.inventoryRetrieval.stateMachineArn,
-      InitiateRetrievalStateMachineArn: props.initiateRetrieval.stateMachineArn,
-      DownloadWindowRuleName: props.downloadWindowExtension.schedule.ruleName,
-      DownloadWindowStateMachineArn: props.downloadWindowExtension.stateMachine.stateMachineArn,
-      DownloadWindowScheduleRoleArn: props.downloadWindowExtension.scheduleRole.roleArn,
-      CompletionRuleName: this.completionSchedule.ruleName,
-      DashboardRuleName: this.dashboardSchedule.ruleName,
-      EventSource: RUN_EVENT_SOURCE,
-      InventoryBucketName: storage.inventoryBucket.bucketName,
-    };
-    checkSubstitutions(definition, definitionSubstitutions, this.node.path);
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: orchestratorName,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(definition)),
-      definitionSubstitutions,
-      role,
-      tracingEnabled: true,
-      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    const machine = definitionStateMachine(this, {
+      definition: loadDefinition('orchestrator'),
+      substitutions: {
+        RunRecordFunctionArn: this.runRecord.functionArn,
+        ArchivesStatusCleanupFunctionArn: this.archivesStatusCleanup.functionArn,
+        CompletionCheckerFunctionArn: this.completionChecker.functionArn,
+        DashboardUpdateFunctionArn: this.dashboardUpdate.functionArn,
+        CleanupUploadsFunctionArn: this.cleanupUploads.functionArn,
+        RunReportFunctionArn: this.runReport.functionArn,
+        InventoryRetrievalStateMachineArn: props.inventoryRetrieval.stateMachineArn,
+        InitiateRetrievalStateMachineArn: props.initiateRetrieval.stateMachineArn,
+        DownloadWindowRuleName: props.downloadWindowExtension.schedule.ruleName,
+        DownloadWindowStateMachineArn: props.downloadWindowExtension.stateMachine.stateMachineArn,
+        DownloadWindowScheduleRoleArn: props.downloadWindowExtension.scheduleRole.roleArn,
+        CompletionRuleName: this.completionSchedule.ruleName,
+        DashboardRuleName: this.dashboardSchedule.ruleName,
+        EventSource: RUN_EVENT_SOURCE,
+        InventoryBucketName: storage.inventoryBucket.bucketName,
+      },
+      description: 'Orchestrator state machine: invokes its functions, runs the stage state machines, manages per-run schedule targets',
+      logRetention,
+      encryptionKey: storage.encryptionKey,
+      grant: (role) => {
+        role.addToPrincipalPolicy(new iam.PolicyStatement({
+          sid: 'InvokeFunctions',
+          actions: ['lambda:InvokeFunction'],
+          resources: this.functions.flatMap((fn) => [fn.functionArn, `${fn.functionArn}:*`]),
+        }));
+        role.addToPrincipalPolicy(new iam.PolicyStatement({
+          sid: 'RunStages',
+          actions: ['states:StartExecution'],
+          resources: [props.inventoryRetrieval.stateMachineArn, props.initiateRetrieval.stateMachineArn],
+        }));
+        role.addToPrincipalPolicy(new iam.PolicyStatement({
+          sid: 'TrackStages',
+          actions: ['states:DescribeExecution', 'states:StopExecution'],
+          resources: [props.inventoryRetrieval, props.initiateRetrieval].map((m) =>
+            stack.formatArn({ service: 'states', resource: 'execution', resourceName: executionsOf(m.stateMachineArn), arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
+        }));
+        // `.sync` integrations learn about child completion through this managed rule.
+        role.addToPrincipalPolicy(new iam.PolicyStatement({
+          sid: 'SyncExecutionRule',
+          actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+          resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule' })],
+        }));
+        role.addToPrincipalPolicy(new iam.PolicyStatement({
+          sid: 'RunScheduleTargets',
+          actions: ['events:PutTargets', 'events:RemoveTargets'],
+          resources: [this.completionSchedule.ruleArn, this.dashboardSchedule.ruleArn],
+        }));
+        props.downloadWindowExtension.grantScheduleTargets(role);
+        role.addToPrincipalPolicy(new iam.PolicyStatement({
+          sid: 'RunEvents',
+          actions: ['events:PutEvents'],
+          resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
+          conditions: { StringEquals: { 'events:source': RUN_EVENT_SOURCE } },
+        }));
+      },
+      wildcardReason: 'Wildcards are limited to executions of the stage state machines, versions of the orchestration functions, and X-Ray/log-delivery actions without resource-level permissions.',
     });
-    suppressNag(role, [{
-      id: 'AwsSolutions-IAM5',
-      reason: 'Wildcards are limited to executions of the stage state machines, versions of the orchestration functions, and X-Ray/log-delivery actions without resource-level permissions.',
-    }], true);
+    this.stateMachine = machine.stateMachine;
+    this.logGroup = machine.logGroup;
 
     // ---- executions that end without their own cleanup (console stop, failure, time-out) ----
     const scheduleRules = [props.downloadWindowExtension.schedule, this.completionSchedule, this.dashboardSchedule];
@@ -383,12 +369,7 @@ export class Orchestrator extends Construct {
       conditions: { StringEquals: { 'events:source': RUN_EVENT_SOURCE } },
     }));
     storage.encryptionKey?.grantEncryptDecrypt(ended);
-    suppressNag(ended.role!, [
-      { id: 'AwsSolutions-IAM4', reason: 'AWSLambdaBasicExecutionRole only allows writing this function\'s own logs.', appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'] },
-    ]);
-    suppressNag(ended.role!, [
-      { id: 'AwsSolutions-IAM5', reason: 'Wildcards are limited to executions of the orchestrator and InitiateRetrieval state machines (generated names) and KMS data-key actions generated by grants.' },
-    ], true);
+    suppressHandlerNag(ended, 'Wildcards are limited to executions of the orchestrator and InitiateRetrieval state machines (generated names) and KMS data-key actions generated by grants.');
     this.executionEndedRule = new events.Rule(this, 'ExecutionEndedRule', {
       description: 'Orchestrator executions that ended ABORTED, FAILED or TIMED_OUT: close their run',
       eventPattern: {
