@@ -104,6 +104,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   bin: { 'cdk-glacier-vault-to-s3': 'lib/cli/main.js' },
 
   jestOptions: {
+    // The test command compares the template snapshot and fails on a difference; `npx projen
+    // test:update` rewrites it (then read the diff: it is the template change being shipped).
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       // CDK synth and the in-process local services are slower than plain unit tests.
       testTimeout: 120_000,
