@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { suppressNag } from './nag';
 import { DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE } from '../core/archive-lifecycle';
@@ -120,6 +121,10 @@ export class TransferStorage extends Construct {
     const key = props.encryptionKey;
     this.encryptionKey = key;
 
+    // SqsSubscription adds `sns.amazonaws.com` to the queue key's policy; only under this flag is that
+    // statement limited to this construct's topic (aws:SourceArn). A library cannot rely on the app's
+    // flags, so it is set for this subtree (before any child exists, as setContext requires).
+    this.node.setContext(cxapi.SNS_SUBSCRIPTIONS_SQS_DECRYPTION_POLICY, true);
     if (key) {
       // The log groups of every stage are encrypted with the same key (see GlacierVaultToS3Transfer);
       // CloudWatch Logs may use it only for this account's log groups in this region. An imported

@@ -2,6 +2,7 @@ import { App, CfnElement, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { ACCOUNT, makeStack, policyStatements, REGION, templateOf } from './helpers';
 import { DestinationStorageClass, GlacierVaultToS3Transfer, GlacierVaultToS3TransferProps, RetrievalTier } from '../../src';
 
@@ -99,12 +100,12 @@ describe('GlacierVaultToS3Transfer storage', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs' });
   });
 
-  test('a customer managed key encrypts tables, queues, the inventory bucket and every log group', () => {
+  test('a customer managed key encrypts tables, queues, the inventory bucket, the state machines and every log group; SNS may use it only for its topic', () => {
     const app = new App();
     const keyStack = new Stack(app, 'WithKey', { env: { account: ACCOUNT, region: REGION } });
     const key = new kms.Key(keyStack, 'Key', { enableKeyRotation: true });
     const bucket = s3.Bucket.fromBucketName(keyStack, 'Destination', 'dest-bucket');
-    new GlacierVaultToS3Transfer(keyStack, 'Transfer', { destinationBucket: bucket, encryptionKey: key });
+    const transfer = new GlacierVaultToS3Transfer(keyStack, 'Transfer', { destinationBucket: bucket, encryptionKey: key });
     const t = Template.fromStack(keyStack);
     for (const table of Object.values(t.findResources('AWS::DynamoDB::Table')) as any[]) {
       expect(table.Properties.SSESpecification).toEqual(expect.objectContaining({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: expect.anything() }));
@@ -119,9 +120,34 @@ describe('GlacierVaultToS3Transfer storage', () => {
     for (const group of Object.values(t.findResources('AWS::Logs::LogGroup')) as any[]) {
       expect(group.Properties.KmsKeyId).toBeDefined();
     }
+    const keyId = keyStack.getLogicalId(key.node.defaultChild as kms.CfnKey);
+    const keyStatements: any[] = t.findResources('AWS::KMS::Key')[keyId].Properties.KeyPolicy.Statement;
+
+    // SNS may use the key (to deliver to the encrypted notifications queue) only for this topic.
+    const snsStatements = keyStatements.filter((s) => s.Principal?.Service === 'sns.amazonaws.com');
+    expect(snsStatements).toHaveLength(1);
+    expect(snsStatements[0].Condition).toEqual({ ArnEquals: { 'aws:SourceArn': { Ref: keyStack.getLogicalId(transfer.storage.notificationTopic.node.defaultChild as sns.CfnTopic) } } });
+
+    // The state machines are encrypted with the key; their log delivery may decrypt with it.
+    const machines = Object.values(t.findResources('AWS::StepFunctions::StateMachine')) as any[];
+    expect(machines).toHaveLength(5);
+    for (const machine of machines) {
+      expect(machine.Properties.EncryptionConfiguration).toEqual(expect.objectContaining({
+        Type: 'CUSTOMER_MANAGED_KMS_KEY',
+        KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      }));
+    }
+    expect(keyStatements).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Principal: { Service: 'delivery.logs.amazonaws.com' }, Action: 'kms:Decrypt*' }),
+    ]));
     t.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() } })] },
     });
+  });
+  test('without a key, the state machines keep the AWS owned key', () => {
+    for (const machine of Object.values(templateOf().findResources('AWS::StepFunctions::StateMachine')) as any[]) {
+      expect(machine.Properties.EncryptionConfiguration).toBeUndefined();
+    }
   });
 });
 

@@ -42,7 +42,7 @@ export interface DefinitionStateMachineProps {
   /** Description of the state machine's role. */
   readonly description: string;
   readonly logRetention: logs.RetentionDays;
-  /** Encrypts the log group (the storage's customer managed key, when there is one). */
+  /** Encrypts the log group and the state machine (the storage's customer managed key, when there is one). */
   readonly encryptionKey?: kms.IKey;
   /** Execution time-out, written into the definition (a string definition is not rewritten by CDK). */
   readonly timeout?: Duration;
@@ -87,6 +87,9 @@ export function definitionStateMachine(
     role,
     tracingEnabled: true,
     logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    // With the storage's key, definition and execution history use it too; CDK then grants the role
+    // the key for this state machine's encryption context, and log delivery its kms:Decrypt*.
+    encryptionConfiguration: props.encryptionKey ? new sfn.CustomerManagedEncryptionConfiguration(props.encryptionKey) : undefined,
   });
   suppressNag(role, [{ id: 'AwsSolutions-IAM5', reason: props.wildcardReason }], true);
   return { stateMachine, role, logGroup, name };
