@@ -1,4 +1,5 @@
-import { Annotations, Duration, RemovalPolicy, Size, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, RemovalPolicy, Size, Stack, Token } from 'aws-cdk-lib';
+import * as glue from 'aws-cdk-lib/aws-glue';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -457,6 +458,32 @@ export class GlacierVaultToS3Transfer extends Construct {
 
     this.resumeRunbookName = this.runbooks.resumeDocumentName;
     this.stopRunbookName = this.runbooks.stopDocumentName;
+    if (props.encryptionKey) this.limitLogsKeyUse();
+  }
+
+  /**
+   * CloudWatch Logs may use the key only for this transfer's log groups. The key policy cannot
+   * refer to their ARNs (each log group refers to the key: a cycle), so every log group gets a
+   * literal name and the policy lists those names, plus the groups Glue creates for the job's
+   * security configuration.
+   */
+  private limitLogsKeyUse(): void {
+    const stack = Stack.of(this);
+    const names: string[] = [];
+    for (const child of this.node.findAll()) {
+      if (child instanceof logs.CfnLogGroup) {
+        // An L2 log group without a name carries a lazy name that resolves to nothing.
+        const name = stack.resolve(child.logGroupName) === undefined
+          ? `/glacier-vault-to-s3/${Names.uniqueResourceName(child.node.scope ?? child, { maxLength: 200, separator: '-' })}`
+          : child.logGroupName!;
+        child.logGroupName = name;
+        names.push(name);
+      } else if (child instanceof glue.CfnSecurityConfiguration) {
+        // Glue's driver/executor groups under /aws-glue/ carry the security configuration's name.
+        names.push(`/aws-glue/*${child.name}*`);
+      }
+    }
+    this.storage.limitLogsKeyUseTo(names);
   }
 }
 

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -115,6 +115,9 @@ export class TransferStorage extends Construct {
   /** The key passed in props, if any. */
   public readonly encryptionKey?: kms.IKey;
 
+  /** Log group names (ARN patterns) CloudWatch Logs may use the key for; unset: every one of this account and region. */
+  private logsKeyLogGroups?: string[];
+
   constructor(scope: Construct, id: string, props: TransferStorageProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -137,7 +140,10 @@ export class TransferStorage extends Construct {
         resources: ['*'],
         conditions: {
           ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+            'kms:EncryptionContext:aws:logs:arn': Lazy.list({
+              produce: () => (this.logsKeyLogGroups ?? ['*']).map((name) =>
+                stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
+            }),
           },
         },
       }));
@@ -288,5 +294,14 @@ export class TransferStorage extends Construct {
         { id: 'AwsSolutions-SQS3', reason: 'This queue is itself a dead-letter queue.' },
       ]);
     }
+  }
+
+  /**
+   * Limits the key-policy statement for CloudWatch Logs to these log group names (ARN patterns
+   * allowed), e.g. the log groups of the stages built on this storage.
+   */
+  public limitLogsKeyUseTo(logGroupNames: string[]): void {
+    if (logGroupNames.length === 0) throw new Error('limitLogsKeyUseTo needs at least one log group name');
+    this.logsKeyLogGroups = [...logGroupNames];
   }
 }

@@ -100,7 +100,7 @@ describe('GlacierVaultToS3Transfer storage', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs' });
   });
 
-  test('a customer managed key encrypts tables, queues, the inventory bucket, the state machines and every log group; SNS may use it only for its topic', () => {
+  test('a customer managed key encrypts tables, queues, the inventory bucket, the state machines and every log group; SNS and CloudWatch Logs may use it only for the construct\'s own topic and log groups', () => {
     const app = new App();
     const keyStack = new Stack(app, 'WithKey', { env: { account: ACCOUNT, region: REGION } });
     const key = new kms.Key(keyStack, 'Key', { enableKeyRotation: true });
@@ -122,6 +122,22 @@ describe('GlacierVaultToS3Transfer storage', () => {
     }
     const keyId = keyStack.getLogicalId(key.node.defaultChild as kms.CfnKey);
     const keyStatements: any[] = t.findResources('AWS::KMS::Key')[keyId].Properties.KeyPolicy.Statement;
+
+    // CloudWatch Logs may use the key for exactly this transfer's log groups (each has a literal
+    // name) and Glue's groups of the job's security configuration, nothing else.
+    const groupNames = (Object.values(t.findResources('AWS::Logs::LogGroup')) as any[]).map((g) => g.Properties.LogGroupName);
+    for (const name of groupNames) expect(typeof name).toBe('string');
+    expect(new Set(groupNames).size).toBe(groupNames.length);
+    const securityConfigurations = Object.values(t.findResources('AWS::Glue::SecurityConfiguration')) as any[];
+    expect(securityConfigurations).toHaveLength(1);
+    const logsStatements = keyStatements.filter((s) => s.Principal?.Service === `logs.${REGION}.amazonaws.com`);
+    expect(logsStatements).toHaveLength(1);
+    expect(Object.keys(logsStatements[0].Condition)).toEqual(['ArnLike']);
+    const allowedArns = (logsStatements[0].Condition.ArnLike['kms:EncryptionContext:aws:logs:arn'] as any[])
+      .map((arn) => arn['Fn::Join'][1].map((p: any) => (typeof p === 'string' ? p : '<partition>')).join(''));
+    const arnOf = (name: string) => `arn:<partition>:logs:${REGION}:${ACCOUNT}:log-group:${name}`;
+    expect(allowedArns.sort()).toEqual([...groupNames.map(arnOf), arnOf(`/aws-glue/*${securityConfigurations[0].Properties.Name}*`)].sort());
+    for (const arn of allowedArns) expect(arn).not.toMatch(/log-group:\*/);
 
     // SNS may use the key (to deliver to the encrypted notifications queue) only for this topic.
     const snsStatements = keyStatements.filter((s) => s.Principal?.Service === 'sns.amazonaws.com');
