@@ -16,6 +16,13 @@ import { SfnApi, startSfnApi } from './sfn/api';
 import type { LambdaHandler as StageHandler, SfnRuntime } from './sfn/runner';
 import { Env, InventoryEnv, OrchestrationEnv, RecoveryEnv } from '../src/handlers/shared/schema';
 
+/**
+ * Wall-clock visibility timeout of the rehearsal's queues: short, so a failed record comes back
+ * quickly; the pollers hold a batch invisible while its invocation runs, as Lambda's
+ * visibility >= function timeout rule does.
+ */
+const QUEUE_VISIBILITY_SECONDS = 2;
+
 /*
  * Starts every local service once per process, points the handlers at them through environment
  * variables (BEFORE importing the handlers: their SDK clients are created at module load), and
@@ -262,9 +269,9 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     // Receive counts mirror TransferStorage: 10 for notifications and validation, chunkMaxReceiveCount
     // (default 40) for chunks, whose messages of an expired job wait here for the re-staged one.
     queues: [
-      { name: NAMES.notificationsQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 10 },
-      { name: NAMES.chunkQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 40 },
-      { name: NAMES.validationQueue, visibilityTimeoutSeconds: 2, maxReceiveCount: 10 },
+      { name: NAMES.notificationsQueue, visibilityTimeoutSeconds: QUEUE_VISIBILITY_SECONDS, maxReceiveCount: 10 },
+      { name: NAMES.chunkQueue, visibilityTimeoutSeconds: QUEUE_VISIBILITY_SECONDS, maxReceiveCount: 40 },
+      { name: NAMES.validationQueue, visibilityTimeoutSeconds: QUEUE_VISIBILITY_SECONDS, maxReceiveCount: 10 },
     ],
     rewriteSend: (op, body) => faults.rewriteSend(op, body),
   });
@@ -404,6 +411,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       batchSize: 10,
       maxConcurrency: 2,
       invocationTimeoutMs: 60_000,
+      visibilityTimeoutSeconds: QUEUE_VISIBILITY_SECONDS,
       stats,
       onError,
       redeliver: (r) => faults.redeliver(r),
@@ -418,6 +426,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       batchSize: 1,
       maxConcurrency: 4,
       invocationTimeoutMs: 15_000,
+      visibilityTimeoutSeconds: QUEUE_VISIBILITY_SECONDS,
       stats,
       onError,
       redeliver: (r) => faults.redeliver(r),
@@ -432,6 +441,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       batchSize: 5,
       maxConcurrency: 2,
       invocationTimeoutMs: 60_000,
+      visibilityTimeoutSeconds: QUEUE_VISIBILITY_SECONDS,
       stats,
       onError,
       redeliver: (r) => faults.redeliver(r),

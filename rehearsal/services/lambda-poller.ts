@@ -1,6 +1,6 @@
 /* eslint-disable @stylistic/max-len */
 import { randomUUID } from 'crypto';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, DynamoDBStreamEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ApiStats, sleep } from './common';
 import type { StreamRecord } from './dynamodb';
@@ -72,6 +72,8 @@ export interface SqsPollerOptions {
   readonly batchSize?: number;
   readonly maxConcurrency?: number;
   readonly invocationTimeoutMs?: number;
+  /** The queue's visibility timeout: the batch is held invisible while its invocation runs (see holdWhileRunning). */
+  readonly visibilityTimeoutSeconds?: number;
   readonly region?: string;
   readonly stats?: ApiStats;
   /** Fault hook: return true to NOT delete a successfully processed record (it comes back: a duplicate delivery). */
@@ -138,6 +140,7 @@ export class SqsPoller {
         continue;
       }
       this.inFlight++;
+      const releaseHold = this.holdWhileRunning(messages.map((m) => m.ReceiptHandle!));
       try {
         const records: SQSRecord[] = messages.map((m) => ({
           messageId: m.MessageId!,
@@ -197,9 +200,32 @@ export class SqsPoller {
             .catch((e: unknown) => this.options.onError?.(`${functionName}(delete)`, e));
         }
       } finally {
+        releaseHold();
         this.inFlight--;
       }
     }
+  }
+
+  /**
+   * Keeps the batch invisible while its invocation runs. Lambda requires a queue's visibility
+   * timeout to be at least the function timeout, so a message is never redelivered while its
+   * handler is still running; the rehearsal's queues use a short timeout (failed records come back
+   * quickly), and on a loaded machine a handler outlived it and the copy ran twice at once. The
+   * hold is renewed every half timeout; once the invocation ends, a failed record is visible again
+   * after at most one timeout, as before.
+   */
+  private holdWhileRunning(receiptHandles: string[]): () => void {
+    const { client, queue } = this.options;
+    const seconds = this.options.visibilityTimeoutSeconds;
+    if (!seconds) return () => undefined;
+    const renew = (): void => {
+      void client.send(new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queue.url,
+        Entries: receiptHandles.map((handle, i) => ({ Id: String(i), ReceiptHandle: handle, VisibilityTimeout: seconds })),
+      })).catch(() => undefined); // a receipt already deleted or expired needs no hold
+    };
+    const timer = setInterval(renew, (seconds * 1000) / 2);
+    return () => clearInterval(timer);
   }
 }
 

@@ -146,3 +146,26 @@ test('SQS poller: partial batch failure redelivers only the failed record, with 
   expect(await sqs.depth(queue.url)).toBe(0);
   expect(poller.stats.failedRecords).toBe(1);
 });
+
+test('SQS poller: a batch whose invocation outlives the visibility timeout is not redelivered while it runs', async () => {
+  const queue = sqs.queues.get('work')!;
+  await sqs.client.send(new SendMessageBatchCommand({ QueueUrl: queue.url, Entries: [{ Id: 'slow', MessageBody: 'slow' }] }));
+  const deliveries: string[] = [];
+  const poller = new SqsPoller({
+    functionName: 'slow-worker',
+    queue,
+    client: sqs.client,
+    batchSize: 10,
+    maxConcurrency: 2,
+    visibilityTimeoutSeconds: 2,
+    handler: async (event: SQSEvent) => {
+      deliveries.push(...event.Records.map((r) => r.attributes.ApproximateReceiveCount));
+      await sleep(5_000); // 2.5 × the queue's visibility timeout
+    },
+  });
+  poller.start();
+  for (let i = 0; i < 140 && (deliveries.length === 0 || poller.busy > 0); i++) await sleep(50);
+  await poller.stop();
+  expect(deliveries).toEqual(['1']);
+  expect(await sqs.depth(queue.url)).toBe(0);
+});
