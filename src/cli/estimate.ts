@@ -11,7 +11,7 @@ import { createReadStream, promises as fs } from 'fs';
 import { Readable } from 'stream';
 import { MiB, validateChunkSize } from '../core/chunk-plan';
 import { ArchiveSizeSummary, CostEstimate, estimateCost, fmtBytes, formatEstimate } from '../core/cost';
-import { detectInventoryFormat, INVENTORY_COLUMNS, InventoryFormat, InventoryRowError, isWholeFileError, parseInventoryCsv, parseInventoryJson } from '../core/inventory';
+import { CsvQuoting, detectInventoryFormat, INVENTORY_COLUMNS, InventoryFormat, InventoryRowError, isWholeFileError, parseInventoryCsv, parseInventoryJson } from '../core/inventory';
 import { RetrievalTier, DestinationStorageClass, PRICES_AS_OF, PRICES_REGION } from '../core/prices';
 
 const TiB = 1024 ** 4;
@@ -45,6 +45,8 @@ export interface EstimateResult {
   readonly malformedRows: number;
   /** First few malformed-row messages, for the report. */
   readonly malformedSamples: readonly string[];
+  /** CSV: how quotes inside descriptions are escaped, and the row that showed it (absent: no description holds a quote). */
+  readonly csvQuoting?: InventoryScan['csvQuoting'];
   /** The printed report. */
   readonly text: string;
 }
@@ -118,18 +120,39 @@ async function checkReadable(path: string): Promise<void> {
   if (!stat.isFile()) throw new CliError(`inventory path is not a file: ${path}`);
 }
 
-/** Stream an inventory into a size summary, counting malformed rows. */
+/** What a pass over the inventory found. */
+export interface InventoryScan {
+  readonly summary: ArchiveSizeSummary;
+  readonly rows: number;
+  readonly malformedRows: number;
+  readonly malformedSamples: string[];
+  readonly wholeFileError?: string;
+  /** CSV only: the quoting of descriptions, detected at the first one holding a quote; absent when none does. */
+  readonly csvQuoting?: { readonly quoting: CsvQuoting; readonly row: number };
+}
+
+/**
+ * Stream an inventory into a size summary, counting malformed rows. A CSV may use Glacier's `\"`
+ * escapes or RFC 4180 `""` quoting (a file re-saved by a spreadsheet or a CSV library): both are
+ * read, detected per file.
+ */
 export async function summarizeInventory(
   input: Readable,
   format: InventoryFormat,
   chunkSizeBytes: number,
-): Promise<{ summary: ArchiveSizeSummary; rows: number; malformedRows: number; malformedSamples: string[]; wholeFileError?: string }> {
+): Promise<InventoryScan> {
   const summary = new ArchiveSizeSummary(chunkSizeBytes);
   const samples: string[] = [];
   let rows = 0;
   let malformed = 0;
   let wholeFileError: string | undefined;
-  const records = format === 'json' ? parseInventoryJson(input) : parseInventoryCsv(input);
+  let csvQuoting: InventoryScan['csvQuoting'];
+  const records = format === 'json' ? parseInventoryJson(input) : parseInventoryCsv(input, {
+    csvQuoting: 'detect',
+    onCsvQuoting: (quoting, row) => {
+      csvQuoting = { quoting, row };
+    },
+  });
   for await (const record of records) {
     if (record.kind === 'archive') {
       rows++;
@@ -140,7 +163,7 @@ export async function summarizeInventory(
       if (wholeFileError === undefined && isWholeFileError(record)) wholeFileError = describeError(record);
     }
   }
-  return { summary, rows, malformedRows: malformed, malformedSamples: samples, wholeFileError };
+  return { summary, rows, malformedRows: malformed, malformedSamples: samples, wholeFileError, csvQuoting };
 }
 
 function describeError(record: InventoryRowError): string {
@@ -156,6 +179,7 @@ export function estimateJson(inventory: string, result: EstimateResult): object 
       archiveRows: result.rows,
       malformedRows: result.malformedRows,
       malformedSamples: result.malformedSamples,
+      csvQuoting: result.csvQuoting?.quoting,
     },
     estimate: result.estimate,
   };
@@ -163,7 +187,7 @@ export function estimateJson(inventory: string, result: EstimateResult): object 
 
 /** Throws a CliError naming the file and what was expected when it is not a usable inventory. */
 function refuseUnlessInventory(file: string, format: InventoryFormat,
-  scanned: { rows: number; malformedRows: number; malformedSamples: string[]; wholeFileError?: string }): void {
+  scanned: InventoryScan): void {
   const firstBad = scanned.malformedSamples.map((s) => `\n  - ${s}`).join('');
   if (scanned.wholeFileError !== undefined) {
     throw new CliError(`${file} is not a complete inventory (read as ${format.toUpperCase()}): ${scanned.wholeFileError}; expected ${EXPECTED_INVENTORY}${firstBad}`);
@@ -211,11 +235,17 @@ export async function runEstimate(options: EstimateOptions): Promise<EstimateRes
     `Inventory: ${options.inventory} (${format.toUpperCase()}), ${scanned.rows.toLocaleString('en-US')} archive row(s), `
       + `${fmtBytes(estimate.totalBytes)}`,
   ];
+  if (scanned.csvQuoting?.quoting === 'rfc4180') {
+    head.push(`Quoting: RFC 4180 ("" inside quoted descriptions, first at line ${scanned.csvQuoting.row}), not Glacier's \\". `
+      + 'As a provided inventory of a transfer, write it back in Glacier\'s dialect first: the transfer reads only that, '
+        + 'and its rows quoted with "" would become FAILED archives (unreadable inventory rows).');
+  }
   if (scanned.malformedRows > 0) {
     head.push(`Malformed rows skipped: ${scanned.malformedRows.toLocaleString('en-US')} (not included in the estimate)`);
     for (const s of scanned.malformedSamples) head.push(`  - ${s}`);
     if (scanned.malformedRows > scanned.malformedSamples.length) head.push(`  - ... and ${scanned.malformedRows - scanned.malformedSamples.length} more`);
   }
   const text = `${head.join('\n')}\n\n${formatEstimate(estimate)}\n`;
-  return { estimate, format, rows: scanned.rows, malformedRows: scanned.malformedRows, malformedSamples: scanned.malformedSamples, text };
+  const { rows, malformedRows, malformedSamples, csvQuoting } = scanned;
+  return { estimate, format, rows, malformedRows, malformedSamples, csvQuoting, text };
 }

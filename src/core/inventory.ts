@@ -31,6 +31,8 @@ import { isUtcTimestamp } from './utc-timestamp';
  * - a quoted field must end with `"`; inside it every `"` must be escaped as `\"`, and `\"` is
  *   the only escape (every other backslash is literal). This decoding is exact, even for a
  *   description ending with a backslash;
+ * - with the `csvQuoting: 'detect'` option (the estimate CLI), RFC 4180 `""` quoting is read as
+ *   well, decided per file (see descriptionOf); the transfer's engines read Glacier's dialect only;
  * - the header names the columns (any order, any ASCII case, quoted or not). A file without a
  *   header whose first line is a valid archive is read in Glacier's column order.
  *
@@ -91,6 +93,15 @@ export type InventorySource = AsyncIterable<Uint8Array | string> | Iterable<Uint
 export interface InventoryParseOptions {
   /** Longest CSV line accepted, in characters (default 65,536; real rows stay under ~2,500). */
   readonly maxLineLength?: number;
+  /**
+   * CSV quoting inside ArchiveDescription: `glacier` (default) reads only Glacier's `\"` escapes,
+   * as the transfer's engines do (the Glue engine reads the same dialect); `detect` also reads
+   * RFC 4180 `""` quoting and decides per file, at the first description holding a quote (then
+   * a row quoted the other way is an error).
+   */
+  readonly csvQuoting?: CsvQuoting | 'detect';
+  /** With `detect`: called once when the file's quoting is decided, with the line that decided it. */
+  readonly onCsvQuoting?: (quoting: CsvQuoting, row: number) => void;
 }
 
 const DEFAULT_MAX_LINE = 65_536;
@@ -196,26 +207,64 @@ function columnCountError(line: string): string {
   return `expected ${INVENTORY_COLUMNS.length} columns, found ${line.split(',').length}`;
 }
 
-/** Decodes the description field (quoted with `\"` escapes, or bare); an error message otherwise. */
-function descriptionOf(cell: string, line: string): string | { error: string } {
+/**
+ * How quotes inside a quoted ArchiveDescription are escaped: `glacier` = `\"` (what Glacier writes),
+ * `rfc4180` = `""` (RFC 4180, what spreadsheets and most CSV libraries write).
+ */
+export type CsvQuoting = 'glacier' | 'rfc4180';
+
+/** Inner text of a quoted field with Glacier's `\"` escapes decoded, or undefined when a `"` is not escaped. */
+function decodeGlacierQuoted(inner: string): string | undefined {
+  for (let i = inner.indexOf('"'); i >= 0; i = inner.indexOf('"', i + 1)) {
+    if (i === 0 || inner[i - 1] !== '\\') return undefined;
+  }
+  return inner.includes('"') ? inner.replace(/\\"/g, '"') : inner;
+}
+
+/** Inner text of a quoted field with RFC 4180 `""` pairs decoded, or undefined when a `"` is not doubled. */
+function decodeRfc4180Quoted(inner: string): string | undefined {
+  for (let i = inner.indexOf('"'); i >= 0; i = inner.indexOf('"', i + 2)) {
+    if (inner[i + 1] !== '"') return undefined;
+  }
+  return inner.replace(/""/g, '"');
+}
+
+/** A decoded description, and the quoting it proves when it holds a quote (a quote decodes in one dialect at most). */
+interface Description {
+  readonly value: string;
+  readonly proves?: CsvQuoting;
+}
+
+/**
+ * Decodes the description field (quoted, or bare); an error message otherwise. `quoting` is the
+ * file's dialect, or undefined while a detecting parser has not met a quote inside a description.
+ * A quote inside a quoted field is never valid in both dialects (`\"` leaves a lone `"`, which RFC
+ * 4180 refuses; a `""` pair has a quote not preceded by `\`, which Glacier's dialect refuses), so
+ * the first such field decides the file's dialect exactly, and every earlier row decoded the same
+ * way in both.
+ */
+function descriptionOf(cell: string, line: string, quoting: CsvQuoting | undefined): Description | { error: string } {
   if (!cell.startsWith('"')) {
     if (cell.includes(',')) return { error: columnCountError(line) };
-    return cell.includes('"') ? { error: 'unexpected quote in unquoted ArchiveDescription' } : cell;
+    return cell.includes('"') ? { error: 'unexpected quote in unquoted ArchiveDescription' } : { value: cell };
   }
   if (cell.length < 2 || !cell.endsWith('"')) {
     return { error: openQuote(line) ? columnCountError(line) : 'text after the closing quote of ArchiveDescription' };
   }
   const inner = cell.slice(1, -1);
-  for (let i = inner.indexOf('"'); i >= 0; i = inner.indexOf('"', i + 1)) {
-    if (i === 0 || inner[i - 1] !== '\\') {
-      return { error: 'unescaped quote inside the quoted ArchiveDescription (Glacier writes \\"), or too many columns' };
-    }
+  if (!inner.includes('"')) return { value: inner };
+  const glacier = quoting === 'rfc4180' ? undefined : decodeGlacierQuoted(inner);
+  if (glacier !== undefined) return { value: glacier, proves: 'glacier' };
+  const rfc = quoting === 'glacier' ? undefined : decodeRfc4180Quoted(inner);
+  if (rfc !== undefined) return { value: rfc, proves: 'rfc4180' };
+  if (quoting === 'rfc4180') {
+    return { error: 'quote inside the quoted ArchiveDescription not doubled (this file uses RFC 4180 "" quoting), or too many columns' };
   }
-  return inner.includes('"') ? inner.replace(/\\"/g, '"') : inner;
+  return { error: 'unescaped quote inside the quoted ArchiveDescription (Glacier writes \\"), or too many columns' };
 }
 
-/** The five cells of a line in INVENTORY_COLUMNS order, or why it cannot be split. */
-function splitLine(line: string, layout: Layout): string[] | { error: string } {
+/** The five cells of a line in INVENTORY_COLUMNS order (and the quoting its description proves), or why it cannot be split. */
+function splitLine(line: string, layout: Layout, quoting: CsvQuoting | undefined): { cells: string[]; proves?: CsvQuoting } | { error: string } {
   const descAt = layout[1];
   const cells: string[] = new Array<string>(INVENTORY_COLUMNS.length);
   let start = 0;
@@ -232,9 +281,9 @@ function splitLine(line: string, layout: Layout): string[] | { error: string } {
     cells[p] = line.slice(comma + 1, end);
     end = comma;
   }
-  const description = descriptionOf(line.slice(start, end), line);
-  if (typeof description !== 'string') return description;
-  cells[descAt] = description;
+  const description = descriptionOf(line.slice(start, end), line, quoting);
+  if ('error' in description) return description;
+  cells[descAt] = description.value;
   const byColumn = layout.map((p) => cells[p]);
   for (let c = 0; c < byColumn.length; c++) {
     if (c === 1) continue;
@@ -242,7 +291,7 @@ function splitLine(line: string, layout: Layout): string[] | { error: string } {
     if (value.includes('"')) return { error: `unexpected quote in ${INVENTORY_COLUMNS[c]}` };
     byColumn[c] = value;
   }
-  return byColumn;
+  return { cells: byColumn, proves: description.proves };
 }
 
 function fieldsOf(cells: readonly string[]): RowFields {
@@ -251,7 +300,20 @@ function fieldsOf(cells: readonly string[]): RowFields {
 
 interface CsvState {
   layout?: Layout;
+  /** The file's quoting; undefined until a detecting parser meets a quote inside a description. */
+  quoting?: CsvQuoting;
+  readonly onQuoting?: (quoting: CsvQuoting, row: number) => void;
   readonly validator: RowValidator;
+}
+
+/** Validates a split line and, for an archive, fixes the file's quoting when the line proved it. */
+function checkRow(lineNo: number, split: { cells: string[]; proves?: CsvQuoting }, line: string, state: CsvState): InventoryRecord {
+  const record = state.validator.check(lineNo, fieldsOf(split.cells), line);
+  if (record.kind === 'archive' && state.quoting === undefined && split.proves !== undefined) {
+    state.quoting = split.proves;
+    state.onQuoting?.(split.proves, lineNo);
+  }
+  return record;
 }
 
 /** The record for one non-empty line, or nothing for the header. */
@@ -261,15 +323,15 @@ function csvLine(line: string, lineNo: number, state: CsvState): InventoryRecord
     if (state.layout !== undefined) return undefined;
     // No header: read the first line as data if it is a valid archive in Glacier's order.
     state.layout = GLACIER_LAYOUT;
-    const cells = splitLine(line, GLACIER_LAYOUT);
-    if (Array.isArray(cells) && new RowValidator().check(lineNo, fieldsOf(cells), line).kind === 'archive') {
-      return state.validator.check(lineNo, fieldsOf(cells), line);
+    const split = splitLine(line, GLACIER_LAYOUT, state.quoting);
+    if (!('error' in split) && new RowValidator().check(lineNo, fieldsOf(split.cells), line).kind === 'archive') {
+      return checkRow(lineNo, split, line, state);
     }
     return rowError(lineNo, `missing header: expected ${INVENTORY_COLUMNS.join(',')}`, line);
   }
-  const cells = splitLine(line, state.layout);
-  if (!Array.isArray(cells)) return rowError(lineNo, cells.error, line);
-  return state.validator.check(lineNo, fieldsOf(cells), line);
+  const split = splitLine(line, state.layout, state.quoting);
+  if ('error' in split) return rowError(lineNo, split.error, line);
+  return checkRow(lineNo, split, line, state);
 }
 
 /**
@@ -336,7 +398,12 @@ class LineSplitter {
  */
 export async function* parseInventoryCsv(source: InventorySource, options: InventoryParseOptions = {}): AsyncGenerator<InventoryRecord> {
   const decoder = new StringDecoder('utf8');
-  const lines = new LineSplitter(options.maxLineLength ?? DEFAULT_MAX_LINE, { validator: new RowValidator() });
+  const quoting = options.csvQuoting ?? 'glacier';
+  const lines = new LineSplitter(options.maxLineLength ?? DEFAULT_MAX_LINE, {
+    validator: new RowValidator(),
+    quoting: quoting === 'detect' ? undefined : quoting,
+    onQuoting: options.onCsvQuoting,
+  });
   let out: InventoryRecord[] = [];
   for await (const chunk of source) {
     const text = typeof chunk === 'string' ? chunk : decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));

@@ -75,6 +75,24 @@ describe('runEstimate', () => {
     expect(r.estimate.archiveCount).toBe(199);
   });
 
+  test('a CSV written with RFC 4180 "" quoting (every 5th description quoted) loses no row; its dialect is said', async () => {
+    const rows = Array.from({ length: 100 }, (_, i) => {
+      const description = i % 5 === 2 ? `"say ""hi"", ${i}"` : `file-${i}.bin`;
+      return `${id(300 + i)},${description},2012-05-15T17:19:46.700Z,${MiB},${HASH}`;
+    });
+    const file = join(dir, 'rfc4180.csv');
+    writeFileSync(file, `ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash\r\n${rows.join('\r\n')}\r\n`);
+    const r = await runEstimate({ inventory: file });
+    expect(r.rows).toBe(100);
+    expect(r.malformedRows).toBe(0);
+    expect(r.estimate.totalBytes).toBe(100 * MiB);
+    expect(r.csvQuoting).toEqual({ quoting: 'rfc4180', row: 4 });
+    expect(r.text).toMatch(/Quoting: RFC 4180 .*first at line 4.*transfer reads only that/);
+    const glacier = await runEstimate({ inventory: csvPath() });
+    expect(glacier.csvQuoting).toEqual({ quoting: 'glacier', row: 4 });
+    expect(glacier.text).not.toMatch(/Quoting:/);
+  });
+
   test('more than 1 % unreadable rows: refused with the share and the first bad rows', async () => {
     const refusal = runEstimate({ inventory: badPath() });
     await expect(refusal).rejects.toThrow(CliError);
@@ -179,7 +197,7 @@ describe('estimate --json and --region', () => {
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out);
     const expected = await runEstimate({ inventory: csvPath() });
-    expect(doc.inventory).toEqual({ file: csvPath(), format: 'csv', archiveRows: 3, malformedRows: 0, malformedSamples: [] });
+    expect(doc.inventory).toEqual({ file: csvPath(), format: 'csv', archiveRows: 3, malformedRows: 0, malformedSamples: [], csvQuoting: 'glacier' });
     expect(doc.estimate).toEqual(JSON.parse(JSON.stringify(expected.estimate)));
     expect(doc.estimate.region).toBe('us-east-1');
   });

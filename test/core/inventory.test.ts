@@ -80,6 +80,57 @@ describe('parseInventoryCsv', () => {
     );
   });
 
+  describe("csvQuoting: 'detect' (RFC 4180 \"\" quoting as well as Glacier's \\\", decided per file)", () => {
+    const rfcField = (d: string): string => (/[",]/.test(d) ? `"${d.replace(/"/g, '""')}"` : d);
+    const detect = async (text: string) => {
+      const decided: Array<[string, number]> = [];
+      const records = await collect(parseInventoryCsv([text], { csvQuoting: 'detect', onCsvQuoting: (q, r) => decided.push([q, r]) }));
+      return { records, decided };
+    };
+
+    it('reads a file written with RFC 4180 quoting, which the default (Glacier) reading refuses', async () => {
+      const descriptions = ['plain', 'a, b', 'say "hi"', '"', 'C:\\dir\\', 'back\\"slash, quote', '""'];
+      const text = csv(...descriptions.map((d, i) => row(`id${i}`, rfcField(d))));
+      const { records, decided } = await detect(text);
+      expect(records).toEqual(descriptions.map((d, i) => archive(i + 2, `id${i}`, d)));
+      expect(decided).toEqual([['rfc4180', 4]]);
+      const glacierOnly = await collect(parseInventoryCsv([text]));
+      expect(glacierOnly.filter((r) => r.kind === 'error').map((r) => r.row)).toEqual([4, 5, 7, 8]);
+      expect(await collect(parseInventoryCsv([text], { csvQuoting: 'rfc4180' }))).toEqual(records);
+    });
+
+    it('reads a Glacier file exactly as the default does', async () => {
+      const descriptions = ['plain', 'a, b', 'say "hi"', '"', 'C:\\dir, x', 'say \\"\\"hi\\"\\"'];
+      const text = csv(...descriptions.map((d, i) => row(`id${i}`, glacierField(d))));
+      const { records, decided } = await detect(text);
+      expect(records).toEqual(descriptions.map((d, i) => archive(i + 2, `id${i}`, d)));
+      expect(records).toEqual(await collect(parseInventoryCsv([text])));
+      expect(decided).toEqual([['glacier', 4]]);
+    });
+
+    it('round-trips any description in either dialect; a file without a quoted quote decides nothing', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.string({ unit: fc.constantFrom('a', ',', '"', '\\', ' '), maxLength: 20 }), { maxLength: 12 }),
+          fc.boolean(), async (descs, rfc) => {
+            const text = csv(...descs.map((d, i) => row(`id${i}`, rfc ? rfcField(d) : glacierField(d))));
+            const { records, decided } = await detect(text);
+            expect(records).toEqual(descs.map((d, i) => archive(i + 2, `id${i}`, d)));
+            const first = descs.findIndex((d) => d.includes('"'));
+            expect(decided).toEqual(first < 0 ? [] : [[rfc ? 'rfc4180' : 'glacier', first + 2]]);
+          }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('once decided, a row quoted the other way is an error', async () => {
+      const { records } = await detect(csv(row('a', '"x ""y"""'), row('b', '"x \\"y\\""'), row('c', '"a, b"')));
+      expect(records.map((r) => r.kind)).toEqual(['archive', 'error', 'archive']);
+      expect(records[1]).toMatchObject({ row: 3, message: expect.stringMatching(/not doubled \(this file uses RFC 4180/) });
+      const glacierFirst = await detect(csv(row('a', '"x \\"y\\""'), row('b', '"x ""y"""')));
+      expect(glacierFirst.records.map((r) => r.kind)).toEqual(['archive', 'error']);
+    });
+  });
+
   it('gives the same records however the bytes are chunked (multi-byte characters split)', async () => {
     const text = csv(row('a', 'été.jpg'), row('b', '"日本, 😀"'), row('c', 'bad', `${DATE},x,${HASH}`), row('d', 'z'));
     const whole = await collect(parseInventoryCsv([text]));
