@@ -62,6 +62,20 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // An allow-list of shipped files (package.json `files`) instead of a deny-list.
   npmignoreEnabled: false,
 
+  // jsii targets: `npx projen package` builds the Python wheel (dist/python) and the Maven
+  // artifact (dist/java) next to the npm tarball. Names: the PyPI distribution is the npm name,
+  // the Python module its snake_case form; the Maven groupId and Java package follow the GitHub
+  // owner of repositoryUrl (io.github.<owner>), so they change with it. .NET and Go: README.
+  publishToPypi: {
+    distName: 'cdk-glacier-vault-to-s3',
+    module: 'cdk_glacier_vault_to_s3',
+  },
+  publishToMaven: {
+    javaPackage: 'io.github.example.cdk.glaciervaulttos3',
+    mavenGroupId: 'io.github.example',
+    mavenArtifactId: 'cdk-glacier-vault-to-s3',
+  },
+
   // Runtime dependencies of the library itself (the `estimate` CLI and the pure domain core).
   // jsii requires non-jsii dependencies to be bundled into the tarball.
   bundledDeps: ['csv-parse@7.0.3', 'stream-json@1.9.1', 'commander@14.0.3'],
@@ -119,7 +133,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
 
   // Each rehearsal invocation writes its results under rehearsal-output/ (rehearsal/report/output-folder.ts).
-  gitignore: ['/rehearsal-output/', '/.rehearsal-tmp/', '__pycache__/', '/bench/results/', '/.venv-rehearsal/', '/.venv-spark/', '/.spark-tmp/'],
+  gitignore: ['/rehearsal-output/', '/.rehearsal-tmp/', '__pycache__/', '/bench/results/', '/.venv-rehearsal/', '/.venv-spark/', '/.spark-tmp/', '/.cache/'],
   githubOptions: { mergify: false },
   depsUpgrade: false,
 });
@@ -181,8 +195,6 @@ project.bundler.bundleTask.reset([
   '--platform=node --target=node24 --minify --keep-names --log-level=warning',
   '--outbase=src --outdir=assets --entry-names=[dir]/[name]/index --tsconfig=test/tsconfig.json',
 ].join(' '));
-// `npx projen package` bundles first, so a package never ships stale or missing handler bundles.
-project.packageTask.prependSpawn(project.bundler.bundleTask);
 
 // ASL definitions are imported as JSON by the constructs; tsc copies them into lib/asl/ so the
 // published package can load them at synth time (proved by test:package).
@@ -279,6 +291,33 @@ const testPackage = project.addTask('test:package', {
   exec: 'node test/packaging/consumer-synth.js',
   env: { NEWEST_AWS_CDK_LIB, NEWEST_CDK_NAG },
 });
+
+// The Python wheel and the Maven artifact. Downloads (pip's, Maven's) stay in the project, in the
+// git-ignored .cache/: nothing is cached in the user's home, and a fresh clone (CI) starts empty.
+const PIP_CACHE_DIR = '$(echo "$PWD/.cache/pip")';
+const MAVEN_REPO = '.cache/m2';
+project.tasks.tryFind('package:python')?.env('PIP_CACHE_DIR', PIP_CACHE_DIR);
+// jsii-pacmak's own default is a Maven repository in its temporary build folder, downloaded anew
+// (aws-cdk-lib's jar alone is ~100 MiB) on every package; the Java consumer test reuses this one.
+project.tasks.tryFind('package:java')?.reset(`jsii-pacmak -v --target java --maven-local-repository=${MAVEN_REPO}`);
+
+// The same example from Python (virtualenv, aws-cdk-lib from PyPI pinned in
+// test/packaging/requirements-python-consumer.txt, the built wheel) and from Java (Maven, see
+// test/packaging/java-consumer.js): the same functions, state machines and runbooks as the
+// TypeScript consumer, whose resources test:package writes to dist/consumer-resources.json.
+const testPackagePython = project.addTask('test:package:python', {
+  description: 'Install the built wheel into a fresh Python CDK app (virtualenv, pinned aws-cdk-lib from PyPI), synthesize README\'s example, compare with the TypeScript consumer',
+  exec: 'node test/packaging/python-consumer.js',
+  env: { PIP_CACHE_DIR },
+});
+
+// Every target is packaged, in CI too (projen packages only js when CI is set, for release
+// workflows that build each language in a job of its own; .ci/run is one job). `package` bundles
+// first, so a package never ships stale or missing handler bundles; then the packaging tests.
+project.packageTask.reset();
+project.packageTask.spawn(project.bundler.bundleTask);
+project.packageTask.spawn(project.tasks.tryFind('package-all')!);
 project.packageTask.spawn(testPackage);
+project.packageTask.spawn(testPackagePython);
 
 project.synth();

@@ -12,31 +12,13 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { inspectAssembly } = require('./inspect-assembly');
+const { root, pkg, TYPESCRIPT_RESOURCES, createChecker, builtArtifact, handlerEntries: listHandlerEntries, checkAssets } = require('./checks');
 
-const root = path.resolve(__dirname, '..', '..');
-const pkg = require(path.join(root, 'package.json'));
-const distDir = path.join(root, 'dist', 'js');
-const tarballs = fs.existsSync(distDir) ? fs.readdirSync(distDir).filter((f) => f.endsWith('.tgz')) : [];
-if (tarballs.length !== 1) {
-  console.error(`test:package: expected exactly one tarball in ${distDir} (run the package task first), found ${tarballs.length}`);
-  process.exit(1);
-}
-const tarball = path.join(distDir, tarballs[0]);
-
-const handlerEntries = [];
-(function walk(dir) {
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) walk(full);
-    else if (entry.name.endsWith('.lambda.ts')) handlerEntries.push(path.relative(path.join(root, 'src'), full).replace(/\.ts$/, ''));
-  }
-})(path.join(root, 'src'));
-
-const failures = [];
-const check = (ok, message) => {
-  console.log(`${ok ? 'ok    ' : 'FAILED'} ${message}`);
-  if (!ok) failures.push(message);
-};
+const tarball = builtArtifact('test:package', 'js', '.tgz', 'package:js');
+const handlerEntries = listHandlerEntries();
+const { check, finish } = createChecker('test:package');
+// The other language targets compare with what this run writes, never with an earlier run's.
+fs.rmSync(TYPESCRIPT_RESOURCES, { force: true });
 
 // What ships: small, no source maps, nothing outside the allow-list (package.json `files`).
 const MAX_TARBALL_BYTES = 8 * 1024 * 1024;
@@ -102,7 +84,7 @@ for (const consumer of consumers) {
     const outDir = path.join(work, 'cdk.out');
     const summary = inspectAssembly(outDir);
     summaries[consumer.name] = summary.resources;
-    checkAssets(label, outDir, summary.template);
+    checkAssets(check, label, outDir, summary.template);
     const own = summary.nagErrors.GlacierMigration || [];
     check(own.length === 0, `${label} cdk-nag ${nagMajor} AwsSolutions: ${own.length} error(s) in the transfer's stack${own.length ? `:\n  ${own.slice(0, 20).join('\n  ')}` : ''}`);
     const control = summary.nagErrors.Control || [];
@@ -121,9 +103,8 @@ if (summaries.lowest && summaries.newest) {
 if (summaries.lowest) {
   const r = summaries.lowest;
   console.log(`test:package: ${r.functions.length} functions, ${r.stateMachines.length} state machines, ${r.runbooks.length} runbooks`);
-  fs.mkdirSync(path.join(root, 'dist'), { recursive: true });
   // The TypeScript consumer's resources, for the other language targets to compare with.
-  fs.writeFileSync(path.join(root, 'dist', 'consumer-resources.json'), JSON.stringify(r, null, 2));
+  fs.writeFileSync(TYPESCRIPT_RESOURCES, JSON.stringify(r, null, 2));
 }
 
 function checkShippedFiles(installed) {
@@ -145,27 +126,4 @@ function checkShippedFiles(installed) {
   check(load.status === 0, `all ${bundles.length} bundles load on Node ${process.version} and export handler${load.status === 0 ? '' : `: ${load.stderr.slice(-1000)}`}`);
 }
 
-function checkAssets(label, outDir, template) {
-  const assets = JSON.parse(fs.readFileSync(path.join(outDir, 'GlacierMigration.assets.json'), 'utf8'));
-  const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
-  check(functions.length >= handlerEntries.length, `${label} template has ${functions.length} functions for ${handlerEntries.length} handlers`);
-  let resolved = 0;
-  for (const [id, fn] of functions) {
-    const key = fn.Properties.Code && fn.Properties.Code.S3Key;
-    const hash = typeof key === 'string' ? key.replace(/\.zip$/, '') : undefined;
-    const asset = hash && assets.files[hash];
-    const source = asset && path.join(outDir, asset.source.path);
-    if (source && fs.existsSync(path.join(source, 'index.js'))) resolved++;
-    else check(false, `${label} function ${id} resolves to a bundled asset with index.js`);
-  }
-  check(resolved === functions.length, `${label} ${resolved} of ${functions.length} functions resolve to a bundled asset with index.js`);
-  const stateMachines = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
-  check(stateMachines.length > 0 && stateMachines.every(([, sm]) => sm.Properties.DefinitionString !== undefined),
-    `${label} ${stateMachines.length} state machines have definitions loaded from the package`);
-}
-
-if (failures.length > 0) {
-  console.error(`test:package: ${failures.length} check(s) failed`);
-  process.exit(1);
-}
-console.log('test:package: the published tarball synthesizes in a fresh consumer app');
+finish('the published tarball synthesizes in a fresh consumer app');
