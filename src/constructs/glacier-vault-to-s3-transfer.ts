@@ -73,6 +73,18 @@ export interface GlacierVaultToS3TransferProps {
   readonly dailyQuota?: Size;
 
   /**
+   * How far (percent of the vault's figures) a provided inventory's archive count and total bytes
+   * may be from Glacier's DescribeVault (NumberOfArchives, SizeInBytes). Those figures come from
+   * Glacier's last inventory of the vault, made about once a day, so archives added or deleted
+   * since are not in them. Beyond the tolerance (in either direction) the run fails before anything
+   * is requested from Glacier, its error naming both counts and sizes; so does a provided inventory
+   * for a vault Glacier has not inventoried yet.
+   *
+   * @default 1
+   */
+  readonly providedInventoryTolerancePercent?: number;
+
+  /**
    * Most bytes of archives in one sorted-inventory partition.
    *
    * @default Size.tebibytes(40)
@@ -372,6 +384,7 @@ export class GlacierVaultToS3Transfer extends Construct {
       destinationPrefix: this.destinationPrefix,
       partitionSizeBytes: this.partitionSizeBytes,
       maxArchiveSizeBytes: this.maxArchiveSizeBytes,
+      providedInventoryTolerancePercent: props.providedInventoryTolerancePercent,
       logRetention: props.logRetention,
     });
     // Inventory-job notifications arrive on the same queue as archive jobs.

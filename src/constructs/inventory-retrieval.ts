@@ -12,6 +12,7 @@ import { distributedMapMachine, withStateField } from './internal/state-machine'
 import { suppressNag } from './nag';
 import { TransferStorage } from './transfer-storage';
 import { loadDefinition } from '../asl/definitions';
+import { DEFAULT_PROVIDED_INVENTORY_TOLERANCE_PERCENT, validateTolerancePercent } from '../core/vault-totals';
 import { InitiateInventoryRetrievalFunction } from '../handlers/inventory-retrieval/initiate-inventory-retrieval-function';
 import { InventoryChunkDownloadFunction } from '../handlers/inventory-retrieval/inventory-chunk-download-function';
 import { InventoryJobPollerFunction } from '../handlers/inventory-retrieval/inventory-job-poller-function';
@@ -67,6 +68,15 @@ export interface InventoryRetrievalProps {
    */
   readonly glueWorkers?: number;
   /**
+   * How far (percent of the vault's figures) a provided inventory's archive count and total bytes
+   * may be from what Glacier's DescribeVault reports (NumberOfArchives, SizeInBytes, from
+   * Glacier's last inventory of the vault, up to about a day old). Beyond it the run stops before
+   * anything is requested from Glacier.
+   *
+   * @default 1
+   */
+  readonly providedInventoryTolerancePercent?: number;
+  /**
    * Retention of the functions', the Glue job's and the state machine's logs.
    *
    * @default logs.RetentionDays.THREE_MONTHS
@@ -79,7 +89,10 @@ export interface InventoryRetrievalProps {
  * uses a provided inventory or one already downloaded in this run, otherwise starts an inventory
  * job, waits for it with a task token (unlocked by the job notification or a DescribeJob poller),
  * downloads it in parallel ranges, validates it, then names, skips, de-duplicates, sorts and
- * partitions it on Lambda, or on Glue for large inventories.
+ * partitions it on Lambda, or on Glue for large inventories. A provided inventory's archive count
+ * and bytes must then match the vault's DescribeVault figures (within
+ * `providedInventoryTolerancePercent`), or the execution fails with
+ * `InventoryRetrieval.ProvidedInventoryRefused`.
  *
  * Execution input: `{ "runId", "vaultName", "storageClass", "namingOverrideKey", "providedInventoryKey"? }`
  * (`namingOverrideKey`: the staged naming override the run record names, '' for none; the Glue job
@@ -107,6 +120,8 @@ export class InventoryRetrieval extends Construct {
     const jobTimeout = props.jobTimeout ?? Duration.hours(24);
     const pollInterval = props.jobPollInterval ?? Duration.minutes(30);
     const glueWorkers = props.glueWorkers ?? 10;
+    const tolerancePercent = validateTolerancePercent('providedInventoryTolerancePercent',
+      props.providedInventoryTolerancePercent ?? DEFAULT_PROVIDED_INVENTORY_TOLERANCE_PERCENT);
     if (props.vaultArns.length === 0) throw new Error('vaultArns must name at least one vault');
     for (const [name, value] of [['partitionSizeBytes', props.partitionSizeBytes], ['maxArchiveSizeBytes', props.maxArchiveSizeBytes], ['lambdaEngineMaxBytes', lambdaEngineMaxBytes]] as const) {
       if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number of bytes, got ${value}`);
@@ -136,8 +151,9 @@ export class InventoryRetrieval extends Construct {
       ...options('InventoryValidation', Duration.minutes(5), 512, {
         [Env.INVENTORY_BUCKET]: bucket.bucketName,
         [Env.TRANSFER_TABLE]: storage.transferTable.tableName,
+        [InventoryEnv.PROVIDED_INVENTORY_TOLERANCE]: String(tolerancePercent),
       }),
-      description: 'Plans, completes and validates the inventory download (or a provided inventory)',
+      description: 'Plans, completes and validates the inventory download (or a provided inventory, against the vault)',
     });
     this.processInventory = new ProcessInventoryFunction(this, 'ProcessInventory', {
       ...options('ProcessInventory', Duration.minutes(15), processMemorySize, {
@@ -162,6 +178,8 @@ export class InventoryRetrieval extends Construct {
     this.jobPoller.addToRolePolicy(new iam.PolicyStatement({ sid: 'DescribeInventoryJob', actions: ['glacier:DescribeJob'], resources: props.vaultArns }));
     this.chunkDownload.addToRolePolicy(new iam.PolicyStatement({ sid: 'InventoryJobOutput', actions: ['glacier:GetJobOutput'], resources: props.vaultArns }));
     this.validation.addToRolePolicy(new iam.PolicyStatement({ sid: 'DescribeInventoryJob', actions: ['glacier:DescribeJob'], resources: props.vaultArns }));
+    // A provided inventory's totals are checked against the vault's.
+    this.validation.addToRolePolicy(new iam.PolicyStatement({ sid: 'DescribeVault', actions: ['glacier:DescribeVault'], resources: props.vaultArns }));
     for (const fn of [this.chunkDownload, this.validation]) {
       fn.addToRolePolicy(new iam.PolicyStatement({
         sid: 'OriginalInventory',

@@ -13,7 +13,7 @@ import { SfnRuntime } from '../../rehearsal/sfn/runner';
 import { loadDefinition } from '../../src/asl/definitions';
 import { parseGlacierNotification } from '../../src/handlers/archive-retrieval/glacier-notification';
 import { initiateInventoryRetrieval } from '../../src/handlers/inventory-retrieval/initiate-inventory';
-import { checkProvidedInventory, completeDownload, downloadChunk, prepareDownload } from '../../src/handlers/inventory-retrieval/inventory-download';
+import { checkProvidedAgainstVault, checkProvidedInventory, completeDownload, downloadChunk, prepareDownload } from '../../src/handlers/inventory-retrieval/inventory-download';
 import { completeInventoryJobWith, CompletionDeps } from '../../src/handlers/inventory-retrieval/inventory-job-completion';
 import { pollInventoryJob } from '../../src/handlers/inventory-retrieval/inventory-job-poller';
 import { InventoryStore } from '../../src/handlers/inventory-retrieval/inventory-store';
@@ -78,21 +78,34 @@ afterAll(async () => {
   await Promise.all([s3Fake.stop(), dynamo.stop(), glacierFake.stop()]);
 });
 
-function addArchives(count: number, options: { big?: number[]; from?: number } = {}): void {
-  glacierFake.clear();
-  glacierFake.createVault(VAULT);
-  for (let i = 0; i < count; i++) {
+/** The archives addArchives puts in the vault. */
+function archiveList(count: number, options: { big?: number[]; from?: number } = {}) {
+  return Array.from({ length: count }, (_, i) => {
     const n = (options.from ?? 0) + i;
-    glacierFake.addArchive(VAULT, {
+    return {
       archiveId: `archive-${String(n).padStart(4, '0')}`,
       size: options.big?.includes(i) ? 10_000 : 100 + i,
       treeHash: HASH(n + 1),
       // Two archives share a name: the later one is renamed.
       description: i % 5 === 3 ? 'docs/same.txt' : `docs/file-${n}.txt`,
       creationDate: new Date(Date.UTC(2015, 0, 1) + (count - i) * 60_000).toISOString(),
-      read: () => [],
-    });
-  }
+    };
+  });
+}
+
+function addArchives(count: number, options: { big?: number[]; from?: number } = {}): void {
+  glacierFake.clear();
+  glacierFake.createVault(VAULT);
+  for (const archive of archiveList(count, options)) glacierFake.addArchive(VAULT, { ...archive, read: () => [] });
+}
+
+/** A vault holding exactly these archives (id → size), for provided inventories to match. */
+function vaultOf(archives: Record<string, number>): void {
+  glacierFake.clear();
+  glacierFake.createVault(VAULT);
+  Object.entries(archives).forEach(([archiveId, size], i) => glacierFake.addArchive(VAULT, {
+    archiveId, size, treeHash: HASH(i + 1), description: '', creationDate: '2020-01-01T00:00:00.000Z', read: () => [],
+  }));
 }
 
 interface Harness {
@@ -146,6 +159,7 @@ async function harness(options: { glueState?: string } = {}): Promise<Harness> {
           count(`validation:${e.action}`);
           if (e.action === 'prepare') return prepareDownload(download, e);
           if (e.action === 'complete') return completeDownload(download, e);
+          if (e.action === 'vault-check') return checkProvidedAgainstVault(download, e, 1);
           return checkProvidedInventory(download, e);
         },
         [FN('ProcessInventory')]: async (e: any) => { count(e.finishGlue ? 'finishGlue' : 'process'); return e.finishGlue ? finishGlueInventory(process, e) : processRunInventory(process, e); },
@@ -247,7 +261,8 @@ describe('InventoryRetrieval ASL (local runner, local services)', () => {
   });
 
   test('provided JSON inventory: no Glacier job; malformed rows reported with row numbers, run continues; empty vault works', async () => {
-    glacierFake.clear();
+    // The unreadable row counts as an archive of 0 bytes in the check against the vault.
+    vaultOf({ 'only-one': 3, 'bad': 0 });
     const h = await harness();
     const inventory = JSON.stringify({
       VaultARN: 'arn:aws:glacier:us-east-1:111122223333:vaults/photos',
@@ -262,10 +277,13 @@ describe('InventoryRetrieval ASL (local runner, local services)', () => {
     expect([result.status, result.error, result.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
     expect(result.states).toContain('ValidateProvidedInventory');
     expect(result.states).not.toContain('InitiateInventoryRetrieval');
+    expect(result.states).toContain('CheckProvidedInventoryAgainstVault');
+    expect((result.output as any).vaultCheck).toEqual({ archives: 2, bytes: 3, vaultArchives: 2, vaultBytes: 3 });
     expect((result.output as any).result.summary).toMatchObject({ totalCount: 1, errorCount: 1, partitionCount: 1 });
     expect(await text('run-3/inventory_errors/errors.csv')).toMatch(/^Row,ArchiveId,Message,Raw\n2,[^,]*,"?invalid CreationDate/);
 
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'uploads/empty.csv', Body: 'ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash\n' }));
+    vaultOf({});
     const empty = await run(h, { runId: 'run-4', vaultName: VAULT, storageClass: 'GLACIER', providedInventoryKey: 'uploads/empty.csv' });
     expect(empty.status).toBe('SUCCEEDED');
     expect((empty.output as any).result.summary).toMatchObject({ totalCount: 0, partitionCount: 0 });
@@ -277,7 +295,7 @@ describe('InventoryRetrieval ASL (local runner, local services)', () => {
   });
 
   test('large inventories go to Glue (startJobRun, poll getJobRun, record its results); a failed Glue run fails clearly', async () => {
-    glacierFake.clear();
+    vaultOf({ x1: 1 });
     const h = await harness();
     const rows = 'ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash\nx1,a.txt,2020-01-01T00:00:00Z,1,' + HASH(1) + '\n';
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'uploads/big.csv', Body: rows }));
@@ -294,12 +312,36 @@ describe('InventoryRetrieval ASL (local runner, local services)', () => {
     // Contract with glue/inventory_job.py: the override the run record names, '' for none.
     expect(h.glueArguments[0]).toEqual({ '--run_id': 'run-6', '--inventory_key': 'uploads/big.csv', '--naming_override_key': overrideKey });
     expect(await metrics('run-6')).toMatchObject({ totalCount: 1, inventoryEngine: 'glue' });
+    expect(result.states).toContain('CheckProvidedInventoryAgainstVault');
     await h.api.stop();
 
     const failing = await harness({ glueState: 'FAILED' });
     const failed = await run(failing, { runId: 'run-7', vaultName: VAULT, storageClass: 'GLACIER', providedInventoryKey: 'uploads/big.csv' }, lowThreshold);
     expect([failed.status, failed.error]).toEqual(['FAILED', 'InventoryRetrieval.GlueJobFailed']);
     await failing.api.stop();
+  });
+
+  test('an understated provided inventory (right archives, sizes of 1 byte) is refused against DescribeVault before any Glacier job', async () => {
+    addArchives(12);
+    const h = await harness();
+    const rows = archiveList(12).map((a) => `${a.archiveId},${a.description},${a.creationDate},1,${a.treeHash}`);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'uploads/understated.csv', Body: `ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash\n${rows.join('\n')}\n` }));
+    const vaultBytes = archiveList(12).reduce((n, a) => n + a.size, 0);
+    const result = await run(h, { runId: 'run-9', vaultName: VAULT, storageClass: 'GLACIER', providedInventoryKey: 'uploads/understated.csv' });
+    expect([result.status, result.error]).toEqual(['FAILED', 'InventoryRetrieval.ProvidedInventoryRefused']);
+    expect(result.cause).toContain(`its archives total 12 bytes, the vault's ${vaultBytes}`);
+    expect(result.cause).not.toContain('archives, the vault holds');
+    expect(result.states).not.toContain('InventoryReady');
+    expect(glacierFake.jobs.size).toBe(0);
+
+    // One archive left out of an otherwise true inventory: the count differs too.
+    const trueRows = archiveList(12).slice(1).map((a) => `${a.archiveId},${a.description},${a.creationDate},${a.size},${a.treeHash}`);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'uploads/short.csv', Body: `ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash\n${trueRows.join('\n')}\n` }));
+    const short = await run(h, { runId: 'run-10', vaultName: VAULT, storageClass: 'GLACIER', providedInventoryKey: 'uploads/short.csv' });
+    expect([short.status, short.error]).toEqual(['FAILED', 'InventoryRetrieval.ProvidedInventoryRefused']);
+    expect(short.cause).toContain('it lists 11 archives, the vault holds 12');
+    expect(glacierFake.jobs.size).toBe(0);
+    await h.api.stop();
   });
 
   test('a job that never completes ends in InventoryJobTimedOut after the bounded wait', async () => {

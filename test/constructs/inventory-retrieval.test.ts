@@ -45,7 +45,27 @@ describe('InventoryRetrieval construct', () => {
     expect(glacier.length).toBeGreaterThanOrEqual(4);
     for (const s of glacier) expect([s.Resource].flat()).toEqual([VAULT]);
     const actions = new Set(glacier.flatMap((s: any) => [s.Action].flat()));
-    expect([...actions].sort()).toEqual(['glacier:DescribeJob', 'glacier:GetJobOutput', 'glacier:InitiateJob', 'glacier:ListJobs']);
+    expect([...actions].sort()).toEqual(['glacier:DescribeJob', 'glacier:DescribeVault', 'glacier:GetJobOutput', 'glacier:InitiateJob', 'glacier:ListJobs']);
+  });
+
+  test('provided inventories: the validation function may DescribeVault and gets the tolerance (default 1 %); a tolerance outside 0-100 is refused (issue 22)', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as any[];
+    const describeVault = policies.filter((p) => p.Properties.PolicyDocument.Statement.some((st: any) => [st.Action].flat().includes('glacier:DescribeVault')));
+    expect(describeVault).toHaveLength(1);
+    expect(JSON.stringify(describeVault[0].Properties.Roles)).toMatch(/InventoryValidation/);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('against the vault'),
+      Environment: { Variables: Match.objectLike({ PROVIDED_INVENTORY_TOLERANCE_PERCENT: '1' }) },
+    });
+    const text = JSON.stringify(machine().Properties.DefinitionString);
+    expect(text).toContain('CheckProvidedInventoryAgainstVault');
+    for (const bad of [-1, 101, Number.NaN]) {
+      const stack = new Stack(new App(), 'Bad');
+      const storage = new TransferStorage(stack, 'Storage', {});
+      expect(() => new InventoryRetrieval(stack, 'InventoryRetrieval', {
+        storage, vaultArns: [VAULT], destinationPrefix: '', partitionSizeBytes: 1, maxArchiveSizeBytes: 1, providedInventoryTolerancePercent: bad,
+      })).toThrow(/providedInventoryTolerancePercent must be a percentage from 0 to 100/);
+    }
   });
 
   test('Glue job with a security configuration, continuous logs and the script asset', () => {

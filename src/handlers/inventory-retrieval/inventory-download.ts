@@ -1,4 +1,4 @@
-import { DescribeJobCommand, GetJobOutputCommand, GlacierClient } from '@aws-sdk/client-glacier';
+import { DescribeJobCommand, DescribeVaultCommand, GetJobOutputCommand, GlacierClient } from '@aws-sdk/client-glacier';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { InventoryStore } from './inventory-store';
 import { detectInventoryFormat, InventoryFormat, parseInventory } from '../../core/inventory';
+import { providedInventoryMismatch } from '../../core/vault-totals';
 import { errorName } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
 import { originalInventoryKey } from '../shared/schema';
@@ -22,7 +23,8 @@ import { originalInventoryKey } from '../shared/schema';
  * inventory bucket: `prepareDownload` plans ranges and opens a multipart upload, the Distributed
  * Map runs `downloadChunk` per range (GetJobOutput Range → UploadPart), `completeDownload` checks
  * every part is there and the size matches, completes the upload and checks the file parses.
- * `checkProvidedInventory` applies the same checks to an inventory the user put in the bucket.
+ * `checkProvidedInventory` applies the same checks to an inventory the user put in the bucket, and
+ * `checkProvidedAgainstVault`, once an engine has counted it, compares its totals with the vault's.
  */
 
 const MiB = 1024 * 1024;
@@ -215,4 +217,50 @@ export async function checkProvidedInventory(
   await deps.store.update(runId, { vaultName, inventoryStatus: 'downloaded', inventoryKey: key, inventorySize: size, inventoryFormat: format, source: 'provided' });
   deps.log.info('provided inventory validated', { runId, key, size, format });
   return { key, size, format };
+}
+
+/** What the inventory engines counted in an inventory (their summary's fields). */
+export interface CountedInventory {
+  /** Readable archives. */
+  readonly totalCount: number;
+  readonly totalBytes: number;
+  /** Unreadable rows (each one an archive of unknown size). */
+  readonly errorCount: number;
+}
+
+/** Totals of a provided inventory that passed the vault check, and the vault's. */
+export interface VaultCheckResult {
+  readonly archives: number;
+  readonly bytes: number;
+  readonly vaultArchives: number;
+  readonly vaultBytes: number;
+}
+
+/**
+ * A provided inventory, counted by an engine, against DescribeVault: throws
+ * InventoryValidationError naming both counts and sizes when they differ by more than
+ * `tolerancePercent` (see core/vault-totals.ts). Runs before anything is requested from Glacier,
+ * so understated sizes cannot slip past the quota.
+ */
+export async function checkProvidedAgainstVault(
+  deps: Pick<DownloadDeps, 'glacier' | 'log'>,
+  event: { runId: string; vaultName: string; key: string; summary: CountedInventory },
+  tolerancePercent: number,
+): Promise<VaultCheckResult> {
+  const { runId, vaultName, key, summary } = event;
+  const provided = { archives: summary.totalCount + summary.errorCount, bytes: summary.totalBytes };
+  const vault = await deps.glacier.send(new DescribeVaultCommand({ accountId: '-', vaultName }));
+  const description = {
+    vaultName,
+    archives: vault.NumberOfArchives ?? undefined,
+    bytes: vault.SizeInBytes ?? undefined,
+    lastInventoryDate: vault.LastInventoryDate ?? undefined,
+  };
+  const mismatch = providedInventoryMismatch(provided, description, tolerancePercent);
+  if (mismatch) {
+    deps.log.error('provided inventory refused', { runId, key, ...provided, vaultArchives: description.archives, vaultBytes: description.bytes });
+    throw new InventoryValidationError(`${key}: ${mismatch}`);
+  }
+  deps.log.info('provided inventory matches the vault', { runId, key, ...provided, vaultArchives: description.archives, vaultBytes: description.bytes });
+  return { ...provided, vaultArchives: description.archives!, vaultBytes: description.bytes! };
 }

@@ -430,6 +430,8 @@ export const InventoryEnv = {
   MAX_ARCHIVE_SIZE: 'MAX_ARCHIVE_SIZE_BYTES',
   /** Rows per partition CSV file (default 100,000). */
   ROWS_PER_FILE: 'PARTITION_ROWS_PER_FILE',
+  /** How far (percent) a provided inventory's archive count and bytes may be from DescribeVault's. */
+  PROVIDED_INVENTORY_TOLERANCE: 'PROVIDED_INVENTORY_TOLERANCE_PERCENT',
 } as const;
 
 /** Async-facilitator item of a task token waiting for an inventory job. */
