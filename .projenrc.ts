@@ -3,9 +3,18 @@ import { awscdk, javascript } from 'projen';
 /*
  * Versions are pinned exactly: Lambda bundles are built from them at OUR build time and shipped
  * in the npm tarball, so what we test is byte-for-byte what users deploy.
+ *
+ * One version per dependency family, the newest published for every package of the family:
+ * - Powertools at POWERTOOLS (batch and idempotency are not published past it; two versions
+ *   would install two copies of its commons);
+ * - the AWS SDK v3 clients at AWS_SDK, except the Glacier client: it is published far less often
+ *   (GLACIER_SDK is its newest release). Pinning every client to it instead does not resolve:
+ *   lib-dynamodb of that release pulls a util-dynamodb that asks for a newer client-dynamodb.
+ *   The clients' shared runtime (@aws-sdk/core, @smithy/*) is a caret range in every client, so
+ *   npm installs one copy of it for all of them, the Glacier client included.
  */
-const AWS_SDK = '3.1175.0';
-const AWS_SDK_DYNAMODB = '3.1169.0';
+const AWS_SDK = '3.1178.0';
+const GLACIER_SDK = '3.1048.0';
 const POWERTOOLS = '2.35.0';
 /*
  * The Node.js the build, the tests and the rehearsal run on: the same major as the Lambda runtime.
@@ -82,21 +91,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   devDeps: [
     `node@${NODE}`,
-    '@aws-sdk/client-glacier@3.1048.0',
-    `@aws-sdk/client-s3@${AWS_SDK}`,
-    `@aws-sdk/client-sqs@${AWS_SDK}`,
-    `@aws-sdk/client-sns@${AWS_SDK_DYNAMODB}`,
-    `@aws-sdk/client-dynamodb@${AWS_SDK_DYNAMODB}`,
-    `@aws-sdk/lib-dynamodb@${AWS_SDK_DYNAMODB}`,
-    '@aws-sdk/client-sfn@3.1164.0',
-    '@aws-sdk/client-eventbridge@3.1164.0',
-    '@aws-sdk/client-cloudwatch@3.1164.0',
-    // Only for the benchmark that compares our tree hash with the SDK's.
+    `@aws-sdk/client-glacier@${GLACIER_SDK}`,
+    ...['client-s3', 'client-sqs', 'client-sns', 'client-dynamodb', 'lib-dynamodb',
+      'client-sfn', 'client-eventbridge', 'client-cloudwatch'].map((name) => `@aws-sdk/${name}@${AWS_SDK}`),
+    // Only for the benchmark that compares our tree hash with the SDK's (a utility package, not a
+    // client: it has its own version line).
     '@aws-sdk/sha256-tree-hash@3.972.12',
-    '@aws-lambda-powertools/logger@2.36.0',
-    '@aws-lambda-powertools/metrics@2.36.0',
-    `@aws-lambda-powertools/batch@${POWERTOOLS}`,
-    `@aws-lambda-powertools/idempotency@${POWERTOOLS}`,
+    ...['logger', 'metrics', 'batch', 'idempotency'].map((name) => `@aws-lambda-powertools/${name}@${POWERTOOLS}`),
     '@types/aws-lambda@8.10.164',
     '@types/stream-json@1.7.8',
     '@types/cli-progress@3.11.6',
