@@ -1,4 +1,4 @@
-import { availableBytes, nextRequestDelay, QUOTA_WINDOW_SECONDS, RequestLedger } from '../src/core/pacing';
+import { archiveRuns, QUOTA_WINDOW_SECONDS, RequestLedger, scheduleRequests } from '../src/core/pacing';
 
 /*
  * Virtual-clock simulator of quota pacing, for the pacing benchmarks and their tests only: it runs
@@ -84,7 +84,11 @@ export function simulatePacing(input: PacingSimulationInput): PacingSimulationRe
   const copied = (i: number) => Boolean(input.alreadyCopied?.[i]);
 
   if (strategy === PacingStrategy.SLIDING_WINDOW) {
-    simulateSlidingWindow(input, batchSize, perRequest, copied, start, emit);
+    // The transfer's own pacing (src/core/pacing.ts).
+    const archives = archiveRuns(input.archiveSizes, copied);
+    scheduleRequests({ archives, dailyQuota, batchSize, requestRate, ledger: input.ledger, startTime: start }, (at, interval, count, size) => {
+      for (let k = 0; k < count; k++) emit(at + k * interval, size);
+    });
   } else {
     simulateReference(input, batchSize, perRequest, copied, start, emit);
   }
@@ -110,62 +114,6 @@ export function simulatePacing(input: PacingSimulationInput): PacingSimulationRe
     worstWindowBytes: worst,
     worstWindowRatio: worst / dailyQuota,
   };
-}
-
-function simulateSlidingWindow(
-  input: PacingSimulationInput,
-  batchSize: number,
-  perRequest: number,
-  copied: (i: number) => boolean,
-  start: number,
-  emit: (t: number, size: number) => void,
-): void {
-  const { archiveSizes: sizes, dailyQuota } = input;
-  const ledger = input.ledger ?? new RequestLedger();
-  let now = start;
-  let i = 0;
-  while (true) {
-    while (i < sizes.length && copied(i)) i++;
-    if (i === sizes.length) break;
-    ledger.prune(now);
-    // Send the longest prefix of the next batch (≤ batchSize archives still to copy) that fits
-    // in the window right now; when not even the first archive fits, wait until the whole next
-    // batch fits (so waiting ends with a full batch, not a trickle of single archives). An
-    // archive larger than the quota fits only into an empty window (see nextRequestDelay).
-    const room = availableBytes(ledger, now, dailyQuota);
-    const batch: number[] = [];
-    let batchBytes = 0;
-    let j = i;
-    for (; j < sizes.length && batch.length < batchSize; j++) {
-      if (copied(j)) continue;
-      const size = sizes[j];
-      const fits = batchBytes + size <= room || (batch.length === 0 && size > dailyQuota && room === dailyQuota);
-      if (!fits) break;
-      batch.push(size);
-      batchBytes += size;
-    }
-    if (batch.length === 0) {
-      let wanted = 0;
-      let taken = 0;
-      for (let k = i; k < sizes.length && taken < batchSize; k++) {
-        if (copied(k)) continue;
-        if (taken > 0 && wanted + sizes[k] > dailyQuota) break;
-        wanted += sizes[k];
-        taken++;
-      }
-      now += Math.max(nextRequestDelay(ledger, now, wanted, dailyQuota), Number.EPSILON * Math.max(1, Math.abs(now)));
-      continue;
-    }
-    i = j;
-    let t = now;
-    for (const size of batch) {
-      emit(t, size);
-      t += perRequest;
-    }
-    // Recorded at the time of the batch's LAST request: later than any of them, so conservative.
-    ledger.record(t - perRequest, batchBytes);
-    now = t;
-  }
 }
 
 function simulateReference(

@@ -11,6 +11,7 @@ import { grantQuotaLedger, quotaEnvironment } from './internal/quota-ledger';
 import { distributedMapMachine, withStateField } from './internal/state-machine';
 import { TransferStorage } from './transfer-storage';
 import { loadDefinition } from '../asl/definitions';
+import { DEFAULT_INITIATE_BATCH_SIZE, DEFAULT_INITIATE_REQUESTS_PER_SECOND } from '../core/pacing';
 import { InitiateArchiveRetrievalFunction } from '../handlers/initiate-retrieval/initiate-archive-retrieval-function';
 import { Env, partitionPrefix } from '../handlers/shared/schema';
 
@@ -125,9 +126,9 @@ export class InitiateRetrieval extends Construct {
   constructor(scope: Construct, id: string, props: InitiateRetrievalProps) {
     super(scope, id);
     const { storage } = props;
-    const perBatch = props.archivesPerBatch ?? 100;
+    const perBatch = props.archivesPerBatch ?? DEFAULT_INITIATE_BATCH_SIZE;
     const batchConcurrency = props.batchConcurrency ?? 1;
-    const requestsPerSecond = props.requestsPerSecond ?? 100;
+    const requestsPerSecond = props.requestsPerSecond ?? DEFAULT_INITIATE_REQUESTS_PER_SECOND;
     const requestConcurrency = props.requestConcurrency ?? 20;
     for (const [name, value, min, max] of [
       ['archivesPerBatch', perBatch, 1, 1000],

@@ -7,6 +7,7 @@
  * month in the destination class, not the vault's own storage.
  */
 import { DEFAULT_CHUNK_SIZE, planChunks } from './chunk-plan';
+import { ArchiveRuns, DEFAULT_INITIATE_BATCH_SIZE, DEFAULT_INITIATE_REQUESTS_PER_SECOND, QUOTA_WINDOW_SECONDS, scheduleRequests } from './pacing';
 import { PriceFigure, PriceTable, RetrievalTier, DestinationStorageClass, US_EAST_1_PRICES } from './prices';
 
 /** AWS bills GB as 2^30 bytes. */
@@ -53,6 +54,10 @@ export class ArchiveSizeSummary {
   public largestBytes = 0;
   /** Archives too large for one S3 object (not priced). */
   public unplannableCount = 0;
+  /** Sizes in the order added, run-length encoded (8 + 8 bytes per run of equal sizes). */
+  private runSizes = new Float64Array(1024);
+  private runCounts = new Float64Array(1024);
+  private runs = 0;
 
   constructor(public readonly chunkSizeBytes: number = DEFAULT_CHUNK_SIZE) {
     planChunks(0, chunkSizeBytes); // validates the chunk size once, with planChunks' own error
@@ -81,7 +86,32 @@ export class ArchiveSizeSummary {
     if (sizeBytes < MIN_BILLABLE_128K) this.shortfallBelow128K += (MIN_BILLABLE_128K - sizeBytes) * count;
     else this.countAtLeast128K += count;
     if (sizeBytes > this.largestBytes) this.largestBytes = sizeBytes;
+    this.appendRun(sizeBytes, count);
     return this;
+  }
+
+  /** The priced archives in the order they were added (the order they are requested in), as runs of equal sizes. */
+  public runsInOrder(): ArchiveRuns {
+    return { sizes: this.runSizes.subarray(0, this.runs), counts: this.runCounts.subarray(0, this.runs), length: this.runs };
+  }
+
+  private appendRun(sizeBytes: number, count: number): void {
+    if (this.runs > 0 && this.runSizes[this.runs - 1] === sizeBytes) {
+      this.runCounts[this.runs - 1] += count;
+      return;
+    }
+    if (this.runs === this.runSizes.length) {
+      const grow = (a: Float64Array) => {
+        const b = new Float64Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.runSizes = grow(this.runSizes);
+      this.runCounts = grow(this.runCounts);
+    }
+    this.runSizes[this.runs] = sizeBytes;
+    this.runCounts[this.runs] = count;
+    this.runs++;
   }
 
 
@@ -89,8 +119,15 @@ export class ArchiveSizeSummary {
 
 /** Workload assumptions that are not prices. Every field has a default. */
 export interface CostAssumptions {
-  /** Archives per InitiateJob Lambda invocation. Default 100. */
+  /** Archives per InitiateJob Lambda invocation. Default DEFAULT_INITIATE_BATCH_SIZE (100), as the transfer. */
   readonly initiateBatchSize?: number;
+  /** InitiateJob calls per second. Default DEFAULT_INITIATE_REQUESTS_PER_SECOND (100), as the transfer. */
+  readonly requestsPerSecond?: number;
+  /**
+   * Hours from the start until the inventory is there: the inventory job ("can take up to 4 hours",
+   * AWS's Re:Freezer README; inventory jobs have no tier). Default 4. 0 with a provided inventory.
+   */
+  readonly inventoryJobHours?: number;
   /** Lambda seconds per archive for InitiateJob + bookkeeping. Default 0.05. */
   readonly initiateSecondsPerArchive?: number;
   /** Memory (MB) of the small Lambdas (initiate, notification, finalize). Default 256. */
@@ -174,18 +211,41 @@ export interface CostEstimate {
   readonly minimumStorageDays: number;
   /** Storage billed even if the objects are deleted early: monthly storage × minimum days ÷ 30. */
   readonly minimumStorageCommitmentUsd: number;
-  /** Days spent requesting under the rolling quota (first quota at once, then one quota a day). */
-  readonly requestingDays: number;
-  /** Typical job completion time of the tier, hours. */
-  readonly retrievalHours: number;
-  /** Copy time of the last quota's worth is not modelled: requestingDays + retrievalHours / 24. */
-  readonly estimatedDays: number;
+  /** Duration: the transfer's own pacing (src/core/pacing.ts scheduleRequests) run over the archives. */
+  readonly duration: DurationEstimate;
   /** Figures used that are marked unverified in the price table. */
   readonly unverifiedPrices: readonly string[];
 }
 
+/**
+ * How long a transfer takes, hour by hour: the inventory job, then the archives requested by the
+ * transfer's pacing (batches in inventory order, at most `requestsPerSecond`, never more than the
+ * quota in any rolling 24 h), then the tier's job time after the last request. Not modelled: the
+ * copy after the last job completes (minutes per archive, in parallel), per-batch overheads (a
+ * Lambda invocation and a few DynamoDB calls per 100 archives: the real request rate is a little
+ * lower), throttling by Glacier.
+ */
+export interface DurationEstimate {
+  readonly inventoryJobHours: number;
+  readonly requestsPerSecond: number;
+  readonly batchSize: number;
+  /** From the first InitiateJob to the last. */
+  readonly requestingHours: number;
+  /** What the request rate alone would take (archives ÷ rate): requestingHours minus this is waiting for the quota. */
+  readonly requestRateHours: number;
+  /** The tier's typical job time (upper end of the documented range), counted after the last request. */
+  readonly retrievalHours: number;
+  /** inventoryJobHours + requestingHours + retrievalHours (inventoryJobHours alone when nothing is requested). */
+  readonly totalHours: number;
+  readonly totalDays: number;
+  /** Bytes requested in each 24 h from the first request (day 0 first). */
+  readonly requestedBytesPerDay: readonly number[];
+}
+
 const DEFAULTS: Required<CostAssumptions> = {
-  initiateBatchSize: 100,
+  initiateBatchSize: DEFAULT_INITIATE_BATCH_SIZE,
+  requestsPerSecond: DEFAULT_INITIATE_REQUESTS_PER_SECOND,
+  inventoryJobHours: 4,
   initiateSecondsPerArchive: 0.05,
   smallLambdaMemoryMB: 256,
   notifySecondsPerArchive: 0.2,
@@ -294,7 +354,7 @@ export function estimateCost(input: CostInput): CostEstimate {
   const firstMonthStorageUsd = byGroup[T] ?? 0;
   const totalUsd = lines.reduce((sum, l) => sum + l.usd, 0);
   const transferUsd = totalUsd - firstMonthStorageUsd;
-  const requestingDays = Math.max(0, s.totalBytes / dailyQuotaBytes - 1);
+  const duration = estimateDuration(s, dailyQuotaBytes, a, tierPrices.typicalHours);
   return {
     region: prices.region,
     pricesAsOf: prices.asOf,
@@ -315,10 +375,49 @@ export function estimateCost(input: CostInput): CostEstimate {
     totalUsd,
     minimumStorageDays: cls.minimumDays,
     minimumStorageCommitmentUsd: (firstMonthStorageUsd * cls.minimumDays) / DAYS_PER_MONTH,
-    requestingDays,
-    retrievalHours: tierPrices.typicalHours,
-    estimatedDays: s.count > 0 ? requestingDays + tierPrices.typicalHours / 24 : 0,
+    duration,
     unverifiedPrices: [...unverified],
+  };
+}
+
+const HOUR = 3600;
+
+/** Runs the transfer's pacing over the archives (in the order added) on a virtual clock. */
+function estimateDuration(s: ArchiveSizeSummary, dailyQuota: number, a: Required<CostAssumptions>, retrievalHours: number): DurationEstimate {
+  const rate = a.requestsPerSecond;
+  if (!(rate > 0)) throw new Error(`requestsPerSecond must be a positive number, got ${rate}`);
+  if (!(a.inventoryJobHours >= 0)) throw new Error(`inventoryJobHours must be a non-negative number, got ${a.inventoryJobHours}`);
+  const perDay: number[] = [];
+  let first: number | undefined;
+  let last = 0;
+  scheduleRequests({ archives: s.runsInOrder(), dailyQuota, batchSize: a.initiateBatchSize, requestRate: rate }, (at, interval, count, bytes) => {
+    first ??= at;
+    last = at + (count - 1) * interval;
+    // Split the run at day boundaries (counted from the first request).
+    for (let k = 0; k < count;) {
+      const t = at + k * interval;
+      const day = Math.floor((t - first) / QUOTA_WINDOW_SECONDS);
+      const dayEnd = first + (day + 1) * QUOTA_WINDOW_SECONDS;
+      const inDay = interval === 0 ? count - k : Math.min(count - k, Math.max(1, Math.ceil((dayEnd - t) / interval)));
+      while (perDay.length <= day) perDay.push(0);
+      perDay[day] += inDay * bytes;
+      k += inDay;
+    }
+  });
+  // The last request itself takes one request slot.
+  const requestingHours = first === undefined ? 0 : (last - first + 1 / rate) / HOUR;
+  // An empty vault requests nothing and waits for no job.
+  const totalHours = a.inventoryJobHours + (first === undefined ? 0 : requestingHours + retrievalHours);
+  return {
+    inventoryJobHours: a.inventoryJobHours,
+    requestsPerSecond: rate,
+    batchSize: a.initiateBatchSize,
+    requestingHours,
+    requestRateHours: s.count / rate / HOUR,
+    retrievalHours,
+    totalHours,
+    totalDays: totalHours / 24,
+    requestedBytesPerDay: perDay,
   };
 }
 
@@ -349,6 +448,26 @@ function fmtQty(q: number): string {
   return q.toLocaleString('en-US', { maximumFractionDigits: q < 10 ? 4 : 2 });
 }
 
+function fmtHours(hours: number): string {
+  if (hours < 1 / 60) return `${Math.round(hours * 3600)} s`;
+  if (hours < 1) return `${Math.round(hours * 60)} min`;
+  return hours < 48 ? `${hours.toFixed(1)} h` : `${(hours / 24).toFixed(2)} days`;
+}
+
+/** The duration lines of the report. */
+function formatDuration(e: CostEstimate): string[] {
+  const d = e.duration;
+  const waiting = d.requestingHours - d.requestRateHours;
+  return [
+    `Estimated duration:         ${fmtHours(d.totalHours)} (${d.totalDays.toFixed(2)} days), the transfer's own pacing:`,
+    `  inventory job:            ~${fmtHours(d.inventoryJobHours)}`,
+    `  requesting:               ${fmtHours(d.requestingHours)} (${e.archiveCount.toLocaleString('en-US')} InitiateJob at ${d.requestsPerSecond}/s in batches of ${d.batchSize}: `
+      + `${fmtHours(d.requestRateHours)}${waiting > 1 / 60 ? `; ${fmtHours(waiting)} waiting for the ${fmtBytes(e.dailyQuotaBytes)} rolling 24-h quota` : ''})`,
+    `  ${e.tier} job time after the last request: ~${fmtHours(d.retrievalHours)}`,
+    '  (not counted: copying after the last job completes, per-batch overheads, Glacier throttling)',
+  ];
+}
+
 /** Human-readable breakdown of an estimate. */
 export function formatEstimate(e: CostEstimate): string {
   const out: string[] = [];
@@ -375,8 +494,7 @@ export function formatEstimate(e: CostEstimate): string {
   if (e.minimumStorageDays > 0) {
     out.push(`Minimum storage duration:   ${e.minimumStorageDays} days, i.e. ${formatUsd(e.minimumStorageCommitmentUsd)} of storage billed even if deleted earlier`);
   }
-  out.push(`Estimated duration:         ${e.estimatedDays.toFixed(2)} days (${e.requestingDays.toFixed(2)} days requesting under the quota `
-    + `+ ~${e.retrievalHours < 1 ? `${Math.round(e.retrievalHours * 60)} min` : `${e.retrievalHours} h`} ${e.tier} job time)`);
+  out.push(...formatDuration(e));
   if (e.unverifiedPrices.length > 0) {
     out.push('');
     out.push(`${e.unverifiedPrices.length} price(s) used are not verified against a source; check them on the AWS pricing pages.`);

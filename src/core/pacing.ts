@@ -148,3 +148,139 @@ export function nextRequestDelay(ledger: RequestLedger, now: number, batchBytes:
 export function availableBytes(ledger: RequestLedger, now: number, dailyQuota: number): number {
   return Math.max(0, dailyQuota - ledger.windowBytes(now));
 }
+
+/** InitiateJob calls per second one initiate batch invocation makes at most, unless configured otherwise. */
+export const DEFAULT_INITIATE_REQUESTS_PER_SECOND = 100;
+/** Archives per initiate batch (one Lambda invocation; the initiate state machine's MaxItemsPerBatch), unless configured otherwise. */
+export const DEFAULT_INITIATE_BATCH_SIZE = 100;
+
+/**
+ * Archives in request order as runs of equal sizes: `counts[r]` archives of `sizes[r]` bytes, for
+ * r < length (an inventory of millions of archives is paced in time proportional to its batches).
+ */
+export interface ArchiveRuns {
+  readonly sizes: ArrayLike<number>;
+  readonly counts: ArrayLike<number>;
+  readonly length: number;
+}
+
+/** Run-length encodes sizes in order, leaving out the archives `skip` names. */
+export function archiveRuns(sizes: ArrayLike<number>, skip?: (index: number) => boolean): ArchiveRuns {
+  const runSizes: number[] = [];
+  const counts: number[] = [];
+  for (let i = 0; i < sizes.length; i++) {
+    if (skip?.(i)) continue;
+    const n = runSizes.length;
+    if (n > 0 && runSizes[n - 1] === sizes[i]) {
+      counts[n - 1]++;
+    } else {
+      runSizes.push(sizes[i]);
+      counts.push(1);
+    }
+  }
+  return { sizes: runSizes, counts, length: runSizes.length };
+}
+
+/** Input of {@link scheduleRequests}. */
+export interface RequestScheduleInput {
+  /** The archives to request, in request order. */
+  readonly archives: ArchiveRuns;
+  /** Daily (rolling 24-h) quota, bytes. */
+  readonly dailyQuota: number;
+  /** Archives per batch. Default DEFAULT_INITIATE_BATCH_SIZE. */
+  readonly batchSize?: number;
+  /** InitiateJob calls per second; undefined = unlimited (pure quota pacing). */
+  readonly requestRate?: number;
+  /** Ledger shared with other vaults or runs (mutated). Default: a new one. */
+  readonly ledger?: RequestLedger;
+  /** Virtual start time, epoch seconds. Default 0. */
+  readonly startTime?: number;
+}
+
+/**
+ * The transfer's request pacing on a virtual clock (no real waiting): the archives are taken in
+ * batches in order; of each batch the longest prefix that fits the rolling quota now is requested,
+ * one InitiateJob every 1/requestRate seconds, and recorded in the ledger at the batch's last
+ * request (conservative, as the initiate handler does); when not even the first archive fits, the
+ * clock moves on to when the whole next batch fits ({@link nextRequestDelay}). An archive larger
+ * than the quota goes alone into an empty window.
+ *
+ * `onRequests(at, interval, count, sizeBytes)` is called, in time order, for every `count`
+ * archives of `sizeBytes` requested one after another from `at`, `interval` seconds apart.
+ */
+export function scheduleRequests(
+  input: RequestScheduleInput,
+  onRequests: (at: number, interval: number, count: number, sizeBytes: number) => void,
+): void {
+  const { archives, dailyQuota, requestRate } = input;
+  const batchSize = input.batchSize ?? DEFAULT_INITIATE_BATCH_SIZE;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!(dailyQuota > 0)) throw new Error(`dailyQuota must be positive, got ${dailyQuota}`);
+  if (requestRate !== undefined && !(requestRate > 0)) throw new Error(`requestRate must be positive, got ${requestRate}`);
+  const perRequest = requestRate === undefined ? 0 : 1 / requestRate;
+  const ledger = input.ledger ?? new RequestLedger();
+  let now = input.startTime ?? 0;
+  // Cursor: run r, `used` archives of it already requested.
+  let r = 0;
+  let used = 0;
+  const skipEmpty = () => {
+    while (r < archives.length && used >= archives.counts[r]) {
+      r++;
+      used = 0;
+    }
+  };
+  while (true) {
+    skipEmpty();
+    if (r >= archives.length) break;
+    ledger.prune(now);
+    const room = availableBytes(ledger, now, dailyQuota);
+    // The longest prefix of the next batch that fits `room`, run by run.
+    let taken = 0;
+    let batchBytes = 0;
+    let t = now;
+    let lastAt = now;
+    while (taken < batchSize) {
+      skipEmpty();
+      if (r >= archives.length) break;
+      const size = archives.sizes[r];
+      const left = Math.min(archives.counts[r] - used, batchSize - taken);
+      let k: number;
+      if (taken === 0 && size > dailyQuota) k = room === dailyQuota ? 1 : 0;
+      else k = size === 0 ? left : Math.min(left, Math.floor((room - batchBytes) / size));
+      if (k <= 0) break;
+      onRequests(t, perRequest, k, size);
+      lastAt = t + (k - 1) * perRequest;
+      t = lastAt + perRequest;
+      taken += k;
+      batchBytes += k * size;
+      used += k;
+      if (k < left) break;
+    }
+    if (taken === 0) {
+      now += Math.max(nextRequestDelay(ledger, now, wantedBytes(archives, r, used, batchSize, dailyQuota), dailyQuota),
+        Number.EPSILON * Math.max(1, Math.abs(now)));
+      continue;
+    }
+    ledger.record(lastAt, batchBytes);
+    now = t;
+  }
+}
+
+/** Bytes of the next batch from run `r` (after `used` of it), stopping before the quota would be passed. */
+function wantedBytes(archives: ArchiveRuns, r: number, used: number, batchSize: number, dailyQuota: number): number {
+  let wanted = 0;
+  let taken = 0;
+  for (let q = r, u = used; q < archives.length && taken < batchSize; q++, u = 0) {
+    const size = archives.sizes[q];
+    const left = Math.min(archives.counts[q] - u, batchSize - taken);
+    if (left <= 0) continue;
+    // The first archive always counts; then as many as keep the total within the quota.
+    const first = taken === 0 ? 1 : 0;
+    const more = size === 0 ? left - first : Math.min(left - first, Math.floor((dailyQuota - wanted - first * size) / size));
+    const k = first + Math.max(0, more);
+    wanted += k * size;
+    taken += k;
+    if (k < left) break;
+  }
+  return wanted;
+}

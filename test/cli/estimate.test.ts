@@ -121,7 +121,9 @@ describe('runEstimate', () => {
     expect(r.estimate.tier).toBe(RetrievalTier.EXPEDITED);
     expect(r.estimate.dailyQuotaBytes).toBeCloseTo(0.001 * 1024 ** 4, 0);
     expect(r.estimate.byGroup['Cross-region transfer']).toBeGreaterThan(0);
-    expect(r.estimate.requestingDays).toBeCloseTo((3093 * MiB) / (0.001 * 1024 ** 4) - 1, 9);
+    // 1 MiB and 20 MiB at once; the 3 GiB archive, larger than the whole quota, once the window is empty (24 h + the 1-min ledger bucket).
+    expect(r.estimate.duration.requestingHours).toBeCloseTo((86_400 + 60 + 0.01) / 3600, 6);
+    expect(r.estimate.duration.requestedBytesPerDay).toEqual([21 * MiB, 3 * 1024 * MiB]);
   });
 
   test.each([

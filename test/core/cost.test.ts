@@ -132,13 +132,46 @@ describe('estimateCost: tiers, duration, options', () => {
     expect(line(e, 'Glacier retrieval', 'Standard data').usd).toBeCloseTo(1024, 0);
   });
 
-  test('duration: first quota at once, then one quota a day, plus the tier job time', () => {
+  test('duration: the quota paces 250 TiB at 100 TiB per rolling 24 h (first quota at once)', () => {
     const e = estimateCost({ archives: [{ sizeBytes: TiB, count: 250 }], dailyQuotaBytes: 100 * TiB, tier: RetrievalTier.BULK });
-    expect(e.requestingDays).toBeCloseTo(1.5, 12);
-    expect(e.estimatedDays).toBeCloseTo(2, 12);
+    const d = e.duration;
+    // 100 at once, 100 when the first minute's bucket has left the window (24 h + 1 min), 50 a day later.
+    expect(d.requestingHours).toBeGreaterThan(48);
+    expect(d.requestingHours).toBeLessThan(48 + 3 / 60);
+    expect(d.requestRateHours).toBeCloseTo(250 / 100 / 3600, 12);
+    expect(d.requestedBytesPerDay).toEqual([100 * TiB, 100 * TiB, 50 * TiB]);
+    expect(d.totalHours).toBeCloseTo(4 + d.requestingHours + 12, 12);
     const small = estimateCost({ archives: [GB], tier: RetrievalTier.STANDARD });
-    expect(small.requestingDays).toBe(0);
-    expect(small.estimatedDays).toBeCloseTo(5 / 24, 12);
+    expect(small.duration.requestingHours).toBeCloseTo(0.01 / 3600, 12);
+    expect(small.duration.totalHours).toBeCloseTo(4 + 5 + 0.01 / 3600, 9);
+  });
+
+  test('duration: 10 M archives of 10 MiB take ~28 h of requests at 100/s, not half a day', () => {
+    const e = estimateCost({ archives: [{ sizeBytes: 10 * MiB, count: 10_000_000 }], tier: RetrievalTier.BULK });
+    const d = e.duration;
+    expect(d.requestsPerSecond).toBe(100);
+    expect(d.requestRateHours).toBeCloseTo(10_000_000 / 100 / 3600, 9);
+    // 95.4 TiB fit in the 100 TiB quota: the rate alone decides.
+    expect(d.requestingHours).toBeCloseTo(d.requestRateHours, 6);
+    expect(d.totalDays).toBeCloseTo((4 + 10_000_000 / 100 / 3600 + 12) / 24, 6);
+    expect(d.totalDays).toBeGreaterThan(1.8);
+    expect(d.requestedBytesPerDay).toHaveLength(2);
+    expect(Math.abs(d.requestedBytesPerDay[0] - 8_640_000 * 10 * MiB)).toBeLessThanOrEqual(10 * MiB);
+    expect(d.requestedBytesPerDay[0] + d.requestedBytesPerDay[1]).toBe(e.totalBytes);
+    expect(formatEstimate(e)).toMatch(/requesting: +27\.8 h \(10,000,000 InitiateJob at 100\/s in batches of 100: 27\.8 h\)/);
+  });
+
+  test('duration: rate and quota together (10 M archives of 20 MiB, 190.7 TiB)', () => {
+    const e = estimateCost({ archives: [{ sizeBytes: 20 * MiB, count: 10_000_000 }], assumptions: { inventoryJobHours: 0 } });
+    const d = e.duration;
+    const firstQuota = (100 * TiB) / (20 * MiB);
+    // The first quota goes out at the rate (14.6 h), the rest once it starts leaving the window 24 h later.
+    expect(d.requestingHours).toBeGreaterThan(24 + (10_000_000 - firstQuota) / 100 / 3600);
+    expect(d.requestingHours).toBeLessThan(24 + (10_000_000 - firstQuota) / 100 / 3600 + 0.1);
+    expect(d.totalHours).toBeCloseTo(d.requestingHours + 12, 9);
+    expect(formatEstimate(e)).toMatch(/waiting for the 100 TiB rolling 24-h quota/);
+    const faster = estimateCost({ archives: [{ sizeBytes: 20 * MiB, count: 10_000_000 }], assumptions: { requestsPerSecond: 1000 } });
+    expect(faster.duration.requestingHours).toBeLessThan(24 + 2);
   });
 
   test('cross-region transfer is priced only when asked for', () => {
@@ -177,7 +210,7 @@ describe('estimateCost: tiers, duration, options', () => {
   test('empty inventory costs nothing but is well-formed', () => {
     const e = estimateCost({ archives: [] });
     expect(e.totalUsd).toBe(0);
-    expect(e.estimatedDays).toBe(0);
+    expect(e.duration).toMatchObject({ requestingHours: 0, totalHours: 4, requestedBytesPerDay: [] });
     expect(formatEstimate(e)).toContain('Archives:        0');
   });
 });
@@ -210,7 +243,7 @@ describe('formatEstimate', () => {
     expect(text).toMatch(/S3 requests: \$/);
     expect(text).toMatch(/Total \(transfer \+ 1 month\): +\$/);
     expect(text).toMatch(/Minimum storage duration: +180 days/);
-    expect(text).toMatch(/Estimated duration: +0\.50 days/);
+    expect(text).toMatch(/Estimated duration: +16\.0 h \(0\.67 days\)/);
     expect(text).toMatch(/not verified/);
   });
 

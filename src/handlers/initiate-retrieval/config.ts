@@ -1,3 +1,4 @@
+import { DEFAULT_INITIATE_REQUESTS_PER_SECOND } from '../../core/pacing';
 import { requireEnv } from '../shared/clients';
 import { Env } from '../shared/schema';
 
@@ -31,7 +32,7 @@ export function requestConfig(): RequestConfig {
     ledgerTable: requireEnv(Env.METRICS_TABLE),
     dailyQuotaBytes: numberEnv(Env.DAILY_QUOTA_BYTES, NaN, positiveInteger, 'a positive whole number of bytes'),
     bucketSeconds: numberEnv(Env.QUOTA_BUCKET_SECONDS, 60, (v) => positiveInteger(v) && v <= 86_400, 'an integer from 1 to 86400'),
-    requestsPerSecond: numberEnv(Env.INITIATE_REQUESTS_PER_SECOND, 100, (v) => v > 0 && v <= 1000, 'a number from 0 (exclusive) to 1000'),
+    requestsPerSecond: numberEnv(Env.INITIATE_REQUESTS_PER_SECOND, DEFAULT_INITIATE_REQUESTS_PER_SECOND, (v) => v > 0 && v <= 1000, 'a number from 0 (exclusive) to 1000'),
     concurrency: numberEnv(Env.INITIATE_CONCURRENCY, 20, (v) => positiveInteger(v) && v <= 100, 'an integer from 1 to 100'),
     maxAttempts: numberEnv(Env.INITIATE_MAX_ATTEMPTS, 4, (v) => positiveInteger(v) && v <= 10, 'an integer from 1 to 10'),
   };
