@@ -156,7 +156,7 @@ export async function processChunkDelivery(
   message: ChunkMessage,
   receiveCount: number,
   maxReceives: number,
-): Promise<ChunkOutcome | 'archive-failed'> {
+): Promise<ChunkOutcome | 'archive-failed' | 'archive-finished'> {
   return failArchiveOnLastReceive({
     store: deps.store,
     log: deps.logger,

@@ -1,4 +1,5 @@
 import type { ArchiveStore } from './archive-store';
+import { TERMINAL_STATUSES } from '../../core/archive-lifecycle';
 import type { Log } from '../shared/logger';
 import type { ArchiveItem } from '../shared/schema';
 
@@ -32,17 +33,35 @@ export function lastReceiveReason(what: string, receiveCount: number, err: unkno
  * on the last receive the archive is marked FAILED with the reason instead, so it is never left
  * in flight behind a dead-lettered message (and the download-window extension never re-requests
  * it). The write is conditional on the job/upload the message belongs to, so a message of a
- * replaced job or upload cannot fail the archive's newer attempt.
+ * replaced job or upload cannot fail the archive's newer attempt. When the archive already ended
+ * meanwhile (another part of it failed on its own last receive at the same moment, say), the
+ * message is settled too ('archive-finished'): the archive has its status and reason, and a
+ * dead-lettered message would only raise the DLQ alarm for an archive already accounted for.
  */
-export async function failArchiveOnLastReceive<T>(options: LastReceiveOptions, work: () => Promise<T>): Promise<T | 'archive-failed'> {
+export async function failArchiveOnLastReceive<T>(options: LastReceiveOptions, work: () => Promise<T>): Promise<T | 'archive-failed' | 'archive-finished'> {
   try {
     return await work();
   } catch (err) {
     if (options.receiveCount < options.maxReceives) throw err;
     const found = await options.locate();
     if (!found) throw err;
+    const finished = (item: ArchiveItem): boolean => TERMINAL_STATUSES.includes(item.status);
+    const settle = (item: ArchiveItem): 'archive-finished' => {
+      options.log.warn('last receive of this message failed, but its archive already ended; settling the message', {
+        archiveId: item.archiveId,
+        runId: item.runId,
+        status: item.status,
+        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      });
+      return 'archive-finished';
+    };
+    if (finished(found.item)) return settle(found.item);
     const reason = lastReceiveReason(options.what, options.receiveCount, err);
-    if (!(await options.store.markFailed(found.item, reason, found.guard))) throw err;
+    if (!(await options.store.markFailed(found.item, reason, found.guard))) {
+      const now = await options.locate();
+      if (now && finished(now.item)) return settle(now.item);
+      throw err;
+    }
     options.log.error('last receive of this message failed; archive marked failed', {
       archiveId: found.item.archiveId,
       runId: found.item.runId,

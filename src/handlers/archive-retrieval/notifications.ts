@@ -144,7 +144,7 @@ export async function processNotificationDelivery(
   body: string,
   receiveCount: number,
   maxReceives: number,
-): Promise<NotificationOutcome | 'archive-failed'> {
+): Promise<NotificationOutcome | 'archive-failed' | 'archive-finished'> {
   return failArchiveOnLastReceive({
     store: deps.store,
     log: deps.logger,

@@ -113,7 +113,7 @@ export async function processValidationDelivery(
   message: ValidationMessage,
   receiveCount: number,
   maxReceives: number,
-): Promise<ValidationOutcome | 'archive-failed'> {
+): Promise<ValidationOutcome | 'archive-failed' | 'archive-finished'> {
   return failArchiveOnLastReceive({
     store: deps.store,
     log: deps.logger,

@@ -177,6 +177,21 @@ test('on the last receive a chunk that still fails marks its archive failed with
   expect(world.table.get(item.pk, 'chunk#00001')).toBeUndefined();
 });
 
+test('two parts failing on their last receive at the same moment: the second settles its message (archive already FAILED), nothing dead-letters', async () => {
+  const deps = world.chunkDeps();
+  const otherPartsReason = 'part 2 (copy from Glacier into S3) failed on all 40 receives (AccessDenied: Access Denied)';
+  // While part 1 is being copied, part 2's last receive fails the archive (the rehearsal's poison
+  // profile: UploadPart denied for good at this key, both parts retried in lockstep).
+  world.glacier.corrupt.set(item.jobId!, (d) => {
+    world.table.seed({ ...world.table.get(item.pk, 'archive')!, status: ArchiveStatus.FAILED, runStatus: `${item.runId}#failed`, failureReason: otherPartsReason });
+    return d.subarray(0, d.length - 100);
+  });
+  await expect(processChunkDelivery(deps, chunks[0], 40, 40)).resolves.toBe('archive-finished');
+  expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.FAILED, failureReason: otherPartsReason });
+  // Before the last receive the error still propagates (SQS retries; the next receive sees the FAILED archive).
+  await expect(processChunkDelivery(deps, chunks[1], 39, 40)).resolves.toBe('superseded');
+});
+
 test('a message for a replaced upload or a finished archive is acknowledged without work', async () => {
   await expect(processChunk(world.chunkDeps(), { ...chunks[0], uploadId: 'upload-from-an-earlier-attempt' })).resolves.toBe('superseded');
   world.table.seed({ ...world.table.get(item.pk, 'archive')!, status: ArchiveStatus.FAILED });
