@@ -14,6 +14,7 @@ import { LambdaHandler, SqsPoller, StreamPoller } from './services/lambda-poller
 import { LocalSqs } from './services/sqs';
 import { SfnApi, startSfnApi } from './sfn/api';
 import type { LambdaHandler as StageHandler, SfnRuntime } from './sfn/runner';
+import { realNow } from './virtual-time';
 import { Env, InventoryEnv, OrchestrationEnv, RecoveryEnv } from '../src/handlers/shared/schema';
 
 /**
@@ -100,6 +101,8 @@ export interface InitiatedJob {
   readonly bytes: number;
   readonly archiveId: string;
   readonly vaultName: string;
+  /** Wall-clock time Glacier accepted it (compared with the archive writes' `at`). */
+  readonly wallAt: number;
 }
 
 /**
@@ -183,6 +186,8 @@ export interface ArchiveWrite {
   readonly condition: string;
   /** :uploadId of the write, when it names one. */
   readonly uploadId?: string;
+  /** The status the write sets (a transition's :toStatus, a created item's status). */
+  readonly toStatus?: string;
   /** `injected:<type>` (refused before it ran), `applied`, `applied+injected:<type>`, or `not applied` (condition, error). */
   outcome: string;
 }
@@ -220,6 +225,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
         update: String(params.UpdateExpression ?? (params.Item ? 'PUT' : '')),
         condition: String(params.ConditionExpression ?? ''),
         uploadId: values[':uploadId']?.S,
+        toStatus: values[':toStatus']?.S ?? (params.Item as { status?: { S?: string } } | undefined)?.status?.S,
       };
     };
     if (op === 'TransactWriteItems') {
@@ -255,7 +261,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     dynamoHooks: {
       before: (op, body) => {
         const injected = faults.dynamo(op, body);
-        const writes = writesOf(op, body).map((w) => ({ ...w, at: new Date(), outcome: injected ? `injected:${injected.type}` : 'not applied' }));
+        const writes = writesOf(op, body).map((w) => ({ ...w, at: new Date(realNow()), outcome: injected ? `injected:${injected.type}` : 'not applied' }));
         archiveWrites.push(...writes);
         if (!injected && writes.length > 0) pendingWrites.set(body, writes);
         return injected;
@@ -291,7 +297,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       onJobInitiated: (job) => {
         if (job.action !== 'ArchiveRetrieval') return;
         initiatedJobs.push({
-          at: job.createdAt, bytes: job.rangeEnd - job.rangeStart + 1, archiveId: job.archive!.archiveId, vaultName: job.vaultName,
+          at: job.createdAt, bytes: job.rangeEnd - job.rangeStart + 1, archiveId: job.archive!.archiveId, vaultName: job.vaultName, wallAt: realNow(),
         });
       },
     },
@@ -355,6 +361,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     [OrchestrationEnv.INITIATE_STATE_MACHINE_ARN]: stateMachineArn(MACHINES.initiate),
     [OrchestrationEnv.STORAGE_CLASS]: 'DEEP_ARCHIVE',
     [OrchestrationEnv.RETRIEVAL_TIER]: 'Bulk',
+    // RunRecord refuses a tier the deployment does not allow; runs choose theirs (Bulk unless a run says otherwise).
+    [OrchestrationEnv.ALLOWED_RETRIEVAL_TIERS]: 'Bulk,Standard,Expedited',
     [OrchestrationEnv.METRICS_NAMESPACE]: NAMES.metricsNamespace,
   });
 

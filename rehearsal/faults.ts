@@ -6,11 +6,24 @@ import { S3Error } from './services/s3-fake';
 
 /*
  * Fault injection lives in the services; this controller decides, per request, what goes wrong.
- * Every fault here is transient: a correct pipeline must still copy every archive, verified.
+ * Every fault of the transient profiles is transient: a correct pipeline must still copy every
+ * archive, verified. The terminal profiles (TERMINAL_FAULT_PROFILES, set up by terminal-faults.ts)
+ * make some archives impossible to copy on purpose: exactly those must end FAILED with a reason.
  */
 
-export const FAULT_PROFILES = ['none', 'duplicates', 'throttling', '5xx', 'corrupt-chunk', 'crash-between-steps', 'expired-window', 'reordered', 'dynamodb-conflicts', 'crash-at-boundaries', 'stop-resume-twice', 'lost-notifications', 'all'] as const;
+export const FAULT_PROFILES = ['none', 'duplicates', 'throttling', '5xx', 'corrupt-chunk', 'crash-between-steps', 'expired-window', 'reordered', 'dynamodb-conflicts', 'crash-at-boundaries', 'stop-resume-twice', 'lost-notifications', 'all', 'poison', 'bad-rows', 'existing-objects'] as const;
 export type FaultProfile = typeof FAULT_PROFILES[number];
+
+/**
+ * Profiles whose faults are persistent for some archives or rows (not part of `all`): the run
+ * expects exactly those FAILED with their reason and everything else downloaded (terminal-faults.ts).
+ */
+export const TERMINAL_FAULT_PROFILES = ['poison', 'bad-rows', 'existing-objects'] as const;
+export type TerminalFaultProfile = typeof TERMINAL_FAULT_PROFILES[number];
+
+export function isTerminalFaultProfile(profile: FaultProfile): profile is TerminalFaultProfile {
+  return (TERMINAL_FAULT_PROFILES as readonly string[]).includes(profile);
+}
 
 export const FAULT_DESCRIPTIONS: Record<FaultProfile, string> = {
   'none': 'no faults',
@@ -25,7 +38,10 @@ export const FAULT_DESCRIPTIONS: Record<FaultProfile, string> = {
   'crash-at-boundaries': 'the handler dies at every step boundary (per-boundary counts): before/after UploadPart-PutObject, before/after an archive/chunk item write, before/after CompleteMultipartUpload; the first occurrence of each boundary always, then ~10 %, at most once per write',
   'stop-resume-twice': 'the orchestrator is stopped (StopExecution) and resumed (Resume runbook input) twice, at 25 % and 60 % downloaded; every object written exactly once',
   'lost-notifications': '~30 % of ARCHIVE-retrieval job completion notifications are never published (for good, every copy); RecoverLostNotifications (first step of DownloadWindowExtension) must find the overdue jobs with DescribeJob and re-announce them',
-  'all': 'every fault above at once (stop-resume-twice included)',
+  'all': 'every transient fault above at once (stop-resume-twice included)',
+  'poison': 'persistent: S3 denies PutObject at one small archive\'s key and UploadPart at one multipart archive\'s key (AccessDenied, always), one small and one multipart archive are rotten (their bytes never match the inventory tree hash), CompleteMultipartUpload is denied at one multipart archive\'s key (its validation message fails on every receive); exactly those end FAILED with a reason, with no Glacier request after that and at most maxRetrievalJobsPerArchive jobs each',
+  'bad-rows': 'the inventory holds unreadable rows of several kinds (bad CreationDate, negative Size, bad tree hash, empty ArchiveId, too few columns, an unterminated quote, a repeated ArchiveId); each ends a FAILED entry (its archive id, else `row <n>`) and downloaded + failed + skipped = rows',
+  'existing-objects': 'the destination bucket is pre-seeded with this library\'s verified copy of some archives (downloaded without a Glacier job) and with other objects at other archives\' keys (never overwritten: FAILED "destination key holds another object")',
 };
 
 /** The step boundaries `crash-at-boundaries` injects at (fault kinds `crash@<boundary>`). */
@@ -55,6 +71,12 @@ export class FaultController {
   /** Set by the environment: crashes only hit the pipeline's own bucket and items. */
   public scope?: FaultScope;
 
+  /**
+   * Destination keys whose writes S3 denies for good (`poison`): key → operations answered 403
+   * AccessDenied. Set by terminal-faults.ts for one run; cleared by setProfile.
+   */
+  public readonly deniedS3 = new Map<string, ReadonlySet<string>>();
+
   public get active(): FaultProfile {
     return this.profile;
   }
@@ -67,10 +89,11 @@ export class FaultController {
     this.events.length = 0;
     this.crashArmed = 0;
     this.crashLabel = 'crash-between-steps';
+    this.deniedS3.clear();
   }
 
   public has(kind: Exclude<FaultProfile, 'none' | 'all'>): boolean {
-    return this.profile === kind || this.profile === 'all';
+    return this.profile === kind || (this.profile === 'all' && !isTerminalFaultProfile(kind));
   }
 
   /** Glacier fake hook. */
@@ -99,6 +122,10 @@ export class FaultController {
 
   /** S3 fake hook (before a request). */
   public s3Before(operation: string, bucket?: string, key?: string): void {
+    if (key !== undefined && bucket === this.scope?.destinationBucket && this.deniedS3.get(key)?.has(operation)) {
+      this.note({ kind: `s3-denied:${operation}` });
+      throw new S3Error(403, 'AccessDenied', `Access Denied (rehearsal fault injection: ${operation} at this key is denied for good)`);
+    }
     if (this.has('crash-at-boundaries') && bucket === this.scope?.destinationBucket && key !== undefined) {
       if ((operation === 'UploadPart' || operation === 'PutObject') && this.crashAt('before-s3-write', `${operation}:${key}`)) {
         throw new S3Error(400, 'RehearsalInjectedCrash', `before ${operation}: ${CRASH_MESSAGE}`);
@@ -263,7 +290,7 @@ export class FaultController {
     return n;
   }
 
-  private note<T extends { kind: string }>(fault: T): T {
+  public note<T extends { kind: string }>(fault: T): T {
     this.injected.set(fault.kind, (this.injected.get(fault.kind) ?? 0) + 1);
     this.events.push({ at: this.now(), kind: fault.kind });
     return fault;

@@ -37,6 +37,8 @@ interface CiRun {
   readonly dailyQuotaBytes?: number;
   /** Run id suffix instead of the fault profile. */
   readonly label?: string;
+  /** Vault seed instead of `<--seed>-<matrix index>` (a run that needs a vault of a certain shape). */
+  readonly seed?: string;
   /** Stop the orchestrator once this fraction is downloaded, then resume the run. */
   readonly stopAndResumeAt?: number;
   /** Every key written exactly once (profiles without redelivered work). */
@@ -77,6 +79,11 @@ const CI_MATRIX: CiRun[] = [
   { faults: 'none', label: 'resume', archives: 12, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB, stopAndResumeAt: 0.3, requireExactlyOnce: true },
   // A transfer, two destination objects tampered with, then a dry and a real VaultDecommission.
   { faults: 'none', label: 'decommission', archives: 6, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB, decommission: true, requireExactlyOnce: true },
+  // Persistent faults (terminal-faults.ts): exactly the poisoned archives end FAILED with their reason.
+  // This seed's vault has the three multipart archives the profile needs (35 MiB).
+  { faults: 'poison', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 40 * MiB, seed: 'poison-28' },
+  { faults: 'bad-rows', archives: 8, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB, requireExactlyOnce: true },
+  { faults: 'existing-objects', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB, requireExactlyOnce: true },
 ];
 
 async function main(): Promise<number> {

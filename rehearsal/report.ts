@@ -7,6 +7,7 @@ import { Environment, NAMES } from './environment';
 import type { FaultProfile } from './faults';
 import { explainSdkNoise } from './report/sdk-noise';
 import type { TimelinePoint } from './report/timeline';
+import { checkExpectations, RunExpectations } from './terminal-faults';
 import type { GeneratedArchive } from './vault-generator';
 import { assignUniqueKeys, keyForArchive } from '../src/core/archive-naming';
 import { fmtBytes } from '../src/core/cost';
@@ -73,6 +74,8 @@ export interface RunReport {
   readonly runId: string;
   readonly faults: FaultProfile;
   readonly archives: number;
+  /** Unreadable rows of the inventory (each a FAILED entry of its own, counted in `failed`). */
+  readonly unreadableRows?: number;
   readonly bytes: number;
   readonly downloaded: number;
   readonly failed: number;
@@ -93,6 +96,8 @@ export interface RunReport {
   readonly rewrittenAfterReset: number;
   readonly metricsMismatches: string[];
   readonly dlq: Record<string, number>;
+  /** The dead-lettered messages (first 20 per queue, bodies cut at 2,000 characters). */
+  readonly dlqMessages?: { queue: string; body: string }[];
   readonly strayObjects: string[];
   readonly openUploads: number;
   /** Per open upload: its key and id, the archive item's final state and the upload's history (diagnostics). */
@@ -194,13 +199,22 @@ async function readText(env: Environment, key: string): Promise<string> {
  * summary.json counts match.
  */
 async function checkRunReport(env: Environment, report: { prefix: string; manifestKey: string; failedArchivesKey: string } | undefined,
-  archives: readonly GeneratedArchive[], items: Map<string, Record<string, unknown>>): Promise<string[]> {
+  archives: readonly GeneratedArchive[], items: Map<string, Record<string, unknown>>, rowItems: readonly Record<string, unknown>[]): Promise<string[]> {
   if (!report) return ['run report: the orchestrator did not write one (no $.report.prefix in its output)'];
   const problems: string[] = [];
   try {
-    const manifest = parseCsv(await readText(env, report.manifestKey), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+    const allRows = parseCsv(await readText(env, report.manifestKey), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+    // An unreadable inventory row's entry (its id may repeat a readable archive's): matched by id and reason.
+    const manifest = [...allRows];
+    let rowEntriesMissing = 0;
+    for (const item of rowItems) {
+      const at = manifest.findIndex((r) => r.ArchiveId === item.archiveId && r.Status === item.status && r.Reason === item.failureReason);
+      if (at < 0) rowEntriesMissing++;
+      else manifest.splice(at, 1);
+    }
+    if (rowEntriesMissing > 0) problems.push(`run report: manifest.csv lacks ${rowEntriesMissing} of the ${rowItems.length} unreadable inventory row(s) (id, status, reason)`);
     const byId = new Map(manifest.map((r) => [r.ArchiveId, r]));
-    if (manifest.length !== archives.length || byId.size !== archives.length) problems.push(`run report: manifest.csv has ${manifest.length} row(s) (${byId.size} distinct) for ${archives.length} archives`);
+    if (manifest.length !== archives.length || byId.size !== archives.length) problems.push(`run report: manifest.csv has ${manifest.length} archive row(s) (${byId.size} distinct) for ${archives.length} archives`);
     let wrong = 0;
     for (const a of archives) {
       const row = byId.get(a.archiveId);
@@ -214,14 +228,16 @@ async function checkRunReport(env: Environment, report: { prefix: string; manife
       if (record.kind === 'archive') failedIds.push(record.archiveId);
       else rowErrors.push(JSON.stringify(record).slice(0, 120));
     }
-    if (rowErrors.length > 0) problems.push(`run report: failed_archives.csv does not parse as a Glacier inventory: ${rowErrors[0]}`);
-    const failed = archives.filter((a) => items.get(a.archiveId)?.status === ArchiveStatus.FAILED).map((a) => a.archiveId).sort();
-    if (JSON.stringify([...failedIds].sort()) !== JSON.stringify(failed)) {
-      problems.push(`run report: failed_archives.csv lists ${failedIds.length} archive(s), the table has ${failed.length} failed`);
+    // Unreadable rows are listed as they were read; they need not parse.
+    if (rowErrors.length > rowItems.length) problems.push(`run report: failed_archives.csv does not parse as a Glacier inventory: ${rowErrors[0]}`);
+    const failed = archives.filter((a) => items.get(a.archiveId)?.status === ArchiveStatus.FAILED).map((a) => a.archiveId);
+    const missing = failed.filter((id) => !failedIds.includes(id));
+    if (missing.length > 0 || failedIds.length + rowErrors.length !== failed.length + rowItems.length) {
+      problems.push(`run report: failed_archives.csv lists ${failedIds.length} archive(s) and ${rowErrors.length} unreadable row(s), the table has ${failed.length} failed archive(s) and ${rowItems.length} unreadable row(s)${missing.length > 0 ? ` (${missing.length} failed archive(s) missing)` : ''}`);
     }
     const summary = JSON.parse(await readText(env, `${report.prefix}summary.json`)) as { counts: Record<string, number> };
     for (const status of Object.values(ArchiveStatus)) {
-      const n = archives.filter((a) => items.get(a.archiveId)?.status === status).length;
+      const n = archives.filter((a) => items.get(a.archiveId)?.status === status).length + rowItems.filter((i) => i.status === status).length;
       if ((summary.counts[status] ?? 0) !== n) problems.push(`run report: summary.json ${status} = ${summary.counts[status]}, true ${n}`);
     }
   } catch (e) {
@@ -250,9 +266,15 @@ export async function buildReport(env: Environment, input: {
   requireExactlyOnce?: boolean;
   /** The orchestrator's run report (CleanupRunReport output); absent = not written. */
   runReport?: { prefix: string; manifestKey: string; failedArchivesKey: string };
+  /** A terminal fault profile's expectations (terminal-faults.ts): exactly these archives and rows may fail. */
+  expectations?: RunExpectations;
+  /** Glacier jobs one archive may take in this run (maxRetrievalJobsPerArchive); absent = not checked (a resume resets the count). */
+  retrievalJobBound?: number;
 }): Promise<RunReport> {
   const { runId, archives } = input;
   const items = new Map<string, Record<string, unknown>>();
+  /** FAILED entries of unreadable inventory rows (keyed by row: their id may repeat a readable archive's). */
+  const rowItems: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
     const page = await env.doc.send(new ScanCommand({
@@ -261,12 +283,17 @@ export async function buildReport(env: Environment, input: {
       FilterExpression: 'sk = :sk AND runId = :run',
       ExpressionAttributeValues: { ':sk': 'archive', ':run': runId },
     }));
-    for (const item of page.Items ?? []) items.set(item.archiveId as string, item);
+    for (const item of page.Items ?? []) {
+      if (item.inventoryRow !== undefined) rowItems.push(item);
+      else items.set(item.archiveId as string, item);
+    }
     start = page.LastEvaluatedKey;
   } while (start);
 
   const problems: string[] = [];
   const results: ArchiveResult[] = [];
+  const runJobs = env.initiatedJobs.filter((j) => input.vaultName === undefined || j.vaultName === input.vaultName);
+  const runJobsOf = (archiveId: string): typeof runJobs => runJobs.filter((j) => j.archiveId === archiveId);
   const namedKeys = expectedObjectKeys(archives, input.keyPrefix);
   let rewritten = 0;
   let rewrittenAfterReset = 0;
@@ -320,22 +347,32 @@ export async function buildReport(env: Environment, input: {
     }
     results.push({ archiveId: archive.archiveId, size: archive.size, status, objectKey: item?.objectKey as string | undefined, problems: own });
   }
-  const count = (s: string): number => results.filter((r) => r.status === s).length;
+  const count = (s: string): number => results.filter((r) => r.status === s).length + rowItems.filter((i) => i.status === s).length;
   const downloaded = count(ArchiveStatus.DOWNLOADED);
   const failed = count(ArchiveStatus.FAILED);
   const skipped = count(ArchiveStatus.SKIPPED);
-  const lost = archives.length - downloaded - failed - skipped;
+  // Every row of the inventory: the vault's archives and the unreadable rows the profile put in.
+  const unreadableRows = Math.max(rowItems.length, input.expectations?.badRows.length ?? 0);
+  const lost = archives.length + unreadableRows - downloaded - failed - skipped;
   const unverified = downloaded - verified;
   for (const r of results.filter((x) => x.problems.length > 0)) problems.push(`archive ${r.archiveId.slice(0, 12)}…: ${r.problems.join('; ')}`);
   for (const r of results.filter((x) => ![ArchiveStatus.DOWNLOADED, ArchiveStatus.FAILED, ArchiveStatus.SKIPPED].includes(x.status as ArchiveStatus))) {
     problems.push(`archive ${r.archiveId.slice(0, 12)}… LOST: ended in status ${r.status}`);
   }
-  const failedWithReason = results.filter((r) => r.status === ArchiveStatus.FAILED && typeof items.get(r.archiveId)?.failureReason === 'string'
-    && items.get(r.archiveId)!.failureReason !== '').length;
+  const hasReason = (item: Record<string, unknown> | undefined): boolean => typeof item?.failureReason === 'string' && item.failureReason !== '';
+  const failedWithReason = results.filter((r) => r.status === ArchiveStatus.FAILED && hasReason(items.get(r.archiveId))).length
+    + rowItems.filter((i) => i.status === ArchiveStatus.FAILED && hasReason(i)).length;
   if (failed > failedWithReason) problems.push(`${failed - failedWithReason} archive(s) recorded failed WITHOUT a failureReason`);
-  if (failedWithReason > 0 && input.requireAllDownloaded) {
-    problems.push(`${failedWithReason} archive(s) failed (with a reason) although every injected fault is transient`);
+  const unexpectedFailures = results.filter((r) => r.status === ArchiveStatus.FAILED && !input.expectations?.failed.has(r.archiveId)).length;
+  if (unexpectedFailures > 0 && input.requireAllDownloaded) {
+    problems.push(`${unexpectedFailures} archive(s) failed (with a reason) although ${input.expectations ? 'the profile poisoned other ones' : 'every injected fault is transient'}`);
   }
+  if (input.expectations) {
+    problems.push(...checkExpectations(env, input.expectations, { archives, items, rowItems, jobsOf: (id) => runJobsOf(id).length }));
+  } else if (rowItems.length > 0) {
+    problems.push(`${rowItems.length} unreadable inventory row(s) recorded, the generated inventory has none: ${String(rowItems[0].failureReason).slice(0, 160)}`);
+  }
+  problems.push(...checkRequestsOfFailedArchives(env, items, runJobsOf, input.retrievalJobBound));
 
   // Request order: partition files are requested one after the other, in key order.
   if (input.fileOf && input.vaultName) {
@@ -355,8 +392,9 @@ export async function buildReport(env: Environment, input: {
   const quota = checkQuota(env, input.vaultName, ledger, problems);
   for (const status of Object.values(ArchiveStatus)) {
     const inStatus = archives.filter((a) => items.get(a.archiveId)?.status === status);
-    const trueCount = inStatus.length;
-    const trueBytes = inStatus.reduce((n, a) => n + a.size, 0);
+    const rowsInStatus = rowItems.filter((i) => i.status === status);
+    const trueCount = inStatus.length + rowsInStatus.length;
+    const trueBytes = inStatus.reduce((n, a) => n + a.size, 0) + rowsInStatus.reduce((n, i) => n + Number(i.size ?? 0), 0);
     const gotCount = Number(metrics[countAttribute(status)] ?? 0);
     const gotBytes = Number(metrics[bytesAttribute(status)] ?? 0);
     if (gotCount !== trueCount) metricsMismatches.push(`${countAttribute(status)} = ${gotCount}, true ${trueCount}`);
@@ -365,11 +403,14 @@ export async function buildReport(env: Environment, input: {
   problems.push(...metricsMismatches.map((m) => `metrics: ${m}`));
 
   const dlq: Record<string, number> = {};
+  const dlqMessages: { queue: string; body: string }[] = [];
   for (const queue of env.sqs.queues.values()) {
     const bodies = await env.sqs.drain(queue.dlqUrl);
     dlq[queue.name] = bodies.length;
+    dlqMessages.push(...bodies.slice(0, 20).map((body) => ({ queue: queue.name, body: body.slice(0, 2000) })));
     if (bodies.length > 0) problems.push(`DLQ ${queue.name}-dlq holds ${bodies.length} message(s), e.g. ${bodies[0].slice(0, 160)}`);
   }
+  for (const key of input.expectations?.keptObjects.keys() ?? []) expectedKeys.add(key);
   const strayObjects = env.s3.listKeys(NAMES.bucket).filter((k) => k.startsWith(input.keyPrefix) && !expectedKeys.has(k));
   if (strayObjects.length > 0) problems.push(`${strayObjects.length} object(s) in the bucket that belong to no downloaded archive`);
   const open = env.s3.openUploads(NAMES.bucket).filter((u) => u.key.startsWith(input.keyPrefix));
@@ -391,8 +432,7 @@ export async function buildReport(env: Environment, input: {
   };
   const openUploadDetails = open.map((u) => describeOpenUpload(env, u, [...items.values()].find((i) => i.objectKey === u.key), input.startedAt));
   if (openUploads > 0 && lost === 0) problems.push(`${openUploads} multipart upload(s) left open (storage leak)`);
-  problems.push(...await checkRunReport(env, input.runReport, archives, items));
-  const runJobs = env.initiatedJobs.filter((j) => input.vaultName === undefined || j.vaultName === input.vaultName);
+  problems.push(...await checkRunReport(env, input.runReport, archives, items, rowItems));
   const discarded = env.pollers.metrics.discarded.length;
   if (discarded > 0) problems.push(`${discarded} stream record(s) given up by the metrics event source`);
   if (input.timedOut) problems.push('the run timed out before every archive reached a final status');
@@ -401,6 +441,7 @@ export async function buildReport(env: Environment, input: {
     runId,
     faults: input.faults,
     archives: archives.length,
+    unreadableRows,
     bytes: archives.reduce((n, a) => n + a.size, 0),
     downloaded,
     failed,
@@ -412,6 +453,7 @@ export async function buildReport(env: Environment, input: {
     rewrittenAfterReset,
     metricsMismatches,
     dlq,
+    dlqMessages,
     strayObjects,
     openUploads,
     openUploadDetails,
@@ -429,9 +471,12 @@ export async function buildReport(env: Environment, input: {
     timedOut: input.timedOut,
     wallTimeMs: Date.now() - input.startedAt,
     problems,
-    failures: results.filter((r) => r.status !== ArchiveStatus.DOWNLOADED).map((r) => ({
-      archiveId: r.archiveId, status: r.status, reason: items.get(r.archiveId)?.failureReason as string | undefined,
-    })),
+    failures: [
+      ...results.filter((r) => r.status !== ArchiveStatus.DOWNLOADED).map((r) => ({
+        archiveId: r.archiveId, status: r.status, reason: items.get(r.archiveId)?.failureReason as string | undefined,
+      })),
+      ...rowItems.map((i) => ({ archiveId: String(i.archiveId), status: String(i.status), reason: i.failureReason as string | undefined })),
+    ],
     failedWithReason,
     quota,
     archiveRows: results.map((r) => ({
@@ -441,13 +486,33 @@ export async function buildReport(env: Environment, input: {
       status: r.status,
       reason: items.get(r.archiveId)?.failureReason as string | undefined,
       problems: r.problems,
-      jobs: runJobs.filter((j) => j.archiveId === r.archiveId).length,
+      jobs: runJobsOf(r.archiveId).length,
     })),
     glacierJobs: runJobs.map((j) => ({ at: j.at, bytes: j.bytes, archiveId: j.archiveId })),
     faultEvents: [...env.faults.events],
     pipelineReportPrefix: input.runReport?.prefix,
     ok: problems.length === 0,
   };
+}
+
+/**
+ * No archive took more Glacier jobs than the bound, and none that ended FAILED was requested from
+ * Glacier after the write that made it FAILED (wall clock: Glacier's InitiateJob and the DynamoDB
+ * proxy's applied write).
+ */
+function checkRequestsOfFailedArchives(env: Environment, items: ReadonlyMap<string, Record<string, unknown>>,
+  jobsOf: (archiveId: string) => readonly { wallAt: number }[], bound: number | undefined): string[] {
+  const problems: string[] = [];
+  for (const [archiveId, item] of items) {
+    const jobs = jobsOf(archiveId);
+    if (bound !== undefined && jobs.length > bound) problems.push(`archive ${archiveId.slice(0, 12)}… took ${jobs.length} Glacier jobs, more than maxRetrievalJobsPerArchive ${bound}`);
+    if (item.status !== ArchiveStatus.FAILED) continue;
+    const failedAt = env.archiveWrites.filter((w) => w.pk === item.pk && w.toStatus === ArchiveStatus.FAILED && w.outcome.startsWith('applied'))
+      .reduce((last, w) => Math.max(last, w.at.getTime()), -Infinity);
+    const after = jobs.filter((j) => j.wallAt > failedAt).length;
+    if (failedAt > -Infinity && after > 0) problems.push(`archive ${archiveId.slice(0, 12)}… was requested from Glacier ${after} time(s) after it became FAILED`);
+  }
+  return problems;
 }
 
 const short = (id: unknown): string => (typeof id === 'string' ? `${id.slice(0, 8)}…` : String(id));
@@ -512,7 +577,7 @@ export function formatUploads(report: Pick<RunReport, 'uploads' | 'openUploads'>
 export function formatReport(report: RunReport): string {
   const lines = [
     `── run ${report.runId} (faults: ${report.faults}) ${report.ok ? 'PASS' : 'FAIL'} in ${(report.wallTimeMs / 1000).toFixed(1)} s`,
-    `   archives ${report.archives} (${fmtBytes(report.bytes)}): downloaded ${report.downloaded} (verified ${report.verified}), `
+    `   archives ${report.archives} (${fmtBytes(report.bytes)})${report.unreadableRows ? ` + ${report.unreadableRows} unreadable inventory row(s)` : ''}: downloaded ${report.downloaded} (verified ${report.verified}), `
       + `failed ${report.failed} (with a reason ${report.failedWithReason}), skipped ${report.skipped}, lost ${report.lost}, unverified ${report.unverified}; `
       + `bytes verified ${report.verifiedBytes} of ${report.bytes}; ${formatRewrites(report)}`,
     `   conditional-write conflicts answered: ${report.conflicts.total} (ConditionalCheckFailed ${report.conflicts.conditionalCheckFailed}, `

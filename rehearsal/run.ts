@@ -4,13 +4,15 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { checkDecommission } from './decommission-check';
 import { Environment, NAMES, TiB } from './environment';
-import { CRASH_BOUNDARIES, FaultProfile } from './faults';
-import { buildReport, RunReport, StageSummary } from './report';
+import { CRASH_BOUNDARIES, FaultProfile, isTerminalFaultProfile } from './faults';
+import { buildReport, expectedObjectKeys, RunReport, StageSummary } from './report';
 import type { ProgressSink } from './report/progress';
 import { StatusTimeline } from './report/timeline';
 import { sleep } from './services/common';
 import { launchInput, OrchestratedRun, resumeInput } from './stages/orchestrator';
+import { prepareTerminalFaults } from './terminal-faults';
 import { generateVault, SizeProfile } from './vault-generator';
+import { maxRetrievalJobsFromEnv } from '../src/handlers/shared/archive-transition';
 import { ArchiveStatus, countAttribute, InventoryEnv, metricsPk, partitionPrefix, runStatusKey, TransferTable } from '../src/handlers/shared/schema';
 
 export interface RunOptions {
@@ -122,7 +124,10 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   env.archiveWrites.length = 0;
   env.faults.setProfile(options.faults, options.seed);
   env.dailyQuotaBytes = options.dailyQuotaBytes ?? TiB;
-  const tier = options.tier ?? 'Bulk';
+  // poison: its messages are retried in wall time (2-s visibility), during which the clock cannot
+  // jump, so Bulk jobs completing hours apart would cost minutes of wall time each; Expedited jobs
+  // complete minutes apart.
+  const tier = options.tier ?? (options.faults === 'poison' ? 'Expedited' : 'Bulk');
   const vaultName = `rehearsal-${runId}`;
   const keyPrefix = `runs/${runId}/`;
 
@@ -135,6 +140,12 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   // third of the vault (≥ 2 partitions, 5 rows per file) so partition and file order are exercised.
   process.env[InventoryEnv.DESTINATION_PREFIX] = keyPrefix;
   process.env[InventoryEnv.PARTITION_SIZE] = String(Math.max(1, Math.ceil(vault.totalBytes / 3)));
+  // poison, bad-rows, existing-objects: the faults that exactly some archives or rows must fail on.
+  const expectations = isTerminalFaultProfile(options.faults)
+    ? await prepareTerminalFaults(env, {
+      profile: options.faults, vaultName, archives: vault.archives, keys: expectedObjectKeys(vault.archives, keyPrefix), keyPrefix, chunkSize: options.chunkSize,
+    })
+    : undefined;
 
   const expiredWindow = env.faults.has('expired-window');
   let windowPhase: 'copy-paused' | 'done' = expiredWindow ? 'copy-paused' : 'done';
@@ -218,6 +229,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     await sleep(isIdle ? 20 : 40);
   }
   if (windowPhase !== 'done') env.pollers.chunks.start();
+  await expectations?.restore();
   await Promise.race([Promise.allSettled(scheduled), sleep(5_000)]);
   const final: Record<string, number> = {};
   for (const s of [ArchiveStatus.PENDING, ArchiveStatus.REQUESTED, ArchiveStatus.STAGED, ArchiveStatus.DOWNLOADED, ArchiveStatus.FAILED]) final[s] = await countStatus(env, runId, s);
@@ -239,6 +251,9 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     requireExactlyOnce: options.requireExactlyOnce ?? options.faults === 'stop-resume-twice',
     fileOf: partitions.fileOf,
     runReport: runReport?.prefix ? { prefix: runReport.prefix, manifestKey: runReport.manifestKey!, failedArchivesKey: runReport.failedArchivesKey! } : undefined,
+    expectations,
+    // A resume resets each archive's job count, so the bound holds per attempt: checked in runs without one.
+    retrievalJobBound: stops.length === 0 ? maxRetrievalJobsFromEnv() : undefined,
   });
   const initiations = run.executionsOf('InitiateRetrieval');
   const windows = run.windowExecutions();

@@ -106,6 +106,11 @@ export interface GlacierFake extends RunningService {
   isExpired(job: FakeJob): boolean;
   /** Archive ids a vault holds now (undefined when the vault does not exist). */
   archiveIds(vaultName: string): string[] | undefined;
+  /**
+   * Rewrites the data rows of the vault's CSV inventory (one line per archive, in vault order, no
+   * header) before they are served: the `bad-rows` profile inserts unreadable rows.
+   */
+  rewriteCsvInventory(vaultName: string, rewrite: (rows: string[]) => string[]): void;
   /** Removes all vaults and jobs (between runs). */
   clear(): void;
 }
@@ -154,7 +159,7 @@ export async function startGlacierFake(options: GlacierFakeOptions): Promise<Gla
   };
   const inventoryDelayMs = options.inventoryDelayMs ?? 4 * 3_600_000;
   const windowMs = options.downloadWindowMs ?? 24 * 3_600_000;
-  const vaults = new Map<string, { name: string; createdAt: string; archives: Map<string, ArchiveSource> }>();
+  const vaults = new Map<string, { name: string; createdAt: string; archives: Map<string, ArchiveSource>; rewriteCsvRows?: (rows: string[]) => string[] }>();
   const jobs = new Map<string, FakeJob>();
   const rangeHashes = new Map<string, string>();
   let spread = 0;
@@ -230,7 +235,8 @@ export async function startGlacierFake(options: GlacierFakeOptions): Promise<Gla
     }
     // Glacier's CSV: a quote inside a quoted field is escaped with a backslash (not doubled).
     const quote = (text: string): string => `"${text.replace(/"/g, '\\"')}"`;
-    const rows = archives.map((a) => [a.archiveId, quote(a.description), a.creationDate, String(a.size), a.treeHash].join(','));
+    const listed = archives.map((a) => [a.archiveId, quote(a.description), a.creationDate, String(a.size), a.treeHash].join(','));
+    const rows = vaults.get(vaultName)!.rewriteCsvRows?.(listed) ?? listed;
     return Buffer.from(['ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash', ...rows].join('\n') + '\n');
   };
 
@@ -492,6 +498,11 @@ export async function startGlacierFake(options: GlacierFakeOptions): Promise<Gla
     downloadWindowMs: windowMs,
     createVault: (name) => {
       if (!vaults.has(name)) vaults.set(name, { name, createdAt: clock.isoNow(), archives: new Map() });
+    },
+    rewriteCsvInventory: (vaultName, rewrite) => {
+      const vault = vaults.get(vaultName);
+      if (!vault) throw new Error(`no vault ${vaultName}`);
+      vault.rewriteCsvRows = rewrite;
     },
     addArchive: (vaultName, archive) => {
       const vault = vaults.get(vaultName);

@@ -1,7 +1,7 @@
 /* eslint-disable @stylistic/max-len */
 import { createServer, IncomingMessage } from 'http';
 import { PassThrough } from 'stream';
-import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SetQueueAttributesCommand, SQSClient, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { createRequestHandler } from 'local-aws-sqs';
 import { ApiStats, closeServer, listenLocal, readBody, RunningService } from './common';
 import { forwardRequest, replayHeaders } from './forward';
@@ -36,6 +36,8 @@ export interface LocalSqs extends RunningService {
   /** Removes and returns every message body of a queue (used to read DLQs for the report). */
   drain(url: string): Promise<string[]>;
   purge(url: string): Promise<void>;
+  /** Changes a queue's RedrivePolicy maxReceiveCount (as a deployment's chunkMaxReceiveCount would). */
+  setMaxReceiveCount(name: string, maxReceiveCount: number): Promise<void>;
 }
 
 /**
@@ -128,6 +130,14 @@ export async function startSqs(definitions: QueueDefinition[], options: { stats?
     },
     purge: async (url) => {
       await client.send(new PurgeQueueCommand({ QueueUrl: url }));
+    },
+    setMaxReceiveCount: async (name, maxReceiveCount) => {
+      const queue = queues.get(name);
+      if (!queue) throw new Error(`no queue ${name}`);
+      await client.send(new SetQueueAttributesCommand({
+        QueueUrl: queue.url,
+        Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: queue.dlqArn, maxReceiveCount }) },
+      }));
     },
     stop: async () => {
       client.destroy();
