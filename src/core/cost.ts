@@ -10,8 +10,15 @@ import { DEFAULT_CHUNK_SIZE, planChunks } from './chunk-plan';
 import { ArchiveRuns, DEFAULT_INITIATE_BATCH_SIZE, DEFAULT_INITIATE_REQUESTS_PER_SECOND, QUOTA_WINDOW_SECONDS, scheduleRequests } from './pacing';
 import { PriceFigure, PriceTable, RetrievalTier, DestinationStorageClass, US_EAST_1_PRICES } from './prices';
 
-/** AWS bills GB as 2^30 bytes. */
+/**
+ * The GB AWS bills in (retrieval, storage GB-months, data transfer, Lambda GB-seconds): 2^30 bytes,
+ * i.e. one GiB. The estimate writes sizes in binary units and says GB only for these billed quantities.
+ */
 export const GB = 1024 ** 3;
+
+/** The report's note on units. */
+export const UNITS_NOTE = 'Units: sizes are binary (1 KiB = 2^10 bytes, MiB 2^20, GiB 2^30, TiB 2^40); "GB" appears only where AWS bills per GB '
+  + '(retrieval, GB-months of storage, transfer, Lambda GB-seconds), and AWS\'s billing GB is 2^30 bytes = 1 GiB.';
 const KiB = 1024;
 /** The only minimum billable object size S3 uses today (IA classes, Glacier IR). */
 const MIN_BILLABLE_128K = 128 * KiB;
@@ -130,11 +137,11 @@ export interface CostAssumptions {
   readonly inventoryJobHours?: number;
   /** Lambda seconds per archive for InitiateJob + bookkeeping. Default 0.05. */
   readonly initiateSecondsPerArchive?: number;
-  /** Memory (MB) of the small Lambdas (initiate, notification, finalize). Default 256. */
+  /** Memory (MB as Lambda counts it, 2^20 bytes) of the small Lambdas (initiate, notification, finalize). Default 256. */
   readonly smallLambdaMemoryMB?: number;
   /** Lambda seconds to handle one job-completion notification. Default 0.2. */
   readonly notifySecondsPerArchive?: number;
-  /** Memory (MB) of the copy Lambda (streams GetJobOutput → S3). Default 1024. */
+  /** Memory (MB as Lambda counts it, 2^20 bytes) of the copy Lambda (streams GetJobOutput → S3). Default 1024. */
   readonly copyLambdaMemoryMB?: number;
   /** Copy throughput of one copy invocation, bytes/second. Default 64 MiB/s. */
   readonly copyBytesPerSecond?: number;
@@ -213,6 +220,8 @@ export interface CostEstimate {
   readonly minimumStorageCommitmentUsd: number;
   /** Duration: the transfer's own pacing (src/core/pacing.ts scheduleRequests) run over the archives. */
   readonly duration: DurationEstimate;
+  /** Bytes in the GB of every GB-denominated line (GB, GB-month, GB-s): AWS bills GB as 2^30 bytes. */
+  readonly billingGbBytes: number;
   /** Figures used that are marked unverified in the price table. */
   readonly unverifiedPrices: readonly string[];
 }
@@ -311,18 +320,18 @@ export function estimateCost(input: CostInput): CostEstimate {
   // First-month storage in the destination class.
   const T = 'First-month storage';
   const billableAtClass = s.totalBytes + (cls.minimumBillableBytes > 0 ? s.shortfallBelow128K : 0);
-  add(T, `${storageClass} data${cls.minimumBillableBytes > 0 ? ' (128 KB minimum billable size)' : ''}`,
+  add(T, `${storageClass} data${cls.minimumBillableBytes > 0 ? ' (128 KiB minimum billable size)' : ''}`,
     billableAtClass / GB, 'GB-month', cls.storagePerGBMonth, 1);
   if (cls.overheadBytesAtClassRate > 0) {
-    add(T, `per-object overhead ${cls.overheadBytesAtClassRate / KiB} KB at ${storageClass} rate`,
+    add(T, `per-object overhead ${cls.overheadBytesAtClassRate / KiB} KiB at ${storageClass} rate`,
       (s.count * cls.overheadBytesAtClassRate) / GB, 'GB-month', cls.storagePerGBMonth, 1);
   }
   if (cls.overheadBytesAtStandardRate > 0) {
-    add(T, `per-object overhead ${cls.overheadBytesAtStandardRate / KiB} KB at STANDARD rate`,
+    add(T, `per-object overhead ${cls.overheadBytesAtStandardRate / KiB} KiB at STANDARD rate`,
       (s.count * cls.overheadBytesAtStandardRate) / GB, 'GB-month', prices.s3[DestinationStorageClass.STANDARD].storagePerGBMonth, 1);
   }
   if (cls.monitoringPer1000Objects) {
-    add(T, 'monitoring and automation (objects ≥ 128 KB)', s.countAtLeast128K, 'objects', cls.monitoringPer1000Objects, 1000);
+    add(T, 'monitoring and automation (objects ≥ 128 KiB)', s.countAtLeast128K, 'objects', cls.monitoringPer1000Objects, 1000);
   }
 
   // Lambda: GB-seconds per path + invocations.
@@ -376,6 +385,7 @@ export function estimateCost(input: CostInput): CostEstimate {
     minimumStorageDays: cls.minimumDays,
     minimumStorageCommitmentUsd: (firstMonthStorageUsd * cls.minimumDays) / DAYS_PER_MONTH,
     duration,
+    billingGbBytes: GB,
     unverifiedPrices: [...unverified],
   };
 }
@@ -495,6 +505,8 @@ export function formatEstimate(e: CostEstimate): string {
     out.push(`Minimum storage duration:   ${e.minimumStorageDays} days, i.e. ${formatUsd(e.minimumStorageCommitmentUsd)} of storage billed even if deleted earlier`);
   }
   out.push(...formatDuration(e));
+  out.push('');
+  out.push(UNITS_NOTE);
   if (e.unverifiedPrices.length > 0) {
     out.push('');
     out.push(`${e.unverifiedPrices.length} price(s) used are not verified against a source; check them on the AWS pricing pages.`);

@@ -247,6 +247,24 @@ describe('formatEstimate', () => {
     expect(text).toMatch(/not verified/);
   });
 
+  test.each(Object.values(DestinationStorageClass))('binary units throughout; GB only on quantities AWS bills per GB, and said so (%s)', (storageClass) => {
+    const e = estimateCost({ archives: [1000, 200 * KiB, 3 * GB + 5, 20 * TiB], storageClass, crossRegion: true, chunkSizeBytes: 64 * MiB });
+    const lines = formatEstimate(e).split('\n');
+    const note = lines.filter((l) => l.startsWith('Units:'));
+    expect(note).toHaveLength(1);
+    expect(note[0]).toMatch(/AWS's billing GB is 2\^30 bytes = 1 GiB/);
+    for (const l of lines.filter((x) => !x.startsWith('Units:'))) {
+      // Decimal size units never appear; GB only as the unit of a billed quantity ("<n> GB × $", "GB-month", "GB-s").
+      expect(l).not.toMatch(/\b(KB|MB|TB|PB)\b/);
+      for (const m of l.matchAll(/\bGB\b(-month|-s)?/g)) {
+        expect(l.slice(0, m.index! + m[0].length)).toMatch(/[\d.,]+ GB(-month|-s)?$/);
+        expect(l.slice(m.index! + m[0].length)).toMatch(/^ × \$/);
+      }
+    }
+    expect(lines.some((l) => /\d GB(-month)? × \$/.test(l))).toBe(true);
+    expect(e.billingGbBytes).toBe(2 ** 30);
+  });
+
   test('formatUsd', () => {
     expect(formatUsd(1234.5)).toBe('$1,234.50');
     expect(formatUsd(0)).toBe('$0.00');
