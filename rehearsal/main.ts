@@ -1,5 +1,6 @@
 import { join } from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { synthesizeDashboard } from './dashboard/synth';
 import { startEnvironment } from './environment';
 import { FAULT_DESCRIPTIONS, FAULT_PROFILES, FaultProfile } from './faults';
 import { formatReport, RunReport } from './report';
@@ -12,6 +13,7 @@ import { SERVICES_BACKENDS, ServicesBackend } from './services/backend';
 import type { SizeProfile } from './vault-generator';
 import { validateChunkSize } from '../src/core/chunk-plan';
 import { fmtBytes } from '../src/core/cost';
+import { OrchestrationEnv } from '../src/handlers/shared/schema';
 
 /*
  * Local end-to-end rehearsal: the REAL state machines and handlers against local services.
@@ -141,7 +143,11 @@ async function main(): Promise<number> {
   const sdkNoise = captureSdkNoise();
   const wallStart = Date.now();
   const outputDir = createOutputFolder(opts.output);
+  // The dashboard as deployed (the L3 synthesized): the handlers publish to the namespace the
+  // template gives them, and every run's widgets are evaluated against what they published.
+  const dashboard = synthesizeDashboard();
   const env = await startEnvironment({ chunkSize, speed: opts.speed, handlerLogLevel: opts.handlerLogLevel, services: opts.services });
+  process.env[OrchestrationEnv.METRICS_NAMESPACE] = dashboard.metricsNamespace;
   const reports: RunReport[] = [];
   try {
     const runs: Omit<RunOptions, 'progress' | 'chunkSize' | 'timeoutMs'>[] = opts.profile === 'ci'
@@ -169,7 +175,7 @@ async function main(): Promise<number> {
           decommission: opts.decommission,
         }];
     for (const run of runs) {
-      const result = await runRehearsal(env, { ...run, chunkSize, timeoutMs: timeoutSeconds * 1000, progress: display });
+      const result = await runRehearsal(env, { ...run, chunkSize, timeoutMs: timeoutSeconds * 1000, progress: display, dashboard });
       const report = { ...result, sdkStreamingWarnings: sdkNoise.take() };
       display.endRun(report.runId);
       reports.push(report);

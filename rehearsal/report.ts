@@ -3,6 +3,7 @@ import { createHash } from 'crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { DashboardCheck, formatDashboardCheck } from './dashboard/check';
 import { Environment, NAMES } from './environment';
 import type { FaultProfile } from './faults';
 import { explainSdkNoise } from './report/sdk-noise';
@@ -132,6 +133,8 @@ export interface RunReport {
   readonly faultEvents?: { at: number; kind: string }[];
   /** Archives by status over virtual time (the harness's samples of the metrics item), from the run's start on the rehearsal clock. */
   readonly timeline?: { virtualStartMs: number; points: TimelinePoint[] };
+  /** The synthesized dashboard's widgets evaluated against the metrics the run published (dashboard/check.ts). */
+  readonly dashboard?: DashboardCheck;
   /** Where the orchestrator wrote the pipeline's run report (inventory bucket key prefix); absent when it wrote none. */
   readonly pipelineReportPrefix?: string;
   readonly ok: boolean;
@@ -588,6 +591,7 @@ export function formatReport(report: RunReport): string {
     `   quota: max ${fmtBytes(report.quota.maxWindowBytes)} in any rolling 24 h at this run's ${report.quota.requests} request(s); `
       + `ledger window ${fmtBytes(report.quota.ledgerWindowBytes)}; DAILY_QUOTA_BYTES ${fmtBytes(report.quota.dailyQuotaBytes)}`,
     `   DLQs: ${Object.entries(report.dlq).map(([q, n]) => `${q}=${n}`).join(' ')}; ${formatUploads(report)}; stray objects ${report.strayObjects.length}`,
+    ...(report.dashboard ? [formatDashboardCheck(report.dashboard)] : []),
     `   injected faults: ${Object.entries(report.injectedFaults).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`,
     `   handler errors (retried): ${Object.entries(report.handlerErrors).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`,
     ...[explainSdkNoise(report.sdkStreamingWarnings ?? 0)].filter((l): l is string => l !== undefined),

@@ -2,6 +2,8 @@
 import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { checkDashboard } from './dashboard/check';
+import type { SynthesizedDashboard } from './dashboard/synth';
 import { checkDecommission } from './decommission-check';
 import { Environment, NAMES, TiB } from './environment';
 import { CRASH_BOUNDARIES, FaultProfile, isTerminalFaultProfile } from './faults';
@@ -45,6 +47,8 @@ export interface RunOptions {
   readonly requireQuotaWait?: boolean;
   /** After the transfer: tamper with two objects, then a dry and a real VaultDecommission (decommission-check.ts). */
   readonly decommission?: boolean;
+  /** The synthesized L3's dashboard: its widgets are evaluated against the metrics the run published (dashboard/check.ts). */
+  readonly dashboard?: SynthesizedDashboard;
   /** Samples every loop iteration (the display decides how often to show one) and event lines. */
   readonly progress: ProgressSink;
 }
@@ -333,5 +337,11 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
       decommission = check.lines;
     }
   }
-  return { ...result, stages, decommission, timeline: { virtualStartMs: virtualStart, points: timeline.points }, ok: result.problems.length === 0 };
+  // The dashboard, rehearsed: its widgets against what the handlers published during this run.
+  const dashboard = options.dashboard === undefined ? undefined : checkDashboard(options.dashboard, env.cloudWatch.datapoints, runId, { from: virtualStart, to: env.clock.now() }, {
+    traffic: result.downloaded + result.failed + result.skipped > 0,
+    decommission: options.decommission === true && decommission !== undefined,
+  });
+  result.problems.push(...dashboard?.problems ?? []);
+  return { ...result, stages, decommission, dashboard, timeline: { virtualStartMs: virtualStart, points: timeline.points }, ok: result.problems.length === 0 };
 }

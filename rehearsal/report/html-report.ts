@@ -1,5 +1,6 @@
 import { barChart, escapeHtml, Series, stepChart } from './svg';
 import { fmtBytes } from '../../src/core/cost';
+import { renderDashboardSection } from '../dashboard/render';
 import type { RunReport } from '../report';
 
 /*
@@ -189,6 +190,7 @@ h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; border-bottom: 1
 .figures { display: flex; flex-wrap: wrap; gap: 12px; }
 .figure { border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; min-width: 110px; }
 .figure b { display: block; font-size: 20px; }
+h3 { font-size: 14px; margin: 18px 0 4px; }
 figure { margin: 12px 0; } figcaption { font-weight: 600; margin-bottom: 4px; }
 .tick { font-size: 11px; fill: #555; } .axis { font-size: 12px; fill: #333; }
 table.plain { border-collapse: collapse; width: 100%; font-size: 13px; }
@@ -228,6 +230,7 @@ export function renderHtmlReport(report: RunReport, extraSections: readonly { ti
     { title: 'Retrieval quota', html: quotaChart(report) },
     { title: 'Retrieval jobs per archive', html: jobsChart(report) },
     { title: 'Fault injections', html: faultsSection(report) },
+    ...(report.dashboard ? [{ title: 'The dashboard, rehearsed', html: renderDashboardSection(report.dashboard) }] : []),
     ...extraSections,
     { title: 'Every archive', html: archiveTable(report) },
   ];

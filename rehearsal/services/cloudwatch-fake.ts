@@ -3,7 +3,8 @@ import { ApiStats, closeServer, listenLocal, readBody, requestId, RunningService
 
 /*
  * CloudWatch PutMetricData over AWS JSON 1.0 (what @aws-sdk/client-cloudwatch speaks), for the
- * CloudWatchDashboardUpdate handler. It records the data points; nothing else is implemented.
+ * CloudWatchDashboardUpdate and DecommissionReport handlers. It records the data points (with their
+ * timestamps); rehearsal/dashboard/check.ts evaluates the synthesized dashboard's widgets against them.
  */
 
 export interface MetricDatapoint {
@@ -11,6 +12,8 @@ export interface MetricDatapoint {
   readonly name: string;
   readonly value?: number;
   readonly dimensions: Record<string, string>;
+  /** The datum's Timestamp (ms since the epoch), when it had one. */
+  readonly timestamp?: number;
 }
 
 export interface CloudWatchFake extends RunningService {
@@ -19,7 +22,7 @@ export interface CloudWatchFake extends RunningService {
 
 interface PutMetricDataBody {
   Namespace?: string;
-  MetricData?: { MetricName?: string; Value?: number; Dimensions?: { Name: string; Value: string }[] }[];
+  MetricData?: { MetricName?: string; Value?: number; Timestamp?: number | string; Dimensions?: { Name: string; Value: string }[] }[];
 }
 
 export async function startCloudWatchFake(options: { stats?: ApiStats } = {}): Promise<CloudWatchFake> {
@@ -50,6 +53,8 @@ export async function startCloudWatchFake(options: { stats?: ApiStats } = {}): P
           name: d.MetricName ?? '',
           value: d.Value,
           dimensions: Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name, x.Value])),
+          // AWS JSON 1.0 sends timestamps as epoch seconds.
+          timestamp: typeof d.Timestamp === 'number' ? d.Timestamp * 1000 : d.Timestamp === undefined ? undefined : Date.parse(d.Timestamp),
         });
       }
       reply(200, {});

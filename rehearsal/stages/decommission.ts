@@ -54,7 +54,9 @@ export async function decommissionMachine(env: Environment, totals: Decommission
     [DecommissionEnv.DELETION_ENABLED]: 'true',
     [DecommissionEnv.DELETES_PER_SECOND]: '200',
     [DecommissionEnv.DELETE_MAX_ATTEMPTS]: '5',
-    [DecommissionEnv.METRICS_NAMESPACE]: '', // no CloudWatch locally
+    // METRICS_NAMESPACE is the one the environment set for DashboardUpdate (same variable; the
+    // construct gives both functions the same namespace): DecommissionReport publishes to the
+    // CloudWatch stand-in, and the dashboard's decommission widgets are checked against it.
   });
   const definition = loadDefinition('decommission');
   return {

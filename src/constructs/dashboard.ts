@@ -105,10 +105,14 @@ export class TransferDashboard extends Construct {
       label: 'Downloaded bytes per hour',
       period: Duration.minutes(5),
     });
+    // Hours left at the current download rate. While nothing downloads (archives staging for hours,
+    // quota waits) there is no rate to divide by: no point rather than a false "0 hours left".
+    // The gauges it subtracts are FILLed with their latest value, so a period one of them lacks
+    // does not drop the estimate.
     const eta = new cloudwatch.MathExpression({
-      expression: 'IF(RATE(d) > 0, (t - d - f - s) / RATE(d) / 3600, 0)',
+      expression: 'IF(RATE(d) > 0, (FILL(t, REPEAT) - d - FILL(f, REPEAT) - FILL(s, REPEAT)) / RATE(d) / 3600)',
       usingMetrics: { d: downloadedBytes, t: runMetric('total', 'Bytes'), f: runMetric('failed', 'Bytes'), s: runMetric('skipped', 'Bytes') },
-      label: 'Estimated hours left',
+      label: 'Estimated hours left (while downloading)',
       period: Duration.minutes(5),
     });
     this.dashboard.addWidgets(

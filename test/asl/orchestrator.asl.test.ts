@@ -224,8 +224,9 @@ describe('Orchestrator ASL (local runner)', () => {
 
     expect([done.status, done.error, done.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
     const t = runtime.transitions(done.executionArn);
-    expect(t.slice(0, 9)).toEqual(['RecordRun', 'PublishFirstMetrics', 'StartStatusCleanup', 'ArchivesStatusCleanup', 'StatusCleanupDone?', 'MarkChildExecutions', 'InventoryRetrieval', 'CheckStopAfterInventory', 'StopRequestedAfterInventory?']);
-    expect(t.indexOf('InitiateRetrieval')).toBeGreaterThan(t.indexOf('EnableDashboardSchedule'));
+    // The dashboard refreshes from the start: its schedule is added before the inventory stage (hours on a large vault).
+    expect(t.slice(0, 10)).toEqual(['RecordRun', 'PublishFirstMetrics', 'EnableDashboardSchedule', 'StartStatusCleanup', 'ArchivesStatusCleanup', 'StatusCleanupDone?', 'MarkChildExecutions', 'InventoryRetrieval', 'CheckStopAfterInventory', 'StopRequestedAfterInventory?']);
+    expect(t.indexOf('SchedulesEnabled?')).toBeGreaterThan(t.indexOf('EnableCompletionSchedule'));
     expect(t.indexOf('WaitForCompletion')).toBeGreaterThan(t.indexOf('InitiateRetrieval'));
     for (const s of cleanupStates) expect(t).toContain(s);
     expect(t).not.toContain('StartCleanupReset'); // complete: nothing to reset
@@ -241,10 +242,11 @@ describe('Orchestrator ASL (local runner)', () => {
     // Schedules: three targets with Id = run id were added, then removed.
     const ebCalls = runtime.eventBridge.calls;
     const put = ebCalls.filter((c) => c.action === 'putTargets');
-    expect(put.map((c) => c.params.Rule)).toEqual(['window-rule', 'completion-rule', 'dashboard-rule']);
-    expect(JSON.parse(put[0].params.Targets[0].Input)).toEqual({ runId: 'run-1', tier: 'Bulk' });
-    expect(put[0].params.Targets[0]).toMatchObject({ Id: 'run-1', RoleArn: `arn:aws:iam::${ACCOUNT}:role/schedule` });
-    expect(JSON.parse(put[1].params.Targets[0].Input)).toEqual({ runId: 'run-1' });
+    expect(put.map((c) => c.params.Rule)).toEqual(['dashboard-rule', 'window-rule', 'completion-rule']);
+    expect(JSON.parse(put[0].params.Targets[0].Input)).toEqual({ runId: 'run-1' });
+    expect(JSON.parse(put[1].params.Targets[0].Input)).toEqual({ runId: 'run-1', tier: 'Bulk' });
+    expect(put[1].params.Targets[0]).toMatchObject({ Id: 'run-1', RoleArn: `arn:aws:iam::${ACCOUNT}:role/schedule` });
+    expect(JSON.parse(put[2].params.Targets[0].Input)).toEqual({ runId: 'run-1' });
     for (const rule of Object.values(RULES)) expect(runtime.eventBridge.targetsOf(rule)).toEqual([]);
 
     // Run record closed, event published with the report location and counts.
