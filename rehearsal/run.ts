@@ -340,6 +340,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   // The dashboard, rehearsed: its widgets against what the handlers published during this run.
   const dashboard = options.dashboard === undefined ? undefined : checkDashboard(options.dashboard, env.cloudWatch.datapoints, runId, { from: virtualStart, to: env.clock.now() }, {
     traffic: result.downloaded + result.failed + result.skipped > 0,
+    downloaded: result.downloaded > 0,
     decommission: options.decommission === true && decommission !== undefined,
   });
   result.problems.push(...dashboard?.problems ?? []);

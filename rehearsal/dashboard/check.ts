@@ -12,7 +12,7 @@ import type { MetricDatapoint } from '../services/cloudwatch-fake';
  * Rules (rehearsal/README.md, "The dashboard, rehearsed"):
  *  - published: a widget with a metric in the construct's own namespace. With traffic it has data
  *    when EVERY such metric of it (hidden ones feeding math too) has a data point in the run and
- *    every visible expression yields one. A value of 0 is data: DashboardUpdate publishes every
+ *    every visible expression yields one (when an archive was downloaded). A value of 0 is data: DashboardUpdate publishes every
  *    status count, zeros included, so "no failed archives" is a 0, not a gap.
  *  - expected-empty: metrics only a feature the run did not use publishes (EXPECTED_EMPTY, with
  *    the reason); not counted.
@@ -65,6 +65,11 @@ export interface DashboardCheck {
 export interface RunFacts {
   /** Archives went through the pipeline (a run with traffic). */
   readonly traffic: boolean;
+  /**
+   * Some archive was downloaded: the download-rate expressions (throughput, time left) have a point.
+   * In a run where every archive failed or was skipped they legitimately have none.
+   */
+  readonly downloaded: boolean;
   /** VaultDecommission ran after the transfer. */
   readonly decommission: boolean;
 }
@@ -283,7 +288,7 @@ export function checkDashboard(dashboard: SynthesizedDashboard, datapoints: read
       }
       const inputsHaveData = referencedIds(e.expression).every((id) => (ctx[id]?.size ?? 0) > 0);
       if (error) missing.push(`expression ${JSON.stringify(e.expression)}: ${error}`);
-      else if (e.visible && points.length === 0 && inputsHaveData) missing.push(`expression ${JSON.stringify(e.expression)} (${label(e)}) yields no data point from inputs that have data`);
+      else if (e.visible && points.length === 0 && inputsHaveData && facts.downloaded) missing.push(`expression ${JSON.stringify(e.expression)} (${label(e)}) yields no data point from inputs that have data`);
       if (e.visible) series.push({ label: label(e), visible: true, source: 'expression', describe: e.expression, points, error });
     }
     const hasData = missing.length === 0;

@@ -42,7 +42,7 @@ async function publish(fake: CloudWatchFake, namespace: string, progress: number
 }
 
 const range = { from: T0, to: T0 + 60 * MIN };
-const facts = { traffic: true, decommission: false };
+const facts = { traffic: true, downloaded: true, decommission: false };
 const PROGRESS = [0, 0, 1, 3, 3, 3, 6, 8, 10, 10];
 
 describe('the synthesized dashboard against the metrics the handler publishes', () => {
@@ -110,7 +110,7 @@ describe('the synthesized dashboard against the metrics the handler publishes', 
   });
 
   test('without traffic a widget without data is not a problem; another run id is not this run\'s data', () => {
-    const check = checkDashboard(dashboard, fake.datapoints, 'run-2', range, { traffic: false, decommission: false });
+    const check = checkDashboard(dashboard, fake.datapoints, 'run-2', range, { traffic: false, downloaded: false, decommission: false });
     expect(check.withData).toBe(0);
     expect(check.problems).toEqual([]);
   });
