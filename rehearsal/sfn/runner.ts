@@ -633,7 +633,13 @@ export class SfnRuntime {
         settle(reject)(timeoutError(name, message));
       };
       if (task.timeoutSeconds !== undefined) {
-        cancels.push(startTimer(this.clock, task.timeoutSeconds * 1000, expire('States.Timeout', `Task timed out after ${task.timeoutSeconds} seconds`)));
+        // A Lambda invocation without a task token is the handler running in this process at wall
+        // speed, as a real one runs in real time: its TimeoutSeconds is wall time. On the virtual
+        // clock (60x while the task runs) a 420-s InitiateBatch timed out after 7 s of a loaded
+        // machine's wall time, and Retry started the same batch while the first still ran (two
+        // Glacier jobs per archive). Waits for a token (Glacier, other machines) stay virtual.
+        const wallSpeed = token === undefined && (task.integration.kind === 'lambda-arn' || task.integration.kind === 'lambda-invoke');
+        cancels.push(startTimer(wallSpeed ? wallClock : this.clock, task.timeoutSeconds * 1000, expire('States.Timeout', `Task timed out after ${task.timeoutSeconds} seconds`)));
       }
       if (token && task.heartbeatSeconds !== undefined) {
         let cancelHeartbeat = (): void => undefined;

@@ -39,6 +39,11 @@ beforeAll(async () => {
     services: {
       lambdaHandlers: {
         // A "worker" that answers later through the UNMODIFIED SDK client (endpoint from AWS_ENDPOINT_URL_SFN).
+        // A handler that works for `ms` of wall time (an in-process Lambda runs at wall speed).
+        slow: async (event: { ms: number }) => {
+          await new Promise((resolve) => setTimeout(resolve, event.ms));
+          return { worked: event.ms };
+        },
         restore: async (event: { archive: string; token: string }) => {
           if (event.archive === 'never-answers') return { accepted: true };
           setTimeout(() => {
@@ -55,6 +60,20 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_SFN: api.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'rehearsal', AWS_SECRET_ACCESS_KEY: 'rehearsal',
   });
   runtime.registerStateMachine('Restore', waitForCallback({ TimeoutSeconds: 3600 }));
+  runtime.registerStateMachine('Slow', {
+    StartAt: 'Work',
+    States: {
+      Work: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke',
+        Parameters: { FunctionName: 'slow', 'Payload.$': '$' },
+        TimeoutSeconds: 60,
+        Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: 'Timed out' }],
+        End: true,
+      },
+      'Timed out': { Type: 'Pass', End: true },
+    },
+  });
   runtime.registerStateMachine('RestoreWithHeartbeat', waitForCallback({ TimeoutSeconds: 3600, HeartbeatSeconds: 60 }));
 });
 
@@ -92,6 +111,16 @@ test('TimeoutSeconds runs on the virtual clock: States.Timeout is caught by its 
   expect((done.output as any).error.Error).toBe('States.Timeout');
   expect(runtime.transitions(done.executionArn)).toEqual(['Request restore', 'Timed out']);
   expect(runtime.tokens.get(token.token)?.status).toBe('TIMED_OUT');
+});
+
+test('a Lambda task without a token times out on wall time: the virtual clock running past TimeoutSeconds while the handler works does not time it out', async () => {
+  const started = await runtime.startExecution('Slow', { ms: 400 });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  clock.advance(120 * 1000); // the rehearsal clock runs ahead while the handler still works
+  const done = await runtime.whenDone(started.executionArn);
+  expect(done.status).toBe('SUCCEEDED');
+  expect(runtime.transitions(done.executionArn)).toEqual(['Work']);
+  expect((done.output as any).Payload).toEqual({ worked: 400 });
 });
 
 test('HeartbeatSeconds: heartbeats keep the task alive; a missed one is States.HeartbeatTimeout, caught by a States.Timeout catcher', async () => {
