@@ -210,6 +210,25 @@ export interface GlacierVaultToS3TransferProps {
   readonly maxRetrievalJobsPerArchive?: number;
 
   /**
+   * Most Glacier retrieval requests one run may make, over all its attempts (Resume included) and
+   * the download-window extension's re-requests. At the cap the run pauses: its InitiateRetrieval
+   * batch waits (state PausedAtRunSpendCap, looking again every 15 minutes), nothing is failed, and
+   * raising the cap (deploy again) or stopping the run lets it continue; a Resume keeps counting, so it pauses again until the cap is raised lets it continue.
+   *
+   * @default - no cap
+   */
+  readonly maxRetrievalRequestsPerRun?: number;
+
+  /**
+   * Most estimated retrieval dollars one run may spend (per-request plus per-GB retrieval price of
+   * its tier, us-east-1 list prices of src/core/prices.ts), counted like `maxRetrievalRequestsPerRun`;
+   * at the cap the run pauses the same way.
+   *
+   * @default - no cap
+   */
+  readonly maxRetrievalDollarsPerRun?: number;
+
+  /**
    * What to do when an archive's destination key already holds an object. Every key is looked at
    * before its archive is requested: an object with the same archive-id and tree-hash metadata
    * (this library's verified copy, e.g. from an earlier run) counts as downloaded without a
@@ -362,6 +381,8 @@ export class GlacierVaultToS3Transfer extends Construct {
       removalPolicy: props.removalPolicy,
       messageMaxReceiveCount: props.messageMaxReceiveCount,
       maxRetrievalJobsPerArchive: props.maxRetrievalJobsPerArchive,
+      maxRetrievalRequestsPerRun: props.maxRetrievalRequestsPerRun,
+      maxRetrievalDollarsPerRun: props.maxRetrievalDollarsPerRun,
     });
 
     this.archiveRetrieval = new ArchiveRetrieval(this, 'ArchiveRetrieval', {

@@ -10,6 +10,7 @@ import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { suppressNag } from './nag';
 import { DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE } from '../core/archive-lifecycle';
+import { validateSpendCaps } from '../core/run-spend';
 import { MetricsTable, TransferTable } from '../handlers/shared/schema';
 
 /** Properties of {@link TransferStorage}. */
@@ -75,6 +76,25 @@ export interface TransferStorageProps {
    * @default 3
    */
   readonly maxRetrievalJobsPerArchive?: number;
+
+  /**
+   * Most Glacier retrieval requests one run may make, over all its attempts (Resume included) and
+   * the download-window extension's re-requests. At the cap the run pauses: its InitiateRetrieval
+   * batch waits (state PausedAtRunSpendCap, looking again every 15 minutes), nothing is failed, and
+   * raising the cap (deploy again) lets it continue.
+   *
+   * @default - no cap
+   */
+  readonly maxRetrievalRequestsPerRun?: number;
+
+  /**
+   * Most estimated retrieval dollars one run may spend (per-request plus per-GB retrieval price of
+   * its tier, us-east-1 list prices of src/core/prices.ts), counted like `maxRetrievalRequestsPerRun`;
+   * at the cap the run pauses the same way.
+   *
+   * @default - no cap
+   */
+  readonly maxRetrievalDollarsPerRun?: number;
 }
 
 /**
@@ -112,6 +132,10 @@ export class TransferStorage extends Construct {
   public readonly messageMaxReceiveCount: number;
   /** Glacier retrieval jobs one archive may have in one run attempt. */
   public readonly maxRetrievalJobsPerArchive: number;
+  /** Most Glacier retrieval requests per run (undefined: no cap). */
+  public readonly maxRetrievalRequestsPerRun?: number;
+  /** Most estimated retrieval dollars per run (undefined: no cap). */
+  public readonly maxRetrievalDollarsPerRun?: number;
   /** The key passed in props, if any. */
   public readonly encryptionKey?: kms.IKey;
 
@@ -270,6 +294,9 @@ export class TransferStorage extends Construct {
     // batch held back by throttling is not redelivered while another invocation still holds it.
     this.messageMaxReceiveCount = props.messageMaxReceiveCount ?? 10;
     this.maxRetrievalJobsPerArchive = props.maxRetrievalJobsPerArchive ?? DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE;
+    validateSpendCaps(props);
+    this.maxRetrievalRequestsPerRun = props.maxRetrievalRequestsPerRun;
+    this.maxRetrievalDollarsPerRun = props.maxRetrievalDollarsPerRun;
     for (const [name, value, min, max] of [
       ['messageMaxReceiveCount', this.messageMaxReceiveCount, 2, 1000],
       ['maxRetrievalJobsPerArchive', this.maxRetrievalJobsPerArchive, 1, 100],

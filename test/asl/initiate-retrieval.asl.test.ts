@@ -7,7 +7,7 @@ import { loadDefinition } from '../../src/asl/definitions';
 import { DEFAULT_OVERDUE_SECONDS, recoverLostNotifications } from '../../src/handlers/archive-retrieval/lost-notification-recovery';
 import { extendBatch } from '../../src/handlers/download-window-extension/extend-window';
 import { findArchivesNeedingExtension } from '../../src/handlers/download-window-extension/window-scan';
-import { initiateBatch, InitiateBatchResult } from '../../src/handlers/initiate-retrieval/initiate-batch';
+import { initiateBatch, InitiateBatchResult, RequestDeps } from '../../src/handlers/initiate-retrieval/initiate-batch';
 import { ArchiveStatus, PARTITION_CSV_COLUMNS, PartitionRow } from '../../src/handlers/shared/schema';
 import { FakeS3, glacierError } from '../handlers/initiate-retrieval/fake-aws';
 import { GiB, row, RUN, TOPIC, TRANSFER, VAULT, World } from '../handlers/initiate-retrieval/world';
@@ -53,22 +53,22 @@ async function seedInventory(files: Array<[string, string, number, number]>, siz
 }
 
 /** The batch Lambda as deployed, plus the virtual time a Wait state would have let pass. */
-function initiateHandler() {
+function initiateHandler(overrides: () => Partial<RequestDeps> = () => ({})) {
   let pendingWait = 0;
   return async (event: any): Promise<InitiateBatchResult> => {
     world.now += pendingWait * 1000;
-    const result = await initiateBatch(world.deps({ concurrency: 1 }), event);
+    const result = await initiateBatch(world.deps({ concurrency: 1, ...overrides() }), event);
     pendingWait = result.waitSeconds;
     return result;
   };
 }
 
-async function runInitiate() {
+async function runInitiate(overrides?: () => Partial<RequestDeps>) {
   const recordTimes = () => {
     const done = world.glacier.calls.filter((c) => c.jobId).length;
     while (requests.length < done) requests.push({ at: world.now, bytes: GiB });
   };
-  const handler = initiateHandler();
+  const handler = initiateHandler(overrides);
   return runStateMachine(loadDefinition('initiate-retrieval'), INPUT, {
     substitutions: { InventoryBucket: BUCKET, NotificationTopicArn: TOPIC, InitiateArchiveRetrievalFunctionArn: INITIATE_FN },
     services: {
@@ -118,6 +118,27 @@ describe('InitiateRetrieval ASL (local runner)', () => {
     }
     // 300 GiB at 120 GiB per rolling day: the last request lands after two full windows.
     expect(requests[requests.length - 1].at - requests[0].at).toBeGreaterThan(2 * 86_400_000);
+  });
+
+  test('at the per-run spend cap the batch loops through PausedAtRunSpendCap, never past the cap, failing nothing; a raised cap continues (issue 22)', async () => {
+    world = new World();
+    await seedInventory([['0000000000', 'part-00000.csv', 0, 150]]);
+    let callsAtCap = 0;
+    let requestsWhenRaised: number | undefined;
+    const result = await runInitiate(() => {
+      if (world.glacier.calls.length >= 120) callsAtCap++;
+      // The deploying team raises the cap once the run has looked at it three times while paused.
+      const raised = callsAtCap > 3;
+      if (raised && requestsWhenRaised === undefined) requestsWhenRaised = world.glacier.calls.length;
+      return { runSpend: world.runSpend({ maxRequests: raised ? 1000 : 120 }) };
+    });
+    const pauses = nested(result).filter((t) => t === 'PausedAtRunSpendCap').length;
+    expect([result.status, result.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(pauses).toBeGreaterThanOrEqual(3);
+    expect(nested(result)).not.toContain('WaitForQuota');
+    expect(requestsWhenRaised).toBe(120);
+    expect(world.glacier.requestedArchives()).toHaveLength(150);
+    expect(world.spent().requests).toBe(150);
   });
 
   test('PolicyEnforcedException ends the batch in the Glacier.PolicyEnforced Fail state and fails the run', async () => {

@@ -337,6 +337,9 @@ describe('GlacierVaultToS3Transfer prop validation', () => {
     ['600-byte prefix', { destinationPrefix: 'x'.repeat(600) }, /at most 512 UTF-8 bytes/],
     // Issue 22: the prefix is copied into IAM ARNs; `*` would give bucket/*/*.
     ['allowed tiers without the configured one', { retrievalTier: 'Standard', allowedRetrievalTiers: ['Bulk'] }, /allowedRetrievalTiers \(Bulk\) must include retrievalTier Standard/],
+    ['request cap 0', { maxRetrievalRequestsPerRun: 0 }, /maxRetrievalRequestsPerRun must be a whole number of requests of at least 1/],
+    ['negative dollar cap', { maxRetrievalDollarsPerRun: -1 }, /maxRetrievalDollarsPerRun must be a number of US dollars above 0/],
+    ['tolerance above 100 %', { providedInventoryTolerancePercent: 150 }, /providedInventoryTolerancePercent must be a percentage from 0 to 100, got 150/],
     ['wildcard prefix', { destinationPrefix: '*' }, /destinationPrefix: Invalid key prefix "\*\/": contains \*, \? or \$\{/],
     ['prefix with ?', { destinationPrefix: 'photos?' }, /contains \*, \? or \$\{/],
     ['prefix with a policy variable', { destinationPrefix: 'home/${aws:username}' }, /contains \*, \? or \$\{/],

@@ -94,6 +94,34 @@ describe('InitiateRetrieval construct', () => {
     expect(initiate.stateMachine).toBeDefined();
   });
 
+  test('without a per-run spend cap: no cap variables and no access to run spend items', () => {
+    for (const role of ['InitiateRetrievalInitiateArchiveRetrievalServiceRole', 'DownloadWindowExtensionExtendDownloadWindow']) {
+      expect(statementsOf(template, role).find((s) => s.Sid === 'RunSpend')).toBeUndefined();
+    }
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')) as any[];
+    for (const fn of fns) expect(Object.keys(fn.Properties.Environment?.Variables ?? {})).not.toContain('MAX_RETRIEVAL_REQUESTS_PER_RUN');
+  });
+
+  test('per-run spend caps: both request stages get them and may touch only run-spend#* items, only their counters (issue 22)', () => {
+    const capped = build({}, {}, false, { maxRetrievalRequestsPerRun: 500, maxRetrievalDollarsPerRun: 25.5 }).template;
+    for (const role of ['InitiateRetrievalInitiateArchiveRetrievalServiceRole', 'DownloadWindowExtensionExtendDownloadWindow']) {
+      const spend = statementsOf(capped, role).find((s) => s.Sid === 'RunSpend')!;
+      expect(spend.Action).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+      expect(spend.Condition).toEqual({
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['run-spend#*'] },
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'spentRequests', 'spentMicroUsd', 'updatedAt'] },
+      });
+    }
+    const withCaps = (Object.values(capped.findResources('AWS::Lambda::Function')) as any[])
+      .filter((fn) => fn.Properties.Environment?.Variables?.MAX_RETRIEVAL_REQUESTS_PER_RUN !== undefined);
+    expect(withCaps).toHaveLength(2);
+    for (const fn of withCaps) {
+      expect(fn.Properties.Environment.Variables).toMatchObject({ MAX_RETRIEVAL_REQUESTS_PER_RUN: '500', MAX_RETRIEVAL_MICRO_USD_PER_RUN: '25500000' });
+    }
+    expect(() => build({}, {}, false, { maxRetrievalRequestsPerRun: 0 })).toThrow(/maxRetrievalRequestsPerRun must be a whole number of requests of at least 1, got 0/);
+    expect(() => build({}, {}, false, { maxRetrievalDollarsPerRun: -5 })).toThrow(/maxRetrievalDollarsPerRun must be a number of US dollars above 0/);
+  });
+
   test('batch size and batch concurrency are set from props', () => {
     const { template: t } = build({ archivesPerBatch: 250, batchConcurrency: 3 });
     const def = JSON.parse(definitionOf(t, 'InitiateRetrievalStateMachine').text);

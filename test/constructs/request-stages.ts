@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DownloadWindowExtension, DownloadWindowExtensionProps } from '../../src/constructs/download-window-extension';
 import { InitiateRetrieval, InitiateRetrievalProps } from '../../src/constructs/initiate-retrieval';
-import { TransferStorage } from '../../src/constructs/transfer-storage';
+import { TransferStorage, TransferStorageProps } from '../../src/constructs/transfer-storage';
 
 export const ACCOUNT = '111122223333';
 export const REGION = 'eu-west-1';
@@ -29,11 +29,12 @@ export function build(
   initiateProps: Partial<InitiateRetrievalProps> = {},
   extensionProps: Partial<DownloadWindowExtensionProps> = {},
   nag = false,
+  storageProps: TransferStorageProps = {},
 ): Built {
   const app = new App();
   const stack = new Stack(app, 'Consumer', { env: { account: ACCOUNT, region: REGION } });
   if (nag) Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
-  const storage = new TransferStorage(stack, 'Storage');
+  const storage = new TransferStorage(stack, 'Storage', storageProps);
   const initiate = new InitiateRetrieval(stack, 'InitiateRetrieval', { storage, vaultArns: VAULT_ARNS, dailyQuotaBytes: 100 * 1024 ** 4, ...initiateProps });
   const extension = new DownloadWindowExtension(stack, 'DownloadWindowExtension', { storage, vaultArns: VAULT_ARNS, dailyQuotaBytes: 100 * 1024 ** 4, ...extensionProps });
   return { app, stack, storage, initiate, extension, template: Template.fromStack(stack) };

@@ -1,6 +1,7 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { Env, QUOTA_LEDGER_PK } from '../../handlers/shared/schema';
+import { validateSpendCaps } from '../../core/run-spend';
+import { Env, QUOTA_LEDGER_PK, RUN_SPEND_PK_PATTERN } from '../../handlers/shared/schema';
 import type { TransferStorage } from '../transfer-storage';
 
 /*
@@ -15,6 +16,18 @@ export function grantQuotaLedger(storage: TransferStorage, fn: lambda.IFunction)
     resources: [storage.metricsTable.tableArn],
     conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [QUOTA_LEDGER_PK] } },
   }));
+  if (storage.maxRetrievalRequestsPerRun !== undefined || storage.maxRetrievalDollarsPerRun !== undefined) {
+    // Each run's spend item, its counters only (dynamodb:Attributes lists them and the key).
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'RunSpend',
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      resources: [storage.metricsTable.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [RUN_SPEND_PK_PATTERN] },
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'spentRequests', 'spentMicroUsd', 'updatedAt'] },
+      },
+    }));
+  }
   storage.encryptionKey?.grantEncryptDecrypt(fn);
 }
 
@@ -26,5 +39,15 @@ export function quotaEnvironment(storage: TransferStorage, dailyQuotaBytes: numb
     [Env.DAILY_QUOTA_BYTES]: String(dailyQuotaBytes),
     [Env.INITIATE_REQUESTS_PER_SECOND]: String(requestsPerSecond),
     [Env.MAX_RETRIEVAL_JOBS]: String(storage.maxRetrievalJobsPerArchive),
+    ...spendCapEnvironment(storage),
+  };
+}
+
+/** The per-run spend caps' environment (none when no cap is set). */
+function spendCapEnvironment(storage: TransferStorage): Record<string, string> {
+  const caps = validateSpendCaps(storage);
+  return {
+    ...(caps.maxRequests !== undefined ? { [Env.MAX_RUN_REQUESTS]: String(caps.maxRequests) } : {}),
+    ...(caps.maxMicroUsd !== undefined ? { [Env.MAX_RUN_MICRO_USD]: String(caps.maxMicroUsd) } : {}),
   };
 }

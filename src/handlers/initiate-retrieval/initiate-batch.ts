@@ -1,9 +1,11 @@
 import type { GlacierClient } from '@aws-sdk/client-glacier';
 import { DestinationCheck, inspectDestination, keyTakenReason } from './existing-objects';
 import { paced, requestArchiveJob } from './glacier-request';
-import type { QuotaLedgerStore } from './quota-ledger';
+import type { QuotaLedgerStore, Reservation } from './quota-ledger';
 import { NewArchiveItem, RequestStore } from './request-store';
+import { RunSpendLedger, SPEND_CAP_RECHECK_SECONDS } from './run-spend-ledger';
 import { DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE, retrievalBoundReached, retrievalBoundReason } from '../../core/archive-lifecycle';
+import { retrievalMicroUsd } from '../../core/run-spend';
 import type { Log } from '../shared/logger';
 import { archivePk, ArchiveStatus, PartitionRow, retrievalJobDescription } from '../shared/schema';
 
@@ -41,6 +43,8 @@ export interface InitiateBatchResult {
   readonly deferred: number;
   /** The destination already held the archive's verified copy: downloaded without a retrieval or quota. */
   readonly alreadyAtDestination?: number;
+  /** Present (true) when the run is paused at its per-run spend cap: deferred archives wait for a raised cap. */
+  readonly spendCapReached?: boolean;
 }
 
 /** The batch input is unusable (a wiring error, not an archive problem): the batch fails without retries. */
@@ -68,6 +72,8 @@ export interface RequestDeps {
   readonly maxRetrievalJobs?: number;
   /** Look at each archive's destination key before requesting it (absent: no look, as before). */
   readonly destinationCheck?: DestinationCheck;
+  /** The per-run spend caps (absent: no cap). */
+  readonly runSpend?: RunSpendLedger;
 }
 
 const TIERS = ['Bulk', 'Standard', 'Expedited'];
@@ -247,6 +253,7 @@ export async function initiateBatch(deps: RequestDeps, event: InitiateBatchEvent
     invalid,
     deferred: outcome.deferred,
     alreadyAtDestination,
+    ...(outcome.spendCapReached ? { spendCapReached: true } : {}),
   };
   log.info('batch processed', { runId: input.runId, vaultName: input.vaultName, rows: rows.length, ...result });
   return result;
@@ -259,11 +266,13 @@ export interface RequestOutcome {
   readonly failed: number;
   readonly deferred: number;
   readonly waitSeconds: number;
+  /** Archives were left because the run reached its spend cap (waitSeconds is then the cap's recheck interval). */
+  readonly spendCapReached?: boolean;
 }
 
 /**
- * Reserves quota for `candidates` (in order), requests what fits, records each outcome, releases
- * what was not requested. Shared by InitiateArchiveRetrieval (pending → requested) and, through
+ * Reserves the run's spend (when a per-run cap is set) and quota for `candidates` (in order),
+ * requests what fits both, records each outcome, releases what was not requested. Shared by InitiateArchiveRetrieval (pending → requested) and, through
  * `onRequested`, by ExtendDownloadWindow (switch to the new job).
  */
 export async function requestCandidates(
@@ -276,10 +285,20 @@ export async function requestCandidates(
 ): Promise<RequestOutcome> {
   if (candidates.length === 0) return { requested: 0, requestedBytes: 0, failed: 0, deferred: 0, waitSeconds: 0 };
   const now = deps.now ?? Date.now;
-  const reservation = await deps.ledger.reservePrefix(candidates.map((c) => c.size));
-  const chosen = candidates.slice(0, reservation.count);
+  // The run's cap first: what it leaves out is not even offered to the shared quota.
+  const spend = deps.runSpend ? await deps.runSpend.reservePrefix(input.runId, input.tier, candidates.map((c) => c.size)) : undefined;
+  const affordable = spend ? candidates.slice(0, spend.count) : candidates;
+  let reservation: Reservation;
+  try {
+    reservation = await deps.ledger.reservePrefix(affordable.map((c) => c.size));
+  } catch (err) {
+    if (spend) await deps.runSpend!.release(input.runId, spend.count, spend.microUsd);
+    throw err;
+  }
+  const chosen = affordable.slice(0, reservation.count);
   let requested = 0;
   let requestedBytes = 0;
+  let requestedMicroUsd = 0;
   let failed = 0;
   let started = 0;
   try {
@@ -301,6 +320,7 @@ export async function requestCandidates(
       if (result.kind === 'requested') {
         requested++;
         requestedBytes += candidate.size;
+        if (spend) requestedMicroUsd += retrievalMicroUsd(input.tier, candidate.size);
         if (onRequested) {
           await onRequested(candidate, result.jobId);
         } else if (!(await deps.store.markRequested(candidate.pk, input.runId, result.jobId, deps.maxRetrievalJobs))) {
@@ -317,12 +337,16 @@ export async function requestCandidates(
     });
   } finally {
     await deps.ledger.release(reservation.at, reservation.bytes - requestedBytes);
+    if (spend) await deps.runSpend!.release(input.runId, spend.count - requested, spend.microUsd - requestedMicroUsd);
   }
   const deferred = candidates.length - started;
-  let waitSeconds = reservation.waitSeconds;
+  // At the cap (and nothing else left to do now), the run waits for a raised cap.
+  const capped = spend !== undefined && spend.capReached && started === affordable.length;
+  let waitSeconds = capped ? Math.max(reservation.waitSeconds, SPEND_CAP_RECHECK_SECONDS) : reservation.waitSeconds;
   if (waitSeconds === 0 && deferred > 0) waitSeconds = 1;
   if (deferred > 0) {
-    deps.log.info('archives left pending for a later call', { runId: input.runId, deferred, waitSeconds, reason: reservation.count < candidates.length ? 'daily quota' : 'request deadline' });
+    const reason = capped ? 'per-run spend cap' : reservation.count < affordable.length ? 'daily quota' : 'request deadline';
+    deps.log.info('archives left pending for a later call', { runId: input.runId, deferred, waitSeconds, reason });
   }
-  return { requested, requestedBytes, failed, deferred, waitSeconds };
+  return { requested, requestedBytes, failed, deferred, waitSeconds, ...(capped ? { spendCapReached: true } : {}) };
 }

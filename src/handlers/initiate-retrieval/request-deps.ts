@@ -5,6 +5,8 @@ import { numberEnv, requestConfig } from './config';
 import { DestinationCheck, EXISTING_OBJECT_POLICIES, ExistingObjectPolicy } from './existing-objects';
 import { QuotaLedgerStore } from './quota-ledger';
 import { RequestStore } from './request-store';
+import { RunSpendLedger } from './run-spend-ledger';
+import { hasSpendCap, RunSpendCaps } from '../../core/run-spend';
 import { maxRetrievalJobsFromEnv } from '../shared/archive-transition';
 import type { Log } from '../shared/logger';
 import { Env } from '../shared/schema';
@@ -29,8 +31,20 @@ export function requestDeps(ddb: DynamoDBDocumentClient, glacier: GlacierClient,
     maxAttempts: config.maxAttempts,
     maxRetrievalJobs: maxRetrievalJobsFromEnv(),
     destinationCheck: s3 ? destinationCheck(s3) : undefined,
+    runSpend: runSpendLedger(ddb, config.ledgerTable, log),
     log,
   };
+}
+
+/** The per-run spend ledger, when the construct set a cap (MAX_RETRIEVAL_*_PER_RUN). */
+function runSpendLedger(ddb: DynamoDBDocumentClient, tableName: string, log: Log): RunSpendLedger | undefined {
+  const read = (name: string): number | undefined => {
+    const raw = process.env[name];
+    if (raw === undefined || raw === '') return undefined;
+    return numberEnv(name, NaN, (v) => Number.isSafeInteger(v) && v > 0, 'a positive whole number');
+  };
+  const caps: RunSpendCaps = { maxRequests: read(Env.MAX_RUN_REQUESTS), maxMicroUsd: read(Env.MAX_RUN_MICRO_USD) };
+  return hasSpendCap(caps) ? new RunSpendLedger(ddb, { tableName, caps, log }) : undefined;
 }
 
 /** The destination look-up, when the construct named the destination bucket (DESTINATION_BUCKET_NAME). */

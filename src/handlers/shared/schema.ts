@@ -182,6 +182,10 @@ export const Env = {
   RUN_DATA_TTL_DAYS: 'RUN_DATA_TTL_DAYS',
   /** Bytes that may be requested from Glacier in any rolling 24 h, shared by every run (quota ledger). */
   DAILY_QUOTA_BYTES: 'DAILY_QUOTA_BYTES',
+  /** Per-run cap on Glacier retrieval requests (absent or '': none). */
+  MAX_RUN_REQUESTS: 'MAX_RETRIEVAL_REQUESTS_PER_RUN',
+  /** Per-run cap on estimated retrieval cost, micro-dollars (absent or '': none). */
+  MAX_RUN_MICRO_USD: 'MAX_RETRIEVAL_MICRO_USD_PER_RUN',
   /** Resolution of the quota ledger in seconds (default 60). */
   QUOTA_BUCKET_SECONDS: 'QUOTA_BUCKET_SECONDS',
   /** InitiateJob calls per second one batch invocation may make (default 100). */
@@ -254,6 +258,18 @@ export function partitionPrefix(runId: string): string {
  * condition on `version` (optimistic concurrency). See src/core/pacing.ts for the semantics.
  */
 export const QUOTA_LEDGER_PK = 'quota-ledger';
+
+/**
+ * Partition key (metrics table) of a run's spend item, kept only when a per-run spend cap is set:
+ * `{ pk, spentRequests, spentMicroUsd, updatedAt }` (requests sent and their estimated cost in
+ * micro-dollars, every attempt of the run). See src/core/run-spend.ts.
+ */
+export function runSpendPk(runId: string): string {
+  return `run-spend#${runId}`;
+}
+
+/** Partition-key pattern of every run's spend item (IAM LeadingKeys). */
+export const RUN_SPEND_PK_PATTERN = 'run-spend#*';
 
 /**
  * Attributes the download-window extension adds to an archive item when it re-requests a staged

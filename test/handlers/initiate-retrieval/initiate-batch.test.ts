@@ -3,9 +3,11 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { glacierError } from './fake-aws';
 import { batch, GiB, hashOf, METRICS, row, RUN, START, TOPIC, VAULT, World } from './world';
+import { retrievalMicroUsd } from '../../../src/core/run-spend';
 import { RetrievalCapacityUnavailableError, RetrievalPolicyEnforcedError } from '../../../src/handlers/initiate-retrieval/glacier-request';
 import { initiateBatch, InvalidBatchInputError } from '../../../src/handlers/initiate-retrieval/initiate-batch';
-import { ArchiveStatus, parseRetrievalJobDescription, QUOTA_LEDGER_PK, retrievalJobDescription } from '../../../src/handlers/shared/schema';
+import { SPEND_CAP_RECHECK_SECONDS } from '../../../src/handlers/initiate-retrieval/run-spend-ledger';
+import { ArchiveStatus, parseRetrievalJobDescription, QUOTA_LEDGER_PK, retrievalJobDescription, runSpendPk } from '../../../src/handlers/shared/schema';
 
 let world: World;
 beforeEach(() => {
@@ -160,6 +162,63 @@ describe('InitiateArchiveRetrieval batch', () => {
 
   test('invalid batch input is a typed error', async () => {
     await expect(initiateBatch(world.deps(), { ...batch(rows(1, 1)), BatchInput: { ...batch([]).BatchInput, tier: 'Fast' } })).rejects.toBeInstanceOf(InvalidBatchInputError);
+  });
+});
+
+describe('per-run spend cap (issue 22)', () => {
+  test('at maxRequests the run pauses: the rest stays pending (nothing failed), the batch waits; a raised cap continues', async () => {
+    const capped = world.deps({ runSpend: world.runSpend({ maxRequests: 3 }) });
+    const first = await initiateBatch(capped, batch(rows(1, 5)));
+    expect(first).toMatchObject({ requested: 3, deferred: 2, failed: 0, spendCapReached: true, waitSeconds: SPEND_CAP_RECHECK_SECONDS });
+    expect(world.glacier.requestedArchives()).toEqual(rows(1, 3).map((r) => r.ArchiveId));
+    expect([world.archive(4)!.status, world.archive(5)!.status]).toEqual([ArchiveStatus.PENDING, ArchiveStatus.PENDING]);
+    expect(world.spent().requests).toBe(3);
+    // Only what was requested counts toward the shared quota too.
+    expect(world.ledgerBytes()).toBe(3 * GiB);
+
+    const again = await initiateBatch(capped, batch(rows(1, 5)));
+    expect(again).toMatchObject({ requested: 0, deferred: 2, spendCapReached: true });
+    expect(world.glacier.calls).toHaveLength(3);
+
+    const raised = await initiateBatch(world.deps({ runSpend: world.runSpend({ maxRequests: 10 }) }), batch(rows(1, 5)));
+    expect(raised).toMatchObject({ requested: 2, deferred: 0, waitSeconds: 0 });
+    expect(raised.spendCapReached).toBeUndefined();
+    expect(world.spent().requests).toBe(5);
+  });
+
+  test('estimated dollars: Bulk 1 GiB = $0.000025 request + $0.0025 retrieval; a $0.01 cap admits three', async () => {
+    expect(retrievalMicroUsd('Bulk', GiB)).toBe(2525);
+    const result = await initiateBatch(world.deps({ runSpend: world.runSpend({ maxMicroUsd: 10_000 }) }), batch(rows(1, 5)));
+    expect(result).toMatchObject({ requested: 3, deferred: 2, spendCapReached: true });
+    expect(world.spent()).toEqual({ requests: 3, microUsd: 3 * 2525 });
+  });
+
+  test('requests that fail are given back to the run (only sent requests count)', async () => {
+    world.glacier.failures.set(row(2).ArchiveId, [glacierError('ResourceNotFoundException', 404, 'Archive not found')]);
+    const result = await initiateBatch(world.deps({ runSpend: world.runSpend({ maxRequests: 3 }) }), batch(rows(1, 3)));
+    expect(result).toMatchObject({ requested: 2, failed: 1 });
+    expect(result.spendCapReached).toBeUndefined();
+    expect(world.spent()).toEqual({ requests: 2, microUsd: 2 * 2525 });
+  });
+
+  test('two request stages of one run at once never pass the cap together (conditional reservation, retried)', async () => {
+    let raced = false;
+    world.dynamo.beforeCommand = (command, input) => {
+      if (!raced && command === 'Update' && String(input.Key.pk).startsWith('run-spend#')) {
+        raced = true;
+        // Another stage of the run reserves 2 requests between this one's read and write.
+        world.dynamo.seed(METRICS, { pk: input.Key.pk, spentRequests: 2, spentMicroUsd: 5050 });
+      }
+    };
+    const result = await initiateBatch(world.deps({ runSpend: world.runSpend({ maxRequests: 3 }) }), batch(rows(1, 3)));
+    expect(raced).toBe(true);
+    expect(result).toMatchObject({ requested: 1, deferred: 2, spendCapReached: true });
+    expect(world.spent().requests).toBe(3);
+  });
+
+  test('without a cap no spend item is kept', async () => {
+    await initiateBatch(world.deps(), batch(rows(1, 3)));
+    expect(world.dynamo.get(METRICS, runSpendPk(RUN))).toBeUndefined();
   });
 });
 

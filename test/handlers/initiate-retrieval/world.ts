@@ -1,8 +1,10 @@
 import { FakeDynamo, FakeGlacier, silentLogger } from './fake-aws';
+import type { RunSpendCaps } from '../../../src/core/run-spend';
 import { InitiateBatchEvent, RequestDeps } from '../../../src/handlers/initiate-retrieval/initiate-batch';
 import { QuotaLedgerStore } from '../../../src/handlers/initiate-retrieval/quota-ledger';
 import { RequestStore } from '../../../src/handlers/initiate-retrieval/request-store';
-import { ARCHIVE_SK, archivePk, ArchiveStatus, PartitionRow, QUOTA_LEDGER_PK, runStatusKey } from '../../../src/handlers/shared/schema';
+import { RunSpendLedger } from '../../../src/handlers/initiate-retrieval/run-spend-ledger';
+import { ARCHIVE_SK, archivePk, ArchiveStatus, PartitionRow, QUOTA_LEDGER_PK, runSpendPk, runStatusKey } from '../../../src/handlers/shared/schema';
 
 export const RUN = 'run-2026-11-25';
 export const VAULT = 'photos-2012';
@@ -56,6 +58,17 @@ export class World {
       clock: this.clock,
       sleep: this.sleep,
     });
+  }
+
+  /** The per-run spend ledger with these caps. */
+  public runSpend(caps: RunSpendCaps): RunSpendLedger {
+    return new RunSpendLedger(this.dynamo.client, { tableName: METRICS, caps, log: this.logger });
+  }
+
+  /** What the run's spend item holds (zeros when it does not exist). */
+  public spent(): { requests: number; microUsd: number } {
+    const item = this.dynamo.get(METRICS, runSpendPk(RUN));
+    return { requests: item?.spentRequests ?? 0, microUsd: item?.spentMicroUsd ?? 0 };
   }
 
   public deps(overrides: Partial<RequestDeps> = {}): RequestDeps {
