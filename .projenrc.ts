@@ -303,13 +303,18 @@ project.tasks.tryFind('package:python')?.env('PIP_CACHE_DIR', PIP_CACHE_DIR);
 project.tasks.tryFind('package:java')?.reset(`jsii-pacmak -v --target java --maven-local-repository=${MAVEN_REPO}`);
 
 // The same example from Python (virtualenv, aws-cdk-lib from PyPI pinned in
-// test/packaging/requirements-python-consumer.txt, the built wheel) and from Java (Maven, see
-// test/packaging/java-consumer.js): the same functions, state machines and runbooks as the
+// test/packaging/requirements-python-consumer.txt, the built wheel) and from Java (Maven, pins in
+// test/packaging/java-consumer.js, the built artifact): the same functions, state machines and runbooks as the
 // TypeScript consumer, whose resources test:package writes to dist/consumer-resources.json.
 const testPackagePython = project.addTask('test:package:python', {
   description: 'Install the built wheel into a fresh Python CDK app (virtualenv, pinned aws-cdk-lib from PyPI), synthesize README\'s example, compare with the TypeScript consumer',
   exec: 'node test/packaging/python-consumer.js',
   env: { PIP_CACHE_DIR },
+});
+const testPackageJava = project.addTask('test:package:java', {
+  description: 'Add the built Maven artifact to a fresh Java CDK app (Maven, pinned aws-cdk-lib from Maven Central), synthesize README\'s example, compare with the TypeScript consumer',
+  exec: 'node test/packaging/java-consumer.js',
+  env: { MAVEN_REPO },
 });
 
 // Every target is packaged, in CI too (projen packages only js when CI is set, for release
@@ -320,5 +325,6 @@ project.packageTask.spawn(project.bundler.bundleTask);
 project.packageTask.spawn(project.tasks.tryFind('package-all')!);
 project.packageTask.spawn(testPackage);
 project.packageTask.spawn(testPackagePython);
+project.packageTask.spawn(testPackageJava);
 
 project.synth();
