@@ -7,6 +7,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
+const { inspectAssembly } = require('./inspect-assembly');
 
 const root = path.resolve(__dirname, '..', '..');
 const pkg = require(path.join(root, 'package.json'));
@@ -96,4 +97,20 @@ function checkSameAsTypeScript(check, label, resources) {
   }
 }
 
-module.exports = { root, pkg, TYPESCRIPT_RESOURCES, createChecker, builtArtifact, handlerEntries, checkAssets, checkSameAsTypeScript };
+/**
+ * README's example run in another language (`run`: the spawnSync result of the app, run in `work`
+ * with JSII_DEPRECATED=fail): it exits 0 without a deprecation warning, and its cloud assembly
+ * (work/cdk.out) resolves every asset and holds the TypeScript consumer's resources.
+ */
+function checkConsumerSynth(check, label, language, run, work) {
+  const output = `${run.stdout || ''}${run.stderr || ''}`;
+  check(run.status === 0, `${label} README's example synthesizes in ${language} with JSII_DEPRECATED=fail${run.status === 0 ? '' : `: ${output.slice(-2000)}`}`);
+  check(!/deprecated/i.test(output), `${label} no deprecation warning at synth${/deprecated/i.test(output) ? `: ${output.slice(-1000)}` : ''}`);
+  if (run.status !== 0) return;
+  const outDir = path.join(work, 'cdk.out');
+  const summary = inspectAssembly(outDir);
+  checkAssets(check, label, outDir, summary.template);
+  checkSameAsTypeScript(check, label, summary.resources);
+}
+
+module.exports = { root, pkg, TYPESCRIPT_RESOURCES, createChecker, builtArtifact, handlerEntries, checkAssets, checkSameAsTypeScript, checkConsumerSynth };

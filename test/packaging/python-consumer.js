@@ -12,8 +12,7 @@ const { execFileSync, spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { inspectAssembly } = require('./inspect-assembly');
-const { createChecker, builtArtifact, checkAssets, checkSameAsTypeScript } = require('./checks');
+const { createChecker, builtArtifact, checkConsumerSynth } = require('./checks');
 
 const NAME = 'test:package:python';
 const wheel = builtArtifact(NAME, 'python', '.whl', 'package:python');
@@ -38,7 +37,7 @@ try {
   const python = path.join(work, 'venv', 'bin', 'python');
   timed('venv + pip install', () => {
     execFileSync('python3', ['-m', 'venv', path.join(work, 'venv')], { stdio: 'inherit' });
-    execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--no-input', '-r', requirements, wheel], { cwd: work, stdio: 'inherit', env: pipEnv });
+    execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--no-input', '--no-compile', '-r', requirements, wheel], { cwd: work, stdio: 'inherit', env: pipEnv });
   });
   const freeze = execFileSync(python, ['-m', 'pip', 'freeze'], { cwd: work, encoding: 'utf8' });
   check(freeze.includes(cdkPin), `${label} the pinned ${cdkPin} is what the wheel runs against (pip freeze)`);
@@ -48,14 +47,7 @@ try {
   fs.copyFileSync(path.join(__dirname, 'consumer_app.py'), path.join(work, 'app.py'));
   const run = timed('synth', () => spawnSync(python, ['app.py'], { cwd: work, encoding: 'utf8', env: { ...process.env, JSII_DEPRECATED: 'fail' } }));
   process.stdout.write(run.stdout);
-  check(run.status === 0, `${label} README's example synthesizes in Python with JSII_DEPRECATED=fail${run.status === 0 ? '' : `: ${run.stderr.slice(-2000)}`}`);
-  check(!/deprecated/i.test(run.stderr), `${label} no deprecation warning at synth${/deprecated/i.test(run.stderr) ? `: ${run.stderr.slice(-1000)}` : ''}`);
-  if (run.status === 0) {
-    const outDir = path.join(work, 'cdk.out');
-    const summary = inspectAssembly(outDir);
-    checkAssets(check, label, outDir, summary.template);
-    checkSameAsTypeScript(check, label, summary.resources);
-  }
+  checkConsumerSynth(check, label, 'Python', run, work);
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
 }
