@@ -1,5 +1,6 @@
 import { join } from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { formatDeployment, runConcurrentVaults, VAULTS_FAULT_PROFILES } from './concurrent';
 import { synthesizeDashboard } from './dashboard/synth';
 import { startEnvironment } from './environment';
 import { FAULT_DESCRIPTIONS, FAULT_PROFILES, FaultProfile } from './faults';
@@ -49,6 +50,8 @@ interface CiRun {
   readonly requireQuotaWait?: boolean;
   /** Tamper with two objects, then a dry and a real VaultDecommission. */
   readonly decommission?: boolean;
+  /** This many vaults (`archives` each) at once: concurrent runs of one deployment (concurrent.ts). */
+  readonly vaults?: number;
 }
 
 const CI_MATRIX: CiRun[] = [
@@ -86,6 +89,19 @@ const CI_MATRIX: CiRun[] = [
   { faults: 'poison', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 40 * MiB, seed: 'poison-28' },
   { faults: 'bad-rows', archives: 8, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB, requireExactlyOnce: true },
   { faults: 'existing-objects', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB, requireExactlyOnce: true },
+  // Three vaults at once (three Launches of one deployment) sharing a binding 4 MiB quota (~6 MiB of vaults):
+  // the quota holds over all runs, and each run's counts, metrics and report are exactly its own vault's.
+  {
+    faults: 'none',
+    label: 'vaults',
+    vaults: 3,
+    archives: 8,
+    sizeProfile: 'tiny',
+    maxTotalBytes: 2 * MiB,
+    dailyQuotaBytes: 4 * MiB,
+    requireQuotaWait: true,
+    requireExactlyOnce: true,
+  },
 ];
 
 async function main(): Promise<number> {
@@ -100,6 +116,7 @@ async function main(): Promise<number> {
     .addOption(new Option('--profile <profile>', 'run a matrix instead of one run: ci (fixed, small), faults (every fault profile with --archives/--size-profile/--max-total-mib)').choices(['ci', 'faults']))
     .option('--max-total-mib <mib>', 'cap on the generated vault size', positiveInt)
     .option('--daily-quota-mib <mib>', 'DAILY_QUOTA_BYTES of the request stages in MiB (default 1 TiB)', positiveInt)
+    .option('--vaults <n>', `transfer this many generated vaults (--archives each) at once: concurrent runs of one deployment sharing one daily quota (2 to 5; faults: ${VAULTS_FAULT_PROFILES.join(', ')})`, positiveInt)
     .option('--decommission', 'after the transfer, tamper with two objects and run a dry and a real VaultDecommission')
     .option('--output <dir>', `folder for this invocation's results (default: a new time-stamped folder under ${displayPath(DEFAULT_OUTPUT_ROOT)}/)`)
     .option('--speed <factor>', 'virtual clock speed (virtual ms per wall ms); the clock also jumps when the pipeline is idle', Number, 60)
@@ -121,6 +138,7 @@ async function main(): Promise<number> {
     maxTotalMib?: number;
     dailyQuotaMib?: number;
     decommission?: boolean;
+    vaults?: number;
     output?: string;
     speed: number;
     timeout?: number;
@@ -128,6 +146,11 @@ async function main(): Promise<number> {
     services: ServicesBackend;
     engine: 'lambda' | 'glue';
   }>();
+  if (opts.vaults !== undefined) {
+    if (opts.profile !== undefined || opts.decommission) program.error('error: --vaults runs one group of concurrent runs: it cannot be combined with --profile or --decommission');
+    if (opts.vaults < 2 || opts.vaults > 5) program.error(`error: --vaults ${opts.vaults}: expected 2 to 5 (a deployment holds at most five active runs)`);
+    if (!VAULTS_FAULT_PROFILES.includes(opts.faults)) program.error(`error: --faults ${opts.faults} is not supported with --vaults; use one of ${VAULTS_FAULT_PROFILES.join(', ')}`);
+  }
   // Read by rehearsal/services/glue-local.ts when the state machines are built.
   process.env.REHEARSAL_INVENTORY_ENGINE = opts.engine;
   // Under `--faults all` a 40-archive run through the orchestrator takes about two minutes.
@@ -150,7 +173,7 @@ async function main(): Promise<number> {
   process.env[OrchestrationEnv.METRICS_NAMESPACE] = dashboard.metricsNamespace;
   const reports: RunReport[] = [];
   try {
-    const runs: Omit<RunOptions, 'progress' | 'chunkSize' | 'timeoutMs'>[] = opts.profile === 'ci'
+    const runs: (Omit<RunOptions, 'progress' | 'chunkSize' | 'timeoutMs'> & { vaults?: number })[] = opts.profile === 'ci'
       ? CI_MATRIX.map(({ label, ...m }, i) => ({ runId: `ci${i + 1}-${label ?? m.faults}`, seed: `${opts.seed}-${i}`, requireAllDownloaded: true, ...m }))
       : opts.profile === 'faults'
         ? FAULT_PROFILES.map((faults, i) => ({
@@ -164,7 +187,8 @@ async function main(): Promise<number> {
           requireAllDownloaded: true,
         }))
         : [{
-          runId: `run-${opts.faults}-${Date.now().toString(36)}`,
+          runId: `${opts.vaults ? 'vaults' : 'run'}-${opts.faults}-${Date.now().toString(36)}`,
+          vaults: opts.vaults,
           seed: opts.seed,
           archives: opts.archives,
           sizeProfile: opts.sizeProfile,
@@ -175,6 +199,37 @@ async function main(): Promise<number> {
           decommission: opts.decommission,
         }];
     for (const run of runs) {
+      if (run.vaults !== undefined) {
+        // One deployment, `vaults` Launches at once: a report per run, then the deployment's line.
+        const group = await runConcurrentVaults(env, {
+          runIds: Array.from({ length: run.vaults }, (_, i) => `${run.runId}-${i + 1}`),
+          label: run.runId,
+          seed: run.seed,
+          archives: run.archives,
+          sizeProfile: run.sizeProfile,
+          chunkSize,
+          faults: run.faults,
+          maxTotalBytes: run.maxTotalBytes,
+          dailyQuotaBytes: run.dailyQuotaBytes,
+          // The default timeout is per run; a group of N concurrent runs gets N times it (an explicit --timeout is the group's).
+          timeoutMs: timeoutSeconds * 1000 * (opts.timeout === undefined ? run.vaults : 1),
+          requireAllDownloaded: run.requireAllDownloaded,
+          requireExactlyOnce: run.requireExactlyOnce,
+          requireQuotaWait: run.requireQuotaWait,
+          progress: display,
+          dashboard,
+        });
+        display.endRun(run.runId);
+        const sdkStreamingWarnings = sdkNoise.take();
+        for (const result of group.reports) {
+          const report = { ...result, sdkStreamingWarnings };
+          reports.push(report);
+          saveRun(env, outputDir, report);
+          process.stdout.write(`${formatReport(report)}\n`);
+        }
+        process.stdout.write(`${formatDeployment(run.runId, group.deployment)}\n`);
+        continue;
+      }
       const result = await runRehearsal(env, { ...run, chunkSize, timeoutMs: timeoutSeconds * 1000, progress: display, dashboard });
       const report = { ...result, sdkStreamingWarnings: sdkNoise.take() };
       display.endRun(report.runId);

@@ -15,6 +15,7 @@ import { fmtBytes } from '../src/core/cost';
 import { parseInventory } from '../src/core/inventory';
 import { TreeHasher } from '../src/core/tree-hash';
 import { utcSortKey } from '../src/core/utc-timestamp';
+import { statusMetricName } from '../src/handlers/orchestration/run-metrics';
 import { ArchiveStatus, bytesAttribute, countAttribute, metricsPk, QUOTA_LEDGER_PK } from '../src/handlers/shared/schema';
 
 /*
@@ -147,7 +148,7 @@ const DAY = 86_400_000;
  * quota (an archive larger than the whole quota may be requested alone). Uses every InitiateJob of
  * the process on the virtual clock, as Glacier saw them.
  */
-function checkQuota(env: Environment, vaultName: string | undefined, ledger: Record<string, unknown> | undefined, problems: string[]): QuotaCheck {
+export function checkQuota(env: Environment, vaultName: string | undefined, ledger: Record<string, unknown> | undefined, problems: string[]): QuotaCheck {
   const quota = env.dailyQuotaBytes;
   const jobs = [...env.initiatedJobs].sort((a, b) => a.at - b.at);
   let maxWindowBytes = 0;
@@ -175,6 +176,33 @@ function checkQuota(env: Environment, vaultName: string | undefined, ledger: Rec
     if (ledgerWindowBytes > quota) problems.push(`quota: the ledger holds ${ledgerWindowBytes} bytes in its 24-h window > DAILY_QUOTA_BYTES ${quota}`);
   }
   return { dailyQuotaBytes: quota, maxWindowBytes, ledgerWindowBytes, requests };
+}
+
+/**
+ * The run's CloudWatch metrics as CloudWatchDashboardUpdate last published them (to `namespace`,
+ * the handlers' METRICS_NAMESPACE; dimension RunId = the run): `<Status>Count`/`<Status>Bytes` of every
+ * status and `TotalCount`/`TotalBytes` must equal the run's own archives at the end (the cleanup
+ * publishes once more after the last archive became final). Problems, or none.
+ */
+export function checkPublishedMetrics(env: Environment, namespace: string, runId: string, rows: readonly { status: string; size: number }[]): string[] {
+  const last = new Map<string, number | undefined>();
+  for (const d of env.cloudWatch.datapoints) {
+    const dims = Object.entries(d.dimensions);
+    if (d.namespace === namespace && dims.length === 1 && d.dimensions.RunId === runId) last.set(d.name, d.value);
+  }
+  if (last.size === 0) return [`CloudWatch: no metric published to ${namespace} with RunId=${runId}`];
+  const problems: string[] = [];
+  const expect = (name: string, value: number): void => {
+    if (last.get(name) !== value) problems.push(`CloudWatch: last ${name} (RunId=${runId}) = ${last.get(name)}, true ${value}`);
+  };
+  expect(statusMetricName('total', 'Count'), rows.length);
+  expect(statusMetricName('total', 'Bytes'), rows.reduce((n, r) => n + r.size, 0));
+  for (const status of Object.values(ArchiveStatus)) {
+    const inStatus = rows.filter((r) => r.status === status);
+    expect(statusMetricName(status, 'Count'), inStatus.length);
+    expect(statusMetricName(status, 'Bytes'), inStatus.reduce((n, r) => n + r.size, 0));
+  }
+  return problems;
 }
 
 /** The key every archive must get: src/core/archive-naming in inventory order (CreationDate, ArchiveId). */
@@ -218,6 +246,9 @@ async function checkRunReport(env: Environment, report: { prefix: string; manife
     if (rowEntriesMissing > 0) problems.push(`run report: manifest.csv lacks ${rowEntriesMissing} of the ${rowItems.length} unreadable inventory row(s) (id, status, reason)`);
     const byId = new Map(manifest.map((r) => [r.ArchiveId, r]));
     if (manifest.length !== archives.length || byId.size !== archives.length) problems.push(`run report: manifest.csv has ${manifest.length} archive row(s) (${byId.size} distinct) for ${archives.length} archives`);
+    const own = new Set(archives.map((a) => a.archiveId));
+    const foreign = manifest.filter((r) => !own.has(r.ArchiveId));
+    if (foreign.length > 0) problems.push(`run report: manifest.csv lists ${foreign.length} archive(s) not in the run's vault, e.g. ${String(foreign[0].ArchiveId).slice(0, 12)}…`);
     let wrong = 0;
     for (const a of archives) {
       const row = byId.get(a.archiveId);
@@ -273,6 +304,11 @@ export async function buildReport(env: Environment, input: {
   expectations?: RunExpectations;
   /** Glacier jobs one archive may take in this run (maxRetrievalJobsPerArchive); absent = not checked (a resume resets the count). */
   retrievalJobBound?: number;
+  /**
+   * Keys of the archives of other runs under the same prefix (`--vaults`: one deployment, one
+   * destination prefix): not stray objects of this run, and their uploads are not this run's.
+   */
+  otherRunsKeys?: ReadonlySet<string>;
 }): Promise<RunReport> {
   const { runId, archives } = input;
   const items = new Map<string, Record<string, unknown>>();
@@ -294,6 +330,9 @@ export async function buildReport(env: Environment, input: {
   } while (start);
 
   const problems: string[] = [];
+  const ownIds = new Set(archives.map((a) => a.archiveId));
+  const foreignItems = [...items.keys()].filter((id) => !ownIds.has(id));
+  if (foreignItems.length > 0) problems.push(`transfer table: ${foreignItems.length} archive item(s) of run ${runId} not in its vault, e.g. ${foreignItems[0].slice(0, 12)}…`);
   const results: ArchiveResult[] = [];
   const runJobs = env.initiatedJobs.filter((j) => input.vaultName === undefined || j.vaultName === input.vaultName);
   const runJobsOf = (archiveId: string): typeof runJobs => runJobs.filter((j) => j.archiveId === archiveId);
@@ -414,15 +453,16 @@ export async function buildReport(env: Environment, input: {
     if (bodies.length > 0) problems.push(`DLQ ${queue.name}-dlq holds ${bodies.length} message(s), e.g. ${bodies[0].slice(0, 160)}`);
   }
   for (const key of input.expectations?.keptObjects.keys() ?? []) expectedKeys.add(key);
-  const strayObjects = env.s3.listKeys(NAMES.bucket).filter((k) => k.startsWith(input.keyPrefix) && !expectedKeys.has(k));
+  const ours = (k: string): boolean => k.startsWith(input.keyPrefix) && !input.otherRunsKeys?.has(k);
+  const strayObjects = env.s3.listKeys(NAMES.bucket).filter((k) => ours(k) && !expectedKeys.has(k));
   if (strayObjects.length > 0) problems.push(`${strayObjects.length} object(s) in the bucket that belong to no downloaded archive`);
-  const open = env.s3.openUploads(NAMES.bucket).filter((u) => u.key.startsWith(input.keyPrefix));
+  const open = env.s3.openUploads(NAMES.bucket).filter((u) => ours(u.key));
   const openUploads = open.length;
-  const uploadEvents = env.s3.uploadEvents(NAMES.bucket).filter((e) => e.key.startsWith(input.keyPrefix));
+  const uploadEvents = env.s3.uploadEvents(NAMES.bucket).filter((e) => ours(e.key));
   const countEvents = (op: string): number => uploadEvents.filter((e) => e.op === op).length;
   const created = countEvents('CreateMultipartUpload');
   const createdElsewhere = [...env.s3.buckets.keys()]
-    .flatMap((bucket) => env.s3.uploadEvents(bucket).filter((e) => e.op === 'CreateMultipartUpload' && !(bucket === NAMES.bucket && e.key.startsWith(input.keyPrefix))))
+    .flatMap((bucket) => env.s3.uploadEvents(bucket).filter((e) => e.op === 'CreateMultipartUpload' && !(bucket === NAMES.bucket && ours(e.key))))
     .length;
   const createRequests = env.stats.get('S3', 'CreateMultipartUpload');
   const uploads = {

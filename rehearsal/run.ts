@@ -55,7 +55,7 @@ export interface RunOptions {
 
 const HOUR = 3_600_000;
 
-async function countStatus(env: Environment, runId: string, status: ArchiveStatus): Promise<number> {
+export async function countStatus(env: Environment, runId: string, status: ArchiveStatus): Promise<number> {
   let total = 0;
   let start: Record<string, unknown> | undefined;
   do {
@@ -74,19 +74,19 @@ async function countStatus(env: Environment, runId: string, status: ArchiveStatu
   return total;
 }
 
-const LOOP_STATUSES = [ArchiveStatus.PENDING, ArchiveStatus.REQUESTED, ArchiveStatus.STAGED, ArchiveStatus.DOWNLOADED, ArchiveStatus.FAILED, ArchiveStatus.SKIPPED];
+export const LOOP_STATUSES = [ArchiveStatus.PENDING, ArchiveStatus.REQUESTED, ArchiveStatus.STAGED, ArchiveStatus.DOWNLOADED, ArchiveStatus.FAILED, ArchiveStatus.SKIPPED];
 
 /**
  * Status counts for the control loop from the run's metrics item (one GetItem instead of a Query per
  * status); the stream keeps it current, and it is exact whenever the pipeline is idle (the stream is
  * drained then). The report checks it against the table.
  */
-async function loopCounts(env: Environment, runId: string): Promise<Record<string, number>> {
+export async function loopCounts(env: Environment, runId: string): Promise<Record<string, number>> {
   const item = (await env.doc.send(new GetCommand({ TableName: NAMES.metricsTable, Key: { pk: metricsPk(runId) }, ConsistentRead: true }))).Item ?? {};
   return Object.fromEntries(LOOP_STATUSES.map((s) => [s, Number(item[countAttribute(s)] ?? 0)]));
 }
 
-async function idle(env: Environment, ignoreQueue?: string): Promise<boolean> {
+export async function idle(env: Environment, ignoreQueue?: string): Promise<boolean> {
   const { pollers } = env;
   if (pollers.notifications.busy + pollers.chunks.busy + pollers.validation.busy + pollers.metrics.busy > 0) return false;
   if (pollers.metrics.pending > 0 || (env.dynamo.streamBacklog ?? 0) > 0 || env.sns.pending > 0 || env.activity.busy > 0) return false;
@@ -97,7 +97,7 @@ async function idle(env: Environment, ignoreQueue?: string): Promise<boolean> {
 }
 
 /** The partition files InventoryRetrieval wrote: ArchiveId → file ordinal in key order. */
-async function readPartitions(env: Environment, runId: string): Promise<{ files: number; partitions: number; fileOf: Record<string, number> }> {
+export async function readPartitions(env: Environment, runId: string): Promise<{ files: number; partitions: number; fileOf: Record<string, number> }> {
   const keys: string[] = [];
   let token: string | undefined;
   do {
@@ -114,11 +114,11 @@ async function readPartitions(env: Environment, runId: string): Promise<{ files:
   return { files: keys.length, partitions: new Set(keys.map((k) => k.split('/')[2])).size, fileOf };
 }
 
-/** One rehearsal run: generate, launch the real orchestrator, fire its schedules, then report. */
-export async function runRehearsal(env: Environment, options: RunOptions): Promise<RunReport> {
-  const startedAt = Date.now();
-  const virtualStart = env.clock.now();
-  const { runId } = options;
+/**
+ * Clears what one run (or one `--vaults` group) reads back from the previous one: request counts,
+ * handler errors, both local stores, write logs; sets the fault profile and DAILY_QUOTA_BYTES.
+ */
+export async function resetForRun(env: Environment, options: Pick<RunOptions, 'faults' | 'seed' | 'dailyQuotaBytes'>): Promise<void> {
   env.stats.reset();
   env.handlerErrors.clear();
   env.uncaught.length = 0;
@@ -128,6 +128,14 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   env.archiveWrites.length = 0;
   env.faults.setProfile(options.faults, options.seed);
   env.dailyQuotaBytes = options.dailyQuotaBytes ?? TiB;
+}
+
+/** One rehearsal run: generate, launch the real orchestrator, fire its schedules, then report. */
+export async function runRehearsal(env: Environment, options: RunOptions): Promise<RunReport> {
+  const startedAt = Date.now();
+  const virtualStart = env.clock.now();
+  const { runId } = options;
+  await resetForRun(env, options);
   // poison: its messages are retried in wall time (2-s visibility), during which the clock cannot
   // jump, so Bulk jobs completing hours apart would cost minutes of wall time each; Expedited jobs
   // complete minutes apart.

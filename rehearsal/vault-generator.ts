@@ -38,6 +38,12 @@ export interface VaultOptions {
   readonly chunkSize: number;
   /** Random sizes are scaled down so the vault stays under this many bytes. */
   readonly maxTotalBytes?: number;
+  /**
+   * Added to the archive index in the file names the descriptions encode (`file-<n>`, `passwd-<n>`…),
+   * so several vaults transferred by one deployment (one destination prefix, `--vaults`) get
+   * distinct keys. Default 0.
+   */
+  readonly nameOffset?: number;
 }
 
 export interface GeneratedVault {
@@ -170,7 +176,7 @@ export function generateVault(options: VaultOptions): GeneratedVault {
     created += rng.int(1_000, 40 * 86_400_000);
     const mtime = created - rng.int(0, 3 * 365 * 86_400_000);
     let kind: DescriptionKind = rng.chance(0.2) ? rng.pick(HOSTILE_KINDS) : rng.pick(NORMAL_KINDS);
-    let described = describe(kind, rng, index, mtime);
+    let described = describe(kind, rng, index + (options.nameOffset ?? 0), mtime);
     let contentIndex = index;
     let size = sizes[index];
     if (index >= edges.length && rng.chance(0.08)) {

@@ -145,7 +145,8 @@ export class OrchestratedRun {
    * or TIMED_OUT (EventBridge's "Execution Status Change" rule, delivered when the execution ends).
    */
   public readonly statusChanges: Array<{ executionArn: string; status: string; outcome?: ExecutionEndedOutcome; error?: string }> = [];
-  private readonly pendingStatusChanges: Promise<void>[] = [];
+  /** Handling of each started execution's end, by run id (runs of one deployment run at once: `--vaults`). */
+  private readonly pendingStatusChanges: { runId: string; handled: Promise<void> }[] = [];
   private readonly resumeRefusals: string[] = [];
   private readonly next: Record<keyof typeof SCHEDULE_INTERVALS_MS, number>;
   private readonly completionCheck: LambdaHandler;
@@ -179,16 +180,17 @@ export class OrchestratedRun {
   /**
    * StartExecution of the orchestrator (as the Launch/Resume runbook does). Status-change events
    * of earlier executions are handled first: EventBridge delivers them in seconds, long before
-   * an operator runs Resume.
+   * an operator runs Resume. Only the same run's executions are waited for: other runs of the
+   * deployment (`--vaults`) keep running.
    */
   public async start(input: Record<string, string>): Promise<ExecutionRecord> {
-    await Promise.all(this.pendingStatusChanges);
+    await Promise.all(this.pendingStatusChanges.filter((p) => p.runId === input.runId).map((p) => p.handled));
     if (input.mode === 'RESUME') await this.checkResumable(input.runId, input.vaultName);
     const record = await this.runtime.startExecution(MACHINES.orchestrator, input as Json, { name: `${input.runId}-${input.mode.toLowerCase()}-${this.executions.length + 1}` });
     this.executions.push(record);
     // Only the handling counts as harness activity, not the wait for the execution's end.
     const ended = this.runtime.whenDone(record.executionArn);
-    this.pendingStatusChanges.push(ended.then((r) => this.env.activity.track(() => this.onExecutionEnded(r))));
+    this.pendingStatusChanges.push({ runId: input.runId, handled: ended.then((r) => this.env.activity.track(() => this.onExecutionEnded(r))) });
     return record;
   }
 
