@@ -27,7 +27,7 @@ differ only on combining marks / decomposable characters assigned after Unicode 
 keys of one run with one engine.
 
 Duplicates: see assign_unique_keys. In Spark: window by base key ordered by
-(creation_sort_key, ArchiveId) -> row 1 keeps its key; the others take duplicate_candidate(level 0),
+(kept first, creation_sort_key, ArchiveId) -> row 1 (and any kept row) keeps its key; the others take duplicate_candidate(level 0),
 a window by candidate (same order) with a left join on the taken keys picks the winners; repeat
 with level + 1 for the rest while any remain.
 """
@@ -419,6 +419,8 @@ def assign_unique_keys(records: Iterable[dict], prefix: str) -> List[UniqueKey]:
     The owner of each base key is the first archive in (CreationDate instant, ArchiveId) order;
     the others are settled level by level: group the unnamed by duplicate_candidate(level); the
     first of each group wins the candidate unless it is taken (all base keys and earlier winners).
+    A record with a true "kept" (downloaded by an earlier execution, on Resume) owns its base key
+    whatever the order and is never renamed.
     """
     assert_valid_key_prefix(prefix)
     records = list(records)
@@ -440,7 +442,7 @@ def assign_unique_keys(records: Iterable[dict], prefix: str) -> List[UniqueKey]:
         for e in items:
             groups.setdefault(key_of(e), []).append(e)
         for g in groups.values():
-            g.sort(key=lambda e: (e[0], e[1]))
+            g.sort(key=lambda e: (not e[3].get("kept", False), e[0], e[1]))
         return groups
 
     keys: List[Optional[str]] = [None] * len(records)
@@ -449,7 +451,11 @@ def assign_unique_keys(records: Iterable[dict], prefix: str) -> List[UniqueKey]:
     pending = []
     for key, group in by_base.items():
         keys[group[0][2]] = key
-        pending.extend(group[1:])
+        for e in group[1:]:
+            if e[3].get("kept", False):
+                keys[e[2]] = key
+            else:
+                pending.append(e)
     level = 0
     while pending:
         by_candidate = group_by(
@@ -497,3 +503,13 @@ def parse_naming_overrides(text: str) -> Dict[str, str]:
     if id_column < 0:
         raise ValueError("Naming override CSV: the header needs GlacierArchiveID and FileName columns")
     return overrides
+
+
+def parse_kept_keys(text: str) -> Dict[str, str]:
+    """ArchiveId -> ObjectKey of <run>/kept_keys/kept_keys.csv (RFC 4180, header ArchiveId,ObjectKey):
+    the archives an earlier execution of the run downloaded; they keep these keys (see assign_unique_keys)."""
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, None)
+    if header != ["ArchiveId", "ObjectKey"]:
+        raise ValueError(f"Kept keys CSV: the header must be ArchiveId,ObjectKey, got {header!r}")
+    return {r[0]: r[1] for r in rows if len(r) == 2 and r[0] != ""}

@@ -4,7 +4,8 @@ Glue 5.0 (Spark 3.5, Python 3.11). Everything else is glue/inventory_spark.py, w
 glue/local_run.py run on local PySpark with file paths. Arguments:
   --run_id, --inventory_bucket, --inventory_key, --destination_prefix ('""' for none),
   --partition_size, --max_archive_size (bytes); optional --partition_rows_per_file and
-  --naming_override_key (a key in the inventory bucket; absent or empty: no naming override).
+  --naming_override_key (a key in the inventory bucket; absent or empty: no naming override) and
+  --kept_keys_key (<run>/kept_keys/kept_keys.csv: archives already downloaded keep their keys).
 Writes <run>/sorted_inventory/..., <run>/skipped/skipped.csv, <run>/inventory_errors/errors.csv
 (from executors) and <run>/inventory_summary.json; deletes partition files of an earlier attempt
 that this run did not write. FinishGlueInventory then records the results like the Lambda engine.
@@ -49,6 +50,7 @@ def main() -> None:
     run, bucket = args["run_id"], args["inventory_bucket"]
     rows_per_file = optional_arg("partition_rows_per_file")
     override_key = optional_arg("naming_override_key")
+    kept_keys_key = optional_arg("kept_keys_key")
     options = inventory_spark.Options(
         run_id=run,
         prefix="" if args["destination_prefix"] in ('""', "") else args["destination_prefix"],
@@ -61,7 +63,8 @@ def main() -> None:
     spark = SparkSession.builder.getOrCreate()
     store = S3Store(bucket)
     summary = inventory_spark.run_inventory(spark, f"s3://{bucket}/{args['inventory_key']}", head, options, store,
-                                            f"s3://{bucket}/{override_key}" if override_key else None)
+                                            f"s3://{bucket}/{override_key}" if override_key else None,
+                                            f"s3://{bucket}/{kept_keys_key}" if kept_keys_key else None)
     keep = set(summary["partitionFiles"])
     pages = _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{run}/sorted_inventory/")
     stale = [o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"] not in keep]

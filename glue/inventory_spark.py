@@ -10,7 +10,8 @@ numbers: chunk sizes, partition starts, file names):
 - parse, validate and name every row: executors (flatMap / mapPartitions);
 - a repeated ArchiveId: a window by ArchiveId ordered by row; later rows become error rows;
 - duplicate keys: the level-by-level rule of src/core/archive-naming.ts with DataFrame windows
-  (window by base key ordered by (CreationDate sort key, ArchiveId): row 1 keeps it; then per level
+  (window by base key ordered by (kept first, CreationDate sort key, ArchiveId): row 1 and any kept
+  archive keep it, a kept archive's base key being the key it was downloaded to; then per level
   a candidate column, an anti-join with the taken keys and a window by candidate);
 - order and partitions: a range-partitioned sort; each chunk's row count and bytes go to the
   driver, which derives every row's running byte offset. The partition rule (an archive opens a new
@@ -204,13 +205,23 @@ def read_records(spark: SparkSession, path: str, head: str, options: Options) ->
     return spark.createDataFrame(records, RECORD_SCHEMA)
 
 
-def read_overrides(spark: SparkSession, path: Optional[str]) -> Optional[DataFrame]:
-    """(archive_id, override) rows of the naming override CSV, parsed by one executor task."""
+def _read_pairs(spark: SparkSession, path: Optional[str], value_column: str, parse) -> Optional[DataFrame]:
+    """(archive_id, value_column) rows of a small CSV parsed whole by `parse` (text -> dict), one executor task."""
     if not path:
         return None
-    schema = T.StructType([T.StructField("archive_id", T.StringType(), False), T.StructField("override", T.StringType(), False)])
-    pairs = spark.sparkContext.wholeTextFiles(path).flatMap(lambda p: naming.parse_naming_overrides(p[1]).items())
+    schema = T.StructType([T.StructField("archive_id", T.StringType(), False), T.StructField(value_column, T.StringType(), False)])
+    pairs = spark.sparkContext.wholeTextFiles(path).flatMap(lambda p: parse(p[1]).items())
     return spark.createDataFrame(pairs, schema)
+
+
+def read_overrides(spark: SparkSession, path: Optional[str]) -> Optional[DataFrame]:
+    """(archive_id, override) rows of the naming override CSV."""
+    return _read_pairs(spark, path, "override", naming.parse_naming_overrides)
+
+
+def read_kept_keys(spark: SparkSession, path: Optional[str]) -> Optional[DataFrame]:
+    """(archive_id, kept_key) rows of <run>/kept_keys/kept_keys.csv (Resume: archives already downloaded)."""
+    return _read_pairs(spark, path, "kept_key", naming.parse_kept_keys)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,10 +251,12 @@ def _name_rows(rows, prefix: str):
 def unique_keys(spark: SparkSession, kept: DataFrame, prefix: str) -> DataFrame:
     """kept + `key` (final) and `renamed`: the level-by-level rule, with windows and joins."""
     order = [F.col("sort_key"), F.col("archive_id")]
-    ranked = kept.withColumn("_rn", F.row_number().over(Window.partitionBy("base_key").orderBy(*order)))
-    owners = ranked.filter("_rn = 1").select("archive_id", F.col("base_key").alias("key"))
+    # A kept archive (downloaded by an earlier execution) owns its base key whatever the order.
+    base_order = [F.col("is_kept").desc(), *order]
+    ranked = kept.withColumn("_rn", F.row_number().over(Window.partitionBy("base_key").orderBy(*base_order)))
+    owners = ranked.filter("_rn = 1 OR is_kept").select("archive_id", F.col("base_key").alias("key"))
     taken = kept.select(F.col("base_key").alias("key")).distinct()
-    pending = ranked.filter("_rn > 1").select("archive_id", "creation_date", "sort_key", "base_key")
+    pending = ranked.filter("_rn > 1 AND NOT is_kept").select("archive_id", "creation_date", "sort_key", "base_key")
     settled = []
     level = 0
     candidate_of = F.udf(lambda key, archive_id, created, lvl: naming.duplicate_candidate(key, archive_id, created, lvl, prefix), T.StringType())
@@ -341,7 +354,7 @@ def _row_line(r) -> str:
 
 
 def run_inventory(spark: SparkSession, inventory_path: str, head: str, options: Options, store,
-                  overrides_path: Optional[str] = None) -> Dict[str, object]:
+                  overrides_path: Optional[str] = None, kept_keys_path: Optional[str] = None) -> Dict[str, object]:
     """Processes one inventory; writes partition, skipped and error files through `store`; returns the summary."""
     naming.assert_valid_key_prefix(options.prefix)
     run, prefix = options.run_id, options.prefix
@@ -358,7 +371,15 @@ def run_inventory(spark: SparkSession, inventory_path: str, head: str, options: 
     overrides = read_overrides(spark, overrides_path)
     with_override = archives.join(overrides, "archive_id", "left") if overrides is not None \
         else archives.withColumn("override", F.lit(None).cast(T.StringType()))
-    named = spark.createDataFrame(with_override.rdd.mapPartitions(lambda rows: _name_rows(rows, prefix)), NAMED_SCHEMA).localCheckpoint(eager=False)
+    named = spark.createDataFrame(with_override.rdd.mapPartitions(lambda rows: _name_rows(rows, prefix)), NAMED_SCHEMA)
+    kept_keys = read_kept_keys(spark, kept_keys_path)
+    if kept_keys is not None:
+        named = named.join(kept_keys, "archive_id", "left") \
+            .withColumn("is_kept", F.col("kept_key").isNotNull()) \
+            .withColumn("base_key", F.coalesce(F.col("kept_key"), F.col("base_key"))).drop("kept_key")
+    else:
+        named = named.withColumn("is_kept", F.lit(False))
+    named = named.localCheckpoint(eager=False)
 
     kept = named.filter(F.col("size") <= options.max_archive_size)
     skipped = named.filter(F.col("size") > options.max_archive_size)

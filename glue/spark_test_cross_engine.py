@@ -44,7 +44,7 @@ class CrossEngineTest(unittest.TestCase):
                     head = f.read(inventory_spark.HEAD_CHARS)
                 options = inventory_spark.Options(c["runId"], c["prefix"], c["partitionSize"], c["maxArchiveSize"], c["rowsPerFile"])
                 summary = inventory_spark.run_inventory(spark, c["inventory"], head, options, inventory_spark.LocalStore(out),
-                                                        c["overrides"] or None)
+                                                        c["overrides"] or None, c.get("keptKeys") or None)
                 lambda_files = {k: v for k, v in files_under(c["lambda"]).items() if not k.endswith("inventory_summary.json")}
                 spark_files = files_under(out)
                 self.assertEqual(sorted(spark_files), sorted(lambda_files))

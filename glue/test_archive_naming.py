@@ -111,6 +111,22 @@ class DuplicateTest(unittest.TestCase):
             ],
         )
 
+    def test_kept_archive_owns_its_key(self):
+        records = [
+            {"archive_id": "older", "creation_date": "2001-01-01T00:00:00Z", "key": "p/photo.jpg"},
+            {"archive_id": "done", "creation_date": "2019-01-21T08:52:42Z", "key": "p/photo.jpg", "kept": True},
+        ]
+        got = {u.archive_id: u for u in naming.assign_unique_keys(records, "p/")}
+        self.assertEqual(got["done"].key, "p/photo.jpg")
+        self.assertFalse(got["done"].renamed)
+        self.assertEqual(got["older"].key, naming.duplicate_candidate("p/photo.jpg", "older", "2001-01-01T00:00:00Z", 0, "p/"))
+
+    def test_parse_kept_keys(self):
+        text = 'ArchiveId,ObjectKey\nA1,"p/a, b.jpg"\nA2,"say ""hi"".txt"\n'
+        self.assertEqual(naming.parse_kept_keys(text), {"A1": "p/a, b.jpg", "A2": 'say "hi".txt'})
+        with self.assertRaisesRegex(ValueError, "header must be ArchiveId,ObjectKey"):
+            naming.parse_kept_keys("GlacierArchiveID,FileName\n")
+
     def test_errors(self):
         ok = {"archive_id": "x", "creation_date": "2019-01-21T08:52:42Z", "key": "r/a"}
         with self.assertRaisesRegex(ValueError, "listed twice"):

@@ -78,6 +78,11 @@ export function localGlue(s3: S3Client, bucket: string, busy: { enter(): void; l
       await download(s3, bucket, args['--naming_override_key'], overrides);
       argv.push('--naming_override_key', overrides);
     }
+    if (args['--kept_keys_key']) {
+      const kept = path.join(work, 'kept_keys.csv');
+      await download(s3, bucket, args['--kept_keys_key'], kept);
+      argv.push('--kept_keys_key', kept);
+    }
     const run: LocalRun = { state: 'RUNNING' };
     runs.set(id, run);
     busy.enter();

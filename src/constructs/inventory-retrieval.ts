@@ -19,7 +19,8 @@ import { InventoryJobPollerFunction } from '../handlers/inventory-retrieval/inve
 import { InventoryValidationFunction } from '../handlers/inventory-retrieval/inventory-validation-function';
 import { ProcessInventoryFunction } from '../handlers/inventory-retrieval/process-inventory-function';
 import {
-  Env, InventoryEnv, inventoryErrorsKey, inventorySummaryKey, partitionPrefix, skippedReportKey, stagedNamingOverridePrefix,
+  Env, InventoryEnv, inventoryErrorsKey, inventorySummaryKey, keptKeysKey, partitionPrefix, skippedReportKey, stagedNamingOverridePrefix,
+  TransferTable,
 } from '../handlers/shared/schema';
 
 /** Properties of {@link InventoryRetrieval}. */
@@ -193,7 +194,7 @@ export class InventoryRetrieval extends Construct {
     this.processInventory.addToRolePolicy(new iam.PolicyStatement({
       sid: 'WriteInventoryOutputs',
       actions: ['s3:PutObject', 's3:DeleteObject'],
-      resources: ['sorted_inventory/*', 'skipped/*', 'inventory_errors/*', 'inventory_summary.json'].map(runObjects),
+      resources: ['sorted_inventory/*', 'skipped/*', 'inventory_errors/*', 'inventory_summary.json', 'kept_keys/*'].map(runObjects),
     }));
     this.processInventory.addToRolePolicy(new iam.PolicyStatement({ sid: 'ListSortedInventory', actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
     this.processInventory.addToRolePolicy(new iam.PolicyStatement({
@@ -201,6 +202,10 @@ export class InventoryRetrieval extends Construct {
       actions: ['dynamodb:PutItem'],
       resources: [storage.transferTable.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['archive#*'] } },
+    }));
+    // Resume: archives already downloaded keep their keys (readKeptKeys).
+    this.processInventory.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'QueryStatusIndex', actions: ['dynamodb:Query'], resources: [`${storage.transferTable.tableArn}/index/${TransferTable.statusIndex}`],
     }));
     this.processInventory.addToRolePolicy(new iam.PolicyStatement({
       sid: 'RunTotals', actions: ['dynamodb:UpdateItem'], resources: [storage.metricsTable.tableArn], conditions: transferRunItems,
@@ -230,7 +235,7 @@ export class InventoryRetrieval extends Construct {
     glueRole.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReadRunInventory',
       actions: ['s3:GetObject'],
-      resources: [bucket.arnForObjects(`${anyRun}/original_inventory/*`), bucket.arnForObjects(`${stagedNamingOverridePrefix(anyRun)}*`)],
+      resources: [bucket.arnForObjects(`${anyRun}/original_inventory/*`), bucket.arnForObjects(`${stagedNamingOverridePrefix(anyRun)}*`), bucket.arnForObjects(keptKeysKey(anyRun))],
     }));
     glueRole.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'WriteInventoryOutputs',
@@ -270,7 +275,7 @@ export class InventoryRetrieval extends Construct {
     suppressNag(glueRole, [
       {
         id: 'AwsSolutions-IAM5',
-        reason: 'Run ids are known only at run time: the job reads <run>/original_inventory/* and <run>/naming_override/staged/*, writes only the per-run outputs named in its statements and deletes only <run>/sorted_inventory/*; /aws-glue/* are the log groups Glue itself writes the driver output to.',
+        reason: 'Run ids are known only at run time: the job reads <run>/original_inventory/*, <run>/naming_override/staged/* and <run>/kept_keys/kept_keys.csv, writes only the per-run outputs named in its statements and deletes only <run>/sorted_inventory/*; /aws-glue/* are the log groups Glue itself writes the driver output to.',
       },
     ], true);
     const securityConfiguration = new glue.CfnSecurityConfiguration(this, 'GlueSecurity', {

@@ -36,6 +36,12 @@ import { parseUtcTimestamp, utcSortKey } from './utc-timestamp';
  *   are added to `taken`; everyone else goes on to the next level.
  * Nothing depends on input order, so the result is stable across re-runs and resumes.
  *
+ * ## Kept keys (Resume)
+ * An archive already downloaded by an earlier execution of the run is *kept*: its base key is the
+ * key its object was written to, and it owns that key whatever the order (its object is already
+ * there). It is never renamed; the others of its group are renamed as above. (Two kept archives
+ * with one key, impossible in a run, would both keep it.)
+ *
  * A sort-based engine (Spark) reproduces it with: a window partitioned by base key ordered by
  * (creation sort key, ArchiveId) → row 1 keeps the base key; then, for the rest, per level: compute
  * the candidate, left-join with the taken keys, a window partitioned by candidate with the same
@@ -83,6 +89,8 @@ export interface KeyedArchive {
   readonly creationDate: string;
   /** Base key from {@link keyForArchive}, prefix included. */
   readonly key: string;
+  /** Already downloaded under `key` (Resume): owns `key` whatever the order. See the module comment. */
+  readonly kept?: boolean;
 }
 
 export interface UniqueKey {
@@ -180,6 +188,7 @@ interface Entry {
 }
 
 function compareEntries(a: Entry, b: Entry): number {
+  if (Boolean(a.record.kept) !== Boolean(b.record.kept)) return a.record.kept ? -1 : 1;
   if (a.sortKey !== b.sortKey) return a.sortKey < b.sortKey ? -1 : 1;
   return compareCodePoints(a.record.archiveId, b.record.archiveId);
 }
@@ -220,7 +229,10 @@ export function assignUniqueKeys(records: readonly KeyedArchive[], options: { re
   let pending: Entry[] = [];
   for (const [key, group] of byBaseKey) {
     keys[group[0].index] = key;
-    for (let i = 1; i < group.length; i++) pending.push(group[i]);
+    for (let i = 1; i < group.length; i++) {
+      if (group[i].record.kept) keys[group[i].index] = key;
+      else pending.push(group[i]);
+    }
   }
   for (let level = 0; pending.length > 0; level++) {
     const next: Entry[] = [];

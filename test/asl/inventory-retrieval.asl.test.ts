@@ -17,8 +17,8 @@ import { checkProvidedAgainstVault, checkProvidedInventory, completeDownload, do
 import { completeInventoryJobWith, CompletionDeps } from '../../src/handlers/inventory-retrieval/inventory-job-completion';
 import { pollInventoryJob } from '../../src/handlers/inventory-retrieval/inventory-job-poller';
 import { InventoryStore } from '../../src/handlers/inventory-retrieval/inventory-store';
-import { finishGlueInventory, processRunInventory } from '../../src/handlers/inventory-retrieval/process-inventory';
-import { metricsPk } from '../../src/handlers/shared/schema';
+import { finishGlueInventory, processRunInventory, writeKeptKeys } from '../../src/handlers/inventory-retrieval/process-inventory';
+import { keptKeysKey, metricsPk } from '../../src/handlers/shared/schema';
 
 /*
  * The real InventoryRetrieval definition, run by the local ASL runner (rehearsal/sfn) against the
@@ -162,7 +162,14 @@ async function harness(options: { glueState?: string } = {}): Promise<Harness> {
           if (e.action === 'vault-check') return checkProvidedAgainstVault(download, e, 1);
           return checkProvidedInventory(download, e);
         },
-        [FN('ProcessInventory')]: async (e: any) => { count(e.finishGlue ? 'finishGlue' : 'process'); return e.finishGlue ? finishGlueInventory(process, e) : processRunInventory(process, e); },
+        [FN('ProcessInventory')]: async (e: any) => {
+          if (e.writeKeptKeys) {
+            count('writeKeptKeys');
+            return writeKeptKeys(process, e.runId);
+          }
+          count(e.finishGlue ? 'finishGlue' : 'process');
+          return e.finishGlue ? finishGlueInventory(process, e) : processRunInventory(process, e);
+        },
       },
     },
   });
@@ -307,10 +314,14 @@ describe('InventoryRetrieval ASL (local runner, local services)', () => {
     const overrideKey = 'run-6/naming_override/staged/e-1.csv';
     const result = await run(h, { runId: 'run-6', vaultName: VAULT, storageClass: 'GLACIER', providedInventoryKey: 'uploads/big.csv', namingOverrideKey: overrideKey }, lowThreshold);
     expect([result.status, result.error, result.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
-    expect(result.states).toEqual(expect.arrayContaining(['StartGlueInventoryJob', 'GetGlueJobRun', 'FinishGlueInventory']));
+    expect(result.states).toEqual(expect.arrayContaining(['WriteKeptKeysForGlue', 'StartGlueInventoryJob', 'GetGlueJobRun', 'FinishGlueInventory']));
     expect(h.glueRuns).toEqual(['run-6']);
     // Contract with glue/inventory_job.py: the override the run record names, '' for none.
-    expect(h.glueArguments[0]).toEqual({ '--run_id': 'run-6', '--inventory_key': 'uploads/big.csv', '--naming_override_key': overrideKey });
+    // and the kept keys of a resume (header only here: nothing downloaded yet).
+    expect(h.glueArguments[0]).toEqual({
+      '--run_id': 'run-6', '--inventory_key': 'uploads/big.csv', '--naming_override_key': overrideKey, '--kept_keys_key': keptKeysKey('run-6'),
+    });
+    expect(await text(keptKeysKey('run-6'))).toBe('ArchiveId,ObjectKey\n');
     expect(await metrics('run-6')).toMatchObject({ totalCount: 1, inventoryEngine: 'glue' });
     expect(result.states).toContain('CheckProvidedInventoryAgainstVault');
     await h.api.stop();

@@ -176,6 +176,25 @@ describe('duplicate tags', () => {
     expect(byId.get('first')?.renamed).toBe(false);
   });
 
+  it('a kept archive (downloaded before a Resume) owns its key even when an older archive now has the same base key', () => {
+    // 'older' is named photo.jpg by a new naming override; 'done' was downloaded to photo.jpg by an
+    // earlier execution. Without the kept flag the older archive would win and 'done' would be
+    // renamed although its object already sits at photo.jpg.
+    const records: KeyedArchive[] = [
+      { archiveId: 'older', creationDate: '2001-01-01T00:00:00Z', key: 'p/photo.jpg' },
+      { archiveId: 'done', creationDate: '2019-01-21T08:52:42Z', key: 'p/photo.jpg', kept: true },
+      { archiveId: 'newer', creationDate: '2020-01-01T00:00:00Z', key: 'p/photo.jpg' },
+    ];
+    const byId = new Map(assignUniqueKeys(records, { prefix: 'p/' }).map((u) => [u.archiveId, u]));
+    expect(byId.get('done')).toEqual({ archiveId: 'done', key: 'p/photo.jpg', renamed: false });
+    expect(byId.get('older')).toEqual({ archiveId: 'older', key: duplicateCandidate('p/photo.jpg', 'older', '2001-01-01T00:00:00Z', 0, 'p/'), renamed: true });
+    expect(byId.get('newer')?.renamed).toBe(true);
+    // Same records without the flag: the oldest keeps the key (the launch rule).
+    const plain = new Map(assignUniqueKeys(records.map(({ kept: _k, ...r }) => r), { prefix: 'p/' }).map((u) => [u.archiveId, u]));
+    expect(plain.get('older')?.renamed).toBe(false);
+    expect(plain.get('done')?.renamed).toBe(true);
+  });
+
   it('refuses records it cannot order or place', () => {
     const ok = { archiveId: 'x', creationDate: '2019-01-21T08:52:42Z', key: 'r/a' };
     expect(() => assignUniqueKeys([ok, { ...ok }], { prefix: 'r/' })).toThrow(/listed twice/);

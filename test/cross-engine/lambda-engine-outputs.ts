@@ -9,12 +9,12 @@
  * and lambda/<run>/... the files processInventory wrote, plus lambda/<run>/inventory_summary.json.
  * Inputs come from the shared fixtures: naming conformance and hostile descriptions (every one in
  * the JSON case; those that fit on one CSV line in the CSV cases), the CSV line conformance cases
- * (unparseable rows, repeated ids), overrides, archives above maxArchiveSize, several partitions
+ * (unparseable rows, repeated ids), overrides, kept keys of a resume, archives above maxArchiveSize, several partitions
  * and files, an empty file, a header-only file and a file of another format.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import { parseNamingOverrides } from '../../src/core/archive-naming';
+import { keyForArchive, parseNamingOverrides } from '../../src/core/archive-naming';
 import { csvField } from '../../src/core/partitioning';
 import { processInventory } from '../../src/handlers/inventory-retrieval/inventory-engine';
 
@@ -35,6 +35,8 @@ interface Case {
   text?: string;
   archives?: Archive[];
   overrides?: Record<string, string>;
+  /** Resume: ArchiveId → key of archives already downloaded (they keep it). */
+  keptKeys?: Record<string, string>;
 }
 
 function treeHash(i: number): string {
@@ -84,6 +86,23 @@ function overridesOf(): Record<string, string> {
   return o;
 }
 
+/**
+ * Kept keys of a resume: the newest archive of every duplicate group kept at the group's key (the
+ * older ones get the suffix), one archive kept at the key another archive's override now gives it,
+ * one kept at a key nobody else has.
+ */
+function keptKeysOf(archives: Archive[], prefix: string, overrides: Record<string, string>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  naming.duplicateGroups.forEach((g: any, j: number) => {
+    const newest = [...g.records].sort((a: any, b: any) => (a.creationDate < b.creationDate ? 1 : -1))[0];
+    const a = archives.find((x) => x.archiveId === `${newest.archiveId}-g${j}`)!;
+    kept[a.archiveId] = keyForArchive(a, { prefix }).key;
+  });
+  kept['hostile-005'] = `${prefix}${overrides['hostile-003']}`;
+  kept['hostile-007'] = `${prefix}kept, "elsewhere"/file.bin`;
+  return kept;
+}
+
 function cases(): Case[] {
   const described = describedArchives();
   const base = { partitionSize: 20_000, maxArchiveSize: 4_500, rowsPerFile: 7 };
@@ -93,6 +112,15 @@ function cases(): Case[] {
     + '\n\n   \n' + 'x'.repeat(70_000) + '\nlast,row,without,newline,x';
   return [
     { ...base, name: 'csv-described', prefix: '', format: 'csv', archives: described.filter((a) => fitsOneLine(a.description)), overrides: overridesOf() },
+    {
+      ...base,
+      name: 'csv-resume-kept-keys',
+      prefix: '',
+      format: 'csv',
+      archives: described.filter((a) => fitsOneLine(a.description)),
+      overrides: overridesOf(),
+      keptKeys: keptKeysOf(described, '', overridesOf()),
+    },
     { ...base, name: 'csv-described-prefix', prefix: 'restored/', format: 'csv', archives: described.filter((a) => fitsOneLine(a.description)), rowsPerFile: 1000 },
     { ...base, name: 'json-described', prefix: 'vault-a-', format: 'json', archives: described, overrides: overridesOf() },
     { ...base, name: 'csv-bad-rows', prefix: '', format: 'csv', text: badRows, partitionSize: 1 },
@@ -141,8 +169,20 @@ async function main(): Promise<void> {
       writeFileSync(overridesFile, 'GlacierArchiveID,FileName\n' + Object.entries(c.overrides).map(([id, n]) => `${csvField(id)},${csvField(n)}\n`).join(''), 'utf8');
       overrides = await parseNamingOverrides(readFileSync(overridesFile));
     }
+    let keptKeysFile = '';
+    const keptKeys = new Map(Object.entries(c.keptKeys ?? {}));
+    if (c.keptKeys) {
+      keptKeysFile = path.join(dir, 'kept_keys.csv');
+      writeFileSync(keptKeysFile, 'ArchiveId,ObjectKey\n' + [...keptKeys].map(([id, k]) => `${csvField(id)},${csvField(k)}\n`).join(''), 'utf8');
+    }
     const { summary } = await processInventory([readFileSync(inventory)], {
-      runId: RUN, prefix: c.prefix, partitionSizeBytes: c.partitionSize, maxArchiveSizeBytes: c.maxArchiveSize, rowsPerFile: c.rowsPerFile, overrides,
+      runId: RUN,
+      prefix: c.prefix,
+      partitionSizeBytes: c.partitionSize,
+      maxArchiveSizeBytes: c.maxArchiveSize,
+      rowsPerFile: c.rowsPerFile,
+      overrides,
+      keptKeys,
     }, async (key, body) => {
       const file = path.join(dir, 'lambda', key);
       mkdirSync(path.dirname(file), { recursive: true });
@@ -153,6 +193,7 @@ async function main(): Promise<void> {
       name: c.name,
       inventory,
       overrides: overridesFile,
+      keptKeys: keptKeysFile,
       runId: RUN,
       prefix: c.prefix,
       partitionSize: c.partitionSize,

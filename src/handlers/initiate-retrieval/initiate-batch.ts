@@ -45,6 +45,8 @@ export interface InitiateBatchResult {
   readonly alreadyAtDestination?: number;
   /** Present (true) when the run is paused at its per-run spend cap: deferred archives wait for a raised cap. */
   readonly spendCapReached?: boolean;
+  /** Pending archives that took this execution's object key or storage class (Resume with changes). */
+  readonly retargeted?: number;
 }
 
 /** The batch input is unusable (a wiring error, not an archive problem): the batch fails without retries. */
@@ -173,6 +175,7 @@ export async function initiateBatch(deps: RequestDeps, event: InitiateBatchEvent
   const existing = await deps.store.getArchives(parsed.map((p) => p.pk));
   let alreadyHandled = 0;
   let failed = 0;
+  let retargeted = 0;
   const toRequest: Array<Candidate | undefined> = new Array(parsed.length).fill(undefined);
   const keyOf = new Map<string, { objectKey: string; treeHash: string }>();
   const maxJobs = deps.maxRetrievalJobs ?? DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE;
@@ -196,7 +199,26 @@ export async function initiateBatch(deps: RequestDeps, event: InitiateBatchEvent
     const p = parsed[i];
     const found = existing.get(p.pk);
     if (found) {
-      keyOf.set(p.pk, { objectKey: found.objectKey, treeHash: found.treeHash });
+      // Resume: a pending archive (new, reset, or retried) takes this execution's key and class.
+      const moved = found.status === ArchiveStatus.PENDING && !p.problem
+        && (found.objectKey !== p.item.objectKey || found.storageClass !== p.item.storageClass);
+      if (moved && !(await deps.store.retarget(p.pk, p.item))) {
+        const written = await deps.store.getArchive(p.pk);
+        if (written) keyOf.set(p.pk, { objectKey: written.objectKey, treeHash: written.treeHash });
+        return classify(i, written?.status, written?.retrievalJobs);
+      }
+      if (moved) {
+        retargeted++;
+        log.info('archive takes the object key and storage class of this execution', {
+          runId: input.runId,
+          archiveId: p.item.archiveId,
+          objectKey: p.item.objectKey,
+          storageClass: p.item.storageClass,
+          previousObjectKey: found.objectKey,
+          previousStorageClass: found.storageClass,
+        });
+      }
+      keyOf.set(p.pk, { objectKey: moved ? p.item.objectKey : found.objectKey, treeHash: found.treeHash });
       return classify(i, found.status, found.retrievalJobs);
     }
     if (p.problem) {
@@ -254,6 +276,7 @@ export async function initiateBatch(deps: RequestDeps, event: InitiateBatchEvent
     deferred: outcome.deferred,
     alreadyAtDestination,
     ...(outcome.spendCapReached ? { spendCapReached: true } : {}),
+    retargeted,
   };
   log.info('batch processed', { runId: input.runId, vaultName: input.vaultName, rows: rows.length, ...result });
   return result;

@@ -72,6 +72,22 @@ export class RequestStore {
   }
 
   /**
+   * Points a pending archive at the object key and storage class of this execution (Resume with
+   * another storage class or naming override): not a status change, so only while it is still
+   * pending. `false` when it is no longer pending.
+   */
+  public async retarget(pk: string, target: { objectKey: string; storageClass: string }): Promise<boolean> {
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk, sk: ARCHIVE_SK },
+      UpdateExpression: 'SET objectKey = :key, storageClass = :class, retargetedAt = :at',
+      ConditionExpression: '#status = :pending',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':key': target.objectKey, ':class': target.storageClass, ':at': this.clock().toISOString(), ':pending': ArchiveStatus.PENDING },
+    })));
+  }
+
+  /**
    * pending → requested with the job id (one more retrieval job). `false` when the archive is no
    * longer pending.
    */

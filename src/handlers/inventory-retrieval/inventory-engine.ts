@@ -40,6 +40,12 @@ export interface EngineOptions {
   readonly rowsPerFile?: number;
   /** Naming overrides, ArchiveId → FileName. */
   readonly overrides?: ReadonlyMap<string, string>;
+  /**
+   * Resume: ArchiveId → object key of the archives an earlier execution of the run already
+   * downloaded. They keep that key (it names their object), override or not, and own it in
+   * duplicate resolution ({@link KeyedArchive.kept}).
+   */
+  readonly keptKeys?: ReadonlyMap<string, string>;
 }
 
 /** Receives the output files, in order; `body` is UTF-8. */
@@ -97,6 +103,8 @@ class Archives {
   public readonly keys: string[] = [];
   public readonly sortKeys: string[] = [];
   public readonly lastModified: Array<string | undefined> = [];
+  /** Indexes of kept archives (see EngineOptions.keptKeys). */
+  public readonly kept = new Set<number>();
   public sizes = new Float64Array(1024);
   public length = 0;
 
@@ -129,7 +137,7 @@ function uniqueKeys(a: Archives, prefix: string): { keys: string[]; renamed: num
   const subset: number[] = [];
   for (let i = 0; i < a.length; i++) if (counts.get(a.keys[i])! > 1) subset.push(i);
   const records = (indexes: Iterable<number>): KeyedArchive[] =>
-    Array.from(indexes, (i) => ({ archiveId: a.ids[i], creationDate: a.dates[i], key: a.keys[i] }));
+    Array.from(indexes, (i) => ({ archiveId: a.ids[i], creationDate: a.dates[i], key: a.keys[i], ...(a.kept.has(i) && { kept: true }) }));
   const result = assignUniqueKeys(records(subset), { prefix });
   const clash = result.some((r) => r.renamed && counts.has(r.key));
   const keys = a.keys.slice();
@@ -207,6 +215,7 @@ async function openRecords(source: InventorySource): Promise<AsyncIterable<Inven
 export async function processInventory(source: InventorySource, options: EngineOptions, sink: OutputSink): Promise<EngineResult> {
   const { runId, prefix, maxArchiveSizeBytes } = options;
   const overrides = options.overrides ?? new Map<string, string>();
+  const keptKeys = options.keptKeys ?? new Map<string, string>();
   const archives = new Archives();
   const skipped: SkippedArchive[] = [];
   const errors = new TextBuffer();
@@ -225,6 +234,8 @@ export async function processInventory(source: InventorySource, options: EngineO
     const override = overrides.get(record.archiveId);
     const named = keyForArchive(record, { prefix, override });
     if (named.source === 'override') overriddenCount++;
+    const keptKey = keptKeys.get(record.archiveId);
+    const key = keptKey ?? named.key;
     totalCount++;
     totalBytes += record.size;
     if (record.size > maxArchiveSizeBytes) {
@@ -234,13 +245,14 @@ export async function processInventory(source: InventorySource, options: EngineO
         creationDate: record.creationDate,
         size: record.size,
         treeHash: record.treeHash,
-        objectKey: named.key,
+        objectKey: key,
         lastModified: named.lastModified,
         reason: `size ${record.size} bytes is above the limit of ${maxArchiveSizeBytes} bytes`,
       });
       continue;
     }
-    archives.push(record.archiveId, record.description, record.creationDate, record.size, record.treeHash, named.key,
+    if (keptKey !== undefined) archives.kept.add(archives.length);
+    archives.push(record.archiveId, record.description, record.creationDate, record.size, record.treeHash, key,
       creationSortKey(record.creationDate, record.archiveId), named.lastModified);
   }
 

@@ -1,11 +1,12 @@
-import { finishGlueInventory, ProcessConfig, ProcessEvent, processRunInventory, ProcessResult } from './process-inventory';
+import { finishGlueInventory, ProcessConfig, ProcessEvent, processRunInventory, ProcessResult, writeKeptKeys } from './process-inventory';
 import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
 import { createLogger } from '../shared/logger';
 import { Env, InventoryEnv } from '../shared/schema';
 
 /*
  * ProcessInventory: the Lambda engine (name, skip, de-duplicate, sort, partition), or, with
- * `finishGlue: true`, recording the results the Glue engine wrote.
+ * `finishGlue: true`, recording the results the Glue engine wrote; with `writeKeptKeys: true` (before
+ * the Glue engine), the keys of the archives an earlier execution downloaded.
  */
 
 const logger = createLogger('ProcessInventory');
@@ -30,7 +31,10 @@ export function processConfig(): ProcessConfig {
   };
 }
 
-export async function handler(event: ProcessEvent & { finishGlue?: boolean }): Promise<ProcessResult> {
+type ProcessInventoryEvent = ProcessEvent & { finishGlue?: boolean; writeKeptKeys?: boolean };
+
+export async function handler(event: ProcessInventoryEvent): Promise<ProcessResult | { key: string; count: number }> {
   const deps = { s3, ddb, config: processConfig(), log: logger };
+  if (event.writeKeptKeys) return writeKeptKeys(deps, event.runId);
   return event.finishGlue ? finishGlueInventory(deps, event) : processRunInventory(deps, event);
 }

@@ -10,21 +10,25 @@ import { parse } from 'csv-parse/sync';
 import { EngineOptions, InventorySummary, processInventory, SkippedArchive } from './inventory-engine';
 import { ArchiveTransition } from '../../core/archive-lifecycle';
 import { parseNamingOverrides } from '../../core/archive-naming';
+import { csvField } from '../../core/partitioning';
 import { transitionItem } from '../shared/archive-transition';
 import { errorName, isConditionalCheckFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
 import {
   ARCHIVE_SK,
   archivePk,
+  ArchiveStatus,
   bytesAttribute,
   countAttribute,
   inventoryErrorsKey,
   inventorySummaryKey,
+  keptKeysKey,
   metricsPk,
   partitionPrefix,
   skippedReportKey,
   stagedNamingOverridePrefix,
 } from '../shared/schema';
+import { archivesInStatus } from '../shared/status-query';
 
 export interface ProcessEvent {
   readonly runId: string;
@@ -74,6 +78,32 @@ async function readOverrides(deps: ProcessDeps, runId: string, key: string | und
   const overrides = await parseNamingOverrides(body);
   deps.log.info('naming overrides loaded', { runId, key, count: overrides.size });
   return overrides;
+}
+
+/**
+ * Resume: ArchiveId → object key of the run's archives already downloaded (none on a Launch). They
+ * keep their key whatever a new naming override says, and own it when another archive's new name
+ * collides with it (EngineOptions.keptKeys); every other archive is named afresh.
+ */
+export async function readKeptKeys(deps: Pick<ProcessDeps, 'ddb' | 'config' | 'log'>, runId: string): Promise<Map<string, string>> {
+  const kept = new Map<string, string>();
+  for await (const page of archivesInStatus(deps.ddb, deps.config.transferTable, runId, ArchiveStatus.DOWNLOADED)) {
+    for (const a of page) if (a.objectKey) kept.set(a.archiveId, a.objectKey);
+  }
+  if (kept.size > 0) deps.log.info('archives downloaded by an earlier execution keep their keys', { runId, count: kept.size });
+  return kept;
+}
+
+/** Before the Glue engine: the kept keys ({@link readKeptKeys}) as `<run>/kept_keys/kept_keys.csv` (header only on a Launch). */
+export async function writeKeptKeys(deps: ProcessDeps, runId: string): Promise<{ key: string; count: number }> {
+  const kept = await readKeptKeys(deps, runId);
+  const lines = ['ArchiveId,ObjectKey'];
+  for (const [id, key] of kept) lines.push(`${csvField(id)},${csvField(key)}`);
+  const key = keptKeysKey(runId);
+  await deps.s3.send(new PutObjectCommand({
+    Bucket: deps.config.inventoryBucket, Key: key, Body: `${lines.join('\n')}\n`, ContentType: 'text/csv; charset=utf-8',
+  }));
+  return { key, count: kept.size };
 }
 
 /** Deletes objects under the run's sorted_inventory/ that this processing did not write. */
@@ -228,6 +258,7 @@ export async function processRunInventory(deps: ProcessDeps, event: ProcessEvent
   const { runId } = event;
   const { config } = deps;
   const overrides = await readOverrides(deps, runId, event.namingOverrideKey);
+  const keptKeys = await readKeptKeys(deps, runId);
   const input = await deps.s3.send(new GetObjectCommand({ Bucket: config.inventoryBucket, Key: event.inventory.key }));
   const options: EngineOptions = {
     runId,
@@ -236,6 +267,7 @@ export async function processRunInventory(deps: ProcessDeps, event: ProcessEvent
     maxArchiveSizeBytes: config.maxArchiveSizeBytes,
     rowsPerFile: config.rowsPerFile,
     overrides,
+    keptKeys,
   };
   const { summary, skipped } = await processInventory(input.Body as AsyncIterable<Uint8Array>, options, async (key, body) => {
     await deps.s3.send(new PutObjectCommand({ Bucket: config.inventoryBucket, Key: key, Body: body, ContentType: 'text/csv; charset=utf-8' }));

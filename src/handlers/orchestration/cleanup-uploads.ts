@@ -1,11 +1,11 @@
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { getRun } from './run-record';
-import { archivesInStatus, withRetries } from './status-query';
 import { errorName, isThrottlingOrServerError } from '../shared/aws-errors';
 import { forEachLimited } from '../shared/concurrency';
 import type { Log } from '../shared/logger';
 import { ArchiveStatus } from '../shared/schema';
+import { archivesInStatus, withRetries } from '../shared/status-query';
 
 /*
  * CleanupIncompleteUploads: aborts the multipart uploads this run left open in the destination

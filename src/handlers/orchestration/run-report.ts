@@ -2,9 +2,9 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { csvField, glacierDescriptionField, TextObjectWriter } from './csv-object-writer';
 import { STATUSES } from './run-counts';
-import { archivesInStatus } from './status-query';
 import type { Log } from '../shared/logger';
 import { ArchiveItem, ArchiveStatus } from '../shared/schema';
+import { archivesInStatus } from '../shared/status-query';
 
 /*
  * RunReport: the report of one orchestrator execution, in the inventory bucket under

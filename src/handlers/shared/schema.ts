@@ -509,6 +509,14 @@ export function inventorySummaryKey(runId: string): string {
   return `${runId}/inventory_summary.json`;
 }
 
+/**
+ * `ArchiveId,ObjectKey` of the run's archives already downloaded, written before the Glue engine
+ * runs so it keeps their keys like the Lambda engine (which reads the table itself).
+ */
+export function keptKeysKey(runId: string): string {
+  return `${runId}/kept_keys/kept_keys.csv`;
+}
+
 // ------------------------------------------------------------------------------------------------
 // Decommission stage (VaultDecommission)
 

@@ -22,7 +22,15 @@ describe('InitiateArchiveRetrieval batch', () => {
     const result = await initiateBatch(world.deps(), batch(rows(1, 5)));
 
     expect(result).toEqual({
-      waitSeconds: 0, requested: 5, requestedBytes: 5 * GiB, alreadyHandled: 0, failed: 0, invalid: 0, deferred: 0, alreadyAtDestination: 0,
+      waitSeconds: 0,
+      requested: 5,
+      requestedBytes: 5 * GiB,
+      alreadyHandled: 0,
+      failed: 0,
+      invalid: 0,
+      deferred: 0,
+      alreadyAtDestination: 0,
+      retargeted: 0,
     });
     expect(world.glacier.calls).toHaveLength(5);
     for (const call of world.glacier.calls) {
@@ -349,6 +357,21 @@ describe('issue #16: objects already at the destination key are looked at before
     });
     expect(world.ledgerBytes()).toBe(GiB); // only archive 3's bytes
     expect(s3.commandCalls(HeadObjectCommand)).toHaveLength(3);
+  });
+
+  test('Resume: a pending archive takes this execution\'s object key and storage class; a downloaded one keeps its own', async () => {
+    // Archive 1 was reset to pending by the Resume, 3 only changes class, 2 was downloaded earlier.
+    world.seedArchive(1, ArchiveStatus.PENDING, { objectKey: 'old/1.jpg', storageClass: 'GLACIER', retrievalJobs: 0 });
+    world.seedArchive(2, ArchiveStatus.DOWNLOADED, { objectKey: 'old/2.jpg', storageClass: 'GLACIER' });
+    world.seedArchive(3, ArchiveStatus.PENDING, { storageClass: 'GLACIER' });
+    objects.set('old/1.jpg', { archiveId: row(1).ArchiveId, treeHash: hashOf(1), size: GiB }); // the old key is not looked at
+    const result = await initiateBatch(world.deps({ destinationCheck: check() }), batch(rows(1, 3)));
+
+    expect(result).toMatchObject({ requested: 2, retargeted: 2, alreadyHandled: 1, alreadyAtDestination: 0 });
+    expect(world.archive(1)).toMatchObject({ status: ArchiveStatus.REQUESTED, objectKey: 'photos/1.jpg', storageClass: 'DEEP_ARCHIVE' });
+    expect(world.archive(3)).toMatchObject({ status: ArchiveStatus.REQUESTED, objectKey: 'photos/3.jpg', storageClass: 'DEEP_ARCHIVE' });
+    expect(world.archive(2)).toMatchObject({ status: ArchiveStatus.DOWNLOADED, objectKey: 'old/2.jpg', storageClass: 'GLACIER' });
+    expect(s3.commandCalls(HeadObjectCommand).map((c) => c.args[0].input.Key).sort()).toEqual(['photos/1.jpg', 'photos/3.jpg']);
   });
 
   test('OVERWRITE: another object at the key does not stop the request', async () => {

@@ -1,15 +1,16 @@
 import { DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { FakeDynamo, FakeS3, HEADER, INVENTORY_BUCKET, inventoryCsv, METRICS, recordingLog, Row, RUN, TRANSFER, treeHash, VAULT } from './world';
-import { assignUniqueKeys, keyForArchive } from '../../../src/core/archive-naming';
+import { assignUniqueKeys, duplicateCandidate, keyForArchive } from '../../../src/core/archive-naming';
 import { creationSortKey, partitionCsvHeader } from '../../../src/core/partitioning';
 import { EngineOptions, EngineResult, processInventory } from '../../../src/handlers/inventory-retrieval/inventory-engine';
-import { finishGlueInventory, ProcessConfig, processRunInventory } from '../../../src/handlers/inventory-retrieval/process-inventory';
+import { finishGlueInventory, ProcessConfig, processRunInventory, writeKeptKeys } from '../../../src/handlers/inventory-retrieval/process-inventory';
 import {
   archivePk,
   ArchiveStatus,
   inventoryErrorsKey,
   inventorySummaryKey,
+  keptKeysKey,
   metricsPk,
   stagedNamingOverrideKey,
   runStatusKey,
@@ -431,6 +432,41 @@ describe('processRunInventory / finishGlueInventory (recording the results)', ()
     const all = sortedKeys().map((k) => s3.text(k)!).join('');
     expect(all).toContain(',vault/chosen/name.txt,');
     expect(all).not.toContain('attacker');
+  });
+
+  test('Resume: an archive downloaded by an earlier execution keeps its key and owns it against a new override (issue #16)', async () => {
+    // a6 was downloaded to vault/photos/x.jpg; the new override names the older a5 photos/x.jpg
+    // and tries to rename a6: a6 keeps its object's key, a5 gets the duplicate suffix.
+    ddb.seed(TRANSFER, {
+      pk: archivePk(RUN, 'a6'),
+      sk: 'archive',
+      runId: RUN,
+      archiveId: 'a6',
+      objectKey: 'vault/photos/x.jpg',
+      status: ArchiveStatus.DOWNLOADED,
+      runStatus: runStatusKey(RUN, ArchiveStatus.DOWNLOADED),
+    });
+    const override = stagedNamingOverrideKey(RUN, 'exec-2');
+    s3.objects.set(override, Buffer.from('GlacierArchiveID,FileName\na5,photos/x.jpg\na6,renamed/a6.txt\n'));
+    await processRunInventory(deps(), { ...event, namingOverrideKey: override });
+    const lines = sortedKeys().flatMap((k) => s3.text(k)!.split('\n'));
+    const keyOf = (id: string) => lines.find((l) => l.startsWith(`${id},`))!.split(',')[4];
+    expect(keyOf('a6')).toBe('vault/photos/x.jpg');
+    expect(keyOf('a5')).toBe(duplicateCandidate('vault/photos/x.jpg', 'a5', '2015-01-05T00:00:00Z', 0, 'vault/'));
+    expect(lines.join('\n')).not.toContain('renamed/a6.txt');
+  });
+
+  test('before the Glue engine: the kept keys are written as ArchiveId,ObjectKey (RFC 4180)', async () => {
+    ddb.seed(TRANSFER, {
+      pk: archivePk(RUN, 'a6'), sk: 'archive', runId: RUN, archiveId: 'a6', objectKey: 'vault/a, "b".jpg',
+      status: ArchiveStatus.DOWNLOADED, runStatus: runStatusKey(RUN, ArchiveStatus.DOWNLOADED),
+    });
+    ddb.seed(TRANSFER, {
+      pk: archivePk(RUN, 'a5'), sk: 'archive', runId: RUN, archiveId: 'a5', objectKey: 'vault/x',
+      status: ArchiveStatus.PENDING, runStatus: runStatusKey(RUN, ArchiveStatus.PENDING),
+    });
+    expect(await writeKeptKeys(deps(), RUN)).toEqual({ key: keptKeysKey(RUN), count: 1 });
+    expect(s3.text(keptKeysKey(RUN))).toBe('ArchiveId,ObjectKey\na6,"vault/a, ""b"".jpg"\n');
   });
 
   test('a named override that is missing, or a key outside the run\'s staged overrides, fails the stage', async () => {

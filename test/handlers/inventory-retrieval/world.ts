@@ -26,7 +26,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Log } from '../../../src/handlers/shared/logger';
 import { evaluateCondition } from '../archive-retrieval/fakes';
@@ -102,6 +102,12 @@ export class FakeDynamo {
       }
       table.set(key, item);
       return { $metadata: meta };
+    });
+    // StatusIndex queries (`#p = :p` on runStatus), one page.
+    this.mock.on(QueryCommand).callsFake(async (input: Item) => {
+      const attr = input.ExpressionAttributeNames['#p'];
+      const value = input.ExpressionAttributeValues[':p'];
+      return { Items: [...this.table(input.TableName).values()].filter((i) => i[attr] === value).map(clone), $metadata: meta };
     });
   }
 

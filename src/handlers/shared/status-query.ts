@@ -1,5 +1,5 @@
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ArchiveItem, ArchiveStatus, runStatusKey, TransferTable } from '../shared/schema';
+import { ArchiveItem, ArchiveStatus, runStatusKey, TransferTable } from './schema';
 
 /** One page of a run's archives in one status (StatusIndex, oldest status change first). */
 export async function queryStatusPage(
