@@ -262,7 +262,7 @@ async function checkRunReport(env: Environment, report: { prefix: string; manife
       if (record.kind === 'archive') failedIds.push(record.archiveId);
       else rowErrors.push(JSON.stringify(record).slice(0, 120));
     }
-    // Unreadable rows are listed as they were read; they need not parse.
+    // The entries of unreadable rows (`<archive id or row n>,,,0,`) do not parse as archives.
     if (rowErrors.length > rowItems.length) problems.push(`run report: failed_archives.csv does not parse as a Glacier inventory: ${rowErrors[0]}`);
     const failed = archives.filter((a) => items.get(a.archiveId)?.status === ArchiveStatus.FAILED).map((a) => a.archiveId);
     const missing = failed.filter((id) => !failedIds.includes(id));
