@@ -63,10 +63,10 @@ beforeAll(async () => {
   runtime.registerStateMachine('Slow', {
     StartAt: 'Work',
     States: {
-      Work: {
+      'Work': {
         Type: 'Task',
         Resource: 'arn:aws:states:::lambda:invoke',
-        Parameters: { FunctionName: 'slow', 'Payload.$': '$' },
+        Parameters: { 'FunctionName': 'slow', 'Payload.$': '$' },
         TimeoutSeconds: 60,
         Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: 'Timed out' }],
         End: true,
