@@ -8,6 +8,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { destinationStatement } from './destination-access';
+import { automationRole } from './internal/automation-role';
 import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
 import { distributedMapMachine, withStateField } from './internal/state-machine';
 import { suppressNag } from './nag';
@@ -279,10 +280,7 @@ export class VaultDecommission extends Construct {
     // ---- Runbook ----
     const prefix = props.namePrefix ?? Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
     if (!/^[A-Za-z0-9_.-]{1,100}$/.test(prefix)) throw new Error(`namePrefix must be 1-100 of A-Z a-z 0-9 _ . -, got ${JSON.stringify(prefix)}`);
-    this.automationRole = new iam.Role(this, 'AutomationRole', {
-      assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': stack.account } } }),
-      description: 'Assumed by the Decommission runbook',
-    });
+    this.automationRole = automationRole(this, 'AutomationRole', 'Assumed by the Decommission runbook');
     const role = this.automationRole;
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReadRuns',

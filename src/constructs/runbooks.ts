@@ -7,6 +7,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { destinationStatement } from './destination-access';
+import { automationRole } from './internal/automation-role';
 import { suppressNag } from './nag';
 import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options';
 import { KEEP_CURRENT, RETRIEVAL_TIERS, STORAGE_CLASS_DISPLAY_NAMES, storageClassDisplayName } from '../handlers/orchestration/storage-classes';
@@ -50,6 +51,8 @@ export interface TransferRunbooksProps {
 }
 
 type Doc = Record<string, any>;
+/** What the Stop runbook's UpdateItem names: the key, the stop request and the state its condition reads. */
+const STOP_REQUEST_ATTRIBUTES = ['pk', 'sk', 'stopRequested', 'stopRequestedAt', 'state'] as const;
 // Parameter values are pasted into JSON strings of the StartExecution input and into S3 keys, so
 // no pattern may admit quotes, backslashes, control characters or a bare '.'/'..' segment.
 // Reserved run ids (RESERVED_RUN_IDS: prefixes of the inventory bucket that are not runs) are refused here and by RunRecord.
@@ -91,12 +94,7 @@ export class TransferRunbooks extends Construct {
     const prefix = props.namePrefix ?? Names.uniqueResourceName(this, { maxLength: 100, separator: '-' });
     if (!/^[A-Za-z0-9_.-]{1,100}$/.test(prefix)) throw new Error(`namePrefix must be 1-100 of A-Z a-z 0-9 _ . -, got ${JSON.stringify(prefix)}`);
 
-    this.automationRole = new iam.Role(this, 'AutomationRole', {
-      assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-      description: 'Assumed by the Launch/Resume/Stop transfer runbooks',
-    });
+    this.automationRole = automationRole(this, 'AutomationRole', 'Assumed by the Launch/Resume/Stop transfer runbooks');
     const role = this.automationRole;
     role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'CheckVault', actions: ['glacier:DescribeVault'], resources: props.vaultArns }));
     const owner = props.destinationBucketOwner ?? stack.account;
@@ -107,11 +105,17 @@ export class TransferRunbooks extends Construct {
       resources: [props.transferTable.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['run#*', 'active-vault#*'] } },
     }));
+    // The Stop runbook's one write: the stop request on a run record. Only those attributes (and
+    // `state`, which its condition reads), nothing returned.
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'RequestStop',
       actions: ['dynamodb:UpdateItem'],
       resources: [props.transferTable.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['run#*'] } },
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['run#*'] },
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...STOP_REQUEST_ATTRIBUTES] },
+        'StringEqualsIfExists': { 'dynamodb:ReturnValues': 'NONE' },
+      },
     }));
     props.orchestrator.grantStartExecution(role);
     const initiateName = stack.splitArn(props.initiateRetrieval.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;

@@ -71,6 +71,11 @@ describe('VaultDecommission construct', () => {
     expect(JSON.parse(start.inputs.input)).toEqual({ runId: '{{WorkflowRun}}', vaultName: '{{VaultNameConfirmation}}', dryRun: '{{DryRun}}' });
     const automation = statementsByRole(template).filter(({ role }) => role.startsWith('DecommissionAutomationRole')).flatMap(({ statement }) => actionsOf(statement));
     expect(new Set(automation)).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:Query', 'states:StartExecution']));
+    // Issue 22: assumable only by SSM Automation executions of this account and region.
+    const roles = template.findResources('AWS::IAM::Role') as Record<string, any>;
+    const [trust] = Object.entries(roles).find(([id]) => id.startsWith('DecommissionAutomationRole'))![1].Properties.AssumeRolePolicyDocument.Statement;
+    expect(trust.Condition.StringEquals).toEqual({ 'aws:SourceAccount': ACCOUNT });
+    expect(JSON.stringify(trust.Condition.ArnLike['aws:SourceArn'])).toContain(`:ssm:${REGION}:${ACCOUNT}:automation-execution/*`);
   });
 
   test('state machine: substitutions resolved, functions invoked, no "*" except log delivery / metrics', () => {

@@ -134,4 +134,35 @@ describe('TransferRunbooks', () => {
     const role = Object.values(template.findResources('AWS::IAM::Role'))[0] as any;
     expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service).toBe('ssm.amazonaws.com');
   });
+
+  test('automation role: trusted only by SSM Automation executions of this account and region (issue 22)', () => {
+    const { template } = synth();
+    const role = Object.values(template.findResources('AWS::IAM::Role'))[0] as any;
+    const [trust] = role.Properties.AssumeRolePolicyDocument.Statement;
+    expect(trust.Condition.StringEquals).toEqual({ 'aws:SourceAccount': '111122223333' });
+    expect(JSON.stringify(trust.Condition.ArnLike['aws:SourceArn'])).toMatch(/":ssm:eu-west-1:111122223333:automation-execution\/\*"/);
+  });
+
+  test('the Stop runbook\'s write is limited to the attributes its UpdateItem names, returns nothing (issue 22)', () => {
+    const { template } = synth();
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((r: any) => r.Properties.PolicyDocument.Statement);
+    const write = statements.filter((s: any) => [s.Action].flat().includes('dynamodb:UpdateItem'));
+    expect(write).toHaveLength(1);
+    const allowed: string[] = write[0].Condition['ForAllValues:StringEquals']['dynamodb:Attributes'];
+    expect(write[0].Condition['ForAllValues:StringLike']).toEqual({ 'dynamodb:LeadingKeys': ['run#*'] });
+    expect(write[0].Condition.StringEqualsIfExists).toEqual({ 'dynamodb:ReturnValues': 'NONE' });
+    expect(allowed).not.toEqual(expect.arrayContaining(['namingOverrideKey']));
+    // Every attribute the Stop document's UpdateItem names (key, update, condition) is in the list, and nothing else is.
+    const documents = Object.values(template.findResources('AWS::SSM::Document')) as any[];
+    const stop = documents.find((d) => d.Properties.Name === 'GlacierTransfer-Stop').Properties.Content;
+    const update = stop.mainSteps.find((st: any) => st.inputs?.Api === 'UpdateItem').inputs;
+    const names = new Set<string>(Object.keys(update.Key));
+    for (const expr of [update.UpdateExpression, update.ConditionExpression]) {
+      for (const token of expr.match(/[:#]?[A-Za-z_][A-Za-z0-9_]*/g) ?? []) {
+        if (token.startsWith('#')) names.add(update.ExpressionAttributeNames[token]);
+        else if (!token.startsWith(':') && !['SET', 'AND', 'OR', 'NOT'].includes(token)) names.add(token);
+      }
+    }
+    expect([...names].sort()).toEqual([...allowed].sort());
+  });
 });
