@@ -1,4 +1,4 @@
-import { writeRunReport, RunReportResult } from './run-report';
+import { writeRunReport, RunReportEvent, RunReportResult } from './run-report';
 import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
 import { createLogger } from '../shared/logger';
 import { Env } from '../shared/schema';
@@ -9,7 +9,7 @@ const logger = createLogger('RunReport');
 const ddb = createDocumentClient();
 const s3 = createS3Client();
 
-export async function handler(event: { runId: string }): Promise<RunReportResult> {
+export async function handler(event: RunReportEvent): Promise<RunReportResult> {
   return writeRunReport({
     ddb,
     s3,

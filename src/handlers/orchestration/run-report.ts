@@ -10,16 +10,24 @@ import { archivesInStatus } from '../shared/status-query';
  * RunReport: the report of one orchestrator execution, in the inventory bucket under
  * `<runId>/reports/<timestamp>/`:
  *  - manifest.csv: every archive of the run (ArchiveId, ObjectKey, Size, SHA256TreeHash, Status,
- *    Reason), RFC 4180;
+ *    Reason, FailedIn), RFC 4180; FailedIn tells a failure of this execution (`this execution`: it
+ *    became FAILED at or after the execution started) from one carried from an earlier execution
+ *    of the run (`earlier execution`: not retried, e.g. Resume with RetryFailed NO, or an unreadable
+ *    inventory row); empty for other statuses;
  *  - failed_archives.csv: the failed archives in Glacier's inventory format (ArchiveId,
  *    ArchiveDescription, CreationDate, Size, SHA256TreeHash), so it can be fed back as a provided
  *    inventory;
  *  - remaining_archives.csv (only when the run ended early): pending/requested/staged archives, same format;
- *  - summary.json: counts per status.
+ *  - summary.json: counts per status, and `failures` ({ thisExecution, earlierExecutions }) with
+ *    the execution's start (`executionStartedAt`).
  * Archives are read page by page from the StatusIndex and streamed out, so memory stays flat.
  */
 
-export const MANIFEST_COLUMNS = ['ArchiveId', 'ObjectKey', 'Size', 'SHA256TreeHash', 'Status', 'Reason'] as const;
+export const MANIFEST_COLUMNS = ['ArchiveId', 'ObjectKey', 'Size', 'SHA256TreeHash', 'Status', 'Reason', 'FailedIn'] as const;
+
+/** FailedIn of a FAILED archive in manifest.csv. */
+export const FAILED_IN_THIS_EXECUTION = 'this execution';
+export const FAILED_IN_EARLIER_EXECUTION = 'earlier execution';
 export const INVENTORY_HEADER = 'ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash';
 
 export interface RunReportDeps {
@@ -39,6 +47,24 @@ export interface RunReportResult {
   readonly failedArchivesKey: string;
   readonly remainingArchivesKey: string;
   readonly counts: Record<string, number>;
+  /** FAILED archives by the execution they failed in (absent without `executionStartedAt`). */
+  readonly failures?: { readonly thisExecution: number; readonly earlierExecutions: number };
+}
+
+export interface RunReportEvent {
+  readonly runId: string;
+  /** Start of the orchestrator execution writing the report (`$.run.startedAt`, ISO-8601). */
+  readonly executionStartedAt?: string;
+}
+
+/**
+ * FailedIn of one archive: a FAILED archive whose last status change (statusTime) is not before
+ * the execution's start failed in this execution; an older one was carried over. Resume resets
+ * (and retries) set statusTime, so a retried archive that fails again counts as this execution's.
+ */
+export function failedIn(a: Pick<ArchiveItem, 'status' | 'statusTime'>, executionStartedAt: string | undefined): string {
+  if (a.status !== ArchiveStatus.FAILED || !executionStartedAt) return '';
+  return Date.parse(a.statusTime) >= Date.parse(executionStartedAt) ? FAILED_IN_THIS_EXECUTION : FAILED_IN_EARLIER_EXECUTION;
 }
 
 export function reportPrefix(runId: string, at: Date): string {
@@ -56,8 +82,12 @@ function reasonOf(a: ArchiveItem): string {
   return '';
 }
 
-export async function writeRunReport(deps: RunReportDeps, event: { runId: string }): Promise<RunReportResult> {
-  const { runId } = event;
+export async function writeRunReport(deps: RunReportDeps, event: RunReportEvent): Promise<RunReportResult> {
+  const { runId, executionStartedAt } = event;
+  if (executionStartedAt !== undefined && Number.isNaN(Date.parse(executionStartedAt))) {
+    throw new Error(`executionStartedAt must be an ISO-8601 time, got ${JSON.stringify(executionStartedAt)}`);
+  }
+  const failures = { thisExecution: 0, earlierExecutions: 0 };
   const prefix = reportPrefix(runId, deps.now?.() ?? new Date());
   const bucket = deps.inventoryBucket;
   const manifest = new TextObjectWriter(deps.s3, bucket, `${prefix}manifest.csv`);
@@ -73,7 +103,10 @@ export async function writeRunReport(deps: RunReportDeps, event: { runId: string
       for await (const page of archivesInStatus(deps.ddb, deps.transferTable, runId, status)) {
         for (const a of page) {
           counts[status]++;
-          await manifest.write([a.archiveId, a.objectKey, a.size, a.treeHash, a.status, reasonOf(a)].map(csvField).join(','));
+          const when = failedIn(a, executionStartedAt);
+          if (when === FAILED_IN_THIS_EXECUTION) failures.thisExecution++;
+          else if (when === FAILED_IN_EARLIER_EXECUTION) failures.earlierExecutions++;
+          await manifest.write([a.archiveId, a.objectKey, a.size, a.treeHash, a.status, reasonOf(a), when].map(csvField).join(','));
           if (a.status === ArchiveStatus.FAILED) await failed.write(inventoryLine(a));
           else if (a.status !== ArchiveStatus.DOWNLOADED && a.status !== ArchiveStatus.SKIPPED) await remaining.write(inventoryLine(a));
         }
@@ -86,10 +119,10 @@ export async function writeRunReport(deps: RunReportDeps, event: { runId: string
     await deps.s3.send(new PutObjectCommand({
       Bucket: bucket,
       Key: `${prefix}summary.json`,
-      Body: JSON.stringify({ runId, counts }, null, 2),
+      Body: JSON.stringify({ runId, counts, ...(executionStartedAt && { executionStartedAt, failures }) }, null, 2),
       ContentType: 'application/json',
     }));
-    deps.log.info('run report written', { runId, prefix, counts });
+    deps.log.info('run report written', { runId, prefix, counts, ...(executionStartedAt && { failures }) });
     return {
       runId,
       bucket,
@@ -98,6 +131,7 @@ export async function writeRunReport(deps: RunReportDeps, event: { runId: string
       failedArchivesKey: failed.key,
       remainingArchivesKey: hasRemaining ? remaining.key : '',
       counts,
+      ...(executionStartedAt && { failures }),
     };
   } catch (err) {
     await Promise.all([manifest.abort(), failed.abort(), remaining.abort()]);

@@ -38,10 +38,11 @@ describe('writeRunReport', () => {
     expect(s3.objects.has(`${result.prefix}remaining_archives.csv`)).toBe(false);
 
     const manifest = s3.objects.get(result.manifestKey)!.toString('utf8').split('\n');
-    expect(manifest[0]).toBe('ArchiveId,ObjectKey,Size,SHA256TreeHash,Status,Reason');
-    expect(manifest).toContain(`d1,"backup/a,b.txt",10,${'ab'.repeat(32)},downloaded,`);
-    expect(manifest).toContain(`f1,backup/f1.bin,20,${'ab'.repeat(32)},failed,"tree hash ""mismatch"""`);
-    expect(manifest).toContain(`s1,backup/s1.bin,${manifest.find((l) => l.startsWith('s1,'))!.split(',')[2]},${'ab'.repeat(32)},skipped,skipped`);
+    expect(manifest[0]).toBe('ArchiveId,ObjectKey,Size,SHA256TreeHash,Status,Reason,FailedIn');
+    // Without the execution's start, FailedIn stays empty.
+    expect(manifest).toContain(`d1,"backup/a,b.txt",10,${'ab'.repeat(32)},downloaded,,`);
+    expect(manifest).toContain(`f1,backup/f1.bin,20,${'ab'.repeat(32)},failed,"tree hash ""mismatch""",`);
+    expect(manifest).toContain(`s1,backup/s1.bin,${manifest.find((l) => l.startsWith('s1,'))!.split(',')[2]},${'ab'.repeat(32)},skipped,skipped,`);
     expect(manifest.filter(Boolean)).toHaveLength(7);
 
     const failedText = s3.objects.get(result.failedArchivesKey)!.toString('utf8');
@@ -59,6 +60,27 @@ describe('writeRunReport', () => {
       expect.objectContaining({ kind: 'archive', archiveId: 'f2', description: 'plain', size: 30 }),
     ]);
     expect(JSON.parse(s3.objects.get(`${result.prefix}summary.json`)!.toString()).counts.failed).toBe(2);
+  });
+
+  test('issue #16: failures of this execution are told from failures carried from an earlier one (manifest FailedIn, summary.json failures)', async () => {
+    const started = '2024-02-01T00:00:00.000Z';
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.FAILED, { archiveId: 'old', statusTime: '2024-01-15T00:00:00.000Z', failureReason: 'denied' }));
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.FAILED, { archiveId: 'new', statusTime: '2024-02-01T00:00:00.000Z', failureReason: 'denied again' }));
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.FAILED, { archiveId: 'newer', statusTime: '2024-02-02T00:00:00.000Z', failureReason: 'gone' }));
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.DOWNLOADED, { archiveId: 'd1', statusTime: '2024-01-10T00:00:00.000Z' }));
+    const result = await writeRunReport(deps(), { runId: RUN, executionStartedAt: started });
+    expect(result.failures).toEqual({ thisExecution: 2, earlierExecutions: 1 });
+    const lines = s3.objects.get(result.manifestKey)!.toString('utf8').trim().split('\n').slice(1);
+    expect(Object.fromEntries(lines.map((l) => [l.split(',')[0], l.split(',').at(-1)]))).toEqual({
+      old: 'earlier execution', new: 'this execution', newer: 'this execution', d1: '',
+    });
+    const summary = JSON.parse(s3.objects.get(`${result.prefix}summary.json`)!.toString());
+    expect(summary).toMatchObject({
+      executionStartedAt: started, failures: { thisExecution: 2, earlierExecutions: 1 }, counts: { failed: 3, downloaded: 1 },
+    });
+    await expect(writeRunReport(deps(), { runId: RUN, executionStartedAt: 'yesterday' })).rejects.toThrow(
+      'executionStartedAt must be an ISO-8601 time, got "yesterday"',
+    );
   });
 
   test('a run that ended early lists its remaining archives', async () => {
