@@ -1,9 +1,9 @@
 import { FakeS3, glacierError } from './fake-aws';
-import { GiB, row, RUN, TOPIC, TRANSFER, VAULT, World } from './world';
+import { GiB, METRICS, row, RUN, TOPIC, TRANSFER, VAULT, World } from './world';
 import { extendBatch, ExtendBatchEvent } from '../../../src/handlers/download-window-extension/extend-window';
 import { findArchivesNeedingExtension, WindowExtensionItem } from '../../../src/handlers/download-window-extension/window-scan';
 import { RetrievalPolicyEnforcedError } from '../../../src/handlers/initiate-retrieval/glacier-request';
-import { ArchiveStatus, parseRetrievalJobDescription, windowExtensionListKey } from '../../../src/handlers/shared/schema';
+import { ArchiveStatus, parseRetrievalJobDescription, runSpendPk, windowExtensionListKey } from '../../../src/handlers/shared/schema';
 
 const HOUR = 3600 * 1000;
 const BUCKET = 'inventory-bucket';
@@ -142,6 +142,19 @@ describe('ExtendDownloadWindow', () => {
     expect(item.partsDone).toEqual(new Set([1, 2]));
     expect(item.jobExpiresAt).toBeUndefined();
     expect(world.ledgerBytes()).toBe(GiB);
+  });
+
+  test('issue 22: re-requests count toward the per-run spend cap and stop at it (the rest is left for a later scan)', async () => {
+    const expires = world.now + HOUR;
+    for (const n of [1, 2, 3]) world.seedArchive(n, ArchiveStatus.STAGED, { jobId: `old-${n}`, jobExpiresAt: expires });
+    // The run has already sent 8 of its 10 requests.
+    world.dynamo.seed(METRICS, { pk: runSpendPk(RUN), spentRequests: 8, spentMicroUsd: 0 });
+    const items = [1, 2, 3].map((n) => stagedItem(n, `old-${n}`, expires));
+    const result = await extendBatch(deps({ runSpend: world.runSpend({ maxRequests: 10 }) }), extendEvent(items));
+    expect(result).toMatchObject({ extended: 2, deferred: 1 });
+    expect(world.glacier.calls).toHaveLength(2);
+    expect(world.spent().requests).toBe(10);
+    expect(world.archive(3)).toMatchObject({ status: ArchiveStatus.STAGED, jobId: 'old-3' });
   });
 
   test('issue #16: a poison archive whose copy keeps failing is re-requested at most up to the retrieval-job bound, then FAILED with the reason', async () => {
