@@ -184,7 +184,8 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
       phase,
       wallMs: Date.now() - startedAt,
       virtualMs: env.clock.now() - virtualStart,
-      archives: options.archives,
+      // Every row of the inventory: the bad-rows profile adds unreadable ones (each ends a FAILED entry).
+      archives: options.archives + (expectations?.badRows.length ?? 0),
       totalBytes: vault.totalBytes,
       counts: c,
       orchestrator: run.current?.status ?? 'not started',
