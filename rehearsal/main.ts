@@ -120,7 +120,7 @@ async function main(): Promise<number> {
     .option('--decommission', 'after the transfer, tamper with two objects and run a dry and a real VaultDecommission')
     .option('--output <dir>', `folder for this invocation's results (default: a new time-stamped folder under ${displayPath(DEFAULT_OUTPUT_ROOT)}/)`)
     .option('--speed <factor>', 'virtual clock speed (virtual ms per wall ms); the clock also jumps when the pipeline is idle', Number, 60)
-    .option('--timeout <seconds>', 'give up on a run after this many wall seconds (default 120 per CI run, 300 otherwise)', positiveInt)
+    .option('--timeout <seconds>', 'give up on a run after this many wall seconds (default 300 per run, 1200 with --profile faults)', positiveInt)
     .option('--handler-log-level <level>', 'POWERTOOLS_LOG_LEVEL of the handlers', 'SILENT')
     .addOption(new Option('--services <backend>', 'who serves S3, DynamoDB (streams), SQS and SNS: the project\'s own local services or a moto server (npx projen rehearse:setup)').choices(SERVICES_BACKENDS).default('own'))
     .addOption(new Option('--engine <engine>', 'inventory engine: lambda, or glue (every inventory through a local Spark run of glue/inventory_job.py\'s engine; needs `npx projen spark:install`)').choices(['lambda', 'glue']).default('lambda'))
@@ -155,7 +155,7 @@ async function main(): Promise<number> {
   process.env.REHEARSAL_INVENTORY_ENGINE = opts.engine;
   // Under `--faults all` a 40-archive run through the orchestrator takes about two minutes.
   // A local Spark run (JVM start-up, then the job) adds minutes of wall time on a busy machine.
-  const timeoutSeconds = opts.timeout ?? (opts.profile === 'ci' ? 120 : opts.profile === 'faults' ? 1200 : 300) + (opts.engine === 'glue' ? 900 : 0);
+  const timeoutSeconds = opts.timeout ?? (opts.profile === 'faults' ? 1200 : 300) + (opts.engine === 'glue' ? 900 : 0);
   const chunkSize = opts.chunkSizeMib * MiB;
   validateChunkSize(chunkSize, '--chunk-size-mib');
 
