@@ -1,5 +1,5 @@
 import { DEFAULT_CHUNK_SIZE, validateChunkSize } from '../../core/chunk-plan';
-import { requireEnv } from '../shared/clients';
+import { isPositiveInteger, numberEnv, requireEnv } from '../shared/env';
 import { Env } from '../shared/schema';
 
 /** Default for {@link Env.MAX_DOWNLOAD_ATTEMPTS}. */
@@ -15,36 +15,24 @@ export interface DestinationConfig {
   readonly runDataTtlDays: number;
 }
 
-function optionalNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value)) throw new Error(`environment variable ${name} must be a number, got ${JSON.stringify(raw)}`);
-  return value;
-}
-
 export function destinationConfig(): DestinationConfig {
   return {
     tableName: requireEnv(Env.TRANSFER_TABLE),
     bucket: requireEnv(Env.DESTINATION_BUCKET),
     bucketOwner: requireEnv(Env.DESTINATION_BUCKET_OWNER),
-    runDataTtlDays: optionalNumber(Env.RUN_DATA_TTL_DAYS, 0),
+    runDataTtlDays: numberEnv(Env.RUN_DATA_TTL_DAYS, 0),
   };
 }
 
 /** Chunk size for new plans: `CHUNK_SIZE_BYTES`, default 1 GiB, validated. */
 export function chunkSizeConfig(): number {
-  const size = optionalNumber(Env.CHUNK_SIZE, DEFAULT_CHUNK_SIZE);
+  const size = numberEnv(Env.CHUNK_SIZE, DEFAULT_CHUNK_SIZE);
   validateChunkSize(size, Env.CHUNK_SIZE);
   return size;
 }
 
 export function maxDownloadAttemptsConfig(): number {
-  const value = optionalNumber(Env.MAX_DOWNLOAD_ATTEMPTS, DEFAULT_MAX_DOWNLOAD_ATTEMPTS);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`environment variable ${Env.MAX_DOWNLOAD_ATTEMPTS} must be a positive integer, got ${value}`);
-  }
-  return value;
+  return numberEnv(Env.MAX_DOWNLOAD_ATTEMPTS, DEFAULT_MAX_DOWNLOAD_ATTEMPTS, isPositiveInteger, 'a positive integer');
 }
 
 /** Default maxReceiveCount of the notifications and validation queues (TransferStorage's default). */
@@ -54,9 +42,5 @@ export const DEFAULT_QUEUE_MAX_RECEIVES = 10;
 export const DEFAULT_CHUNK_MAX_RECEIVES = 40;
 
 export function chunkMaxReceivesConfig(): number {
-  const value = optionalNumber(Env.CHUNK_MAX_RECEIVES, DEFAULT_CHUNK_MAX_RECEIVES);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`environment variable ${Env.CHUNK_MAX_RECEIVES} must be a positive integer, got ${value}`);
-  }
-  return value;
+  return numberEnv(Env.CHUNK_MAX_RECEIVES, DEFAULT_CHUNK_MAX_RECEIVES, isPositiveInteger, 'a positive integer');
 }

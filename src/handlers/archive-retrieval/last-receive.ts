@@ -1,5 +1,6 @@
 import type { ArchiveStore } from './archive-store';
 import { TERMINAL_STATUSES } from '../../core/archive-lifecycle';
+import { isPositiveInteger, numberEnv } from '../shared/env';
 import type { Log } from '../shared/logger';
 import type { ArchiveItem } from '../shared/schema';
 
@@ -73,9 +74,5 @@ export async function failArchiveOnLastReceive<T>(options: LastReceiveOptions, w
 
 /** `maxReceiveCount` of a queue from its environment variable (a positive integer), or `fallback`. */
 export function maxReceivesFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`environment variable ${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return value;
+  return numberEnv(name, fallback, isPositiveInteger, 'a positive integer');
 }

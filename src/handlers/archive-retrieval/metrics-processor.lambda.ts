@@ -1,6 +1,7 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { processStatusStream } from './metrics';
-import { createDocumentClient, requireEnv } from '../shared/clients';
+import { createDocumentClient } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env } from '../shared/schema';
 

@@ -1,4 +1,3 @@
-import { GlacierClient } from '@aws-sdk/client-glacier';
 import type { Context } from 'aws-lambda';
 import {
   DEFAULT_MAX_POLLS,
@@ -9,8 +8,8 @@ import {
   RecoveryEvent,
   RecoveryResult,
 } from './lost-notification-recovery';
-import { numberEnv } from '../initiate-retrieval/config';
-import { createDocumentClient, createSqsClient, requireEnv } from '../shared/clients';
+import { createDocumentClient, createGlacierClient, createSqsClient } from '../shared/clients';
+import { numberEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env, RecoveryEnv } from '../shared/schema';
 
@@ -24,8 +23,7 @@ import { Env, RecoveryEnv } from '../shared/schema';
 const logger = createLogger('RecoverLostNotifications');
 const ddb = createDocumentClient();
 const sqs = createSqsClient();
-// Adaptive retries: on ThrottlingException the SDK also slows its own request rate down.
-const glacier = new GlacierClient({ maxAttempts: Number(process.env.AWS_MAX_ATTEMPTS ?? '8'), retryMode: 'adaptive' });
+const glacier = createGlacierClient();
 
 const overdue = (name: string, fallback: number): number =>
   numberEnv(name, fallback, (v) => v >= 60 && v < 86_400, 'seconds from 60 to 86399');

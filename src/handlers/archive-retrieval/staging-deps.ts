@@ -5,7 +5,7 @@ import { ArchiveStore } from './archive-store';
 import { chunkSizeConfig, destinationConfig, maxDownloadAttemptsConfig } from './config';
 import type { TransferClients } from './transfer';
 import { maxRetrievalJobsFromEnv } from '../shared/archive-transition';
-import { requireEnv } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { Env } from '../shared/schema';
 
 /**

@@ -1,4 +1,4 @@
-import { numberEnv } from '../initiate-retrieval/config';
+import { numberEnv } from '../shared/env';
 import { DecommissionEnv } from '../shared/schema';
 
 /** DECOMMISSION_DELETION_ENABLED: only the literal 'true' allows a real (deleting) run. */

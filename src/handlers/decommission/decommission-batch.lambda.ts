@@ -1,7 +1,8 @@
 import type { Context } from 'aws-lambda';
 import { decommissionBatch, DecommissionBatchEvent, DecommissionBatchResult } from './batch';
 import { deleteMaxAttempts, deletesPerSecond, deletionEnabled } from './config';
-import { createDocumentClient, createGlacierClient, createS3Client, requireEnv } from '../shared/clients';
+import { createDocumentClient, createGlacierClient, createS3Client } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env } from '../shared/schema';
 

@@ -1,6 +1,6 @@
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ReportEvent, ReportResult, writeDecommissionReport } from './report';
-import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
+import { createCloudWatchClient, createDocumentClient, createS3Client } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { DecommissionEnv, Env } from '../shared/schema';
 
@@ -13,7 +13,7 @@ import { DecommissionEnv, Env } from '../shared/schema';
 const logger = createLogger('DecommissionReport');
 const ddb = createDocumentClient();
 const s3 = createS3Client();
-const cloudwatch = new CloudWatchClient({ maxAttempts: 5 });
+const cloudwatch = createCloudWatchClient();
 
 export async function handler(event: ReportEvent): Promise<ReportResult> {
   return writeDecommissionReport({

@@ -1,6 +1,7 @@
 import { deletionEnabled } from './config';
 import { DecommissionInput, listRunArchives, ListResult } from './list-archives';
-import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
+import { createDocumentClient, createS3Client } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env } from '../shared/schema';
 

@@ -1,5 +1,6 @@
 import { finalizeVault, FinalizerEvent, InventoryChecked, InventoryRequested, VaultDeletion } from './vault-finalizer';
-import { createGlacierClient, createS3Client, requireEnv } from '../shared/clients';
+import { createGlacierClient, createS3Client } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env } from '../shared/schema';
 

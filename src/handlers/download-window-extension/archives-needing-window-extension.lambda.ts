@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { findArchivesNeedingExtension, WindowScanEvent, WindowScanResult } from './window-scan';
-import { numberEnv } from '../initiate-retrieval/config';
-import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
+import { createDocumentClient, createS3Client } from '../shared/clients';
+import { numberEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env } from '../shared/schema';
 

@@ -1,7 +1,7 @@
 import { ExtendBatchEvent, ExtendBatchResult, extendBatch } from './extend-window';
-import { numberEnv } from '../initiate-retrieval/config';
 import { requestDeps } from '../initiate-retrieval/request-deps';
 import { createDocumentClient, createGlacierClient } from '../shared/clients';
+import { numberEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env } from '../shared/schema';
 

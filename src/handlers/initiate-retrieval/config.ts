@@ -1,18 +1,6 @@
 import { DEFAULT_INITIATE_REQUESTS_PER_SECOND } from '../../core/pacing';
-import { requireEnv } from '../shared/clients';
+import { isPositiveInteger as positiveInteger, numberEnv, requireEnv } from '../shared/env';
 import { Env } from '../shared/schema';
-
-/** Reads an optional numeric environment variable, validated with `check`. */
-export function numberEnv(name: string, fallback: number, check: (value: number) => boolean, expected: string): number {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isFinite(value) || !check(value)) {
-    throw new Error(`environment variable ${name} must be ${expected}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
-const positiveInteger = (v: number) => Number.isSafeInteger(v) && v > 0;
 
 /** Pacing and request settings shared by InitiateArchiveRetrieval and ExtendDownloadWindow. */
 export interface RequestConfig {

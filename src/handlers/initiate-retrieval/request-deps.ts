@@ -1,13 +1,14 @@
 import type { GlacierClient } from '@aws-sdk/client-glacier';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { numberEnv, requestConfig } from './config';
+import { requestConfig } from './config';
 import { DestinationCheck, EXISTING_OBJECT_POLICIES, ExistingObjectPolicy } from './existing-objects';
 import { QuotaLedgerStore } from './quota-ledger';
 import { RequestStore } from './request-store';
 import { RunSpendLedger } from './run-spend-ledger';
 import { hasSpendCap, RunSpendCaps } from '../../core/run-spend';
 import { maxRetrievalJobsFromEnv } from '../shared/archive-transition';
+import { numberEnv } from '../shared/env';
 import type { Log } from '../shared/logger';
 import { Env } from '../shared/schema';
 

@@ -1,6 +1,7 @@
 import { InitiateInventoryEvent, initiateInventoryRetrieval, InitiateInventoryResult } from './initiate-inventory';
 import { InventoryStore } from './inventory-store';
-import { createDocumentClient, createGlacierClient, requireEnv } from '../shared/clients';
+import { createDocumentClient, createGlacierClient } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env } from '../shared/schema';
 

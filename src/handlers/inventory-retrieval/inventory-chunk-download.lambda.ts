@@ -1,5 +1,6 @@
 import { ChunkEvent, downloadChunk } from './inventory-download';
-import { createGlacierClient, createS3Client, requireEnv } from '../shared/clients';
+import { createGlacierClient, createS3Client } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { Env } from '../shared/schema';
 
 /* InventoryChunkDownload: one range of the inventory job output → one part of the upload. */

@@ -2,7 +2,8 @@ import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { GlacierJobNotification } from '../archive-retrieval/glacier-notification';
 import { errorName, isConditionalCheckFailed } from '../shared/aws-errors';
-import { createDocumentClient, requireEnv } from '../shared/clients';
+import { createDocumentClient, createSfnClient } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import type { Log } from '../shared/logger';
 import { Env, inventoryJobWaitPk } from '../shared/schema';
 
@@ -102,6 +103,6 @@ let defaults: CompletionDeps | undefined;
  * SendTaskSuccess/SendTaskFailure (see InventoryRetrieval.grantJobCompletion).
  */
 export async function completeInventoryJob(notification: InventoryJobFacts, log?: Log): Promise<CompletionOutcome> {
-  defaults ??= { ddb: createDocumentClient(), sfn: new SFNClient({}), tableName: requireEnv(Env.ASYNC_FACILITATOR_TABLE) };
+  defaults ??= { ddb: createDocumentClient(), sfn: createSfnClient(), tableName: requireEnv(Env.ASYNC_FACILITATOR_TABLE) };
   return completeInventoryJobWith({ ...defaults, log }, notification);
 }

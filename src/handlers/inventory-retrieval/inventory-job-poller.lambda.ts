@@ -1,6 +1,6 @@
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { pollInventoryJob, PollEvent, PollResult } from './inventory-job-poller';
-import { createDocumentClient, createGlacierClient, requireEnv } from '../shared/clients';
+import { createDocumentClient, createGlacierClient, createSfnClient } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env } from '../shared/schema';
 
@@ -12,7 +12,7 @@ import { Env } from '../shared/schema';
 const logger = createLogger('InventoryJobPoller');
 const ddb = createDocumentClient();
 const glacier = createGlacierClient();
-const sfn = new SFNClient({});
+const sfn = createSfnClient();
 
 export async function handler(event: PollEvent): Promise<PollResult> {
   return pollInventoryJob({ glacier, completion: { ddb, sfn, tableName: requireEnv(Env.ASYNC_FACILITATOR_TABLE), log: logger }, log: logger }, event);

@@ -4,7 +4,8 @@ import {
 } from './inventory-download';
 import { InventoryStore } from './inventory-store';
 import { validateTolerancePercent } from '../../core/vault-totals';
-import { createDocumentClient, createGlacierClient, createS3Client, requireEnv } from '../shared/clients';
+import { createDocumentClient, createGlacierClient, createS3Client } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env, InventoryEnv } from '../shared/schema';
 

@@ -1,5 +1,6 @@
 import { finishGlueInventory, ProcessConfig, ProcessEvent, processRunInventory, ProcessResult, writeKeptKeys } from './process-inventory';
-import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
+import { createDocumentClient, createS3Client } from '../shared/clients';
+import { isPositiveInteger, numberEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env, InventoryEnv } from '../shared/schema';
 
@@ -13,11 +14,7 @@ const logger = createLogger('ProcessInventory');
 const ddb = createDocumentClient();
 const s3 = createS3Client();
 
-function positive(name: string): number {
-  const value = Number(requireEnv(name));
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`environment variable ${name} must be a positive whole number`);
-  return value;
-}
+const positive = (name: string): number => numberEnv(name, NaN, isPositiveInteger, 'a positive whole number');
 
 export function processConfig(): ProcessConfig {
   return {

@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { cleanupArchivesStatus, StatusCleanupEvent, StatusCleanupResult } from './archives-status-cleanup';
-import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
+import { createDocumentClient, createS3Client } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env } from '../shared/schema';
 

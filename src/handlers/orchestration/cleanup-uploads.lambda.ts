@@ -1,5 +1,6 @@
 import { cleanupUploads, CleanupUploadsResult } from './cleanup-uploads';
-import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
+import { createDocumentClient, createS3Client } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env, OrchestrationEnv } from '../shared/schema';
 

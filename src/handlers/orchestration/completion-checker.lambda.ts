@@ -1,6 +1,6 @@
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { checkCompletion, CompletionEvent, CompletionResult } from './completion-checker';
-import { createDocumentClient, requireEnv } from '../shared/clients';
+import { createDocumentClient, createSfnClient } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env } from '../shared/schema';
 
@@ -8,7 +8,7 @@ import { Env } from '../shared/schema';
 
 const logger = createLogger('CompletionChecker');
 const ddb = createDocumentClient();
-const sfn = new SFNClient({ maxAttempts: 8 });
+const sfn = createSfnClient();
 
 export async function handler(event: CompletionEvent): Promise<CompletionResult> {
   return checkCompletion({

@@ -1,6 +1,6 @@
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DashboardUpdateResult, updateDashboard } from './dashboard-update';
-import { createDocumentClient, requireEnv } from '../shared/clients';
+import { createCloudWatchClient, createDocumentClient } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env, OrchestrationEnv } from '../shared/schema';
 
@@ -8,7 +8,7 @@ import { Env, OrchestrationEnv } from '../shared/schema';
 
 const logger = createLogger('CloudWatchDashboardUpdate');
 const ddb = createDocumentClient();
-const cloudwatch = new CloudWatchClient({ maxAttempts: 8 });
+const cloudwatch = createCloudWatchClient();
 
 export async function handler(event: { runId: string }): Promise<DashboardUpdateResult> {
   return updateDashboard({

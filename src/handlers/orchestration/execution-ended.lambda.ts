@@ -1,7 +1,6 @@
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { ExecutionEndedResult, ExecutionStatusChangeEvent, handleExecutionEnded } from './execution-ended';
-import { createDocumentClient, requireEnv } from '../shared/clients';
+import { createDocumentClient, createEventBridgeClient, createSfnClient } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env, OrchestrationEnv } from '../shared/schema';
 
@@ -13,8 +12,8 @@ import { Env, OrchestrationEnv } from '../shared/schema';
 
 const logger = createLogger('OrchestratorExecutionEnded');
 const ddb = createDocumentClient();
-const events = new EventBridgeClient({ maxAttempts: 8 });
-const sfn = new SFNClient({ maxAttempts: 8 });
+const events = createEventBridgeClient();
+const sfn = createSfnClient();
 
 export async function handler(event: ExecutionStatusChangeEvent): Promise<ExecutionEndedResult> {
   return handleExecutionEnded({

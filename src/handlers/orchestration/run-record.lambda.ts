@@ -1,6 +1,6 @@
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { FinishRunEvent, finishRun, RunRecordDeps, runStatus, startRun, StartRunEvent } from './run-record';
-import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
+import { createDocumentClient, createS3Client, createSfnClient } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env, OrchestrationEnv } from '../shared/schema';
 
@@ -12,7 +12,7 @@ import { Env, OrchestrationEnv } from '../shared/schema';
 const logger = createLogger('RunRecord');
 const ddb = createDocumentClient();
 const s3 = createS3Client();
-const sfn = new SFNClient({ maxAttempts: 8 });
+const sfn = createSfnClient();
 
 function deps(): RunRecordDeps {
   return {

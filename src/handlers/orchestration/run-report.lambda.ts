@@ -1,5 +1,6 @@
 import { writeRunReport, RunReportEvent, RunReportResult } from './run-report';
-import { createDocumentClient, createS3Client, requireEnv } from '../shared/clients';
+import { createDocumentClient, createS3Client } from '../shared/clients';
+import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { Env } from '../shared/schema';
 
