@@ -6,6 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { isPositiveInteger, numberEnv } from './env';
 
 /*
  * One factory for every SDK client the handlers use, so handlers run unchanged against AWS and
@@ -27,7 +28,7 @@ export interface RetryPolicy {
 }
 
 // AWS_MAX_ATTEMPTS (the SDK's own variable) overrides the attempts for every service.
-const maxAttempts = Number(process.env.AWS_MAX_ATTEMPTS ?? '8');
+const maxAttempts = numberEnv('AWS_MAX_ATTEMPTS', 8, isPositiveInteger, 'a positive integer');
 const standard: RetryPolicy = { maxAttempts, retryMode: 'standard' };
 
 /**
