@@ -367,11 +367,16 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
   });
 
   // The harness's own clients (stand-in stage, report) talk to the same services.
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION, endpoint: dynamo.endpoint, credentials }), {
+  // Each counts its requests as `Harness` `<service>.<operation>` too, so the report can tell them from the pipeline's.
+  const dynamoClient = new DynamoDBClient({ region: REGION, endpoint: dynamo.endpoint, credentials });
+  countHarnessRequests(dynamoClient, 'DynamoDB', stats);
+  const doc = DynamoDBDocumentClient.from(dynamoClient, {
     marshallOptions: { removeUndefinedValues: true },
   });
   const glacierClient = new GlacierClient({ region: REGION, endpoint: glacier.endpoint, credentials, maxAttempts: 10 });
+  countHarnessRequests(glacierClient, 'Glacier', stats);
   const s3Client = new S3Client({ region: REGION, endpoint: s3.endpoint, forcePathStyle: true, credentials, maxAttempts: 10 });
+  countHarnessRequests(s3Client, 'S3', stats);
   await s3Client.send(new CreateBucketCommand({ Bucket: NAMES.bucket }));
   await s3Client.send(new CreateBucketCommand({ Bucket: NAMES.inventoryBucket }));
 
@@ -514,4 +519,16 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       await Promise.all([backend.stop(), glacier.stop(), cloudWatch.stop(), sfnApi.stop()]);
     },
   };
+}
+
+/**
+ * Counts every command `client` sends as stats `Harness` `<service>.<Operation>` (once per command,
+ * retries not included). The services count these requests as well; a consumer that wants the
+ * pipeline's requests alone subtracts them (test/core/cost-request-counts.test.ts).
+ */
+function countHarnessRequests(client: { middlewareStack: { add: (...args: any[]) => void } }, service: string, stats: ApiStats): void {
+  client.middlewareStack.add((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+    stats.count('Harness', `${service}.${String(context.commandName ?? 'unknown').replace(/Command$/, '')}`);
+    return next(args);
+  }, { step: 'initialize', name: 'countHarnessRequests' });
 }

@@ -112,7 +112,15 @@ export interface RunReport {
   readonly uploads: { created: number; completed: number; aborted: number; createRequests?: number; createdElsewhere?: number; createRefused?: number };
   /** The SDK's "non-retryable streaming request" warnings during the run (sdk-noise.ts). */
   readonly sdkStreamingWarnings?: number;
+  /**
+   * Requests each local service answered, by service and operation; `Lambda.Invoke` counts every
+   * handler invocation (SQS and stream pollers, state machine tasks).
+   */
   readonly requests: Record<string, Record<string, number>>;
+  /** The copy chunk (S3 part) size of the run. */
+  readonly chunkSizeBytes?: number;
+  /** Step Functions states entered in every execution of the run (children and Map iterations too): the billed state transitions. */
+  readonly stateTransitions?: number;
   readonly injectedFaults: Record<string, number>;
   readonly handlerErrors: Record<string, number>;
   readonly streamRecordsDiscarded: number;

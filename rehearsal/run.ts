@@ -335,6 +335,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   if (options.requireQuotaWait && result.quota.maxWindowBytes > result.quota.dailyQuotaBytes) {
     result.problems.push(`quota: ${result.quota.maxWindowBytes} bytes in a rolling 24 h > DAILY_QUOTA_BYTES ${result.quota.dailyQuotaBytes}`);
   }
+  const stateTransitions = run.runtime.events.filter((e) => e.type === 'StateEntered').length;
   run.close();
   let decommission: string[] | undefined;
   if (options.decommission) {
@@ -353,5 +354,5 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     decommission: options.decommission === true && decommission !== undefined,
   });
   result.problems.push(...dashboard?.problems ?? []);
-  return { ...result, stages, decommission, dashboard, timeline: { virtualStartMs: virtualStart, points: timeline.points }, ok: result.problems.length === 0 };
+  return { ...result, chunkSizeBytes: options.chunkSize, stateTransitions, stages, decommission, dashboard, timeline: { virtualStartMs: virtualStart, points: timeline.points }, ok: result.problems.length === 0 };
 }

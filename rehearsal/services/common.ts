@@ -26,7 +26,9 @@ export class ApiStats {
     const out: Record<string, Record<string, number>> = {};
     for (const key of [...this.counts.keys()].sort()) {
       const [service, operation] = key.split(':');
-      (out[service] ??= {})[operation] = this.counts.get(key)!;
+      // Keys that differ after the operation (`Invoke:<function>`, `injected:<fault>`) add up.
+      const ops = (out[service] ??= {});
+      ops[operation] = (ops[operation] ?? 0) + this.counts.get(key)!;
     }
     return out;
   }

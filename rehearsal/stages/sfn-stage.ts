@@ -27,6 +27,8 @@ export function functionArn(name: string): string {
  */
 export function stageLambda<R>(env: Environment, handler: LambdaHandler, observe?: (result: R) => void): LambdaHandler {
   return async (event, context) => {
+    // Counted as `Lambda Invoke` requests, as the SQS and stream pollers count theirs.
+    env.stats.count('Lambda', `Invoke:${context.functionName}`);
     let result: R;
     try {
       result = await withVirtualTime(() => env.clock.now(), async () => handler(event, context)) as R;

@@ -124,6 +124,72 @@ export class ArchiveSizeSummary {
 
 }
 
+/** What AWS bills by the request, as the transfer makes them. */
+export type RequestKind =
+  | 'glacierRetrievalRequests' | 's3PutClass' | 's3GetClass' | 'lambdaInvocations' | 'stateTransitions'
+  | 'sqsRequests' | 'snsPublishes' | 'dynamoWriteUnits' | 'dynamoReadUnits';
+
+/**
+ * Requests of one kind: per archive, per copy piece (a single PutObject or one part), per multipart
+ * upload, per run, and per hour of the run (the schedules: completion check every 5 min, dashboard,
+ * download-window check, and what they read).
+ */
+export interface RequestCoefficients {
+  readonly perArchive: number;
+  readonly perPiece: number;
+  readonly perMultipart: number;
+  readonly perRun: number;
+  readonly perHour: number;
+}
+
+/**
+ * The transfer's requests, measured: fault-free rehearsals of the real pipeline recorded them
+ * (test/fixtures/rehearsal/request-counts-*.json; rehearsal/request-counts.ts refreshes them), and
+ * test/core/cost-request-counts.test.ts fails when a recorded run made more requests of any kind
+ * than this model predicts for its archives (so a pipeline change that costs more shows), or far
+ * fewer (so the model does not drift up). Per run = inventory, partitioning, reports and the
+ * schedules of a run of about 15 hours (completion check, dashboard, download-window check).
+ * DynamoDB units count one unit per request (items under 1 KiB written, 4 KiB read) and two per
+ * TransactWriteItems request; SQS counts sends and deletes plus one receive per message (the event
+ * source's idle polling is time-based, not counted).
+ */
+export const REQUEST_MODEL: Readonly<Record<RequestKind, RequestCoefficients>> = {
+  // One retrieval job per archive (the inventory job is not an archive retrieval).
+  glacierRetrievalRequests: { perArchive: 1, perPiece: 0, perMultipart: 0, perRun: 0, perHour: 0 },
+  // PutObject per single piece; multipart: create + one per part + complete. Per run: inventory,
+  // partition and report objects, the listings of the inventory download.
+  s3PutClass: { perArchive: 0, perPiece: 1, perMultipart: 2, perRun: 16, perHour: 0 },
+  // Existing-object checks (HeadObject, twice per archive), reads of the inventory bucket.
+  s3GetClass: { perArchive: 2, perPiece: 0, perMultipart: 0, perRun: 5, perHour: 0 },
+  // Notification, metrics-stream and validation invocations per archive, a copy per piece; per hour the schedules.
+  lambdaInvocations: { perArchive: 8, perPiece: 1, perMultipart: 0, perRun: 0, perHour: 14 },
+  // The orchestrator, inventory and initiate state machines per run; the download-window checks per hour.
+  stateTransitions: { perArchive: 0.25, perPiece: 0, perMultipart: 0, perRun: 60, perHour: 7 },
+  // Per message: send, receive (one per send), delete (in batches).
+  sqsRequests: { perArchive: 1.5, perPiece: 2.5, perMultipart: 0, perRun: 0, perHour: 0 },
+  // One job-completion notification per archive, one for the inventory job.
+  snsPublishes: { perArchive: 1, perPiece: 0, perMultipart: 0, perRun: 1, perHour: 0 },
+  // Archive items through every status (TransactWriteItems with the metrics), ledger, run record.
+  dynamoWriteUnits: { perArchive: 11, perPiece: 0, perMultipart: 0, perRun: 60, perHour: 0 },
+  // Archive items and the ledger per archive; the schedules read the run and metrics items per hour.
+  dynamoReadUnits: { perArchive: 10, perPiece: 0, perMultipart: 0, perRun: 0, perHour: 25 },
+};
+
+/** The requests of moving the archives of `s` in a run of `hours`, by kind (REQUEST_MODEL, or `model`). */
+export function requestCounts(
+  s: ArchiveSizeSummary,
+  hours: number,
+  model: Readonly<Record<RequestKind, RequestCoefficients>> = REQUEST_MODEL,
+): Record<RequestKind, number> {
+  const pieces = s.singlePutCount + s.multipartParts;
+  const out = {} as Record<RequestKind, number>;
+  for (const [kind, c] of Object.entries(model) as Array<[RequestKind, RequestCoefficients]>) {
+    const perWork = c.perArchive * s.count + c.perPiece * pieces + c.perMultipart * s.multipartCount;
+    out[kind] = s.count === 0 ? 0 : Math.ceil(perWork + c.perRun + c.perHour * hours);
+  }
+  return out;
+}
+
 /** Workload assumptions that are not prices. Every field has a default. */
 export interface CostAssumptions {
   /** Archives per InitiateJob Lambda invocation. Default DEFAULT_INITIATE_BATCH_SIZE (100), as the transfer. */
@@ -149,18 +215,6 @@ export interface CostAssumptions {
   readonly copyOverheadSeconds?: number;
   /** Lambda seconds to complete and verify one multipart upload. Default 0.2. */
   readonly finalizeSecondsPerArchive?: number;
-  /** Step Functions transitions per initiate batch. Default 5. */
-  readonly stateTransitionsPerBatch?: number;
-  /** Step Functions transitions per run (setup, inventory, cleanup). Default 100. */
-  readonly stateTransitionsPerRun?: number;
-  /** DynamoDB writes per archive (pending, requested, staged, copied). Default 4. */
-  readonly dynamoWritesPerArchive?: number;
-  /** DynamoDB writes per multipart part (part record). Default 1. */
-  readonly dynamoWritesPerPart?: number;
-  /** DynamoDB reads per archive. Default 2. */
-  readonly dynamoReadsPerArchive?: number;
-  /** SQS API requests per message (send + receive + delete). Default 3. */
-  readonly sqsRequestsPerMessage?: number;
 }
 
 export interface CostInput {
@@ -218,6 +272,8 @@ export interface CostEstimate {
   readonly minimumStorageDays: number;
   /** Storage billed even if the objects are deleted early: monthly storage × minimum days ÷ 30. */
   readonly minimumStorageCommitmentUsd: number;
+  /** Billed requests by kind (REQUEST_MODEL). */
+  readonly requests: Readonly<Record<RequestKind, number>>;
   /** Duration: the transfer's own pacing (src/core/pacing.ts scheduleRequests) run over the archives. */
   readonly duration: DurationEstimate;
   /** Bytes in the GB of every GB-denominated line (GB, GB-month, GB-s): AWS bills GB as 2^30 bytes. */
@@ -262,12 +318,6 @@ const DEFAULTS: Required<CostAssumptions> = {
   copyBytesPerSecond: 64 * 1024 * 1024,
   copyOverheadSeconds: 0.5,
   finalizeSecondsPerArchive: 0.2,
-  stateTransitionsPerBatch: 5,
-  stateTransitionsPerRun: 100,
-  dynamoWritesPerArchive: 4,
-  dynamoWritesPerPart: 1,
-  dynamoReadsPerArchive: 2,
-  sqsRequestsPerMessage: 3,
 };
 
 const DEFAULT_DAILY_QUOTA = 100 * 1024 ** 4;
@@ -309,13 +359,13 @@ export function estimateCost(input: CostInput): CostEstimate {
   add(G, `${tier} retrieval requests`, s.count, 'requests', tierPrices.per1000Requests, 1000);
   add(G, `${tier} data retrieved`, s.totalBytes / GB, 'GB', tierPrices.perGB, 1);
 
-  // S3 requests: PutObject = 1; multipart = Create + N × UploadPart + Complete. Plus one HEAD per
-  // archive (skip objects already copied).
+  // Requests: as the pipeline makes them (REQUEST_MODEL, measured by a rehearsal), over the run's duration.
+  const duration = estimateDuration(s, dailyQuotaBytes, a, tierPrices.typicalHours);
+  const r = requestCounts(s, duration.totalHours);
   const S = 'S3 requests';
-  const puts = s.singlePutCount + s.multipartParts + 2 * s.multipartCount;
-  add(S, `PUT-class requests (${n(s.singlePutCount)} PutObject, ${n(s.multipartCount)} multipart: ${n(s.multipartParts)} parts + create/complete)`,
-    puts, 'requests', cls.putPer1000, 1000);
-  add(S, 'HEAD requests (existing-object check)', s.count, 'requests', cls.getPer1000, 1000);
+  add(S, `PUT-class requests (${n(s.singlePutCount)} PutObject, ${n(s.multipartCount)} multipart: ${n(s.multipartParts)} parts + create/complete; `
+    + 'inventory, partition and report objects; all at the destination class rate)', r.s3PutClass, 'requests', cls.putPer1000, 1000);
+  add(S, 'GET-class requests (existing-object checks, reads of the inventory bucket)', r.s3GetClass, 'requests', cls.getPer1000, 1000);
 
   // First-month storage in the destination class.
   const T = 'First-month storage';
@@ -338,24 +388,20 @@ export function estimateCost(input: CostInput): CostEstimate {
   const L = 'Lambda';
   const small = a.smallLambdaMemoryMB / 1024;
   const copyMem = a.copyLambdaMemoryMB / 1024;
-  const initiateBatches = Math.ceil(s.count / a.initiateBatchSize);
   const copyInvocations = s.singlePutCount + s.multipartParts;
   const copySeconds = s.totalBytes / a.copyBytesPerSecond + copyInvocations * a.copyOverheadSeconds;
   add(L, 'initiate path', s.count * a.initiateSecondsPerArchive * small, 'GB-s', prices.lambdaPerGBSecond, 1);
   add(L, 'notification path', s.count * a.notifySecondsPerArchive * small, 'GB-s', prices.lambdaPerGBSecond, 1);
   add(L, `copy path (${fmtBytes(a.copyBytesPerSecond)}/s per invocation)`, copySeconds * copyMem, 'GB-s', prices.lambdaPerGBSecond, 1);
   add(L, 'finalize path (multipart complete + verify)', s.multipartCount * a.finalizeSecondsPerArchive * small, 'GB-s', prices.lambdaPerGBSecond, 1);
-  add(L, 'invocations', initiateBatches + s.count + copyInvocations + s.multipartCount, 'invocations', prices.lambdaPerMillionRequests, 1e6);
+  add(L, 'invocations', r.lambdaInvocations, 'invocations', prices.lambdaPerMillionRequests, 1e6);
 
-  // Orchestration and messaging.
-  add('Step Functions', 'state transitions', initiateBatches * a.stateTransitionsPerBatch + (s.count > 0 ? a.stateTransitionsPerRun : 0),
-    'transitions', prices.stepFunctionsPer1000Transitions, 1000);
-  const messages = s.count /* job completion */ + copyInvocations /* copy work items */ + s.multipartCount /* finalize */;
-  add('SQS', `${n(messages)} messages × ${a.sqsRequestsPerMessage} requests`, messages * a.sqsRequestsPerMessage, 'requests', prices.sqsPerMillionRequests, 1e6);
-  add('SNS', 'job-completion notifications', s.count, 'publishes', prices.snsPerMillionPublishes, 1e6);
-  add('DynamoDB', 'write request units', s.count * a.dynamoWritesPerArchive + s.multipartParts * a.dynamoWritesPerPart,
-    'WRU', prices.dynamoDbPerMillionWriteUnits, 1e6);
-  add('DynamoDB', 'read request units', s.count * a.dynamoReadsPerArchive, 'RRU', prices.dynamoDbPerMillionReadUnits, 1e6);
+  // Orchestration, messaging, bookkeeping.
+  add('Step Functions', 'state transitions', r.stateTransitions, 'transitions', prices.stepFunctionsPer1000Transitions, 1000);
+  add('SQS', 'requests (send, receive, delete)', r.sqsRequests, 'requests', prices.sqsPerMillionRequests, 1e6);
+  add('SNS', 'publishes (job-completion notifications)', r.snsPublishes, 'publishes', prices.snsPerMillionPublishes, 1e6);
+  add('DynamoDB', 'write request units (TransactWriteItems counted twice)', r.dynamoWriteUnits, 'WRU', prices.dynamoDbPerMillionWriteUnits, 1e6);
+  add('DynamoDB', 'read request units', r.dynamoReadUnits, 'RRU', prices.dynamoDbPerMillionReadUnits, 1e6);
   if (input.crossRegion) add('Cross-region transfer', 'data transferred', s.totalBytes / GB, 'GB', prices.crossRegionPerGB, 1);
 
   const byGroup: Record<string, number> = {};
@@ -363,7 +409,6 @@ export function estimateCost(input: CostInput): CostEstimate {
   const firstMonthStorageUsd = byGroup[T] ?? 0;
   const totalUsd = lines.reduce((sum, l) => sum + l.usd, 0);
   const transferUsd = totalUsd - firstMonthStorageUsd;
-  const duration = estimateDuration(s, dailyQuotaBytes, a, tierPrices.typicalHours);
   return {
     region: prices.region,
     pricesAsOf: prices.asOf,
@@ -384,6 +429,7 @@ export function estimateCost(input: CostInput): CostEstimate {
     totalUsd,
     minimumStorageDays: cls.minimumDays,
     minimumStorageCommitmentUsd: (firstMonthStorageUsd * cls.minimumDays) / DAYS_PER_MONTH,
+    requests: r,
     duration,
     billingGbBytes: GB,
     unverifiedPrices: [...unverified],

@@ -1,4 +1,4 @@
-import { ArchiveSizeSummary, CostEstimate, estimateCost, formatEstimate, formatUsd, GB } from '../../src/core/cost';
+import { ArchiveSizeSummary, CostEstimate, estimateCost, formatEstimate, formatUsd, GB, REQUEST_MODEL, RequestKind } from '../../src/core/cost';
 import { PRICES_AS_OF, RetrievalTier, DestinationStorageClass, US_EAST_1_PRICES } from '../../src/core/prices';
 
 const KiB = 1024;
@@ -29,11 +29,18 @@ describe('estimateCost: hand-computed small case (1 MiB + 20 MiB, 8 MiB chunks, 
     expect(line(e, 'Glacier retrieval', 'Bulk data').usd).toBeCloseTo(totalGB * 0.0025, 12);
   });
 
-  test('S3 requests: PutObject = 1, multipart = create + 3 parts + complete', () => {
+  // 2 archives, 4 copy pieces (1 PutObject + 3 parts), 1 multipart upload, 1 run of duration.totalHours.
+  const requests = (kind: RequestKind) => {
+    const c = REQUEST_MODEL[kind];
+    return Math.ceil(2 * c.perArchive + 4 * c.perPiece + 1 * c.perMultipart + c.perRun + c.perHour * e.duration.totalHours);
+  };
+
+  test('S3 requests as REQUEST_MODEL counts them: PutObject = 1, multipart = create + 3 parts + complete, plus per run', () => {
     const put = line(e, 'S3 requests', 'PUT-class');
-    expect(put.quantity).toBe(1 + (1 + 3 + 1));
-    expect(put.usd).toBeCloseTo((6 / 1000) * 0.05, 12);
-    expect(line(e, 'S3 requests', 'HEAD').usd).toBeCloseTo((2 / 1000) * 0.0004, 12);
+    expect(REQUEST_MODEL.s3PutClass).toMatchObject({ perArchive: 0, perPiece: 1, perMultipart: 2 });
+    expect(put.quantity).toBe(requests('s3PutClass'));
+    expect(put.usd).toBeCloseTo((requests('s3PutClass') / 1000) * 0.05, 12);
+    expect(line(e, 'S3 requests', 'GET-class').usd).toBeCloseTo((requests('s3GetClass') / 1000) * 0.0004, 12);
   });
 
   test('storage: data + 32 KB per object at class rate + 8 KB per object at STANDARD rate', () => {
@@ -50,17 +57,19 @@ describe('estimateCost: hand-computed small case (1 MiB + 20 MiB, 8 MiB chunks, 
     expect(line(e, 'Lambda', 'copy').quantity).toBeCloseTo(21 / 64 + 4 * 0.5, 12);
     expect(line(e, 'Lambda', 'finalize').quantity).toBeCloseTo(0.2 * 0.25, 12);
     const inv = line(e, 'Lambda', 'invocations');
-    expect(inv.quantity).toBe(1 + 2 + 4 + 1);
-    expect(inv.usd).toBeCloseTo((8 / 1e6) * 0.2, 15);
-    expect(e.byGroup.Lambda).toBeCloseTo((0.025 + 0.1 + (21 / 64 + 2) + 0.05) * 0.0000166667 + (8 / 1e6) * 0.2, 15);
+    const invocations = requests('lambdaInvocations');
+    expect(inv.quantity).toBe(invocations);
+    expect(inv.usd).toBeCloseTo((invocations / 1e6) * 0.2, 15);
+    expect(e.byGroup.Lambda).toBeCloseTo((0.025 + 0.1 + (21 / 64 + 2) + 0.05) * 0.0000166667 + (invocations / 1e6) * 0.2, 15);
   });
 
   test('Step Functions, SQS, SNS, DynamoDB', () => {
-    expect(line(e, 'Step Functions', 'state transitions').quantity).toBe(5 + 100);
-    expect(line(e, 'SQS', '').quantity).toBe((2 + 4 + 1) * 3);
-    expect(line(e, 'SNS', '').quantity).toBe(2);
-    expect(line(e, 'DynamoDB', 'write').quantity).toBe(2 * 4 + 3);
-    expect(line(e, 'DynamoDB', 'read').quantity).toBe(4);
+    expect(line(e, 'Step Functions', 'state transitions').quantity).toBe(requests('stateTransitions'));
+    expect(line(e, 'SQS', '').quantity).toBe(requests('sqsRequests'));
+    expect(line(e, 'SNS', '').quantity).toBe(requests('snsPublishes'));
+    expect(line(e, 'DynamoDB', 'write').quantity).toBe(requests('dynamoWriteUnits'));
+    expect(line(e, 'DynamoDB', 'read').quantity).toBe(requests('dynamoReadUnits'));
+    expect(e.requests.glacierRetrievalRequests).toBe(2);
   });
 
   test('totals add up', () => {
@@ -79,7 +88,7 @@ describe('estimateCost: storage class rules', () => {
     expect(line(e, 'First-month storage', 'GLACIER_IR data').quantity).toBeCloseTo((10 * 128 * KiB) / GB, 15);
     expect(e.firstMonthStorageUsd).toBeCloseTo(((10 * 128 * KiB) / GB) * 0.004, 15);
     expect(e.minimumStorageDays).toBe(90);
-    expect(line(e, 'S3 requests', 'PUT').usd).toBeCloseTo((10 / 1000) * 0.02, 12);
+    expect(line(e, 'S3 requests', 'PUT').usd).toBeCloseTo((e.requests.s3PutClass / 1000) * 0.02, 12);
   });
 
   test('objects above 128 KB are billed by size', () => {
