@@ -5,6 +5,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { Clock } from './clock';
 import { FaultController } from './faults';
+import { captureLevel } from './report/handler-logs';
 import { Backend, LocalS3, LocalSns, ServicesBackend, startBackend } from './services/backend';
 import { CloudWatchFake, startCloudWatchFake } from './services/cloudwatch-fake';
 import { ApiStats } from './services/common';
@@ -326,7 +327,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:9',
     AWS_ENDPOINT_URL_SFN: sfnApi.endpoint,
     AWS_ENDPOINT_URL_CLOUDWATCH: cloudWatch.endpoint,
-    POWERTOOLS_LOG_LEVEL: options.handlerLogLevel,
+    // INFO at least: the harness captures the handlers' lines for the log-field check (report/handler-logs.ts).
+    POWERTOOLS_LOG_LEVEL: captureLevel(options.handlerLogLevel),
     POWERTOOLS_SERVICE_NAME: 'rehearsal',
     POWERTOOLS_METRICS_NAMESPACE: 'rehearsal',
     POWERTOOLS_METRICS_DISABLED: 'true',

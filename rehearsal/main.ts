@@ -5,6 +5,7 @@ import { synthesizeDashboard } from './dashboard/synth';
 import { startEnvironment } from './environment';
 import { FAULT_DESCRIPTIONS, FAULT_PROFILES, FaultProfile } from './faults';
 import { formatReport, RunReport } from './report';
+import { captureHandlerLogs, checkHandlerLogs } from './report/handler-logs';
 import { createOutputFolder, DEFAULT_OUTPUT_ROOT, displayPath, writeJson } from './report/output-folder';
 import { plainProgress, terminalProgress } from './report/progress';
 import { saveRun } from './report/save-run';
@@ -123,7 +124,7 @@ async function main(): Promise<number> {
     .option('--output <dir>', `folder for this invocation's results (default: a new time-stamped folder under ${displayPath(DEFAULT_OUTPUT_ROOT)}/)`)
     .option('--speed <factor>', 'virtual clock speed (virtual ms per wall ms); the clock also jumps when the pipeline is idle', Number, 60)
     .option('--timeout <seconds>', 'give up on a run after this many wall seconds (default 300 per run, 1200 with --profile faults)', positiveInt)
-    .option('--handler-log-level <level>', 'POWERTOOLS_LOG_LEVEL of the handlers', 'SILENT')
+    .option('--handler-log-level <level>', 'print the handlers\' log lines from this level on (SILENT: none); INFO and above are captured anyway for the log-field check', 'SILENT')
     .addOption(new Option('--services <backend>', 'who serves S3, DynamoDB (streams), SQS and SNS: the project\'s own local services or a moto server (npx projen rehearse:setup)').choices(SERVICES_BACKENDS).default('own'))
     .addOption(new Option('--engine <engine>', 'inventory engine: lambda, or glue (every inventory through a local Spark run of glue/inventory_job.py\'s engine; needs `npx projen spark:install`)').choices(['lambda', 'glue']).default('lambda'))
     .addHelpText('after', `\nFault profiles:\n${FAULT_PROFILES.map((p) => `  ${p.padEnd(20)} ${FAULT_DESCRIPTIONS[p]}`).join('\n')}`);
@@ -166,6 +167,7 @@ async function main(): Promise<number> {
     ? terminalProgress(process.stdout)
     : plainProgress((text) => process.stdout.write(text), 10_000);
   const sdkNoise = captureSdkNoise();
+  const handlerLogs = captureHandlerLogs(opts.handlerLogLevel);
   const wallStart = Date.now();
   const outputDir = createOutputFolder(opts.output);
   // The dashboard as deployed (the L3 synthesized): the handlers publish to the namespace the
@@ -223,8 +225,17 @@ async function main(): Promise<number> {
         });
         display.endRun(run.runId);
         const sdkStreamingWarnings = sdkNoise.take();
+        // The runs' lines interleave: each run's archive stories are found by archiveId among all of them.
+        const groupLines = handlerLogs.take();
         for (const result of group.reports) {
-          const report = { ...result, sdkStreamingWarnings };
+          const logCheck = checkHandlerLogs(groupLines, result.archiveRows ?? []);
+          const report = {
+            ...result,
+            sdkStreamingWarnings,
+            handlerLogs: logCheck,
+            problems: [...result.problems, ...logCheck.problems],
+            ok: result.ok && logCheck.problems.length === 0,
+          };
           reports.push(report);
           saveRun(env, outputDir, report);
           process.stdout.write(`${formatReport(report)}\n`);
@@ -233,7 +244,15 @@ async function main(): Promise<number> {
         continue;
       }
       const result = await runRehearsal(env, { ...run, chunkSize, timeoutMs: timeoutSeconds * 1000, progress: display, dashboard });
-      const report = { ...result, sdkStreamingWarnings: sdkNoise.take() };
+      // The saved Logs Insights queries' fields, checked on the lines the handlers logged in this run.
+      const logCheck = checkHandlerLogs(handlerLogs.take(), result.archiveRows ?? []);
+      const report = {
+        ...result,
+        sdkStreamingWarnings: sdkNoise.take(),
+        handlerLogs: logCheck,
+        problems: [...result.problems, ...logCheck.problems],
+        ok: result.ok && logCheck.problems.length === 0,
+      };
       display.endRun(report.runId);
       reports.push(report);
       saveRun(env, outputDir, report);
@@ -242,6 +261,7 @@ async function main(): Promise<number> {
   } finally {
     await env.stop();
     sdkNoise.restore();
+    handlerLogs.restore();
   }
   const wallMs = Date.now() - wallStart;
   const failed = reports.filter((r) => !r.ok);

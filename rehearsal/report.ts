@@ -6,6 +6,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { DashboardCheck, formatDashboardCheck } from './dashboard/check';
 import { Environment, NAMES } from './environment';
 import type { FaultProfile } from './faults';
+import { formatHandlerLogCheck, HandlerLogCheck } from './report/handler-logs';
 import { explainSdkNoise } from './report/sdk-noise';
 import type { TimelinePoint } from './report/timeline';
 import { checkExpectations, RunExpectations } from './terminal-faults';
@@ -142,6 +143,8 @@ export interface RunReport {
   readonly faultEvents?: { at: number; kind: string }[];
   /** Archives by status over virtual time (the harness's samples of the metrics item), from the run's start on the rehearsal clock. */
   readonly timeline?: { virtualStartMs: number; points: TimelinePoint[] };
+  /** The handlers' captured log lines against the saved Logs Insights queries (report/handler-logs.ts). */
+  readonly handlerLogs?: HandlerLogCheck;
   /** The synthesized dashboard's widgets evaluated against the metrics the run published (dashboard/check.ts). */
   readonly dashboard?: DashboardCheck;
   /** Where the orchestrator wrote the pipeline's run report (inventory bucket key prefix); absent when it wrote none. */
@@ -640,6 +643,7 @@ export function formatReport(report: RunReport): string {
       + `ledger window ${fmtBytes(report.quota.ledgerWindowBytes)}; DAILY_QUOTA_BYTES ${fmtBytes(report.quota.dailyQuotaBytes)}`,
     `   DLQs: ${Object.entries(report.dlq).map(([q, n]) => `${q}=${n}`).join(' ')}; ${formatUploads(report)}; stray objects ${report.strayObjects.length}`,
     ...(report.dashboard ? [formatDashboardCheck(report.dashboard)] : []),
+    ...(report.handlerLogs ? [formatHandlerLogCheck(report.handlerLogs)] : []),
     `   injected faults: ${Object.entries(report.injectedFaults).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`,
     `   handler errors (retried): ${Object.entries(report.handlerErrors).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`,
     ...[explainSdkNoise(report.sdkStreamingWarnings ?? 0)].filter((l): l is string => l !== undefined),

@@ -1,3 +1,4 @@
+import { renderHandlerLogsSection } from './handler-logs';
 import { barChart, escapeHtml, Series, stepChart } from './svg';
 import { fmtBytes } from '../../src/core/cost';
 import { renderDashboardSection } from '../dashboard/render';
@@ -231,6 +232,7 @@ export function renderHtmlReport(report: RunReport, extraSections: readonly { ti
     { title: 'Retrieval jobs per archive', html: jobsChart(report) },
     { title: 'Fault injections', html: faultsSection(report) },
     ...(report.dashboard ? [{ title: 'The dashboard, rehearsed', html: renderDashboardSection(report.dashboard) }] : []),
+    ...(report.handlerLogs ? [{ title: 'Handler logs (the saved Logs Insights queries)', html: renderHandlerLogsSection(report.handlerLogs, escapeHtml) }] : []),
     ...extraSections,
     { title: 'Every archive', html: archiveTable(report) },
   ];

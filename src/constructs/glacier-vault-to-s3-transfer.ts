@@ -1,6 +1,7 @@
 import { Annotations, Duration, Names, RemovalPolicy, Size, Stack, Token } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -9,6 +10,7 @@ import { TransferDashboard } from './dashboard';
 import { VaultDecommission } from './decommission';
 import { ArchiveJobOverdueThresholds, DownloadWindowExtension } from './download-window-extension';
 import { ExistingObjectPolicy, InitiateRetrieval } from './initiate-retrieval';
+import { addLogQueries } from './internal/log-queries';
 import { InventoryRetrieval } from './inventory-retrieval';
 import { Orchestrator } from './orchestrator';
 import { TransferRunbooks } from './runbooks';
@@ -488,6 +490,10 @@ export class GlacierVaultToS3Transfer extends Construct {
       dashboard: this.dashboard.dashboard,
       logRetention: props.logRetention,
     });
+    // Saved Logs Insights queries next to the dashboard, over every handler's log group, in a
+    // folder named like the deployment's metrics namespace.
+    addLogQueries(this.dashboard, this.orchestrator.metricsNamespace,
+      this.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function));
     this.launchRunbookName = this.runbooks.launchDocumentName;
 
     this.resumeRunbookName = this.runbooks.resumeDocumentName;

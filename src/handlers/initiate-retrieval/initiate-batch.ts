@@ -344,6 +344,9 @@ export async function requestCandidates(
         requested++;
         requestedBytes += candidate.size;
         if (spend) requestedMicroUsd += retrievalMicroUsd(input.tier, candidate.size);
+        // The first line of an archive's story in the logs (the saved "Archive story" query), logged
+        // before the item is written: a crash in that write must not leave the job unlogged.
+        deps.log.info('Glacier retrieval job started', { runId: input.runId, archiveId: candidate.archiveId, jobId: result.jobId });
         if (onRequested) {
           await onRequested(candidate, result.jobId);
         } else if (!(await deps.store.markRequested(candidate.pk, input.runId, result.jobId, deps.maxRetrievalJobs))) {
