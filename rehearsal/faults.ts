@@ -11,7 +11,7 @@ import { S3Error } from './services/s3-fake';
  * make some archives impossible to copy on purpose: exactly those must end FAILED with a reason.
  */
 
-export const FAULT_PROFILES = ['none', 'duplicates', 'throttling', '5xx', 'corrupt-chunk', 'crash-between-steps', 'expired-window', 'reordered', 'dynamodb-conflicts', 'crash-at-boundaries', 'stop-resume-twice', 'lost-notifications', 'all', 'poison', 'bad-rows', 'existing-objects'] as const;
+export const FAULT_PROFILES = ['none', 'duplicates', 'throttling', '5xx', 'corrupt-chunk', 'crash-between-steps', 'expired-window', 'reordered', 'dynamodb-conflicts', 'crash-at-boundaries', 'stop-resume-twice', 'lost-notifications', 'all', 'poison', 'bad-rows', 'existing-objects', 'resume-changes'] as const;
 export type FaultProfile = typeof FAULT_PROFILES[number];
 
 /**
@@ -42,6 +42,7 @@ export const FAULT_DESCRIPTIONS: Record<FaultProfile, string> = {
   'poison': 'persistent: S3 denies PutObject at one small archive\'s key and UploadPart at one multipart archive\'s key (AccessDenied, always), one small and one multipart archive are rotten (their bytes never match the inventory tree hash), CompleteMultipartUpload is denied at one multipart archive\'s key (its validation message fails on every receive); exactly those end FAILED with a reason, with no Glacier request after that and at most maxRetrievalJobsPerArchive jobs each',
   'bad-rows': 'the inventory holds unreadable rows of several kinds (bad CreationDate, negative Size, bad tree hash, empty ArchiveId, too few columns, an unterminated quote, a repeated ArchiveId); each ends a FAILED entry (its archive id, else `row <n>`) and downloaded + failed + skipped = rows',
   'existing-objects': 'the destination bucket is pre-seeded with this library\'s verified copy of some archives (downloaded without a Glacier job) and with other objects at other archives\' keys (never overwritten: FAILED "destination key holds another object")',
+  'resume-changes': 'S3 denies PutObject at two archives\' keys until both are FAILED; the run is stopped, the denial lifted and the run resumed with another storage class, a naming override and RetryFailed YES: every archive ends downloaded, the failed ones retried, every archive not downloaded before the resume with the new class (and the override\'s key)',
 };
 
 /** The step boundaries `crash-at-boundaries` injects at (fault kinds `crash@<boundary>`). */

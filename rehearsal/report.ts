@@ -320,6 +320,8 @@ export async function buildReport(env: Environment, input: {
    * destination prefix): not stray objects of this run, and their uploads are not this run's.
    */
   otherRunsKeys?: ReadonlySet<string>;
+  /** ArchiveId → key it must end at, when not the launch naming (`resume-changes`: kept and overridden keys). */
+  expectedKeys?: ReadonlyMap<string, string>;
 }): Promise<RunReport> {
   const { runId, archives } = input;
   const items = new Map<string, Record<string, unknown>>();
@@ -347,7 +349,7 @@ export async function buildReport(env: Environment, input: {
   const results: ArchiveResult[] = [];
   const runJobs = env.initiatedJobs.filter((j) => input.vaultName === undefined || j.vaultName === input.vaultName);
   const runJobsOf = (archiveId: string): typeof runJobs => runJobs.filter((j) => j.archiveId === archiveId);
-  const namedKeys = expectedObjectKeys(archives, input.keyPrefix);
+  const namedKeys = input.expectedKeys ?? expectedObjectKeys(archives, input.keyPrefix);
   let rewritten = 0;
   let rewrittenAfterReset = 0;
   const expectedKeys = new Set<string>();

@@ -10,6 +10,7 @@ import { CRASH_BOUNDARIES, FaultProfile, isTerminalFaultProfile } from './faults
 import { buildReport, expectedObjectKeys, RunReport, StageSummary } from './report';
 import type { ProgressSink } from './report/progress';
 import { StatusTimeline } from './report/timeline';
+import { ResumeChanges } from './resume-changes';
 import { sleep } from './services/common';
 import { launchInput, OrchestratedRun, resumeInput } from './stages/orchestrator';
 import { prepareTerminalFaults } from './terminal-faults';
@@ -139,7 +140,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   // poison: its messages are retried in wall time (2-s visibility), during which the clock cannot
   // jump, so Bulk jobs completing hours apart would cost minutes of wall time each; Expedited jobs
   // complete minutes apart.
-  const tier = options.tier ?? (options.faults === 'poison' ? 'Expedited' : 'Bulk');
+  const tier = options.tier ?? (options.faults === 'poison' || options.faults === 'resume-changes' ? 'Expedited' : 'Bulk');
   const vaultName = `rehearsal-${runId}`;
   const keyPrefix = `runs/${runId}/`;
 
@@ -159,6 +160,9 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     })
     : undefined;
 
+  // resume-changes: two archives FAILED for good until a resume with another class and override.
+  const resumeChanges = options.faults === 'resume-changes' ? new ResumeChanges(env, vault.archives, expectedObjectKeys(vault.archives, keyPrefix), keyPrefix) : undefined;
+
   const expiredWindow = env.faults.has('expired-window');
   let windowPhase: 'copy-paused' | 'done' = expiredWindow ? 'copy-paused' : 'done';
   if (expiredWindow) await env.pollers.chunks.stop();
@@ -168,7 +172,8 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   const run = new OrchestratedRun(env);
   const startErrors: string[] = [];
   await run.start(launchInput(runId, vaultName, { tier }));
-  const stops = options.stopAndResumeAt !== undefined ? [options.stopAndResumeAt].flat() : env.faults.has('stop-resume-twice') ? [0.25, 0.6] : [];
+  const stops = options.stopAndResumeAt !== undefined ? [options.stopAndResumeAt].flat()
+    : env.faults.has('stop-resume-twice') ? [0.25, 0.6] : resumeChanges ? [0] : [];
   let stopsDone = 0;
   let resumePhase: 'armed' | 'resumed' | 'off' = stops.length > 0 ? 'armed' : 'off';
   const scheduled: Promise<unknown>[] = [];
@@ -206,7 +211,8 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     report('running', counts);
     const current = run.current!;
     if (current.status !== 'RUNNING' && isIdle && windowPhase === 'done' && resumePhase !== 'armed') break;
-    if (current.status !== 'RUNNING' && resumePhase === 'armed') {
+    // resume-changes: the run may end COMPLETED with its two FAILED archives before the stop; Resume accepts that too.
+    if (current.status !== 'RUNNING' && resumePhase === 'armed' && !resumeChanges?.ready(counts, isIdle)) {
       startErrors.push(`the orchestrator ended ${current.status} before the planned stop`);
       resumePhase = 'off';
     }
@@ -214,12 +220,14 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
       timedOut = true;
       break;
     }
-    if (resumePhase === 'armed' && counts.downloaded >= Math.max(stopsDone + 1, Math.ceil(options.archives * stops[stopsDone]))) {
+    const stopNow = resumeChanges ? resumeChanges.ready(counts, isIdle)
+      : counts.downloaded >= Math.max(stopsDone + 1, Math.ceil(options.archives * stops[stopsDone]));
+    if (resumePhase === 'armed' && stopNow) {
       // Stopped from the console midway, then the Resume runbook's StartExecution.
-      run.runtime.stopExecution(current.executionArn, 'Rehearsal.Stopped', 'stopped midway by the rehearsal');
+      if (current.status === 'RUNNING') run.runtime.stopExecution(current.executionArn, 'Rehearsal.Stopped', 'stopped midway by the rehearsal');
       event(`orchestrator stopped (${stopsDone + 1}/${stops.length}) with ${counts.downloaded} archive(s) downloaded; resuming`);
       await run.runtime.whenDone(current.executionArn);
-      await run.start(resumeInput(runId, vaultName));
+      await run.start(resumeChanges ? await resumeChanges.resume(runId, vaultName) : resumeInput(runId, vaultName));
       stopsDone++;
       resumePhase = stopsDone < stops.length ? 'armed' : 'resumed';
       continue;
@@ -267,7 +275,9 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     expectations,
     // A resume resets each archive's job count, so the bound holds per attempt: checked in runs without one.
     retrievalJobBound: stops.length === 0 ? maxRetrievalJobsFromEnv() : undefined,
+    expectedKeys: resumeChanges?.expectedKeys(),
   });
+  if (resumeChanges) result.problems.push(...await resumeChanges.check(runId));
   const initiations = run.executionsOf('InitiateRetrieval');
   const windows = run.windowExecutions();
   const stages: StageSummary = {
