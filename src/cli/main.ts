@@ -3,10 +3,12 @@
  * The `cdk-glacier-vault-to-s3` command line.
  *
  *   npx cdk-glacier-vault-to-s3 estimate --inventory inventory.csv [--tier Bulk] [--storage-class DEEP_ARCHIVE]
- *       [--daily-quota-tib 100] [--chunk-size-mib 1024] [--cross-region] [--format csv|json]
+ *       [--daily-quota-tib 100] [--chunk-size-mib 1024] [--cross-region] [--format csv|json] [--json] [--html FILE]
  */
+import { writeFileSync } from 'fs';
 import { Command, Option } from 'commander';
 import { CliError, EstimateOptions, estimateJson, runEstimate } from './estimate';
+import { estimateHtml } from './estimate-html';
 import { RetrievalTier, DestinationStorageClass, PRICES_REGION } from '../core/prices';
 
 export interface ProgramIO {
@@ -41,8 +43,16 @@ export function buildProgram(io: ProgramIO = defaultIO): Command {
     .addOption(new Option('--format <format>', 'inventory format (default: detected)').choices(['csv', 'json']))
     .option('--region <region>', `AWS region to price (only ${PRICES_REGION} prices are known)`, PRICES_REGION)
     .option('--json', 'machine-readable output (one JSON document on stdout)', false)
-    .action(async (opts: EstimateOptions & { json?: boolean }) => {
+    .option('--html <file>', 'also write a self-contained HTML report with a chart of bytes requested per day')
+    .action(async (opts: EstimateOptions & { json?: boolean; html?: string }) => {
       const result = await runEstimate(opts);
+      if (opts.html !== undefined) {
+        try {
+          writeFileSync(opts.html, estimateHtml(result.estimate, result.text));
+        } catch (e) {
+          throw new CliError(`--html ${opts.html}: cannot write the report: ${(e as Error).message}`);
+        }
+      }
       io.stdout(opts.json ? `${JSON.stringify(estimateJson(opts.inventory, result), null, 2)}\n` : result.text);
     });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { CliError, parseChunkSizeMib, parseStorageClass, parseTier, runEstimate } from '../../src/cli/estimate';
@@ -210,5 +210,32 @@ describe('estimate --json and --region', () => {
     expect(other.code).not.toBe(0);
     expect(other.err).toMatch(/--region eu-west-1: only us-east-1 prices are known/);
     expect(other.out).toBe('');
+  });
+});
+
+describe('estimate --html', () => {
+  test('writes one self-contained page: a bar per day of bytes requested, the quota line, the text report', async () => {
+    const file = join(dir, 'report.html');
+    const out: string[] = [];
+    const code = await main(['node', 'cli', 'estimate', '--inventory', csvPath(), '--daily-quota-tib', '0.001', '--html', file],
+      { stdout: (t) => out.push(t), stderr: () => undefined });
+    expect(code).toBe(0);
+    const html = readFileSync(file, 'utf8');
+    // 21 MiB on day 1, the 3 GiB archive (larger than the quota) on day 2.
+    const bars = [...html.matchAll(/<rect [^>]*><title>(day \d+: [^<]+)<\/title>/g)].map((m) => m[1]);
+    expect(bars).toEqual(['day 1: 21.0 MiB', 'day 2: 3.00 GiB']);
+    expect(html).toContain('<svg xmlns="http://www.w3.org/2000/svg"');
+    expect(html).toMatch(/stroke-dasharray/);
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+    expect(html).toContain('Estimated duration:');
+    expect(out.join('')).toContain('Estimated duration:');
+  });
+
+  test('an unwritable --html path: exit 2 naming it', async () => {
+    const err: string[] = [];
+    const code = await main(['node', 'cli', 'estimate', '--inventory', csvPath(), '--html', join(dir, 'no', 'such', 'dir', 'r.html')],
+      { stdout: () => undefined, stderr: (t) => err.push(t) });
+    expect(code).toBe(2);
+    expect(err.join('')).toMatch(/--html .*r\.html: cannot write the report/);
   });
 });
