@@ -1,4 +1,4 @@
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
+import { overdueRecoverySettings } from './internal/overdue-recovery';
 import { grantQuotaLedger, quotaEnvironment } from './internal/quota-ledger';
 import { distributedMapMachine } from './internal/state-machine';
 import { TransferStorage } from './transfer-storage';
@@ -159,21 +160,8 @@ export class DownloadWindowExtension extends Construct {
     if (!Number.isInteger(requestsPerSecond) || requestsPerSecond < 1 || requestsPerSecond > 1000) throw new Error('requestsPerSecond must be an integer from 1 to 1000');
     if (!Number.isSafeInteger(props.dailyQuotaBytes) || props.dailyQuotaBytes <= 0) throw new Error('dailyQuotaBytes must be a positive whole number of bytes');
     if (props.vaultArns.length === 0) throw new Error('vaultArns must name at least one vault');
-    // GlacierVaultToS3Transfer passes its props of the same names straight through: these errors
-    // name the prop for users of either construct.
-    const overdue = props.archiveJobOverdueAfter ?? {};
-    const overdueSeconds = {
-      expedited: wholeSeconds(overdue.expedited ?? Duration.minutes(30), 'archiveJobOverdueAfter.expedited'),
-      standard: wholeSeconds(overdue.standard ?? Duration.hours(6), 'archiveJobOverdueAfter.standard'),
-      bulk: wholeSeconds(overdue.bulk ?? Duration.hours(12), 'archiveJobOverdueAfter.bulk'),
-    };
-    for (const [tier, seconds] of Object.entries(overdueSeconds)) {
-      if (seconds < 60 || seconds >= 86_400) throw new Error(`archiveJobOverdueAfter.${tier} must be from 1 minute to less than 24 hours, got ${seconds} seconds`);
-    }
-    const repollSeconds = wholeSeconds(props.overdueJobRepollInterval ?? Duration.hours(1), 'overdueJobRepollInterval');
-    if (repollSeconds < 60) throw new Error(`overdueJobRepollInterval must be at least 1 minute, got ${repollSeconds} seconds`);
-    const maxPolls = props.maxJobPollsPerCheck ?? 500;
-    if (!Number.isInteger(maxPolls) || maxPolls < 1 || maxPolls > 10_000) throw new Error(`maxJobPollsPerCheck must be an integer from 1 to 10000, got ${maxPolls}`);
+    // GlacierVaultToS3Transfer passes its props of the same names straight through (and checks them first).
+    const { overdueSeconds, repollSeconds, maxPolls } = overdueRecoverySettings(props);
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const bucket = storage.inventoryBucket;
     const listKeys = 'tmp/*/window-extension/*';
@@ -328,12 +316,4 @@ export class DownloadWindowExtension extends Construct {
     this.scheduleRole.grantPassRole(grantee.grantPrincipal);
     return grant;
   }
-}
-
-/** `duration` in seconds; an error naming `prop` unless it is a whole number of seconds. */
-function wholeSeconds(duration: Duration, prop: string): number {
-  const seconds = duration.toSeconds({ integral: false });
-  if (Token.isUnresolved(seconds)) throw new Error(`${prop} must be a literal duration (it is checked at synth time)`);
-  if (!Number.isInteger(seconds)) throw new Error(`${prop} must be a whole number of seconds, got ${duration.toHumanString()}`);
-  return seconds;
 }

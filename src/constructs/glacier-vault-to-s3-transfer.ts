@@ -11,13 +11,16 @@ import { VaultDecommission } from './decommission';
 import { ArchiveJobOverdueThresholds, DownloadWindowExtension } from './download-window-extension';
 import { ExistingObjectPolicy, InitiateRetrieval } from './initiate-retrieval';
 import { addLogQueries } from './internal/log-queries';
+import { overdueRecoverySettings } from './internal/overdue-recovery';
 import { InventoryRetrieval } from './inventory-retrieval';
 import { Orchestrator } from './orchestrator';
 import { TransferRunbooks } from './runbooks';
 import { TransferStorage } from './transfer-storage';
 import { DEFAULT_CHUNK_SIZE, MAX_S3_OBJECT_SIZE, validateChunkSize } from '../core/chunk-plan';
+import { validateSpendCaps } from '../core/run-spend';
 import { assertValidKeyPrefix } from '../core/safe-key';
 import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options';
+import { DEFAULT_PROVIDED_INVENTORY_TOLERANCE_PERCENT, validateTolerancePercent } from '../core/vault-totals';
 
 /** Properties of {@link GlacierVaultToS3Transfer}. */
 export interface GlacierVaultToS3TransferProps {
@@ -374,6 +377,11 @@ export class GlacierVaultToS3Transfer extends Construct {
     } else {
       this.vaultArns = [vaultArn('*')];
     }
+    // Props a stage checks again when it is built: checked here first, so a bad value fails before
+    // any child exists (the rules themselves live with the stage or in src/core).
+    validateSpendCaps(props);
+    validateTolerancePercent('providedInventoryTolerancePercent', props.providedInventoryTolerancePercent ?? DEFAULT_PROVIDED_INVENTORY_TOLERANCE_PERCENT);
+    overdueRecoverySettings(props);
     if (this.partitionSizeBytes < this.chunkSizeBytes) {
       Annotations.of(this).addWarningV2('glacier-vault-to-s3:small-partitions', 'partitionSize is smaller than one chunk; every large archive becomes its own partition');
     }
@@ -427,7 +435,7 @@ export class GlacierVaultToS3Transfer extends Construct {
       storage: this.storage,
       vaultArns: this.vaultArns,
       dailyQuotaBytes: this.dailyQuotaBytes,
-      // Validated by DownloadWindowExtension, whose errors name these same props.
+      // Checked above (overdueRecoverySettings), with errors naming these same props.
       archiveJobOverdueAfter: props.archiveJobOverdueAfter,
       overdueJobRepollInterval: props.overdueJobRepollInterval,
       maxJobPollsPerCheck: props.maxJobPollsPerCheck,

@@ -350,6 +350,22 @@ describe('GlacierVaultToS3Transfer prop validation', () => {
     expect(() => makeStack(props as any)).toThrow(message);
   });
 
+  // A prop a stage checks again must fail before the L3 builds any child (the error used to come
+  // after storage and the first stages had been added to the tree).
+  test.each([
+    ['request cap 0', { maxRetrievalRequestsPerRun: 0 }],
+    ['tolerance above 100 %', { providedInventoryTolerancePercent: 150 }],
+    ['a 30-second re-poll interval', { overdueJobRepollInterval: Duration.seconds(30) }],
+    ['zero polls per check', { maxJobPollsPerCheck: 0 }],
+    ['decommissioning without allowed vaults', { enableDecommissioning: true }],
+  ])('rejects %s before building any child', (_label, props) => {
+    const app = new App();
+    const stack = new Stack(app, 'Consumer', { env: { account: ACCOUNT, region: REGION } });
+    const bucket = s3.Bucket.fromBucketName(stack, 'Destination', 'my-archive-bucket');
+    expect(() => new GlacierVaultToS3Transfer(stack, 'Transfer', { destinationBucket: bucket, ...props })).toThrow();
+    expect(stack.node.findChild('Transfer').node.children.map((c) => c.node.id)).toEqual([]);
+  });
+
   test('normalises the destination prefix with a trailing slash', () => {
     expect(makeStack({ destinationPrefix: 'vaults/photos' }).transfer.destinationPrefix).toBe('vaults/photos/');
     expect(makeStack({ destinationPrefix: 'vaults/photos/' }).transfer.destinationPrefix).toBe('vaults/photos/');
