@@ -198,6 +198,7 @@ export async function runConcurrentVaults(env: Environment, options: VaultsOptio
       keyPrefix: VAULTS_KEY_PREFIX,
       timedOut,
       startedAt,
+      virtualStartMs: virtualStart,
       vaultName: r.vaultName,
       requireAllDownloaded: options.requireAllDownloaded,
       requireExactlyOnce: options.requireExactlyOnce,
@@ -255,7 +256,7 @@ export async function runConcurrentVaults(env: Environment, options: VaultsOptio
   }
   if (env.uncaught.length > 0) deploymentProblems.push(`${env.uncaught.length} exception(s) escaped the handlers (each would crash the Lambda runtime), first: ${env.uncaught[0]}`);
   const ledger = (await env.doc.send(new GetCommand({ TableName: NAMES.metricsTable, Key: { pk: QUOTA_LEDGER_PK }, ConsistentRead: true }))).Item;
-  const quota = checkQuota(env, undefined, ledger, deploymentProblems);
+  const quota = checkQuota(env, undefined, virtualStart, ledger, deploymentProblems);
   if (options.requireQuotaWait) {
     if (totalBytes <= quota.dailyQuotaBytes) deploymentProblems.push(`quota: the vaults hold ${fmtBytes(totalBytes)}, not more than DAILY_QUOTA_BYTES ${fmtBytes(quota.dailyQuotaBytes)}: the quota cannot bind`);
     if (Object.values(quotaWaits).every((n) => n === 0)) deploymentProblems.push('quota: no run\'s InitiateRetrieval passed WaitForQuota, the shared quota was not exercised');

@@ -159,7 +159,7 @@ const DAY = 86_400_000;
  * quota (an archive larger than the whole quota may be requested alone). Uses every InitiateJob of
  * the process on the virtual clock, as Glacier saw them.
  */
-export function checkQuota(env: Environment, vaultName: string | undefined, ledger: Record<string, unknown> | undefined, problems: string[]): QuotaCheck {
+export function checkQuota(env: Environment, vaultName: string | undefined, sinceMs: number, ledger: Record<string, unknown> | undefined, problems: string[]): QuotaCheck {
   const quota = env.dailyQuotaBytes;
   const jobs = [...env.initiatedJobs].sort((a, b) => a.at - b.at);
   let maxWindowBytes = 0;
@@ -170,7 +170,9 @@ export function checkQuota(env: Environment, vaultName: string | undefined, ledg
   for (const [i, job] of jobs.entries()) {
     windowBytes += job.bytes;
     while (jobs[from].at <= job.at - DAY) windowBytes -= jobs[from++].bytes;
-    if (vaultName !== undefined && job.vaultName !== vaultName) continue;
+    // Earlier runs of the process stay in the window (they share the ledger) but were requested
+    // under their own DAILY_QUOTA_BYTES: only this run's (or group's) requests are checked.
+    if (job.at < sinceMs || (vaultName !== undefined && job.vaultName !== vaultName)) continue;
     requests++;
     maxWindowBytes = Math.max(maxWindowBytes, windowBytes);
     const alone = job.bytes > quota && i - from === 0;
@@ -302,6 +304,8 @@ export async function buildReport(env: Environment, input: {
   keyPrefix: string;
   timedOut: boolean;
   startedAt: number;
+  /** The run's start on the rehearsal clock: only requests from then on are checked against this run's quota. */
+  virtualStartMs: number;
   vaultName?: string;
   /** A `failed` archive is a problem even with a reason (every injected fault is transient). */
   requireAllDownloaded?: boolean;
@@ -444,7 +448,7 @@ export async function buildReport(env: Environment, input: {
   const metricsMismatches: string[] = [];
   const metrics = (await env.doc.send(new GetCommand({ TableName: NAMES.metricsTable, Key: { pk: metricsPk(runId) }, ConsistentRead: true }))).Item ?? {};
   const ledger = (await env.doc.send(new GetCommand({ TableName: NAMES.metricsTable, Key: { pk: QUOTA_LEDGER_PK }, ConsistentRead: true }))).Item;
-  const quota = checkQuota(env, input.vaultName, ledger, problems);
+  const quota = checkQuota(env, input.vaultName, input.virtualStartMs, ledger, problems);
   for (const status of Object.values(ArchiveStatus)) {
     const inStatus = archives.filter((a) => items.get(a.archiveId)?.status === status);
     const rowsInStatus = rowItems.filter((i) => i.status === status);

@@ -267,6 +267,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     keyPrefix,
     timedOut,
     startedAt,
+    virtualStartMs: virtualStart,
     vaultName,
     requireAllDownloaded: options.requireAllDownloaded,
     requireExactlyOnce: options.requireExactlyOnce ?? options.faults === 'stop-resume-twice',
