@@ -1,8 +1,8 @@
-import { ApiStats, RunningService } from './common';
+import { ApiStats } from './common';
 import { DynamoHooks, LocalDynamo, startDynamo, TableDefinition } from './dynamodb';
 import { startMotoDynamo } from './dynamodb-moto';
 import { startMotoServer } from './moto';
-import { S3FakeHooks, StoredObject, startS3Fake, UploadEvent } from './s3-fake';
+import { LocalS3, S3FakeHooks, startS3Fake } from './s3-fake';
 import { startMotoS3 } from './s3-moto';
 import { SnsFake, SnsSubscription } from './sns-fake';
 import { MotoSns } from './sns-moto';
@@ -17,22 +17,10 @@ import { LocalSqs, QueueDefinition, SendRewrite, startSqs } from './sqs';
  * (rehearsal/README.md says why, per service). The rest of the harness sees the same interfaces.
  */
 
+export type { LocalS3 };
+
 export type ServicesBackend = 'own' | 'moto';
 export const SERVICES_BACKENDS: readonly ServicesBackend[] = ['own', 'moto'];
-
-/** What the harness reads from S3 besides the SDK: the report's view of objects and uploads. */
-export interface LocalS3 extends RunningService {
-  /** Buckets by name (the values are backend-specific). */
-  readonly buckets: ReadonlyMap<string, unknown>;
-  getObject(bucket: string, key: string): StoredObject | undefined;
-  objectBytes(bucket: string, key: string): Buffer | undefined;
-  listKeys(bucket: string): string[];
-  openUploads(bucket: string): { key: string; uploadId: string; parts: number; initiated: Date }[];
-  uploadEvents(bucket: string, key?: string): UploadEvent[];
-  /** Brings the views above up to date for these buckets (a no-op when they read the store itself). */
-  refresh(buckets: string[]): Promise<void>;
-  clear(): Promise<void>;
-}
 
 export interface LocalSns {
   readonly pending: number;

@@ -164,8 +164,8 @@ export interface S3FakeOptions {
   readonly now?: () => number;
 }
 
-export interface S3Fake extends RunningService {
-  readonly buckets: Map<string, Bucket>;
+/** What the harness reads from S3 besides the SDK: the report's view of objects and uploads. */
+interface S3View extends RunningService {
   /** The object as stored (undefined when absent). */
   getObject(bucket: string, key: string): StoredObject | undefined;
   /** Object bytes concatenated. */
@@ -175,6 +175,21 @@ export interface S3Fake extends RunningService {
   openUploads(bucket: string): { key: string; uploadId: string; parts: number; initiated: Date }[];
   /** Create/Abort/Complete of the multipart uploads of a bucket (optionally one key), in order. */
   uploadEvents(bucket: string, key?: string): UploadEvent[];
+}
+
+/** The view either backend (own fake or moto behind its proxy) gives the harness. */
+export interface LocalS3 extends S3View {
+  /** Buckets by name (the values are backend-specific). */
+  readonly buckets: ReadonlyMap<string, unknown>;
+  /** Brings the views up to date for these buckets (a no-op when they read the store itself). */
+  refresh(buckets: string[]): Promise<void>;
+  /** Removes every object and upload (between rehearsal runs). */
+  clear(): Promise<void>;
+}
+
+/** The project's own S3: the view, plus direct access to its buckets. */
+export interface S3Fake extends S3View {
+  readonly buckets: Map<string, Bucket>;
   /** Removes every object and upload (between rehearsal runs). */
   clear(): void;
 }

@@ -3,7 +3,7 @@ import { createServer } from 'http';
 import { AbortMultipartUploadCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListBucketsCommand, ListMultipartUploadsCommand, ListObjectsV2Command, RestoreObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ApiStats, closeServer, listenLocal, readBody, requestId } from './common';
 import { forwardRequest, replayHeaders } from './forward';
-import { S3Error, s3ErrorXml, S3FakeHooks, s3OperationOf, StoredObject, UploadEvent } from './s3-fake';
+import { LocalS3, S3Error, s3ErrorXml, S3FakeHooks, s3OperationOf, StoredObject, UploadEvent } from './s3-fake';
 
 /*
  * S3 served by moto, behind a proxy that counts requests, runs the same fault hooks as the own
@@ -22,24 +22,9 @@ export interface MotoS3Options {
   readonly region: string;
 }
 
-export interface MotoS3 {
-  readonly endpoint: string;
-  /** Buckets created through the proxy. */
-  readonly buckets: Map<string, true>;
-  getObject(bucket: string, key: string): StoredObject | undefined;
-  objectBytes(bucket: string, key: string): Buffer | undefined;
-  listKeys(bucket: string): string[];
-  openUploads(bucket: string): { key: string; uploadId: string; parts: number; initiated: Date }[];
-  uploadEvents(bucket: string, key?: string): UploadEvent[];
-  /** Reads the buckets' objects and open uploads from moto (the sync views above answer from it). */
-  refresh(buckets: string[]): Promise<void>;
-  clear(): Promise<void>;
-  stop(): Promise<void>;
-}
-
 const ARCHIVE_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
 
-export async function startMotoS3(options: MotoS3Options): Promise<MotoS3> {
+export async function startMotoS3(options: MotoS3Options): Promise<LocalS3> {
   const { upstream } = options;
   // The harness's own view of moto, straight to it (not counted, no faults).
   const direct = new S3Client({ region: options.region, endpoint: upstream, forcePathStyle: true, credentials: { accessKeyId: 'rehearsal', secretAccessKey: 'rehearsal' } });
