@@ -9,3 +9,4 @@ export * from './constructs/orchestrator';
 export * from './constructs/runbooks';
 export * from './constructs/dashboard';
 export * from './constructs/decommission';
+export * from './constructs/stage-props';

@@ -3,11 +3,12 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { grantDestinationWrite } from './destination-access';
 import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
+import { stageLogRetention } from './internal/stage';
+import { TransferStageProps } from './stage-props';
 import { TransferStorage } from './transfer-storage';
 import { ArchiveValidationFunction } from '../handlers/archive-retrieval/archive-validation-function';
 import { ChunkRetrievalFunction } from '../handlers/archive-retrieval/chunk-retrieval-function';
@@ -16,10 +17,7 @@ import { NotificationsProcessorFunction } from '../handlers/archive-retrieval/no
 import { ARCHIVE_SK, Env } from '../handlers/shared/schema';
 
 /** Properties of {@link ArchiveRetrieval}. */
-export interface ArchiveRetrievalProps {
-  /** Shared tables, queues and topic. */
-  readonly storage: TransferStorage;
-
+export interface ArchiveRetrievalProps extends TransferStageProps {
   /** Bucket the archives are written to. */
   readonly destinationBucket: s3.IBucket;
 
@@ -80,13 +78,6 @@ export interface ArchiveRetrievalProps {
    * @default 3
    */
   readonly maxDownloadAttempts?: number;
-
-  /**
-   * Retention of the handlers' log groups.
-   *
-   * @default logs.RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /** Timeout of the SQS consumers; the queues' visibility timeouts are derived from these. */
@@ -128,7 +119,7 @@ export class ArchiveRetrieval extends Construct {
       [Env.VALIDATION_MAX_RECEIVES]: String(storage.messageMaxReceiveCount),
       [Env.MAX_RETRIEVAL_JOBS]: String(storage.maxRetrievalJobsPerArchive),
     };
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const logRetention = stageLogRetention(props);
     const common = (name: string, timeout: Duration, memorySize: number) =>
       handlerFunctionOptions(this, name, { storage, timeout, memorySize, logRetention, environment });
 

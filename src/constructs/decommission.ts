@@ -10,9 +10,10 @@ import { Construct } from 'constructs';
 import { destinationStatement } from './destination-access';
 import { automationRole } from './internal/automation-role';
 import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
+import { stageLogRetention } from './internal/stage';
 import { distributedMapMachine, withStateField } from './internal/state-machine';
 import { suppressNag } from './nag';
-import { TransferStorage } from './transfer-storage';
+import { TransferStageProps } from './stage-props';
 import { loadDefinition } from '../asl/definitions';
 import { DecommissionBatchFunction } from '../handlers/decommission/decommission-batch-function';
 import { DecommissionReportFunction } from '../handlers/decommission/decommission-report-function';
@@ -21,9 +22,7 @@ import { VaultFinalizerFunction } from '../handlers/decommission/vault-finalizer
 import { DecommissionEnv, Env, TransferTable } from '../handlers/shared/schema';
 
 /** Properties of {@link VaultDecommission}. */
-export interface VaultDecommissionProps {
-  /** Shared tables and inventory bucket. */
-  readonly storage: TransferStorage;
+export interface VaultDecommissionProps extends TransferStageProps {
   /** Bucket the transfer wrote to (objects are only examined, never changed). */
   readonly destinationBucket: s3.IBucket;
   /**
@@ -81,8 +80,6 @@ export interface VaultDecommissionProps {
    * @default - derived from the construct path
    */
   readonly namePrefix?: string;
-  /** @default logs.RetentionDays.THREE_MONTHS */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /** The dashboard variable's placeholder run (see TransferDashboard). */
@@ -133,7 +130,7 @@ export class VaultDecommission extends Construct {
       }
     }
     this.deletionAllowed = allowDeletion;
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const logRetention = stageLogRetention(props);
     const bucket = storage.inventoryBucket;
     const table = storage.transferTable;
     const tmpKeys = 'tmp/*/decommission/*';

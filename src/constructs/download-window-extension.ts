@@ -8,8 +8,9 @@ import { Construct } from 'constructs';
 import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
 import { overdueRecoverySettings } from './internal/overdue-recovery';
 import { grantQuotaLedger, quotaEnvironment } from './internal/quota-ledger';
+import { stageLogRetention } from './internal/stage';
 import { distributedMapMachine } from './internal/state-machine';
-import { TransferStorage } from './transfer-storage';
+import { TransferStageProps } from './stage-props';
 import { loadDefinition } from '../asl/definitions';
 import { RecoverLostNotificationsFunction } from '../handlers/archive-retrieval/recover-lost-notifications-function';
 import { ArchivesNeedingWindowExtensionFunction } from '../handlers/download-window-extension/archives-needing-window-extension-function';
@@ -44,10 +45,7 @@ export interface ArchiveJobOverdueThresholds {
 }
 
 /** Properties of {@link DownloadWindowExtension}. */
-export interface DownloadWindowExtensionProps {
-  /** Shared tables, inventory bucket and notification topic. */
-  readonly storage: TransferStorage;
-
+export interface DownloadWindowExtensionProps extends TransferStageProps {
   /** Glacier vault ARNs archives may be re-requested from (the only resources of `glacier:InitiateJob`). */
   readonly vaultArns: string[];
 
@@ -109,13 +107,6 @@ export interface DownloadWindowExtensionProps {
    * @default 500
    */
   readonly maxJobPollsPerCheck?: number;
-
-  /**
-   * Retention of the functions' and the state machine's log groups.
-   *
-   * @default logs.RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
@@ -162,7 +153,7 @@ export class DownloadWindowExtension extends Construct {
     if (props.vaultArns.length === 0) throw new Error('vaultArns must name at least one vault');
     // GlacierVaultToS3Transfer passes its props of the same names straight through (and checks them first).
     const { overdueSeconds, repollSeconds, maxPolls } = overdueRecoverySettings(props);
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const logRetention = stageLogRetention(props);
     const bucket = storage.inventoryBucket;
     const listKeys = 'tmp/*/window-extension/*';
 

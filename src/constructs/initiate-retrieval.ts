@@ -8,8 +8,9 @@ import { Construct } from 'constructs';
 import { destinationStatement } from './destination-access';
 import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
 import { grantQuotaLedger, quotaEnvironment } from './internal/quota-ledger';
+import { stageLogRetention } from './internal/stage';
 import { distributedMapMachine, withStateField } from './internal/state-machine';
-import { TransferStorage } from './transfer-storage';
+import { TransferStageProps } from './stage-props';
 import { loadDefinition } from '../asl/definitions';
 import { DEFAULT_INITIATE_BATCH_SIZE, DEFAULT_INITIATE_REQUESTS_PER_SECOND } from '../core/pacing';
 import { InitiateArchiveRetrievalFunction } from '../handlers/initiate-retrieval/initiate-archive-retrieval-function';
@@ -24,10 +25,7 @@ export enum ExistingObjectPolicy {
 }
 
 /** Properties of {@link InitiateRetrieval}. */
-export interface InitiateRetrievalProps {
-  /** Shared tables, inventory bucket and notification topic. */
-  readonly storage: TransferStorage;
-
+export interface InitiateRetrievalProps extends TransferStageProps {
   /** Glacier vault ARNs archives may be requested from (the only resources of `glacier:InitiateJob`). */
   readonly vaultArns: string[];
 
@@ -66,13 +64,6 @@ export interface InitiateRetrievalProps {
    * @default 20
    */
   readonly requestConcurrency?: number;
-
-  /**
-   * Retention of the function's and the state machine's log groups.
-   *
-   * @default logs.RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: logs.RetentionDays;
 
   /**
    * The destination bucket. When set, each archive's destination key is looked at (HeadObject,
@@ -142,7 +133,7 @@ export class InitiateRetrieval extends Construct {
       throw new Error(`dailyQuotaBytes must be a positive whole number of bytes, got ${props.dailyQuotaBytes}`);
     }
     if (props.vaultArns.length === 0) throw new Error('vaultArns must name at least one vault');
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const logRetention = stageLogRetention(props);
 
     this.initiateArchiveRetrieval = new InitiateArchiveRetrievalFunction(this, 'InitiateArchiveRetrieval', {
       ...handlerFunctionOptions(this, 'InitiateArchiveRetrieval', {

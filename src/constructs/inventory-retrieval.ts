@@ -8,8 +8,10 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
+import { stageLogRetention } from './internal/stage';
 import { distributedMapMachine, withStateField } from './internal/state-machine';
 import { suppressNag } from './nag';
+import { TransferStageProps } from './stage-props';
 import { TransferStorage } from './transfer-storage';
 import { loadDefinition } from '../asl/definitions';
 import { DEFAULT_PROVIDED_INVENTORY_TOLERANCE_PERCENT, validateTolerancePercent } from '../core/vault-totals';
@@ -24,9 +26,7 @@ import {
 } from '../handlers/shared/schema';
 
 /** Properties of {@link InventoryRetrieval}. */
-export interface InventoryRetrievalProps {
-  /** Shared tables, inventory bucket and notification topic. */
-  readonly storage: TransferStorage;
+export interface InventoryRetrievalProps extends TransferStageProps {
   /** Vault ARNs whose inventory may be retrieved (the only resources of the glacier: actions). */
   readonly vaultArns: string[];
   /** Destination prefix ('' or ending in '/'), part of every object key. */
@@ -77,12 +77,6 @@ export interface InventoryRetrievalProps {
    * @default 1
    */
   readonly providedInventoryTolerancePercent?: number;
-  /**
-   * Retention of the functions', the Glue job's and the state machine's logs.
-   *
-   * @default logs.RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
@@ -115,7 +109,7 @@ export class InventoryRetrieval extends Construct {
     const { storage } = props;
     this.storage = storage;
     const stack = Stack.of(this);
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const logRetention = stageLogRetention(props);
     const lambdaEngineMaxBytes = props.lambdaEngineMaxBytes ?? 400 * 1024 ** 2;
     const processMemorySize = props.processMemorySize ?? 4096;
     const jobTimeout = props.jobTimeout ?? Duration.hours(24);

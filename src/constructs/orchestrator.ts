@@ -11,8 +11,9 @@ import { Construct } from 'constructs';
 import { destinationStatement } from './destination-access';
 import type { DownloadWindowExtension } from './download-window-extension';
 import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
+import { stageLogRetention } from './internal/stage';
 import { definitionStateMachine } from './internal/state-machine';
-import { TransferStorage } from './transfer-storage';
+import { TransferStageProps } from './stage-props';
 import { loadDefinition } from '../asl/definitions';
 import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options';
 import { ArchivesStatusCleanupFunction } from '../handlers/orchestration/archives-status-cleanup-function';
@@ -29,8 +30,7 @@ import { ENDED_STATUSES, Env, OrchestrationEnv } from '../handlers/shared/schema
 export const RUN_EVENT_SOURCE = 'glacier-vault-to-s3';
 
 /** Properties of {@link Orchestrator}. */
-export interface OrchestratorProps {
-  readonly storage: TransferStorage;
+export interface OrchestratorProps extends TransferStageProps {
   readonly destinationBucket: s3.IBucket;
   /** Normalised destination prefix ('' or ending in '/'). */
   readonly destinationPrefix: string;
@@ -62,8 +62,6 @@ export interface OrchestratorProps {
    * @default 'GlacierVaultToS3/<stack name>/<unique name of this construct>'
    */
   readonly metricsNamespace?: string;
-  /** @default logs.RetentionDays.THREE_MONTHS */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
@@ -108,7 +106,7 @@ export class Orchestrator extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const { storage } = props;
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const logRetention = stageLogRetention(props);
     const owner = props.destinationBucketOwner ?? stack.account;
     // One namespace per deployment: two transfers in one account (two stacks, or two in one stack)
     // must neither list each other's runs nor raise each other's stall alarm.
