@@ -3,6 +3,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { AslObject } from '../../src/asl/definitions';
+import { withInventoryEngine } from '../../src/constructs/internal/inventory-engine';
+import { InventoryEngine as InventoryEngineOption } from '../../src/core/transfer-options';
 import { InventoryEnv } from '../../src/handlers/shared/schema';
 import type { AwsSdkHandler } from '../sfn/runner';
 
@@ -26,12 +29,12 @@ export function inventoryEngine(): InventoryEngine {
   return process.env.REHEARSAL_INVENTORY_ENGINE === 'glue' ? 'glue' : 'lambda';
 }
 
-/** The definition with ChooseEngine sending every inventory to Glue when the engine is `glue`. */
-export function withInventoryEngine<T>(definition: T): T {
-  if (inventoryEngine() !== 'glue') return definition;
-  const copy = JSON.parse(JSON.stringify(definition));
-  copy.States.ChooseEngine.Choices[0].NumericGreaterThan = -1;
-  return copy;
+/**
+ * The definition with ChooseEngine sending every inventory to Glue when the engine is `glue`: what
+ * the construct deploys with `inventoryEngine: InventoryEngine.GLUE`.
+ */
+export function withRehearsalEngine(definition: AslObject): AslObject {
+  return inventoryEngine() === 'glue' ? withInventoryEngine(definition, InventoryEngineOption.GLUE, 0) : definition;
 }
 
 interface LocalRun {

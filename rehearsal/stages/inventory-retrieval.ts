@@ -2,7 +2,7 @@ import { functionArn, runStage, stageLambda, StageMachine, StageRun } from './sf
 import { loadDefinition } from '../../src/asl/definitions';
 import type { ProcessResult } from '../../src/handlers/inventory-retrieval/process-inventory';
 import { Environment, MACHINES, NAMES } from '../environment';
-import { withInventoryEngine } from '../services/glue-local';
+import { withRehearsalEngine } from '../services/glue-local';
 
 /*
  * The REAL InventoryRetrieval stage: src/asl/inventory-retrieval.asl.json (substitutions as in
@@ -50,7 +50,7 @@ export function inventoryRetrievalMachine(env: Environment, totals?: InventoryTo
   const h = env.stageHandlers;
   return {
     name: MACHINES.inventory,
-    definition: withInventoryEngine(loadDefinition('inventory-retrieval')),
+    definition: withRehearsalEngine(loadDefinition('inventory-retrieval')),
     substitutions: {
       TransferTableName: NAMES.transferTable,
       AsyncFacilitatorTableName: NAMES.asyncTable,

@@ -10,6 +10,7 @@ import { TransferDashboard } from './dashboard';
 import { VaultDecommission } from './decommission';
 import { ArchiveJobOverdueThresholds, DownloadWindowExtension } from './download-window-extension';
 import { ExistingObjectPolicy, InitiateRetrieval } from './initiate-retrieval';
+import { validateInventoryEngine } from './internal/inventory-engine';
 import { addLogQueries } from './internal/log-queries';
 import { overdueRecoverySettings } from './internal/overdue-recovery';
 import { InventoryRetrieval } from './inventory-retrieval';
@@ -19,7 +20,7 @@ import { TransferStorage } from './transfer-storage';
 import { DEFAULT_CHUNK_SIZE, MAX_S3_OBJECT_SIZE, validateChunkSize } from '../core/chunk-plan';
 import { validateSpendCaps } from '../core/run-spend';
 import { assertValidKeyPrefix } from '../core/safe-key';
-import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options';
+import { DestinationStorageClass, InventoryEngine, RetrievalTier } from '../core/transfer-options';
 import { DEFAULT_PROVIDED_INVENTORY_TOLERANCE_PERCENT, validateTolerancePercent } from '../core/vault-totals';
 
 /** Properties of {@link GlacierVaultToS3Transfer}. */
@@ -88,6 +89,15 @@ export interface GlacierVaultToS3TransferProps {
    * @default 1
    */
   readonly providedInventoryTolerancePercent?: number;
+
+  /**
+   * Which engine names, sorts and partitions a run's inventory: AUTO sends inventories up to
+   * 400 MiB (about 1.4 M archives) to the Lambda engine and larger ones to the Glue job; LAMBDA or
+   * GLUE force that engine for every inventory (README, "Large vaults").
+   *
+   * @default InventoryEngine.AUTO
+   */
+  readonly inventoryEngine?: InventoryEngine;
 
   /**
    * Most bytes of archives in one sorted-inventory partition.
@@ -382,6 +392,7 @@ export class GlacierVaultToS3Transfer extends Construct {
     validateSpendCaps(props);
     validateTolerancePercent('providedInventoryTolerancePercent', props.providedInventoryTolerancePercent ?? DEFAULT_PROVIDED_INVENTORY_TOLERANCE_PERCENT);
     overdueRecoverySettings(props);
+    if (props.inventoryEngine !== undefined) validateInventoryEngine('inventoryEngine', props.inventoryEngine);
     if (this.partitionSizeBytes < this.chunkSizeBytes) {
       Annotations.of(this).addWarningV2('glacier-vault-to-s3:small-partitions', 'partitionSize is smaller than one chunk; every large archive becomes its own partition');
     }
@@ -416,6 +427,7 @@ export class GlacierVaultToS3Transfer extends Construct {
       partitionSizeBytes: this.partitionSizeBytes,
       maxArchiveSizeBytes: this.maxArchiveSizeBytes,
       providedInventoryTolerancePercent: props.providedInventoryTolerancePercent,
+      inventoryEngine: props.inventoryEngine,
       logRetention: props.logRetention,
     });
     // Inventory-job notifications arrive on the same queue as archive jobs.

@@ -8,12 +8,14 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
+import { validateInventoryEngine, withInventoryEngine } from './internal/inventory-engine';
 import { stageLogRetention } from './internal/stage';
 import { distributedMapMachine, withStateField } from './internal/state-machine';
 import { suppressNag } from './nag';
 import { TransferStageProps } from './stage-props';
 import { TransferStorage } from './transfer-storage';
 import { loadDefinition } from '../asl/definitions';
+import { InventoryEngine } from '../core/transfer-options';
 import { DEFAULT_PROVIDED_INVENTORY_TOLERANCE_PERCENT, validateTolerancePercent } from '../core/vault-totals';
 import { InitiateInventoryRetrievalFunction } from '../handlers/inventory-retrieval/initiate-inventory-retrieval-function';
 import { InventoryChunkDownloadFunction } from '../handlers/inventory-retrieval/inventory-chunk-download-function';
@@ -44,6 +46,15 @@ export interface InventoryRetrievalProps extends TransferStageProps {
    * @default 400 MiB
    */
   readonly lambdaEngineMaxBytes?: number;
+  /**
+   * Which engine processes the inventory: AUTO chooses by size (`lambdaEngineMaxBytes`), LAMBDA
+   * or GLUE force that engine for every inventory. Forcing LAMBDA on an inventory beyond its
+   * memory or 15-minute limit fails the inventory stage; forcing GLUE on a small one costs the Glue
+   * job's minimum (README, "Large vaults").
+   *
+   * @default InventoryEngine.AUTO
+   */
+  readonly inventoryEngine?: InventoryEngine;
   /**
    * Memory of the Lambda engine in MiB; its heap limit is set to 85 % of it.
    *
@@ -111,6 +122,7 @@ export class InventoryRetrieval extends Construct {
     const stack = Stack.of(this);
     const logRetention = stageLogRetention(props);
     const lambdaEngineMaxBytes = props.lambdaEngineMaxBytes ?? 400 * 1024 ** 2;
+    const inventoryEngine = validateInventoryEngine('inventoryEngine', props.inventoryEngine ?? InventoryEngine.AUTO);
     const processMemorySize = props.processMemorySize ?? 4096;
     const jobTimeout = props.jobTimeout ?? Duration.hours(24);
     const pollInterval = props.jobPollInterval ?? Duration.minutes(30);
@@ -314,7 +326,7 @@ export class InventoryRetrieval extends Construct {
       ]);
     }
 
-    let asl = withStateField(loadDefinition('inventory-retrieval'), 'ChooseEngine', ['Choices', '0', 'NumericGreaterThan'], lambdaEngineMaxBytes);
+    let asl = withInventoryEngine(loadDefinition('inventory-retrieval'), inventoryEngine, lambdaEngineMaxBytes);
     asl = withStateField(asl, 'AwaitInventoryJobToken', ['TimeoutSeconds'], jobTimeout.toSeconds());
     asl = withStateField(asl, 'WaitBeforePollingJob', ['Seconds'], pollInterval.toSeconds());
     const functions = [this.initiateInventoryRetrieval, this.jobPoller, this.chunkDownload, this.validation, this.processInventory];

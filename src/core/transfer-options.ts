@@ -29,3 +29,20 @@ export enum RetrievalTier {
   /** Staged within 1–5 minutes; needs provisioned capacity for guaranteed access. */
   EXPEDITED = 'Expedited',
 }
+
+/**
+ * Which engine names, sorts and partitions a run's inventory (InventoryRetrieval's ChooseEngine).
+ * Both engines write the same files; they differ in how large an inventory they can take and in
+ * what they cost.
+ */
+export enum InventoryEngine {
+  /** Inventories up to `lambdaEngineMaxBytes` on the Lambda engine, larger ones on the Glue job. */
+  AUTO = 'auto',
+  /**
+   * Every inventory on the Lambda engine. An inventory beyond what its memory or 15-minute limit
+   * can take fails the run's inventory stage (see README, "Large vaults").
+   */
+  LAMBDA = 'lambda',
+  /** Every inventory on the Glue job (billed per DPU-second, at least one minute per run). */
+  GLUE = 'glue',
+}

@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { ACCOUNT, makeStack, policyStatements, REGION, templateOf } from './helpers';
-import { DestinationStorageClass, GlacierVaultToS3Transfer, GlacierVaultToS3TransferProps, RetrievalTier } from '../../src';
+import { DestinationStorageClass, GlacierVaultToS3Transfer, GlacierVaultToS3TransferProps, InventoryEngine, RetrievalTier } from '../../src';
 
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
@@ -346,6 +346,7 @@ describe('GlacierVaultToS3Transfer prop validation', () => {
     ['prefix with an empty segment', { destinationPrefix: 'a//b' }, /destinationPrefix: Invalid key prefix/],
     ['chunk concurrency 1', { chunkConcurrency: 1 }, /chunkConcurrency must be an integer from 2 to 1000/],
     ['64 MiB chunk memory', { chunkMemorySize: 64 }, /chunkMemorySize must be an integer from 128 to 10240/],
+    ['unknown inventory engine', { inventoryEngine: 'spark' }, /inventoryEngine must be one of 'auto', 'lambda', 'glue', got "spark"/],
   ])('rejects %s', (_label, props, message) => {
     expect(() => makeStack(props as any)).toThrow(message);
   });
@@ -358,12 +359,24 @@ describe('GlacierVaultToS3Transfer prop validation', () => {
     ['a 30-second re-poll interval', { overdueJobRepollInterval: Duration.seconds(30) }],
     ['zero polls per check', { maxJobPollsPerCheck: 0 }],
     ['decommissioning without allowed vaults', { enableDecommissioning: true }],
+    ['an unknown inventory engine', { inventoryEngine: 'spark' as InventoryEngine }],
   ])('rejects %s before building any child', (_label, props) => {
     const app = new App();
     const stack = new Stack(app, 'Consumer', { env: { account: ACCOUNT, region: REGION } });
     const bucket = s3.Bucket.fromBucketName(stack, 'Destination', 'my-archive-bucket');
     expect(() => new GlacierVaultToS3Transfer(stack, 'Transfer', { destinationBucket: bucket, ...props })).toThrow();
     expect(stack.node.findChild('Transfer').node.children.map((c) => c.node.id)).toEqual([]);
+  });
+
+  test('inventoryEngine reaches InventoryRetrieval: GLUE sends every inventory to the Glue job', () => {
+    const threshold = (props: Partial<GlacierVaultToS3TransferProps>) => {
+      const { stack, transfer } = makeStack(props);
+      const id = stack.getLogicalId(transfer.inventoryRetrieval.stateMachine.node.defaultChild as CfnElement);
+      const text = JSON.stringify(Template.fromStack(stack).toJSON().Resources[id].Properties.DefinitionString);
+      return Number(/NumericGreaterThan\\":(-?\d+)/.exec(text)?.[1]);
+    };
+    expect(threshold({})).toBe(400 * 1024 ** 2);
+    expect(threshold({ inventoryEngine: InventoryEngine.GLUE })).toBe(-1);
   });
 
   test('normalises the destination prefix with a trailing slash', () => {

@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { placeholdersOf } from '../../src/asl/definitions';
 import { InventoryRetrieval } from '../../src/constructs/inventory-retrieval';
 import { TransferStorage } from '../../src/constructs/transfer-storage';
+import { InventoryEngine } from '../../src/core/transfer-options';
 
 const VAULT = 'arn:aws:glacier:eu-west-1:111122223333:vaults/photos';
 
@@ -30,6 +31,29 @@ describe('InventoryRetrieval construct', () => {
     expect(text).toMatch(/NumericGreaterThan\\":419430400/); // 400 MiB
     expect(text).toMatch(/TimeoutSeconds\\":86400/);
     expect(text).toMatch(/\\"Seconds\\":1800/);
+  });
+
+  test('inventoryEngine: LAMBDA and GLUE force the engine through ChooseEngine\'s threshold; both engines stay deployed', () => {
+    const threshold = (engine: InventoryEngine) => {
+      const stack = new Stack(new App(), 'Engine');
+      const storage = new TransferStorage(stack, 'Storage', {});
+      new InventoryRetrieval(stack, 'InventoryRetrieval', {
+        storage, vaultArns: [VAULT], destinationPrefix: '', partitionSizeBytes: 1, maxArchiveSizeBytes: 1, inventoryEngine: engine, lambdaEngineMaxBytes: 1000,
+      });
+      const t = Template.fromStack(stack);
+      t.resourceCountIs('AWS::Glue::Job', 1);
+      t.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^Lambda inventory engine') });
+      const text = JSON.stringify(Object.values(t.findResources('AWS::StepFunctions::StateMachine'))[0].Properties.DefinitionString);
+      return Number(/NumericGreaterThan\\":(-?\d+)/.exec(text)?.[1]);
+    };
+    expect(threshold(InventoryEngine.AUTO)).toBe(1000);
+    expect(threshold(InventoryEngine.GLUE)).toBe(-1);
+    expect(threshold(InventoryEngine.LAMBDA)).toBe(Number.MAX_SAFE_INTEGER);
+    const stack = new Stack(new App(), 'Bad');
+    const storage = new TransferStorage(stack, 'Storage', {});
+    expect(() => new InventoryRetrieval(stack, 'InventoryRetrieval', {
+      storage, vaultArns: [VAULT], destinationPrefix: '', partitionSizeBytes: 1, maxArchiveSizeBytes: 1, inventoryEngine: 'Glue' as InventoryEngine,
+    })).toThrow(/inventoryEngine must be one of 'auto', 'lambda', 'glue', got "Glue"/);
   });
 
   test('logs and X-Ray tracing on the state machine', () => {
