@@ -9,7 +9,8 @@ import { extendBatch } from '../../src/handlers/download-window-extension/extend
 import { findArchivesNeedingExtension } from '../../src/handlers/download-window-extension/window-scan';
 import { initiateBatch, InitiateBatchResult, RequestDeps } from '../../src/handlers/initiate-retrieval/initiate-batch';
 import { ArchiveStatus, PARTITION_CSV_COLUMNS, PartitionRow } from '../../src/handlers/shared/schema';
-import { FakeS3, glacierError } from '../handlers/initiate-retrieval/fake-aws';
+import { glacierError } from '../doubles/glacier';
+import { FakeS3 } from '../handlers/initiate-retrieval/fake-aws';
 import { GiB, row, RUN, TOPIC, TRANSFER, VAULT, World } from '../handlers/initiate-retrieval/world';
 
 /*
@@ -206,7 +207,7 @@ describe('DownloadWindowExtension ASL (local runner)', () => {
       expect([result.status, result.error]).toEqual(['SUCCEEDED', undefined]);
       expect(world.glacier.requestedArchives()).toHaveLength(120);
       expect(nested(result).filter((t) => t === 'ExtendBatch')).toHaveLength(2);
-      expect(world.archive(0)).toMatchObject({ status: ArchiveStatus.STAGED, previousJobId: 'old-0', jobId: expect.stringMatching(/^job-/) });
+      expect(world.archive(0)).toMatchObject({ status: ArchiveStatus.STAGED, previousJobId: 'old-0', jobId: expect.stringMatching(/^JOB/) });
       expect(world.archive(130)).toMatchObject({ jobId: 'old-130' });
 
       // A second check finds nothing: the re-requested archives wait for their new jobs.
@@ -266,7 +267,7 @@ describe('DownloadWindowExtension ASL (local runner)', () => {
       expect(nested(result).slice(0, 2)).toEqual(['RecoverLostNotifications', 'FindArchivesNeedingExtension']);
       expect(sent.map((b) => JSON.parse(b).JobId)).toEqual(['lost-0']);
       expect(world.glacier.requestedArchives()).toEqual([row(1).ArchiveId]);
-      expect(world.archive(1)).toMatchObject({ status: ArchiveStatus.REQUESTED, previousJobId: 'gone-1', jobId: expect.stringMatching(/^job-/) });
+      expect(world.archive(1)).toMatchObject({ status: ArchiveStatus.REQUESTED, previousJobId: 'gone-1', jobId: expect.stringMatching(/^JOB/) });
       expect(world.archive(1)!.jobExpiresAt).toBeUndefined();
       expect(world.archive(0)).toMatchObject({ status: ArchiveStatus.REQUESTED, jobId: 'lost-0', jobPolledFor: 'lost-0' });
 

@@ -13,7 +13,7 @@ import {
 } from '../../src/core/archive-lifecycle';
 import { transitionItem, transitionUpdate } from '../../src/handlers/shared/archive-transition';
 import { archivePk, runStatusKey } from '../../src/handlers/shared/schema';
-import { FakeTable } from '../handlers/archive-retrieval/fakes';
+import { FakeTable } from '../doubles/dynamodb';
 
 const RUN = 'run-lifecycle';
 const NOW = new Date('2026-12-03T12:00:00Z');
@@ -40,7 +40,7 @@ describe('archive transition table', () => {
   });
 
   test.each(WALK)('%s from %s: allowed=%s (conditional write on the table)', async (transition, from, allowed) => {
-    const table = new FakeTable();
+    const table = new FakeTable('t');
     try {
       const pk = archivePk(RUN, 'a1');
       const base = { pk, sk: 'archive', runId: RUN, archiveId: 'a1', failureReason: 'a reason' };
@@ -91,7 +91,7 @@ describe('archive transition table', () => {
       expect(refused).toEqual({ allowed: false, refusal: expect.stringContaining('retrieval job bound reached: 3') });
       expect(checkTransition(t, { status: from, retrievalJobs: 4 }, { maxRetrievalJobs: 5 }).allowed).toBe(true);
     }
-    const table = new FakeTable();
+    const table = new FakeTable('t');
     try {
       const pk = archivePk(RUN, 'a2');
       table.seed({ pk, sk: 'archive', runId: RUN, status: 'staged', retrievalJobs: 1 });
@@ -112,7 +112,7 @@ describe('archive transition table', () => {
   });
 
   test('resume transitions reset the attempt counters and the reason', async () => {
-    const table = new FakeTable();
+    const table = new FakeTable('t');
     try {
       const pk = archivePk(RUN, 'a3');
       table.seed({

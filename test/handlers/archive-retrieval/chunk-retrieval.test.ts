@@ -95,10 +95,10 @@ test('crash between UploadPart and the DynamoDB write: redelivery uploads again 
 });
 
 test('tree hash mismatch: the part body never completes, nothing is recorded, the message fails', async () => {
-  world.glacier.corrupt.set(item.jobId!, (d, start) => {
+  world.glacier.jobs.get(item.jobId!)!.corrupt = (d, start) => {
     if (start === 8 * MiB) d[d.length - 1] = 255 - d[d.length - 1]; // last byte of part 2
     return d;
-  });
+  };
   const deps = world.chunkDeps();
   const err = await processChunk(deps, chunks[1]).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(IntegrityError);
@@ -112,13 +112,13 @@ test('tree hash mismatch: the part body never completes, nothing is recorded, th
 });
 
 test('short read from Glacier fails the part', async () => {
-  world.glacier.corrupt.set(item.jobId!, (d) => d.subarray(0, d.length - 100));
+  world.glacier.jobs.get(item.jobId!)!.corrupt = (d) => d.subarray(0, d.length - 100);
   await expect(processChunk(world.chunkDeps(), chunks[0])).rejects.toThrow(/short read/);
   expect(world.table.get(item.pk, 'chunk#00001')).toBeUndefined();
 });
 
 test('expired download window: typed error, message left for retry; once re-staged, old-job messages are superseded and the new job completes the same upload', async () => {
-  world.glacier.expired.add(item.jobId!);
+  world.glacier.jobs.get(item.jobId!)!.expired = true;
   const deps = world.chunkDeps();
   await expect(processChunk(deps, chunks[0])).rejects.toBeInstanceOf(JobOutputExpiredError);
   expect(world.s3.mock.commandCalls(UploadPartCommand)).toHaveLength(0);
@@ -126,7 +126,7 @@ test('expired download window: typed error, message left for retry; once re-stag
   // The download-window extension re-requested the archive: same bytes, new job id. Until that
   // job completes its output is not downloadable, so messages of the old job must not spin on it:
   // the new job's notification re-queues every part still missing.
-  world.glacier.jobs.set('job-restaged', data);
+  world.glacier.seedArchiveJob(item.vaultName, 'job-restaged', data);
   world.table.seed({ ...world.table.get(item.pk, 'archive')!, jobId: 'job-restaged' });
   const getsBefore = world.glacier.mock.commandCalls(GetJobOutputCommand).length;
   await expect(processChunk(deps, chunks[0])).resolves.toBe('superseded');
@@ -157,14 +157,14 @@ test('right after a window extension, messages of the previous job keep copying 
   expect(world.glacier.mock.commandCalls(GetJobOutputCommand).at(-1)!.args[0].input.jobId).toBe(original);
 
   // Once the previous job's output is gone, its messages step aside for the new job.
-  world.glacier.expired.add(original);
+  world.glacier.jobs.get(original)!.expired = true;
   await expect(processChunk(deps, chunks[1])).resolves.toBe('superseded');
   expect(world.table.get(item.pk, 'chunk#00002')).toBeUndefined();
 });
 
 test('on the last receive a chunk that still fails marks its archive failed with the reason', async () => {
   const deps = world.chunkDeps();
-  world.glacier.corrupt.set(item.jobId!, (d) => d.subarray(0, d.length - 100));
+  world.glacier.jobs.get(item.jobId!)!.corrupt = (d) => d.subarray(0, d.length - 100);
   // Before the last receive the error propagates (SQS retries).
   await expect(processChunkDelivery(deps, chunks[0], 39, 40)).rejects.toThrow(/short read/);
   expect(world.archive(item).status).toBe(ArchiveStatus.STAGED);
@@ -182,10 +182,10 @@ test('two parts failing on their last receive at the same moment: the second set
   const otherPartsReason = 'part 2 (copy from Glacier into S3) failed on all 40 receives (AccessDenied: Access Denied)';
   // While part 1 is being copied, part 2's last receive fails the archive (the rehearsal's poison
   // profile: UploadPart denied for good at this key, both parts retried in lockstep).
-  world.glacier.corrupt.set(item.jobId!, (d) => {
+  world.glacier.jobs.get(item.jobId!)!.corrupt = (d) => {
     world.table.seed({ ...world.table.get(item.pk, 'archive')!, status: ArchiveStatus.FAILED, runStatus: `${item.runId}#failed`, failureReason: otherPartsReason });
     return d.subarray(0, d.length - 100);
-  });
+  };
   await expect(processChunkDelivery(deps, chunks[0], 40, 40)).resolves.toBe('archive-finished');
   expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.FAILED, failureReason: otherPartsReason });
   // Before the last receive the error still propagates (SQS retries; the next receive sees the FAILED archive).

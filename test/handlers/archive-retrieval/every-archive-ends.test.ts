@@ -79,7 +79,7 @@ describe('split archive', () => {
     expect(staged.partsDone?.size).toBe(3);
     // Window extension: the archive switched to a new job, whose notification arrives.
     world.table.seed({ ...staged, jobId: 'job-restaged', previousJobId: item.jobId } as unknown as Record<string, unknown>);
-    world.glacier.jobs.set('job-restaged', data);
+    world.glacier.seedArchiveJob(item.vaultName, 'job-restaged', data);
     await expect(processNotification(world.notificationDeps(), world.succeeded(item, 'job-restaged'))).resolves.toBe('chunks-queued');
 
     expect(world.sqs.messages(CHUNK_QUEUE)).toHaveLength(0);
@@ -96,7 +96,7 @@ describe('split archive', () => {
     const [first] = world.sqs.take<ChunkMessage>(CHUNK_QUEUE);
     await processChunk(world.chunkDeps(), first);
     world.table.seed({ ...world.archive(item), jobId: 'job-restaged-2' } as unknown as Record<string, unknown>);
-    world.glacier.jobs.set('job-restaged-2', data);
+    world.glacier.seedArchiveJob(item.vaultName, 'job-restaged-2', data);
     await processNotification(world.notificationDeps(), world.succeeded(item, 'job-restaged-2'));
     expect(world.sqs.messages<ChunkMessage>(CHUNK_QUEUE).map((m) => [m.partNumber, m.jobId])).toEqual([[2, 'job-restaged-2'], [3, 'job-restaged-2']]);
     expect(world.sqs.messages(VALIDATION_QUEUE)).toHaveLength(0);

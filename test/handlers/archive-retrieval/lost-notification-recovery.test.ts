@@ -17,7 +17,9 @@ import {
 } from '../../../src/handlers/archive-retrieval/lost-notification-recovery';
 import { processNotification } from '../../../src/handlers/archive-retrieval/notifications';
 import { ARCHIVE_SK, archivePk, ArchiveStatus, runStatusKey } from '../../../src/handlers/shared/schema';
-import { FakeDynamo, evaluate, glacierError, silentLogger } from '../initiate-retrieval/fake-aws';
+import { evaluate, FakeDynamo } from '../../doubles/dynamodb';
+import { glacierError } from '../../doubles/glacier';
+import { silentLogger } from '../initiate-retrieval/fake-aws';
 
 const RUN = 'run-2026-11-25';
 const VAULT = 'photos-2012';
@@ -30,28 +32,6 @@ const meta = { httpStatusCode: 200, requestId: 'REQ', attempts: 1, totalRetryDel
 type Item = Record<string, any>;
 /** A document client: the mocks stub every instance's send. */
 const documentClient = () => DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
-
-/**
- * The StatusIndex Query as DynamoDB answers it: partition equality AND `statusTime < :cutoff` in
- * the key condition (items sorted by statusTime), the filter applied after the read, 2 items a page.
- */
-function statusIndexQuery(items: () => Iterable<Item>, calls: Item[]) {
-  return async (i: Item) => {
-    calls.push(i);
-    if (i.IndexName !== 'StatusIndex') throw new Error(`unexpected index ${i.IndexName}`);
-    expect(i.KeyConditionExpression).toBe('#partition = :runStatus AND #time < :cutoff');
-    const values = i.ExpressionAttributeValues;
-    const all = [...items()]
-      .filter((it) => it.runStatus === values[':runStatus'] && it.statusTime < values[':cutoff'])
-      .sort((a, b) => `${a.statusTime}${a.pk}`.localeCompare(`${b.statusTime}${b.pk}`));
-    const start = i.ExclusiveStartKey ? all.findIndex((it) => it.pk === i.ExclusiveStartKey.pk) + 1 : 0;
-    const page = all.slice(start, start + 2);
-    const matching = page.filter((it) => evaluate(i.FilterExpression, it, i.ExpressionAttributeNames, values));
-    const tail = page[page.length - 1];
-    const last = start + 2 < all.length ? { pk: tail.pk, sk: tail.sk, runStatus: tail.runStatus } : undefined;
-    return { Items: matching.map((m) => ({ ...m })), LastEvaluatedKey: last, $metadata: meta };
-  };
-}
 
 /** DescribeJob answers by job id: a job JSON, or an error to throw. */
 class Jobs {
@@ -103,8 +83,7 @@ let now: number;
 
 beforeEach(() => {
   dynamo = new FakeDynamo();
-  queries = [];
-  dynamo.mock.on(QueryCommand).callsFake(statusIndexQuery(() => dynamo.table(TABLE).values(), queries));
+  queries = dynamo.queries;
   jobs = new Jobs();
   sent = [];
   sqsMock = mockClient(SQSClient);
@@ -267,6 +246,7 @@ describe('recoverLostNotifications', () => {
     jobs.answers.set('job-1', job('job-1', 'archive-0001'));
     await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' });
     expect(dynamo.mock.commandCalls(QueryCommand).length).toBe(2); // staged, then requested
+    expect(queries.map((q) => [q.IndexName, q.KeyConditionExpression])).toEqual(Array(2).fill(['StatusIndex', '#partition = :runStatus AND #time < :cutoff']));
     expect(queries.map((q) => q.ExpressionAttributeValues[':runStatus']))
       .toEqual([runStatusKey(RUN, ArchiveStatus.STAGED), runStatusKey(RUN, ArchiveStatus.REQUESTED)]);
     expect(queries[0].ExpressionAttributeValues[':cutoff']).toBe(new Date(NOW - 12 * HOUR).toISOString());
@@ -357,8 +337,6 @@ describe('recovered notification and the late real one', () => {
       const item = world.seedArchive(data, { statusTime: new Date(NOW - 13 * HOUR).toISOString() });
       const real = world.succeeded(item); // the SNS envelope Glacier sent (and that got lost)
       const realJob = JSON.parse(JSON.parse(real).Message);
-      const statusQueries: Item[] = [];
-      world.table.mock.on(QueryCommand, { IndexName: 'StatusIndex' }).callsFake(statusIndexQuery(() => world.table.items.values(), statusQueries));
       world.glacier.mock.on(DescribeJobCommand).resolves({ ...realJob, $metadata: meta });
       const NOTIFICATIONS = 'https://sqs.us-east-1.amazonaws.com/111122223333/notifications';
 

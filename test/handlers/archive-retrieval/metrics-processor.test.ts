@@ -1,14 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { FakeTable, silentLogger } from './fakes';
+import { silentLogger } from './fakes';
 import { processStatusStream } from '../../../src/handlers/archive-retrieval/metrics';
+import { FakeTable } from '../../doubles/dynamodb';
 
 let table: FakeTable;
 const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const deps = () => ({ ddb, tableName: 'metrics', log: silentLogger(), clock: () => new Date('2026-11-24T08:00:00Z') });
 beforeEach(() => {
-  table = new FakeTable(false);
+  table = new FakeTable('metrics');
 });
 afterEach(() => table.mock.restore());
 

@@ -246,10 +246,10 @@ describe('processNotification', () => {
 
   test('small archive corrupted in transit: attempts counted, then failed at the limit, never downloaded', async () => {
     const item = world.seedArchive(archiveBytes(2 * MiB));
-    world.glacier.corrupt.set(item.jobId!, (d) => {
+    world.glacier.jobs.get(item.jobId!)!.corrupt = (d) => {
       d[12345] = 255 - d[12345];
       return d;
-    });
+    };
     const deps = world.notificationDeps();
     await expect(processNotification(deps, world.succeeded(item))).rejects.toThrow(/tree hash mismatch/);
     expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.STAGED, downloadAttempts: 1 });

@@ -5,13 +5,15 @@ import { GlacierClient } from '@aws-sdk/client-glacier';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { FakeGlacier, FakeS3, FakeSqs, FakeTable, pseudoRandomBytes, silentLogger } from './fakes';
+import { FakeS3, FakeSqs, pseudoRandomBytes, silentLogger } from './fakes';
 import { treeHashOf } from '../../../src/core/tree-hash';
 import { ArchiveStore } from '../../../src/handlers/archive-retrieval/archive-store';
 import { processChunk, ChunkDeps } from '../../../src/handlers/archive-retrieval/chunk-copy';
 import { NotificationDeps } from '../../../src/handlers/archive-retrieval/notifications';
 import { processValidation, ValidationDeps } from '../../../src/handlers/archive-retrieval/validation';
 import { ArchiveItem, archivePk, ArchiveStatus, ChunkMessage, runStatusKey, ValidationMessage } from '../../../src/handlers/shared/schema';
+import { FakeTable } from '../../doubles/dynamodb';
+import { FakeGlacier } from '../../doubles/glacier';
 
 export const MiB = 1024 * 1024;
 export const CHUNK_QUEUE = 'https://sqs.us-east-1.amazonaws.com/111122223333/chunks';
@@ -94,7 +96,7 @@ export class World {
       ...overrides,
     };
     this.table.seed(item as unknown as Record<string, unknown>);
-    this.glacier.jobs.set(jobId, data);
+    this.glacier.seedArchiveJob(item.vaultName, jobId, data, archiveId);
     return item;
   }
 

@@ -1,13 +1,13 @@
 import { InitiateJobCommand } from '@aws-sdk/client-glacier';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { glacierError } from './fake-aws';
 import { batch, GiB, hashOf, METRICS, row, RUN, START, TOPIC, VAULT, World } from './world';
 import { retrievalMicroUsd } from '../../../src/core/run-spend';
 import { RetrievalCapacityUnavailableError, RetrievalPolicyEnforcedError } from '../../../src/handlers/initiate-retrieval/glacier-request';
 import { initiateBatch, InvalidBatchInputError } from '../../../src/handlers/initiate-retrieval/initiate-batch';
 import { SPEND_CAP_RECHECK_SECONDS } from '../../../src/handlers/initiate-retrieval/run-spend-ledger';
 import { ArchiveStatus, parseRetrievalJobDescription, QUOTA_LEDGER_PK, retrievalJobDescription, runSpendPk } from '../../../src/handlers/shared/schema';
+import { glacierError } from '../../doubles/glacier';
 
 let world: World;
 beforeEach(() => {

@@ -1,9 +1,10 @@
-import { FakeS3, glacierError } from './fake-aws';
+import { FakeS3 } from './fake-aws';
 import { GiB, METRICS, row, RUN, TOPIC, TRANSFER, VAULT, World } from './world';
 import { extendBatch, ExtendBatchEvent } from '../../../src/handlers/download-window-extension/extend-window';
 import { findArchivesNeedingExtension, WindowExtensionItem } from '../../../src/handlers/download-window-extension/window-scan';
 import { RetrievalPolicyEnforcedError } from '../../../src/handlers/initiate-retrieval/glacier-request';
 import { ArchiveStatus, parseRetrievalJobDescription, runSpendPk, windowExtensionListKey } from '../../../src/handlers/shared/schema';
+import { glacierError } from '../../doubles/glacier';
 
 const HOUR = 3600 * 1000;
 const BUCKET = 'inventory-bucket';
@@ -87,6 +88,7 @@ describe('ArchivesNeedingWindowExtension', () => {
   });
 
   test('stops early near the Lambda timeout and says so; the next scan continues', async () => {
+    world.dynamo.pageSize = 3;
     for (let n = 0; n < 10; n++) world.seedArchive(n, ArchiveStatus.STAGED, { jobId: `job-${n}`, jobExpiresAt: world.now + HOUR });
     let calls = 0;
     const result = await findArchivesNeedingExtension(scanDeps({ remainingMs: () => (calls++ < 2 ? 600_000 : 1000) }), { runId: RUN });

@@ -1,10 +1,12 @@
-import { FakeDynamo, FakeGlacier, silentLogger } from './fake-aws';
+import { silentLogger } from './fake-aws';
 import type { RunSpendCaps } from '../../../src/core/run-spend';
 import { InitiateBatchEvent, RequestDeps } from '../../../src/handlers/initiate-retrieval/initiate-batch';
 import { QuotaLedgerStore } from '../../../src/handlers/initiate-retrieval/quota-ledger';
 import { RequestStore } from '../../../src/handlers/initiate-retrieval/request-store';
 import { RunSpendLedger } from '../../../src/handlers/initiate-retrieval/run-spend-ledger';
 import { ARCHIVE_SK, archivePk, ArchiveStatus, PartitionRow, QUOTA_LEDGER_PK, runSpendPk, runStatusKey } from '../../../src/handlers/shared/schema';
+import { FakeDynamo } from '../../doubles/dynamodb';
+import { FakeGlacier } from '../../doubles/glacier';
 
 export const RUN = 'run-2026-11-25';
 export const VAULT = 'photos-2012';

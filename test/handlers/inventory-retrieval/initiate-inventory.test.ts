@@ -104,8 +104,8 @@ test('DescribeJob errors other than ResourceNotFound are thrown (the state machi
 function failRecordingOnce(): void {
   let updates = 0;
   const error = Object.assign(new Error('Service unavailable'), { name: 'InternalServerError' });
-  ddb.beforeUpdate = () => {
-    if (++updates === 2) throw error;
+  ddb.beforeCommand = (command) => {
+    if (command === 'Update' && ++updates === 2) throw error;
   };
 }
 

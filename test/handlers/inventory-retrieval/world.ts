@@ -1,12 +1,9 @@
 /*
- * In-memory AWS for the InventoryRetrieval handler tests, behind aws-sdk-client-mock: a DynamoDB
- * document client (Get/Put/Update with the condition and SET expressions the handlers use), an S3
- * bucket (objects, ranged GetObject, listing, batch delete, multipart uploads), a Glacier with
- * inventory jobs (InitiateJob, DescribeJob, ranged GetJobOutput) and Step Functions task tokens.
+ * In-memory AWS for the InventoryRetrieval handler tests, behind aws-sdk-client-mock (DynamoDB:
+ * test/doubles/dynamodb.ts): an S3
+ * bucket (objects, ranged GetObject, listing, batch delete, multipart uploads) and Step Functions
+ * task tokens.
  */
-import { Readable } from 'stream';
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeJobCommand, GetJobOutputCommand, GlacierClient, InitiateJobCommand, ListJobsCommand, ResourceNotFoundException } from '@aws-sdk/client-glacier';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -26,10 +23,12 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Log } from '../../../src/handlers/shared/logger';
-import { evaluateCondition } from '../archive-retrieval/fakes';
+import { drain, rangeOf, sdkBody } from '../../doubles/body';
+
+export { FakeDynamo } from '../../doubles/dynamodb';
+export { FakeGlacier } from '../../doubles/glacier';
 
 export type Item = Record<string, any>;
 const meta = { httpStatusCode: 200, requestId: 'REQ', attempts: 1, totalRetryDelay: 0 };
@@ -44,121 +43,8 @@ export function recordingLog(): Log & { lines: Array<{ level: string; message: s
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } as any;
 }
 
-const clone = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v)));
-
-// ------------------------------------------------------------------------------------ DynamoDB
-
-/** Tables keyed by `pk` (+ `sk` when given), behind one mocked DynamoDBDocumentClient. */
-export class FakeDynamo {
-  public readonly tables = new Map<string, Map<string, Item>>();
-  public readonly mock = mockClient(DynamoDBDocumentClient);
-  public readonly client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
-  /** Commands to fail once with the given error, by command name ('Get', 'Put', 'Update'). */
-  public readonly failOnce = new Map<string, Error>();
-  /** Called before each UpdateItem; a thrown error fails that call. */
-  public beforeUpdate?: (input: Item) => void;
-
-  public constructor() {
-    const maybeFail = (name: string) => {
-      const err = this.failOnce.get(name);
-      if (err) {
-        this.failOnce.delete(name);
-        throw err;
-      }
-    };
-    this.mock.on(GetCommand).callsFake(async (input: Item) => {
-      maybeFail('Get');
-      return { Item: clone(this.table(input.TableName).get(this.key(input.Key))), $metadata: meta };
-    });
-    this.mock.on(PutCommand).callsFake(async (input: Item) => {
-      maybeFail('Put');
-      const table = this.table(input.TableName);
-      const key = this.key(input.Item);
-      const { ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values } = input;
-      if (condition && !evaluateCondition(condition, table.get(key), names, values)) {
-        throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: failMeta });
-      }
-      // removeUndefinedValues is how the handlers' document client is configured.
-      table.set(key, clone(input.Item));
-      return { $metadata: meta };
-    });
-    this.mock.on(UpdateCommand).callsFake(async (input: Item) => {
-      maybeFail('Update');
-      this.beforeUpdate?.(input);
-      const table = this.table(input.TableName);
-      const key = this.key(input.Key);
-      const existing = table.get(key);
-      const { ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values } = input;
-      if (condition && !evaluateCondition(condition, existing, names, values)) {
-        throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: failMeta });
-      }
-      const expr = String(input.UpdateExpression);
-      if (!expr.startsWith('SET ')) throw new Error(`unsupported update ${expr}`);
-      const item = existing ?? clone(input.Key);
-      for (const part of expr.slice(4).split(',')) {
-        const [left, right] = part.split('=').map((s: string) => s.trim());
-        const attr = left.startsWith('#') ? input.ExpressionAttributeNames[left] : left;
-        item[attr] = clone(input.ExpressionAttributeValues[right]);
-      }
-      table.set(key, item);
-      return { $metadata: meta };
-    });
-    // StatusIndex queries (`#p = :p` on runStatus), one page.
-    this.mock.on(QueryCommand).callsFake(async (input: Item) => {
-      const attr = input.ExpressionAttributeNames['#p'];
-      const value = input.ExpressionAttributeValues[':p'];
-      return { Items: [...this.table(input.TableName).values()].filter((i) => i[attr] === value).map(clone), $metadata: meta };
-    });
-  }
-
-  public table(name: string): Map<string, Item> {
-    let t = this.tables.get(name);
-    if (!t) this.tables.set(name, (t = new Map()));
-    return t;
-  }
-
-  public key(k: Item): string {
-    return k.sk === undefined ? String(k.pk) : `${k.pk}|${k.sk}`;
-  }
-
-  public get(table: string, pk: string, sk?: string): Item | undefined {
-    return this.table(table).get(this.key({ pk, sk }));
-  }
-
-  public seed(table: string, item: Item): void {
-    this.table(table).set(this.key(item), clone(item));
-  }
-
-  public reset(): void {
-    this.mock.restore();
-  }
-}
 
 // ------------------------------------------------------------------------------------------ S3
-
-export async function drain(body: unknown): Promise<Buffer> {
-  if (typeof body === 'string') return Buffer.from(body);
-  if (body instanceof Uint8Array) return Buffer.from(body);
-  const parts: Buffer[] = [];
-  for await (const piece of body as AsyncIterable<Uint8Array | string>) parts.push(Buffer.from(piece));
-  return Buffer.concat(parts);
-}
-
-/** An S3 response body: a stream with the SDK's transformToString. */
-export function sdkBody(data: Buffer, pieceSize = 64 * 1024): Readable & { transformToString: (enc?: string) => Promise<string> } {
-  const pieces: Buffer[] = [];
-  for (let i = 0; i < data.length; i += pieceSize) pieces.push(data.subarray(i, i + pieceSize));
-  const stream = Readable.from(pieces) as Readable & { transformToString: (enc?: string) => Promise<string> };
-  stream.transformToString = async (enc = 'utf-8') => (await drain(stream)).toString(enc as BufferEncoding);
-  return stream;
-}
-
-function rangeOf(header: string | undefined, size: number): [number, number] | undefined {
-  if (!header) return undefined;
-  const m = /^bytes=(\d+)-(\d*)$/.exec(header);
-  if (!m) throw new Error(`bad range ${header}`);
-  return [Number(m[1]), m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1)];
-}
 
 /** One S3 bucket in memory. */
 export class FakeS3 {
@@ -266,104 +152,6 @@ export class FakeS3 {
 
   public text(key: string): string | undefined {
     return this.objects.get(key)?.toString('utf8');
-  }
-
-  public reset(): void {
-    this.mock.restore();
-  }
-}
-
-// ------------------------------------------------------------------------------------- Glacier
-
-export interface FakeJob {
-  jobId: string;
-  vaultName: string;
-  action: 'InventoryRetrieval' | 'ArchiveRetrieval';
-  statusCode: 'InProgress' | 'Succeeded' | 'Failed';
-  statusMessage?: string;
-  output?: Buffer;
-  description?: string;
-  snsTopic?: string;
-  format?: string;
-  /** Expired jobs answer ResourceNotFoundException. */
-  expired?: boolean;
-  /** GetJobOutput returns this many bytes fewer than asked (a cut connection). */
-  shortBy?: number;
-}
-
-export class FakeGlacier {
-  public readonly mock = mockClient(GlacierClient);
-  public readonly client = new GlacierClient({ region: 'us-east-1' });
-  public readonly jobs = new Map<string, FakeJob>();
-  private nextJob = 1;
-
-  public constructor() {
-    const find = (jobId: string | undefined, vaultName: string | undefined): FakeJob => {
-      const job = this.jobs.get(jobId ?? '');
-      if (!job || job.expired || job.vaultName !== vaultName) {
-        throw new ResourceNotFoundException({ message: `The job ID was not found: ${jobId}`, $metadata: { ...meta, httpStatusCode: 404 }, type: 'Client', code: 'ResourceNotFoundException' });
-      }
-      return job;
-    };
-    this.mock.on(InitiateJobCommand).callsFake(async (input) => {
-      const p = input.jobParameters ?? {};
-      const jobId = `JOB${String(this.nextJob++).padStart(4, '0')}`;
-      this.jobs.set(jobId, {
-        jobId,
-        vaultName: input.vaultName!,
-        action: p.Type === 'inventory-retrieval' ? 'InventoryRetrieval' : 'ArchiveRetrieval',
-        statusCode: 'InProgress',
-        description: p.Description,
-        snsTopic: p.SNSTopic,
-        format: p.Format,
-      });
-      return { jobId, location: `/111122223333/vaults/${input.vaultName}/jobs/${jobId}`, $metadata: { ...meta, httpStatusCode: 202 } };
-    });
-    this.mock.on(DescribeJobCommand).callsFake(async (input) => {
-      const job = find(input.jobId, input.vaultName);
-      const done = job.statusCode !== 'InProgress';
-      return {
-        JobId: job.jobId,
-        Action: job.action,
-        StatusCode: job.statusCode,
-        StatusMessage: job.statusMessage ?? (job.statusCode === 'Succeeded' ? 'Succeeded' : undefined),
-        Completed: done,
-        CompletionDate: done ? '2026-11-24T10:00:00.000Z' : undefined,
-        CreationDate: '2026-11-24T06:00:00.000Z',
-        InventorySizeInBytes: job.statusCode === 'Succeeded' ? job.output?.length : undefined,
-        VaultARN: `arn:aws:glacier:us-east-1:111122223333:vaults/${job.vaultName}`,
-        SNSTopic: job.snsTopic,
-        JobDescription: job.description,
-        $metadata: meta,
-      };
-    });
-    this.mock.on(ListJobsCommand).callsFake(async (input) => {
-      const all = [...this.jobs.values()].filter((j) => j.vaultName === input.vaultName && !j.expired);
-      const from = input.marker ? all.findIndex((j) => j.jobId === input.marker) : 0;
-      const limit = Number(input.limit ?? 50);
-      const page = all.slice(from, from + limit);
-      return {
-        JobList: page.map((j) => ({ JobId: j.jobId, Action: j.action, StatusCode: j.statusCode, JobDescription: j.description, Completed: j.statusCode !== 'InProgress' })),
-        Marker: all[from + limit]?.jobId,
-        $metadata: meta,
-      };
-    });
-    this.mock.on(GetJobOutputCommand).callsFake(async (input) => {
-      const job = find(input.jobId, input.vaultName);
-      if (job.statusCode !== 'Succeeded' || !job.output) throw new Error('job output not available');
-      const range = rangeOf(input.range, job.output.length);
-      let data = range ? job.output.subarray(range[0], range[1] + 1) : job.output;
-      if (job.shortBy) data = data.subarray(0, Math.max(0, data.length - job.shortBy));
-      return { body: sdkBody(Buffer.from(data)) as any, status: range ? 206 : 200, contentType: 'text/csv', $metadata: meta };
-    });
-  }
-
-  /** A finished inventory job with this output. */
-  public seedInventoryJob(vaultName: string, output: string | Buffer, extra: Partial<FakeJob> = {}): FakeJob {
-    const jobId = extra.jobId ?? `INV${String(this.nextJob++).padStart(4, '0')}`;
-    const job: FakeJob = { jobId, vaultName, action: 'InventoryRetrieval', statusCode: 'Succeeded', output: Buffer.from(output), ...extra };
-    this.jobs.set(jobId, job);
-    return job;
   }
 
   public reset(): void {

@@ -1,12 +1,6 @@
-/*
- * The request-stage fakes (test/handlers/initiate-retrieval/fake-aws.ts) adapted to the
- * orchestration handlers: StatusIndex queries keyed the way status-query.ts writes them
- * (`#p = :p`), conditional DeleteItem, and archive items.
- */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+/* The orchestration handlers' tests: names, archive items and the shared DynamoDB double. */
 import { ARCHIVE_SK, ArchiveStatus, archivePk, runStatusKey } from '../../../src/handlers/shared/schema';
-import { evaluate, FakeDynamo } from '../initiate-retrieval/fake-aws';
+import { FakeDynamo } from '../../doubles/dynamodb';
 
 export { silentLogger } from '../initiate-retrieval/fake-aws';
 
@@ -17,46 +11,13 @@ export const BUCKET = 'dest-bucket';
 export const OWNER = '111122223333';
 const meta = { httpStatusCode: 200, requestId: 'REQ', attempts: 1, totalRetryDelay: 0 };
 
-export const conditionFailed = () =>
-  new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { ...meta, httpStatusCode: 400 } });
-
 /** An error as the SDK raises it (name + HTTP status). */
 export function awsError(name: string, status: number): Error {
   return Object.assign(new Error(name), { name, $metadata: { ...meta, httpStatusCode: status } });
 }
 
+/** The shared DynamoDB double with the archives of a run at hand. */
 export class OrchestrationDynamo extends FakeDynamo {
-  public readonly queries: Array<Record<string, any>> = [];
-
-  constructor() {
-    super();
-    this.mock.on(QueryCommand).callsFake(async (i) => {
-      this.beforeCommand?.('Query', i);
-      this.queries.push(i);
-      if (i.IndexName !== 'StatusIndex') throw new Error(`unexpected index ${i.IndexName}`);
-      const partition = i.ExpressionAttributeValues[':p'];
-      const attribute = i.ExpressionAttributeNames['#p'];
-      const all = [...this.table(i.TableName).values()]
-        .filter((it) => it[attribute] === partition)
-        .sort((a, b) => `${a.statusTime}${a.pk}`.localeCompare(`${b.statusTime}${b.pk}`));
-      const start = i.ExclusiveStartKey ? all.findIndex((it) => it.pk === i.ExclusiveStartKey.pk) + 1 : 0;
-      const limit = Math.min(i.Limit ?? Infinity, this.pageSize);
-      const page = all.slice(start, start + limit);
-      const last = start + limit < all.length ? { pk: page[page.length - 1].pk, sk: page[page.length - 1].sk } : undefined;
-      return { Items: page.map((x) => ({ ...x })), LastEvaluatedKey: last, $metadata: meta };
-    });
-    this.mock.on(DeleteCommand).callsFake(async (i) => {
-      this.beforeCommand?.('Delete', i);
-      const t = this.table(i.TableName);
-      const k = this.key(i.Key);
-      if (i.ConditionExpression && !evaluate(i.ConditionExpression, t.get(k), i.ExpressionAttributeNames, i.ExpressionAttributeValues)) {
-        throw conditionFailed();
-      }
-      t.delete(k);
-      return { $metadata: meta };
-    });
-  }
-
   /** Archives of `runId` in the transfer table. */
   public archives(runId: string): Array<Record<string, any>> {
     return [...this.table(TRANSFER).values()].filter((it) => it.sk === ARCHIVE_SK && it.runId === runId);
