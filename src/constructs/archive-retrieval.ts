@@ -10,6 +10,7 @@ import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-f
 import { stageLogRetention } from './internal/stage';
 import { TransferStageProps } from './stage-props';
 import { TransferStorage } from './transfer-storage';
+import { COPY_FUNCTION_TIMEOUT_SECONDS } from '../core/archive-lifecycle';
 import { ArchiveValidationFunction } from '../handlers/archive-retrieval/archive-validation-function';
 import { ChunkRetrievalFunction } from '../handlers/archive-retrieval/chunk-retrieval-function';
 import { MetricsProcessorFunction } from '../handlers/archive-retrieval/metrics-processor-function';
@@ -81,8 +82,9 @@ export interface ArchiveRetrievalProps extends TransferStageProps {
 }
 
 /** Timeout of the SQS consumers; the queues' visibility timeouts are derived from these. */
-const NOTIFICATIONS_TIMEOUT = Duration.minutes(15);
-const CHUNK_TIMEOUT = Duration.minutes(15);
+// The functions that read a job's output: a job-bound failure waits this long after the window closes.
+const NOTIFICATIONS_TIMEOUT = Duration.seconds(COPY_FUNCTION_TIMEOUT_SECONDS);
+const CHUNK_TIMEOUT = Duration.seconds(COPY_FUNCTION_TIMEOUT_SECONDS);
 const VALIDATION_TIMEOUT = Duration.minutes(10);
 
 /**

@@ -66,6 +66,12 @@ export enum ArchiveTransition {
   FOUND_AT_DESTINATION = 'found-at-destination',
   /** Given up, with the reason: pending, requested or staged → failed. */
   FAIL = 'fail',
+  /**
+   * The retrieval-job bound is reached and the archive's last job can no longer be copied:
+   * requested or staged → failed, with the reason. Only once no copy of that job can still land
+   * (see {@link copyMayStillLand}); a copy in flight decides the archive instead.
+   */
+  FAIL_AT_JOB_BOUND = 'fail-at-job-bound',
   /** Resume: an archive a stopped run left in flight starts over: requested or staged → pending; counters reset. */
   RESET_ON_RESUME = 'reset-on-resume',
   /** Resume with RetryFailed: failed → pending; counters and reason reset. */
@@ -83,6 +89,11 @@ export interface TransitionRule {
   readonly startsRetrievalJob: boolean;
   /** Attempt and retrieval-job counters (and the failure reason) start again from zero. */
   readonly resetsCounters: boolean;
+  /**
+   * Only at the retrieval-job bound and once no copy of the archive's current job can still land
+   * (its download window closed more than {@link COPY_SETTLE_MS} ago, no validation queued).
+   */
+  readonly whenCopySettled: boolean;
 }
 
 const { PENDING, REQUESTED, STAGED, DOWNLOADED, FAILED, SKIPPED } = ArchiveStatus;
@@ -93,6 +104,7 @@ const row = (from: readonly FromStatus[], to: ArchiveStatus | undefined, flags: 
   needsReason: flags.needsReason ?? false,
   startsRetrievalJob: flags.startsRetrievalJob ?? false,
   resetsCounters: flags.resetsCounters ?? false,
+  whenCopySettled: flags.whenCopySettled ?? false,
 });
 
 /** The table of allowed transitions. Anything not listed here is refused. */
@@ -107,6 +119,7 @@ export const TRANSITIONS: Readonly<Record<ArchiveTransition, TransitionRule>> = 
   [ArchiveTransition.DOWNLOAD]: row([STAGED], DOWNLOADED),
   [ArchiveTransition.FOUND_AT_DESTINATION]: row([PENDING], DOWNLOADED),
   [ArchiveTransition.FAIL]: row([PENDING, REQUESTED, STAGED], FAILED, { needsReason: true }),
+  [ArchiveTransition.FAIL_AT_JOB_BOUND]: row([REQUESTED, STAGED], FAILED, { needsReason: true, whenCopySettled: true }),
   [ArchiveTransition.RESET_ON_RESUME]: row([REQUESTED, STAGED], PENDING, { resetsCounters: true }),
   [ArchiveTransition.RETRY_FAILED]: row([FAILED], PENDING, { resetsCounters: true }),
 };
@@ -114,18 +127,38 @@ export const TRANSITIONS: Readonly<Record<ArchiveTransition, TransitionRule>> = 
 /** Default bound on Glacier retrieval jobs per archive within one run attempt (first request + re-requests). */
 export const DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE = 3;
 
+/**
+ * Longest a Lambda that reads a job's output (NotificationsProcessor: small-archive PutObject;
+ * ChunkRetrieval: one part) may run. The constructs give those functions this timeout, and Glacier
+ * refuses GetJobOutput once the job's download window (`jobExpiresAt`, completion + 24 h) has
+ * closed, so once it closed this long ago, no copy of the job is still running.
+ */
+export const COPY_FUNCTION_TIMEOUT_SECONDS = 15 * 60;
+
+/** Clock skew allowed between the Lambdas that copy and the one that fails an archive. */
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/** How long after a job's download window closes a copy of it may still land (function timeout + clock skew). */
+export const COPY_SETTLE_MS = COPY_FUNCTION_TIMEOUT_SECONDS * 1000 + CLOCK_SKEW_MS;
+
 /** What the guard needs to know about the archive. */
 export interface ArchiveFacts {
   /** Current status; {@link ABSENT} when the item does not exist. */
   readonly status: FromStatus;
   /** Retrieval jobs already started for the archive in this run attempt. */
   readonly retrievalJobs?: number;
+  /** When the current job's output stops being readable (epoch millis); unknown while the job runs. */
+  readonly jobExpiresAt?: number;
+  /** A validation is queued for the archive's multipart upload (every part is in). */
+  readonly validationQueued?: boolean;
 }
 
 export interface TransitionContext {
   readonly reason?: string;
   /** Bound on retrieval jobs per archive (default {@link DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE}). */
   readonly maxRetrievalJobs?: number;
+  /** Epoch millis, for transitions that depend on a download window. */
+  readonly now?: number;
 }
 
 export type TransitionVerdict =
@@ -146,6 +179,15 @@ export function checkTransition(transition: ArchiveTransition, facts: ArchiveFac
     const jobs = facts.retrievalJobs ?? 0;
     if (jobs >= bound) return { allowed: false, refusal: retrievalBoundReason(jobs, bound) };
   }
+  if (rule.whenCopySettled) {
+    const bound = context.maxRetrievalJobs ?? DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE;
+    if (!retrievalBoundReached(facts.retrievalJobs, bound)) {
+      return { allowed: false, refusal: `${transition} needs the retrieval job bound reached (${facts.retrievalJobs ?? 0} of ${bound} jobs started)` };
+    }
+    if (context.now === undefined) return { allowed: false, refusal: `${transition} needs the time (now)` };
+    const landing = copyMayStillLand(facts, context.now);
+    if (landing !== undefined) return { allowed: false, refusal: `${transition} refused: ${landing}` };
+  }
   return { allowed: true, to: rule.to ?? (facts.status as ArchiveStatus) };
 }
 
@@ -157,6 +199,23 @@ export function retrievalBoundReason(jobs: number, bound: number): string {
 /** True when a further retrieval job for the archive would exceed the bound. */
 export function retrievalBoundReached(retrievalJobs: number | undefined, maxRetrievalJobs = DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE): boolean {
   return (retrievalJobs ?? 0) >= maxRetrievalJobs;
+}
+
+/**
+ * Why a copy of the archive's current job may still complete and verify, or `undefined` when none
+ * can: a failure decided before that would leave the copy's object under a FAILED archive (or throw
+ * a verified copy away). The job's output is readable until `jobExpiresAt`, a copy that started
+ * before then runs at most {@link COPY_FUNCTION_TIMEOUT_SECONDS}, and a queued validation needs no
+ * Glacier read at all (it ends the archive itself, downloaded or failed).
+ */
+export function copyMayStillLand(facts: Pick<ArchiveFacts, 'jobExpiresAt' | 'validationQueued'>, now: number): string | undefined {
+  if (facts.validationQueued) return 'every part is uploaded and its validation is queued';
+  if (facts.jobExpiresAt === undefined) return 'the current job has not completed (its output can still be copied)';
+  if (now <= facts.jobExpiresAt + COPY_SETTLE_MS) {
+    return `the current job's output is readable until ${new Date(facts.jobExpiresAt).toISOString()} and a copy started before then may run `
+      + `until ${new Date(facts.jobExpiresAt + COPY_SETTLE_MS).toISOString()}`;
+  }
+  return undefined;
 }
 
 /** Validates a configured bound (a prop or an environment value). */

@@ -1,5 +1,5 @@
 import type { WindowExtensionItem } from './window-scan';
-import { DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE, retrievalBoundReached, retrievalBoundReason } from '../../core/archive-lifecycle';
+import { ArchiveTransition, checkTransition, DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE, retrievalBoundReached, retrievalBoundReason } from '../../core/archive-lifecycle';
 import { InvalidBatchInputError, RequestDeps, requestCandidates } from '../initiate-retrieval/initiate-batch';
 import { archivePk, ArchiveStatus } from '../shared/schema';
 
@@ -26,6 +26,12 @@ export interface ExtendBatchResult {
   readonly failed: number;
   /** Reached the bound on retrieval jobs per archive: marked FAILED with the reason, not re-requested. */
   readonly boundReached: number;
+  /**
+   * Reached the bound, but a copy of the archive's last job may still land (its window has not
+   * closed long enough ago, or its validation is queued): neither re-requested nor failed; a later
+   * scan fails it if it is still not copied.
+   */
+  readonly boundWaiting: number;
   /** Left for a later call or the next scan (quota). */
   readonly deferred: number;
 }
@@ -53,6 +59,8 @@ export async function extendBatch(deps: ExtendDeps, event: ExtendBatchEvent): Pr
   const items = new Map<string, NonNullable<ReturnType<typeof current.get>>>();
   let alreadyMoved = 0;
   let boundReached = 0;
+  let boundWaiting = 0;
+  const now = (deps.now ?? Date.now)();
   const maxJobs = deps.maxRetrievalJobs ?? DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE;
   for (const entry of listed) {
     const pk = archivePk(input.runId, entry.archiveId);
@@ -63,9 +71,25 @@ export async function extendBatch(deps: ExtendDeps, event: ExtendBatchEvent): Pr
     }
     if (retrievalBoundReached(item.retrievalJobs, maxJobs)) {
       // An archive whose copy keeps failing would otherwise be re-requested (and paid for) forever.
+      // It fails only once no copy of its last job can still land: failing it while a copy is in
+      // flight would leave that copy's object under a FAILED archive (issue #16).
+      const facts = {
+        status: item.status,
+        retrievalJobs: item.retrievalJobs,
+        jobExpiresAt: item.jobExpiresAt,
+        validationQueued: item.validationQueuedBy !== undefined,
+      };
+      const verdict = checkTransition(ArchiveTransition.FAIL_AT_JOB_BOUND, facts, { maxRetrievalJobs: maxJobs, now, reason: 'bound' });
+      if (!verdict.allowed) {
+        boundWaiting++;
+        deps.log.info('retrieval job bound reached; not re-requested, waiting for the copy of the last job', {
+          runId: input.runId, archiveId: item.archiveId, jobId: entry.jobId, why: verdict.refusal,
+        });
+        continue;
+      }
       const reason = `${retrievalBoundReason(item.retrievalJobs ?? 0, maxJobs)}; its download window closed before it was copied`
         + (item.lastVerificationFailure ? ` (last verification failure: ${item.lastVerificationFailure})` : '');
-      if (await deps.store.failInFlight(item, entry.jobId, reason)) {
+      if (await deps.store.failAtJobBound(item, entry.jobId, reason, maxJobs)) {
         boundReached++;
         deps.log.error('archive failed: retrieval job bound reached, not re-requested', { runId: input.runId, archiveId: item.archiveId, reason });
       } else {
@@ -95,7 +119,7 @@ export async function extendBatch(deps: ExtendDeps, event: ExtendBatchEvent): Pr
   );
   const waitSeconds = outcome.waitSeconds <= deps.maxWaitSeconds ? outcome.waitSeconds : 0;
   const result: ExtendBatchResult = {
-    waitSeconds, extended: outcome.requested, alreadyMoved, failed: outcome.failed, boundReached, deferred: outcome.deferred,
+    waitSeconds, extended: outcome.requested, alreadyMoved, failed: outcome.failed, boundReached, boundWaiting, deferred: outcome.deferred,
   };
   deps.log.info('window-extension batch processed', { runId: input.runId, listed: listed.length, ...result, quotaWaitSeconds: outcome.waitSeconds });
   return result;

@@ -135,12 +135,16 @@ export class RequestStore {
     })));
   }
 
-  /** An in-flight archive (still under `jobId`) → failed with the reason. */
-  public async failInFlight(item: ArchiveItem, jobId: string, reason: string): Promise<boolean> {
+  /**
+   * Requested or staged under `jobId`, at the retrieval-job bound, and no copy of that job can
+   * still land (its window closed long enough ago, no validation queued) → failed with the reason.
+   * `false` when any of that no longer holds (the archive moved on, or a copy may still finish).
+   */
+  public async failAtJobBound(item: ArchiveItem, jobId: string, reason: string, maxRetrievalJobs?: number): Promise<boolean> {
     return conditional(() => this.ddb.send(new UpdateCommand({
       TableName: this.tableName,
       Key: { pk: item.pk, sk: ARCHIVE_SK },
-      ...transitionUpdate(ArchiveTransition.FAIL, { runId: item.runId, now: this.clock(), reason }, {
+      ...transitionUpdate(ArchiveTransition.FAIL_AT_JOB_BOUND, { runId: item.runId, now: this.clock(), reason, maxRetrievalJobs }, {
         conditions: ['jobId = :jobId'],
         values: { ':jobId': jobId },
       }),

@@ -4,6 +4,7 @@ import {
   ArchiveStatus,
   ArchiveTransition,
   checkTransition,
+  COPY_SETTLE_MS,
   DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE,
   TRANSITIONS,
   validateBound,
@@ -87,6 +88,13 @@ export function transitionUpdate(transition: ArchiveTransition, ctx: TransitionW
     values[':oneJob'] = 1;
     values[':maxJobs'] = ctx.maxRetrievalJobs ?? DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE;
     conditions.push('(attribute_not_exists(retrievalJobs) OR retrievalJobs < :maxJobs)');
+  }
+  if (rule.whenCopySettled) {
+    // The store's side of copyMayStillLand: at the bound, the job's window closed long enough ago
+    // that no copy of it is running, and no validation is queued.
+    values[':maxJobs'] = ctx.maxRetrievalJobs ?? DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE;
+    values[':settledBefore'] = ctx.now.getTime() - COPY_SETTLE_MS;
+    conditions.push('attribute_exists(retrievalJobs)', 'NOT (retrievalJobs < :maxJobs)', 'jobExpiresAt < :settledBefore', 'attribute_not_exists(validationQueuedBy)');
   }
   if (rule.resetsCounters) {
     for (const attribute of ATTEMPT_ATTRIBUTES) if (!remove.includes(attribute)) remove.push(attribute);

@@ -4,11 +4,17 @@
  * a poison archive left staged behind a dead-lettered message, a re-staged split archive whose
  * validation was lost, a late duplicate chunk overwriting the new upload's record.
  */
-import { archiveBytes, CHUNK_QUEUE, MiB, VALIDATION_QUEUE, World } from './world';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { archiveBytes, CHUNK_QUEUE, MiB, notificationBody, VALIDATION_QUEUE, World } from './world';
+import { COPY_SETTLE_MS } from '../../../src/core/archive-lifecycle';
+import type { ArchiveStore } from '../../../src/handlers/archive-retrieval/archive-store';
 import { processChunk } from '../../../src/handlers/archive-retrieval/chunk-copy';
 import { processNotification, processNotificationDelivery } from '../../../src/handlers/archive-retrieval/notifications';
-import { processValidationDelivery } from '../../../src/handlers/archive-retrieval/validation';
-import { ArchiveStatus, ChunkMessage, chunkSk, ValidationMessage } from '../../../src/handlers/shared/schema';
+import { processValidation, processValidationDelivery } from '../../../src/handlers/archive-retrieval/validation';
+import { extendBatch, ExtendBatchResult, ExtendDeps } from '../../../src/handlers/download-window-extension/extend-window';
+import { RequestStore } from '../../../src/handlers/initiate-retrieval/request-store';
+import { ArchiveItem, ArchiveStatus, ChunkMessage, chunkSk, ValidationMessage } from '../../../src/handlers/shared/schema';
 
 let world: World;
 beforeEach(() => {
@@ -129,5 +135,92 @@ describe('split archive', () => {
     });
     await expect(processChunk(world.chunkDeps(), first)).resolves.toBe('superseded');
     expect(world.table.get(item.pk, chunkSk(1))).toEqual(newRecord);
+  });
+});
+
+/*
+ * The race of issue #16 (seen in `rehearse --faults all --seed 52117`): the download-window
+ * extension reached the retrieval-job bound of an archive whose last job's copy was still being
+ * completed, failed it, and the copy then wrote its object under a FAILED archive. Here the
+ * extension runs at the worst moment: after the object is in S3, before the copy records it.
+ */
+describe('issue #16: the job bound does not fail an archive whose copy is in flight', () => {
+  const BOUND = 3;
+  const HOUR = 3600 * 1000;
+
+  /** A succeeded-job notification whose output stays readable for `hoursLeft` more hours (inside the extension margin). */
+  function notificationWithWindow(item: ArchiveItem, hoursLeft: number): string {
+    return notificationBody({
+      JobId: item.jobId,
+      ArchiveId: item.archiveId,
+      ArchiveSizeInBytes: item.size,
+      ArchiveSHA256TreeHash: item.treeHash,
+      SHA256TreeHash: item.treeHash,
+      RetrievalByteRange: `0-${item.size - 1}`,
+      CompletionDate: new Date(Date.now() - (24 - hoursLeft) * HOUR).toISOString(),
+    });
+  }
+
+  /** One ExtendDownloadWindow batch listing `item` under its current job, as the scan found it. */
+  async function windowExtension(item: ArchiveItem): Promise<ExtendBatchResult> {
+    const store = new RequestStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), 'transfer');
+    const current = world.archive(item);
+    // At the bound nothing is re-requested, so the quota ledger and Glacier are never used.
+    const deps = { store, maxRetrievalJobs: BOUND, maxWaitSeconds: 0, log: world.logger } as unknown as ExtendDeps;
+    return extendBatch(deps, {
+      BatchInput: { runId: item.runId, tier: 'Bulk', topicArn: 'arn:aws:sns:us-east-1:111122223333:t' },
+      Items: [{ archiveId: item.archiveId, vaultName: item.vaultName, jobId: current.jobId!, size: item.size, jobExpiresAt: current.jobExpiresAt! }],
+    });
+  }
+
+  /** The archive store with the window extension run just before the copy records its result. */
+  function racingStore(item: ArchiveItem, results: ExtendBatchResult[]): ArchiveStore {
+    return Object.assign(Object.create(world.store) as ArchiveStore, {
+      markDownloaded: async (...args: Parameters<ArchiveStore['markDownloaded']>) => {
+        results.push(await windowExtension(item));
+        return world.store.markDownloaded(...args);
+      },
+    });
+  }
+
+  test('small archive: the extension runs between PutObject and the downloaded mark: the archive ends downloaded, not FAILED with a stray object', async () => {
+    const item = world.seedArchive(archiveBytes(3 * MiB, 31), { retrievalJobs: BOUND });
+    const results: ExtendBatchResult[] = [];
+    const outcome = await processNotification({ ...world.notificationDeps(), store: racingStore(item, results) }, notificationWithWindow(item, 2));
+
+    expect(results).toEqual([expect.objectContaining({ boundReached: 0, boundWaiting: 1, extended: 0 })]);
+    expect(outcome).toBe('downloaded');
+    expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.DOWNLOADED, retrievalJobs: BOUND });
+    expect(world.s3.objects.has(item.objectKey)).toBe(true);
+  });
+
+  test('split archive: the extension runs between CompleteMultipartUpload and the downloaded mark: the archive ends downloaded', async () => {
+    const item = world.seedArchive(archiveBytes(20 * MiB + 5, 32), { retrievalJobs: BOUND });
+    await processNotification(world.notificationDeps(), notificationWithWindow(item, 2));
+    for (const m of world.sqs.take<ChunkMessage>(CHUNK_QUEUE)) await processChunk(world.chunkDeps(), m);
+    const [validation] = world.sqs.take<ValidationMessage>(VALIDATION_QUEUE);
+    const results: ExtendBatchResult[] = [];
+    const outcome = await processValidation({ ...world.validationDeps(), store: racingStore(item, results) }, validation);
+
+    expect(results).toEqual([expect.objectContaining({ boundReached: 0, boundWaiting: 1 })]);
+    expect(outcome).toBe('downloaded');
+    expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.DOWNLOADED });
+    expect(world.s3.objects.has(item.objectKey)).toBe(true);
+  });
+
+  test('no copy can land any more (window closed beyond the copy timeout, no validation queued): the bound fails it, and nothing is in S3', async () => {
+    const item = world.seedArchive(archiveBytes(20 * MiB + 5, 33), { retrievalJobs: BOUND });
+    // Staged under its last job, whose window closed long ago; two of three parts were copied.
+    await processNotification(world.notificationDeps(), notificationWithWindow(item, 2));
+    const chunks = world.sqs.take<ChunkMessage>(CHUNK_QUEUE);
+    for (const m of chunks.slice(0, 2)) await processChunk(world.chunkDeps(), m);
+    world.table.seed({ ...world.archive(item), jobExpiresAt: Date.now() - COPY_SETTLE_MS - HOUR } as unknown as Record<string, unknown>);
+
+    expect(await windowExtension(item)).toMatchObject({ boundReached: 1, boundWaiting: 0 });
+    expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.FAILED, failureReason: expect.stringMatching(/^retrieval job bound reached/) });
+    // A late delivery of the third part cannot record it, so no validation and no object.
+    await processChunk(world.chunkDeps(), chunks[2]).catch(() => undefined);
+    expect(world.sqs.take<ValidationMessage>(VALIDATION_QUEUE)).toHaveLength(0);
+    expect(world.s3.objects.has(item.objectKey)).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { FakeS3 } from './fake-aws';
 import { GiB, METRICS, row, RUN, TOPIC, TRANSFER, VAULT, World } from './world';
+import { COPY_SETTLE_MS } from '../../../src/core/archive-lifecycle';
 import { extendBatch, ExtendBatchEvent } from '../../../src/handlers/download-window-extension/extend-window';
 import { findArchivesNeedingExtension, WindowExtensionItem } from '../../../src/handlers/download-window-extension/window-scan';
 import { RetrievalPolicyEnforcedError } from '../../../src/handlers/initiate-retrieval/glacier-request';
@@ -159,18 +160,31 @@ describe('ExtendDownloadWindow', () => {
     expect(world.archive(3)).toMatchObject({ status: ArchiveStatus.STAGED, jobId: 'old-3' });
   });
 
-  test('issue #16: a poison archive whose copy keeps failing is re-requested at most up to the retrieval-job bound, then FAILED with the reason', async () => {
+  test('issue #16: a poison archive is re-requested up to the retrieval-job bound, then FAILED with the reason once its last window has closed', async () => {
     // The archive was requested once (retrievalJobs 1); its copy never completes, so its window keeps closing.
     world.seedArchive(1, ArchiveStatus.STAGED, { jobId: 'job-1', jobExpiresAt: world.now + HOUR, retrievalJobs: 1, lastVerificationFailure: 'AccessDenied' });
     const rounds = [];
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; round < 3; round++) {
       const current = world.archive(1)!;
       const result = await extendBatch(deps({ maxRetrievalJobs: 3 }), extendEvent([stagedItem(1, current.jobId, world.now + HOUR)]));
       rounds.push(result);
       // The new job completes and its window starts closing again.
       if (world.archive(1)!.status === ArchiveStatus.STAGED) world.dynamo.seed(TRANSFER, { ...world.archive(1)!, jobExpiresAt: world.now + HOUR });
     }
-    expect(rounds.map((r) => [r.extended, r.boundReached])).toEqual([[1, 0], [1, 0], [0, 1], [0, 0]]);
+    // Third round: at the bound, but the last job's output is readable for another hour: a copy may still land.
+    expect(rounds.map((r) => [r.extended, r.boundReached, r.boundWaiting])).toEqual([[1, 0, 0], [1, 0, 0], [0, 0, 1]]);
+    expect(world.archive(1)).toMatchObject({ status: ArchiveStatus.STAGED, retrievalJobs: 3 });
+    const lastJob = world.archive(1)!.jobId;
+    const expires = world.archive(1)!.jobExpiresAt as number;
+
+    // Just after the window closed, a copy started before may still be running (function timeout): still waiting.
+    world.now = expires + 60_000;
+    const scan = () => extendBatch(deps({ maxRetrievalJobs: 3 }), extendEvent([stagedItem(1, lastJob, expires)]));
+    expect(await scan()).toMatchObject({ boundReached: 0, boundWaiting: 1 });
+    // Once no copy of the last job can be running any more: FAILED with the reason, never re-requested.
+    world.now = expires + COPY_SETTLE_MS + 1;
+    expect(await scan()).toMatchObject({ boundReached: 1, boundWaiting: 0, extended: 0 });
+    expect(await scan()).toMatchObject({ boundReached: 0, alreadyMoved: 1 });
     expect(world.glacier.calls).toHaveLength(2); // 1 request + 2 re-requests = 3 jobs, the bound
     expect(world.archive(1)).toMatchObject({
       status: ArchiveStatus.FAILED,
@@ -179,6 +193,17 @@ describe('ExtendDownloadWindow', () => {
       windowExtensions: 2,
       failureReason: expect.stringMatching(/^retrieval job bound reached: 3 Glacier retrieval job\(s\) .*maximum 3.*last verification failure: AccessDenied/),
     });
+  });
+
+  test('issue #16: at the bound, a split archive whose every part is in (validation queued) is left to its validation, even after its window closed', async () => {
+    const expires = world.now - 2 * HOUR;
+    world.seedArchive(1, ArchiveStatus.STAGED, { jobId: 'job-1', jobExpiresAt: expires, retrievalJobs: 3, uploadId: 'up-1', validationQueuedBy: 4 });
+    world.seedArchive(2, ArchiveStatus.STAGED, { jobId: 'job-2', jobExpiresAt: expires, retrievalJobs: 3, uploadId: 'up-2', partsDone: new Set([1]) });
+    const result = await extendBatch(deps({ maxRetrievalJobs: 3 }), extendEvent([stagedItem(1, 'job-1', expires), stagedItem(2, 'job-2', expires)]));
+    expect(result).toMatchObject({ boundWaiting: 1, boundReached: 1, extended: 0 });
+    expect(world.archive(1)).toMatchObject({ status: ArchiveStatus.STAGED, jobId: 'job-1' });
+    expect(world.archive(2)).toMatchObject({ status: ArchiveStatus.FAILED });
+    expect(world.glacier.calls).toHaveLength(0);
   });
 
   test('a redelivered batch and archives that moved on are not re-requested', async () => {
