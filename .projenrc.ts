@@ -301,6 +301,11 @@ project.tasks.tryFind('package:python')?.env('PIP_CACHE_DIR', PIP_CACHE_DIR);
 // jsii-pacmak's own default is a Maven repository in its temporary build folder, downloaded anew
 // (aws-cdk-lib's jar alone is ~100 MiB) on every package; the Java consumer test reuses this one.
 project.tasks.tryFind('package:java')?.reset(`jsii-pacmak -v --target java --maven-local-repository=${MAVEN_REPO}`);
+// package-all builds the three targets in one jsii-pacmak run instead of projen's one run per
+// target: jsii-pacmak loads the assembly and packs the npm tarball once (about 15 s each run on
+// 2 cores), and builds the languages in parallel, so Maven's and pip's downloads overlap.
+project.tasks.tryFind('package-all')!.reset(`jsii-pacmak -v --target js --target python --target java --maven-local-repository=${MAVEN_REPO}`);
+project.tasks.tryFind('package-all')!.env('PIP_CACHE_DIR', PIP_CACHE_DIR);
 
 // The same example from Python (virtualenv, aws-cdk-lib from PyPI pinned in
 // test/packaging/requirements-python-consumer.txt, the built wheel) and from Java (Maven, pins in
@@ -311,27 +316,22 @@ const testPackagePython = project.addTask('test:package:python', {
   exec: 'node test/packaging/python-consumer.js',
   env: { PIP_CACHE_DIR },
 });
-// Java is its own task, not part of `package` (so not of `build`, the CI test command): on a
-// 2-core machine package:java + this test took 14 min of a loaded machine's wall time (Maven's
-// plugin and ~100 MiB aws-cdk-lib downloads, twice), which CI's 30-minute budget cannot absorb
-// next to the rest. It builds dist/java first and compares with the TypeScript consumer's
-// resources, so it runs after `npx projen package`.
+// The Java consumer: README's example compiled and synthesized in a fresh Maven project against
+// dist/java (built by `package`, or by `package:java` alone), after test:package.
 const testPackageJava = project.addTask('test:package:java', {
-  description: 'Build the Maven artifact (package:java), add it to a fresh Java CDK app (Maven, pinned aws-cdk-lib from Maven Central), synthesize README\'s example, compare with the TypeScript consumer (run after `npx projen package`)',
+  description: 'Add the built Maven artifact to a fresh Java CDK app (Maven, pinned aws-cdk-lib from Maven Central), synthesize README\'s example, compare with the TypeScript consumer',
+  exec: 'node test/packaging/java-consumer.js',
   env: { MAVEN_REPO },
 });
-testPackageJava.spawn(project.tasks.tryFind('package:java')!);
-testPackageJava.exec('node test/packaging/java-consumer.js');
 
-// npm and Python are packaged, in CI too (projen packages only js when CI is set, for release
-// workflows that build each language in a job of its own; .ci/run is one job); Java by
-// test:package:java above (package-all still builds every target). `package` bundles first, so a
-// package never ships stale or missing handler bundles; then the packaging tests.
+// Every target is packaged, in CI too (projen packages only js when CI is set, for release
+// workflows that build each language in a job of its own; .ci/run is one job). `package` bundles
+// first, so a package never ships stale or missing handler bundles; then the packaging tests.
 project.packageTask.reset();
 project.packageTask.spawn(project.bundler.bundleTask);
-project.packageTask.spawn(project.tasks.tryFind('package:js')!);
-project.packageTask.spawn(project.tasks.tryFind('package:python')!);
+project.packageTask.spawn(project.tasks.tryFind('package-all')!);
 project.packageTask.spawn(testPackage);
 project.packageTask.spawn(testPackagePython);
+project.packageTask.spawn(testPackageJava);
 
 project.synth();
