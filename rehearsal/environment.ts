@@ -16,6 +16,7 @@ import { LocalSqs } from './services/sqs';
 import { SfnApi, startSfnApi } from './sfn/api';
 import type { LambdaHandler as StageHandler, SfnRuntime } from './sfn/runner';
 import { realNow } from './virtual-time';
+import { DEFAULT_DEAD_LETTER_RECONCILE_ATTEMPTS } from '../src/constructs/internal/dead-letters';
 import { Env, InventoryEnv, OrchestrationEnv, RecoveryEnv } from '../src/handlers/shared/schema';
 
 /**
@@ -45,6 +46,8 @@ export const NAMES = {
   notificationsQueue: 'rehearsal-notifications',
   chunkQueue: 'rehearsal-chunk-retrieval',
   validationQueue: 'rehearsal-validation',
+  /** TransferStorage's unreconciled queue: the three DLQs redrive to it. */
+  unreconciledQueue: 'rehearsal-unreconciled',
   /** Shared EventBridge rules the orchestrator adds per-run targets to. */
   downloadWindowRule: 'rehearsal-download-window',
   completionRule: 'rehearsal-completion',
@@ -169,7 +172,14 @@ export interface Environment {
   readonly archiveWrites: ArchiveWrite[];
   /** DAILY_QUOTA_BYTES the request handlers read at their next invocation. */
   dailyQuotaBytes: number;
-  readonly pollers: { notifications: SqsPoller; chunks: SqsPoller; validation: SqsPoller; metrics: StreamPoller };
+  readonly pollers: {
+    notifications: SqsPoller;
+    chunks: SqsPoller;
+    validation: SqsPoller;
+    metrics: StreamPoller;
+    /** The DeadLetterReconciler's three event sources, one per dead-letter queue, as deployed. */
+    deadLetters: SqsPoller[];
+  };
   readonly handlerErrors: Map<string, number>;
   /** Exceptions no handler caught (in Lambda they crash the runtime and fail the invocation). */
   readonly uncaught: string[];
@@ -280,6 +290,9 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       { name: NAMES.chunkQueue, visibilityTimeoutSeconds: QUEUE_VISIBILITY_SECONDS, maxReceiveCount: 40 },
       { name: NAMES.validationQueue, visibilityTimeoutSeconds: QUEUE_VISIBILITY_SECONDS, maxReceiveCount: 10 },
     ],
+    // As TransferStorage: each DLQ redrives to the unreconciled queue after its source queue's
+    // maxReceiveCount + deadLetterReconcileAttempts (default 5) receives.
+    unreconciled: { name: NAMES.unreconciledQueue, extraReceives: DEFAULT_DEAD_LETTER_RECONCILE_ATTEMPTS },
     rewriteSend: (op, body) => faults.rewriteSend(op, body),
   });
   const { s3, dynamo, sqs, sns } = backend;
@@ -340,6 +353,11 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     [Env.CHUNK_QUEUE_URL]: sqs.queues.get(NAMES.chunkQueue)!.url,
     [Env.VALIDATION_QUEUE_URL]: sqs.queues.get(NAMES.validationQueue)!.url,
     [Env.TOPIC_ARN]: NAMES.topicArn,
+    // DeadLetterReconciler: its event sources are the three DLQs.
+    [Env.NOTIFICATIONS_DLQ_ARN]: sqs.queues.get(NAMES.notificationsQueue)!.dlqArn,
+    [Env.CHUNK_DLQ_ARN]: sqs.queues.get(NAMES.chunkQueue)!.dlqArn,
+    [Env.VALIDATION_DLQ_ARN]: sqs.queues.get(NAMES.validationQueue)!.dlqArn,
+    [Env.UNRECONCILED_QUEUE_URL]: sqs.unreconciled!.url,
     [Env.CHUNK_SIZE]: String(options.chunkSize),
     [Env.MAX_DOWNLOAD_ATTEMPTS]: String(options.maxDownloadAttempts ?? 3),
     [Env.RUN_DATA_TTL_DAYS]: '0',
@@ -386,6 +404,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
   const chunks = await importHandler<SqsHandlerModule>('chunk-retrieval.lambda');
   const validation = await importHandler<SqsHandlerModule>('archive-validation.lambda');
   const metrics = await importHandler<StreamHandlerModule>('metrics-processor.lambda');
+  const deadLetters = await importHandler<SqsHandlerModule>('dead-letter-reconciler.lambda');
   const stageHandlers: StageHandlers = {
     initiateArchiveRetrieval: (await importHandler<StageHandlerModule>('initiate-retrieval/initiate-archive-retrieval.lambda')).handler,
     archivesNeedingWindowExtension: (await importHandler<StageHandlerModule>('download-window-extension/archives-needing-window-extension.lambda')).handler,
@@ -463,6 +482,23 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       reorder: (records) => faults.reorder(records),
       twin: (records) => faults.twin(records),
     }),
+    // One event source per dead-letter queue, batch size 10, maximum concurrency 2 (ArchiveRetrieval).
+    deadLetters: [NAMES.notificationsQueue, NAMES.chunkQueue, NAMES.validationQueue].map((name) => new SqsPoller({
+      functionName: 'DeadLetterReconciler',
+      queue: { ...queue(name), url: queue(name).dlqUrl, arn: queue(name).dlqArn },
+      client: sqs.client,
+      handler: deadLetters.handler,
+      batchSize: 10,
+      maxConcurrency: 2,
+      invocationTimeoutMs: 60_000,
+      visibilityTimeoutSeconds: QUEUE_VISIBILITY_SECONDS,
+      stats,
+      onError,
+      redeliver: (r) => faults.redeliver(r),
+      twin: (records) => faults.twin(records),
+      // Usually empty: polled less often, so six idle workers do not load the local SQS.
+      idlePollMs: 250,
+    })),
     metrics: new StreamPoller({
       functionName: 'MetricsProcessor',
       records: dynamo.streams.get(NAMES.transferTable)!,
@@ -474,7 +510,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       onError,
     }),
   };
-  for (const p of Object.values(pollers)) p.start();
+  for (const p of Object.values(pollers).flat()) p.start();
 
   return {
     clock,
@@ -512,7 +548,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     stop: async () => {
       process.off('uncaughtException', onUncaught);
       process.off('unhandledRejection', onUncaught);
-      await Promise.all(Object.values(pollers).map(async (p) => p.stop()));
+      await Promise.all(Object.values(pollers).flat().map(async (p) => p.stop()));
       doc.destroy();
       glacierClient.destroy();
       s3Client.destroy();

@@ -98,7 +98,10 @@ export interface RunReport {
    */
   readonly rewrittenAfterReset: number;
   readonly metricsMismatches: string[];
+  /** Messages left in each DLQ at the end (the DeadLetterReconciler empties them), and in the unreconciled queue (`unreconciled`). */
   readonly dlq: Record<string, number>;
+  /** Dead-lettered messages the DeadLetterReconciler kept under `<run>/dead_letters/` (each reconciled once at least). */
+  readonly deadLettersReconciled: number;
   /** The dead-lettered messages (first 20 per queue, bodies cut at 2,000 characters). */
   readonly dlqMessages?: { queue: string; body: string }[];
   readonly strayObjects: string[];
@@ -467,8 +470,13 @@ export async function buildReport(env: Environment, input: {
     const bodies = await env.sqs.drain(queue.dlqUrl);
     dlq[queue.name] = bodies.length;
     dlqMessages.push(...bodies.slice(0, 20).map((body) => ({ queue: queue.name, body: body.slice(0, 2000) })));
-    if (bodies.length > 0) problems.push(`DLQ ${queue.name}-dlq holds ${bodies.length} message(s), e.g. ${bodies[0].slice(0, 160)}`);
+    if (bodies.length > 0) problems.push(`DLQ ${queue.name}-dlq holds ${bodies.length} message(s) the DeadLetterReconciler never settled, e.g. ${bodies[0].slice(0, 160)}`);
   }
+  const unreconciled = env.sqs.unreconciled ? await env.sqs.drain(env.sqs.unreconciled.url) : [];
+  dlq.unreconciled = unreconciled.length;
+  dlqMessages.push(...unreconciled.slice(0, 20).map((body) => ({ queue: 'unreconciled', body: body.slice(0, 2000) })));
+  if (unreconciled.length > 0) problems.push(`the unreconciled queue holds ${unreconciled.length} dead-lettered message(s) naming no archive, or whose reconciling kept failing, e.g. ${unreconciled[0].slice(0, 160)}`);
+  const deadLettersReconciled = env.s3.listKeys(NAMES.inventoryBucket).filter((k) => k.startsWith(`${runId}/dead_letters/`)).length;
   for (const key of input.expectations?.keptObjects.keys() ?? []) expectedKeys.add(key);
   const ours = (k: string): boolean => k.startsWith(input.keyPrefix) && !input.otherRunsKeys?.has(k);
   const strayObjects = env.s3.listKeys(NAMES.bucket).filter((k) => ours(k) && !expectedKeys.has(k));
@@ -513,6 +521,7 @@ export async function buildReport(env: Environment, input: {
     rewrittenAfterReset,
     metricsMismatches,
     dlq,
+    deadLettersReconciled,
     dlqMessages,
     strayObjects,
     openUploads,
@@ -647,7 +656,7 @@ export function formatReport(report: RunReport): string {
     ...(report.decommission ?? []).map((l) => `   decommission: ${l}`),
     `   quota: max ${fmtBytes(report.quota.maxWindowBytes)} in any rolling 24 h at this run's ${report.quota.requests} request(s); `
       + `ledger window ${fmtBytes(report.quota.ledgerWindowBytes)}; DAILY_QUOTA_BYTES ${fmtBytes(report.quota.dailyQuotaBytes)}`,
-    `   DLQs: ${Object.entries(report.dlq).map(([q, n]) => `${q}=${n}`).join(' ')}; ${formatUploads(report)}; stray objects ${report.strayObjects.length}`,
+    `   DLQs: ${Object.entries(report.dlq).map(([q, n]) => `${q}=${n}`).join(' ')} (dead-lettered and reconciled: ${report.deadLettersReconciled}); ${formatUploads(report)}; stray objects ${report.strayObjects.length}`,
     ...(report.dashboard ? [formatDashboardCheck(report.dashboard)] : []),
     ...(report.handlerLogs ? [formatHandlerLogCheck(report.handlerLogs)] : []),
     `   injected faults: ${Object.entries(report.injectedFaults).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`,

@@ -90,9 +90,12 @@ export async function loopCounts(env: Environment, runId: string): Promise<Recor
 export async function idle(env: Environment, ignoreQueue?: string): Promise<boolean> {
   const { pollers } = env;
   if (pollers.notifications.busy + pollers.chunks.busy + pollers.validation.busy + pollers.metrics.busy > 0) return false;
+  // A dead-lettered message waiting for (or in) the DeadLetterReconciler is work in progress too.
+  if (pollers.deadLetters.some((p) => p.busy > 0)) return false;
   if (pollers.metrics.pending > 0 || (env.dynamo.streamBacklog ?? 0) > 0 || env.sns.pending > 0 || env.activity.busy > 0) return false;
   for (const queue of env.sqs.queues.values()) {
     if (queue.name !== ignoreQueue && await env.sqs.depth(queue.url) > 0) return false;
+    if (await env.sqs.depth(queue.dlqUrl) > 0) return false;
   }
   return true;
 }

@@ -6,7 +6,7 @@ import { LocalS3, S3FakeHooks, startS3Fake } from './s3-fake';
 import { startMotoS3 } from './s3-moto';
 import { SnsFake, SnsSubscription } from './sns-fake';
 import { MotoSns } from './sns-moto';
-import { LocalSqs, QueueDefinition, SendRewrite, startSqs } from './sqs';
+import { LocalSqs, QueueDefinition, SendRewrite, startSqs, UnreconciledQueueDefinition } from './sqs';
 
 /*
  * The one seam where the rehearsal chooses who serves S3, DynamoDB (streams included), SQS and SNS:
@@ -39,6 +39,8 @@ export interface BackendOptions {
   readonly tables: TableDefinition[];
   readonly dynamoHooks: DynamoHooks;
   readonly queues: QueueDefinition[];
+  /** The queue the dead-letter queues redrive to (TransferStorage's unreconciled queue). */
+  readonly unreconciled?: UnreconciledQueueDefinition;
   readonly rewriteSend: SendRewrite;
 }
 
@@ -57,7 +59,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   if (options.kind === 'own') {
     const s3 = await startS3Fake({ accountId, stats, now: options.now, hooks: options.s3Hooks });
     const dynamo = await startDynamo({ tables: options.tables, stats, region, accountId, hooks: options.dynamoHooks });
-    const sqs = await startSqs(options.queues, { stats, accountId, region, rewriteSend: options.rewriteSend });
+    const sqs = await startSqs(options.queues, { stats, accountId, region, rewriteSend: options.rewriteSend, unreconciled: options.unreconciled });
     const sns = new SnsFake(sqs.client, stats, region);
     return {
       s3: { ...s3, clear: async () => s3.clear(), refresh: async () => undefined },
@@ -74,7 +76,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   try {
     const s3 = await startMotoS3({ upstream: moto.endpoint, stats, hooks: options.s3Hooks, now: options.now, region });
     const dynamo = await startMotoDynamo({ upstream: moto.endpoint, tables: options.tables, stats, hooks: options.dynamoHooks, region });
-    const sqs = await startSqs(options.queues, { stats, accountId, region, rewriteSend: options.rewriteSend, upstream: moto.endpoint });
+    const sqs = await startSqs(options.queues, { stats, accountId, region, rewriteSend: options.rewriteSend, upstream: moto.endpoint, unreconciled: options.unreconciled });
     const sns = new MotoSns(moto.endpoint, sqs.client, stats, region);
     return {
       s3,

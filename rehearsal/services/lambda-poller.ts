@@ -88,6 +88,8 @@ export interface SqsPollerOptions {
   readonly twin?: (records: SQSRecord[]) => boolean;
   /** Called with every handler error (for the report). */
   readonly onError?: (functionName: string, error: unknown) => void;
+  /** Wall-clock wait before polling an empty queue again (default 40 ms; a queue that is usually empty, like a DLQ, can wait longer). */
+  readonly idlePollMs?: number;
 }
 
 export class SqsPoller {
@@ -136,7 +138,7 @@ export class SqsPoller {
       const messages = [...new Map(received.map((m) => [m.MessageId, m])).values()];
       if (messages.length === 0) {
         // Short polls: local-aws-sqs long polls only notice new messages at the end of the wait.
-        await sleep(40);
+        await sleep(this.options.idlePollMs ?? 40);
         continue;
       }
       this.inFlight++;

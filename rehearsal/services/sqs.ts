@@ -28,9 +28,20 @@ export interface LocalQueue {
   readonly dlqArn: string;
 }
 
+/**
+ * The queue behind the dead-letter queues, as TransferStorage's unreconciled queue: each `<name>-dlq`
+ * redrives to it after the source queue's maxReceiveCount + `extraReceives` receives.
+ */
+export interface UnreconciledQueueDefinition {
+  readonly name: string;
+  readonly extraReceives: number;
+}
+
 export interface LocalSqs extends RunningService {
   readonly client: SQSClient;
   readonly queues: Map<string, LocalQueue>;
+  /** The unreconciled queue, when one was asked for. */
+  readonly unreconciled?: { readonly url: string; readonly arn: string };
   /** Visible + in-flight messages of a queue. */
   depth(url: string): Promise<number>;
   /** Removes and returns every message body of a queue (used to read DLQs for the report). */
@@ -54,7 +65,7 @@ function replayRequest(req: IncomingMessage, body: Buffer): IncomingMessage {
   return replay as unknown as IncomingMessage;
 }
 
-export async function startSqs(definitions: QueueDefinition[], options: { stats?: ApiStats; accountId?: string; region?: string; rewriteSend?: SendRewrite; upstream?: string } = {}): Promise<LocalSqs> {
+export async function startSqs(definitions: QueueDefinition[], options: { stats?: ApiStats; accountId?: string; region?: string; rewriteSend?: SendRewrite; upstream?: string; unreconciled?: UnreconciledQueueDefinition } = {}): Promise<LocalSqs> {
   let delegate: ((req: import('http').IncomingMessage, res: import('http').ServerResponse) => Promise<void>) | undefined;
   const server = createServer((req, res) => {
     const op = String(req.headers['x-amz-target'] ?? '').split('.').pop() || 'Query';
@@ -95,8 +106,20 @@ export async function startSqs(definitions: QueueDefinition[], options: { stats?
   const queues = new Map<string, LocalQueue>();
   const arnOf = async (url: string): Promise<string> =>
     (await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  let unreconciled: { url: string; arn: string } | undefined;
+  if (options.unreconciled) {
+    const url = (await client.send(new CreateQueueCommand({ QueueName: options.unreconciled.name, Attributes: { MessageRetentionPeriod: '1209600' } }))).QueueUrl!;
+    unreconciled = { url, arn: await arnOf(url) };
+  }
   for (const def of definitions) {
-    const dlqUrl = (await client.send(new CreateQueueCommand({ QueueName: `${def.name}-dlq`, Attributes: { MessageRetentionPeriod: '1209600' } }))).QueueUrl!;
+    const dlqUrl = (await client.send(new CreateQueueCommand({
+      QueueName: `${def.name}-dlq`,
+      Attributes: {
+        MessageRetentionPeriod: '1209600',
+        VisibilityTimeout: String(def.visibilityTimeoutSeconds),
+        ...(unreconciled && { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: unreconciled.arn, maxReceiveCount: def.maxReceiveCount + options.unreconciled!.extraReceives }) }),
+      },
+    }))).QueueUrl!;
     const dlqArn = await arnOf(dlqUrl);
     const url = (await client.send(new CreateQueueCommand({
       QueueName: def.name,
@@ -112,6 +135,7 @@ export async function startSqs(definitions: QueueDefinition[], options: { stats?
     endpoint,
     client,
     queues,
+    unreconciled,
     depth: async (url) => {
       const a = (await client.send(new GetQueueAttributesCommand({
         QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],

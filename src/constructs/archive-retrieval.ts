@@ -6,6 +6,7 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { grantDestinationWrite } from './destination-access';
+import { DEAD_LETTER_RECONCILER_TIMEOUT } from './internal/dead-letters';
 import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
 import { stageLogRetention } from './internal/stage';
 import { TransferStageProps } from './stage-props';
@@ -13,6 +14,7 @@ import { TransferStorage } from './transfer-storage';
 import { COPY_FUNCTION_TIMEOUT_SECONDS } from '../core/archive-lifecycle';
 import { ArchiveValidationFunction } from '../handlers/archive-retrieval/archive-validation-function';
 import { ChunkRetrievalFunction } from '../handlers/archive-retrieval/chunk-retrieval-function';
+import { DeadLetterReconcilerFunction } from '../handlers/archive-retrieval/dead-letter-reconciler-function';
 import { MetricsProcessorFunction } from '../handlers/archive-retrieval/metrics-processor-function';
 import { NotificationsProcessorFunction } from '../handlers/archive-retrieval/notifications-processor-function';
 import { ARCHIVE_SK, Env } from '../handlers/shared/schema';
@@ -97,6 +99,11 @@ export class ArchiveRetrieval extends Construct {
   public readonly chunkRetrieval: lambda.Function;
   public readonly archiveValidation: lambda.Function;
   public readonly metricsProcessor: lambda.Function;
+  /**
+   * Reads the notifications, chunk-retrieval and validation dead-letter queues back: the archive
+   * of a dead-lettered message of its current job/upload ends FAILED with the DLQ reason.
+   */
+  public readonly deadLetterReconciler: lambda.Function;
   /** The shared storage this stage works on. */
   public readonly storage: TransferStorage;
 
@@ -158,6 +165,36 @@ export class ArchiveRetrieval extends Construct {
       reportBatchItemFailures: true,
       maxConcurrency: props.validationConcurrency ?? 20,
     }));
+    this.deadLetterReconciler = new DeadLetterReconcilerFunction(this, 'DeadLetterReconciler', {
+      ...handlerFunctionOptions(this, 'DeadLetterReconciler', {
+        storage,
+        timeout: DEAD_LETTER_RECONCILER_TIMEOUT,
+        memorySize: 256,
+        logRetention,
+        environment: {
+          [Env.TRANSFER_TABLE]: storage.transferTable.tableName,
+          [Env.INVENTORY_BUCKET]: storage.inventoryBucket.bucketName,
+          [Env.NOTIFICATIONS_DLQ_ARN]: storage.notificationsDeadLetterQueue.queueArn,
+          [Env.CHUNK_DLQ_ARN]: storage.chunkDeadLetterQueue.queueArn,
+          [Env.VALIDATION_DLQ_ARN]: storage.validationDeadLetterQueue.queueArn,
+          [Env.UNRECONCILED_QUEUE_URL]: storage.unreconciledQueue.queueUrl,
+          [Env.CHUNK_MAX_RECEIVES]: String(storage.chunkMaxReceiveCount),
+          [Env.NOTIFICATIONS_MAX_RECEIVES]: String(storage.messageMaxReceiveCount),
+          [Env.VALIDATION_MAX_RECEIVES]: String(storage.messageMaxReceiveCount),
+        },
+      }),
+      description: 'Ends FAILED, with the DLQ reason, the archive of each dead-lettered notification, chunk or validation message',
+    });
+    for (const dlq of [storage.notificationsDeadLetterQueue, storage.chunkDeadLetterQueue, storage.validationDeadLetterQueue]) {
+      this.deadLetterReconciler.addEventSource(new sources.SqsEventSource(dlq, {
+        batchSize: 10,
+        // A message that fails is reported alone and comes back; after the DLQ's own
+        // maxReceiveCount it moves on to the unreconciled queue.
+        reportBatchItemFailures: true,
+        maxConcurrency: 2,
+      }));
+    }
+
     this.metricsProcessor.addEventSource(new sources.DynamoEventSource(storage.transferTable, {
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,
       batchSize: 100,
@@ -189,6 +226,17 @@ export class ArchiveRetrieval extends Construct {
     storage.validationQueue.grantSendMessages(this.notificationsProcessor);
     storage.metricsTable.grantReadWriteData(this.metricsProcessor);
 
+    // The reconciler reads archive items (GetItem, Query of the JobIdIndex) and writes only the
+    // FAILED transition (UpdateItem): no PutItem/DeleteItem/BatchWrite. It keeps each message under
+    // `<run>/dead_letters/` of the inventory bucket and hands a message naming no archive on to the
+    // unreconciled queue. It never talks to Glacier or the destination bucket.
+    storage.transferTable.grantReadData(this.deadLetterReconciler);
+    storage.transferTable.grant(this.deadLetterReconciler, 'dynamodb:UpdateItem');
+    storage.transferTable.encryptionKey?.grantEncrypt(this.deadLetterReconciler);
+    storage.inventoryBucket.grantPut(this.deadLetterReconciler, '*/dead_letters/*');
+    storage.unreconciledQueue.grantSendMessages(this.deadLetterReconciler);
+    suppressHandlerNag(this.deadLetterReconciler, 'Wildcards are limited to: the dead_letters/ prefix of every run in the inventory bucket (run ids are only known at run time), DynamoDB index ARNs of the transfer table, and KMS data-key actions generated by grants.');
+
     for (const fn of [...writers, this.metricsProcessor]) {
       suppressHandlerNag(fn, 'Wildcards are limited to: the destination prefix (object keys are only known at run time; held to the expected bucket owner by s3:ResourceAccount), DynamoDB index ARNs of the transfer table, and KMS data-key actions generated by grants.');
     }
@@ -205,9 +253,10 @@ export class ArchiveRetrieval extends Construct {
   }
 
   /**
-   * Messages that exhausted their retries, across the archive-retrieval dead-letter queues: the
-   * three SQS queues' and the metrics processor's stream on-failure queue (a record there is a
-   * counter update lost, and completion is judged from those counters).
+   * Messages in the archive-retrieval dead-letter queues: the three SQS queues' (waiting for the
+   * DeadLetterReconciler, which empties them within minutes) and the metrics processor's stream
+   * on-failure queue (a record there is a counter update lost, and completion is judged from those
+   * counters).
    */
   public metricDeadLetterMessages(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
     const s = this.storage;
@@ -224,17 +273,55 @@ export class ArchiveRetrieval extends Construct {
     });
   }
 
-  /** Errors of the four archive-retrieval functions. */
+  /**
+   * Dead-lettered messages nothing will settle without an operator: the unreconciled queue (a
+   * message naming no archive, or one whose reconciling kept failing) and the metrics processor's
+   * stream on-failure queue. The dead-letter alarm watches this.
+   */
+  public metricUnreconciledMessages(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    const s = this.storage;
+    return new cloudwatch.MathExpression({
+      // Ids differ from metricDeadLetterMessages': both are drawn on one graph.
+      expression: 'FILL(unreconciled, 0) + FILL(streamFailures, 0)',
+      usingMetrics: {
+        unreconciled: s.unreconciledQueue.metricApproximateNumberOfMessagesVisible(),
+        streamFailures: s.streamDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+      },
+      label: 'Unreconciled dead-letter messages',
+      ...props,
+    });
+  }
+
+  /**
+   * Dead-lettered messages the DeadLetterReconciler settled (deleted from the three dead-letter
+   * queues): each ended its archive FAILED, or found it already ended or on a newer job/upload.
+   */
+  public metricReconciledDeadLetters(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    const s = this.storage;
+    return new cloudwatch.MathExpression({
+      expression: 'FILL(reconciledNotifications, 0) + FILL(reconciledChunks, 0) + FILL(reconciledValidation, 0)',
+      usingMetrics: {
+        reconciledNotifications: s.notificationsDeadLetterQueue.metricNumberOfMessagesDeleted(),
+        reconciledChunks: s.chunkDeadLetterQueue.metricNumberOfMessagesDeleted(),
+        reconciledValidation: s.validationDeadLetterQueue.metricNumberOfMessagesDeleted(),
+      },
+      label: 'Reconciled dead-letter messages',
+      ...props,
+    });
+  }
+
+  /** Errors of the five archive-retrieval functions. */
   public metricErrors(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
     return new cloudwatch.MathExpression({
       // FILL: a function without invocations in a period has no Errors datapoint, and a sum with a
       // missing term drops the period.
-      expression: 'FILL(n, 0) + FILL(c, 0) + FILL(v, 0) + FILL(m, 0)',
+      expression: 'FILL(n, 0) + FILL(c, 0) + FILL(v, 0) + FILL(m, 0) + FILL(r, 0)',
       usingMetrics: {
         n: this.notificationsProcessor.metricErrors(),
         c: this.chunkRetrieval.metricErrors(),
         v: this.archiveValidation.metricErrors(),
         m: this.metricsProcessor.metricErrors(),
+        r: this.deadLetterReconciler.metricErrors(),
       },
       label: 'Archive retrieval errors',
       ...props,

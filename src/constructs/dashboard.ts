@@ -135,7 +135,12 @@ export class TransferDashboard extends Construct {
         ],
         width: 8,
       }),
-      new cloudwatch.GraphWidget({ title: 'Dead-letter messages', left: [ar.metricDeadLetterMessages()], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Dead-letter messages',
+        left: [ar.metricDeadLetterMessages({ label: 'waiting in DLQs' }), ar.metricUnreconciledMessages({ label: 'unreconciled (alarm)' })],
+        right: [ar.metricReconciledDeadLetters({ label: 'reconciled', period: Duration.minutes(5) })],
+        width: 8,
+      }),
       new cloudwatch.GraphWidget({
         title: 'Lambda errors and throttles',
         left: [
@@ -149,12 +154,12 @@ export class TransferDashboard extends Construct {
     );
 
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      metric: ar.metricDeadLetterMessages({ period: Duration.minutes(5) }),
+      metric: ar.metricUnreconciledMessages({ period: Duration.minutes(5) }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: 'Messages reached a dead-letter queue of the transfer: some archive work gave up (see the run report and the DLQs).',
+      alarmDescription: 'Dead-lettered messages need an operator: the unreconciled queue holds messages naming no archive or whose reconciling kept failing, or the metrics stream queue holds lost counter updates. Archives of reconciled messages are FAILED with the DLQ reason in the run report.',
     });
     const stall = props.stallThreshold ?? Duration.hours(36);
     this.stalledAlarm = new cloudwatch.Alarm(this, 'StalledAlarm', {

@@ -8,6 +8,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { DEAD_LETTER_RECONCILER_TIMEOUT, DEFAULT_DEAD_LETTER_RECONCILE_ATTEMPTS } from './internal/dead-letters';
 import { suppressNag } from './nag';
 import { DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE } from '../core/archive-lifecycle';
 import { validateSpendCaps } from '../core/run-spend';
@@ -68,6 +69,16 @@ export interface TransferStorageProps {
   readonly messageMaxReceiveCount?: number;
 
   /**
+   * Receives of a dead-lettered message by the DeadLetterReconciler that fail before the message
+   * moves on to the unreconciled queue (watched by the transfer's dead-letter alarm). Counted on
+   * top of the source queue's maxReceiveCount, since SQS may carry a message's receive count over
+   * into its dead-letter queue. An integer from 1 to 100.
+   *
+   * @default 5
+   */
+  readonly deadLetterReconcileAttempts?: number;
+
+  /**
    * Glacier retrieval jobs one archive may have in one run attempt: its request plus every
    * re-request when its download window closes before it was copied. At the bound the archive is
    * FAILED with the reason instead of being requested again (each job costs a request fee and
@@ -100,7 +111,8 @@ export interface TransferStorageProps {
 /**
  * Storage shared by every stage of a transfer: the transfer-state, metrics and async-facilitator
  * tables, the inventory bucket, the SNS topic Glacier announces finished jobs on, and the
- * notifications, chunk-retrieval and validation queues, each with a dead-letter queue.
+ * notifications, chunk-retrieval and validation queues, each with a dead-letter queue (read back
+ * by ArchiveRetrieval's DeadLetterReconciler), and the unreconciled queue behind those.
  */
 export class TransferStorage extends Construct {
   /** Every archive and chunk of every run, plus run records. Streams NEW_AND_OLD_IMAGES. */
@@ -124,6 +136,12 @@ export class TransferStorage extends Construct {
   /** One message per archive whose chunks are all copied. */
   public readonly validationQueue: sqs.Queue;
   public readonly validationDeadLetterQueue: sqs.Queue;
+  /**
+   * Dead-lettered messages the DeadLetterReconciler could not settle: those naming no archive
+   * (handed on by the reconciler) and those whose reconciling kept failing (the dead-letter
+   * queues' redrive). Nothing consumes it; the dead-letter alarm watches it.
+   */
+  public readonly unreconciledQueue: sqs.Queue;
   /** Failed DynamoDB stream batches of the metrics processor. */
   public readonly streamDeadLetterQueue: sqs.Queue;
   /** Receives of a chunk message before it moves to its dead-letter queue. */
@@ -270,13 +288,24 @@ export class TransferStorage extends Construct {
 
     const chunkTimeout = props.chunkConsumerTimeout ?? Duration.minutes(15);
     const consumerTimeout = props.consumerTimeout ?? Duration.minutes(15);
+    const queueEncryption = key ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED;
+    const reconcileAttempts = props.deadLetterReconcileAttempts ?? DEFAULT_DEAD_LETTER_RECONCILE_ATTEMPTS;
+    this.unreconciledQueue = new sqs.Queue(this, 'UnreconciledQueue', {
+      encryption: queueEncryption,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
     const makeQueue = (name: string, visibility: Duration, maxReceiveCount: number): [sqs.Queue, sqs.Queue] => {
-      const queueEncryption = key ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED;
       const dlq = new sqs.Queue(this, `${name}DeadLetterQueue`, {
         encryption: queueEncryption,
         encryptionMasterKey: key,
         enforceSSL: true,
+        // Read back by the DeadLetterReconciler: as for every Lambda-consumed queue, six times its timeout.
+        visibilityTimeout: Duration.seconds(DEAD_LETTER_RECONCILER_TIMEOUT.toSeconds() * 6),
         retentionPeriod: Duration.days(14),
+        deadLetterQueue: { queue: this.unreconciledQueue, maxReceiveCount: Math.min(1000, maxReceiveCount + reconcileAttempts) },
         removalPolicy,
       });
       const queue = new sqs.Queue(this, `${name}Queue`, {
@@ -300,6 +329,7 @@ export class TransferStorage extends Construct {
     for (const [name, value, min, max] of [
       ['messageMaxReceiveCount', this.messageMaxReceiveCount, 2, 1000],
       ['maxRetrievalJobsPerArchive', this.maxRetrievalJobsPerArchive, 1, 100],
+      ['deadLetterReconcileAttempts', reconcileAttempts, 1, 100],
     ] as const) {
       if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got ${value}`);
     }
@@ -316,7 +346,7 @@ export class TransferStorage extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy,
     });
-    for (const dlq of [this.notificationsDeadLetterQueue, this.chunkDeadLetterQueue, this.validationDeadLetterQueue, this.streamDeadLetterQueue]) {
+    for (const dlq of [this.unreconciledQueue, this.streamDeadLetterQueue]) {
       suppressNag(dlq, [
         { id: 'AwsSolutions-SQS3', reason: 'This queue is itself a dead-letter queue.' },
       ]);

@@ -95,15 +95,15 @@ describe('TransferDashboard without notification emails', () => {
     expect(JSON.stringify(v.search ?? v)).toContain(JSON.stringify(`{"${ns}",RunId}`).slice(1, -1));
   });
 
-  test('alarm on dead-letter queue depth: any message alarms', () => {
-    const alarm = template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmDescription: Match.stringLikeRegexp('dead-letter') } });
+  test('alarm on the depth of what the dead-letter reconciler leaves (unreconciled queue, stream on-failure queue): any message alarms', () => {
+    const alarm = template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmDescription: Match.stringLikeRegexp('unreconciled queue') } });
     const [props] = Object.values<any>(alarm).map((a) => a.Properties);
     expect(props).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
     const queues = props.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric);
-    expect(queues).toHaveLength(4);
+    expect(queues).toHaveLength(2);
     for (const q of queues) {
       expect(q).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' });
-      expect(JSON.stringify(q.Dimensions)).toMatch(/DeadLetterQueue/);
+      expect(JSON.stringify(q.Dimensions)).toMatch(/UnreconciledQueue|StreamDeadLetterQueue/);
     }
     expect(props.AlarmActions).toBeUndefined();
   });
@@ -243,17 +243,20 @@ describe('dead letters and errors of every stage are on the dashboard', () => {
   })();
   const widget = (title: string): any => body.widgets.find((w: any) => w.properties.title === title);
 
-  test('the stream on-failure queue of the metrics processor is in the DLQ widget and the DLQ alarm', () => {
+  test('the DLQ widget shows messages waiting in every DLQ, those reconciled, and those left unreconciled; the alarm watches only what needs an operator', () => {
     const s = transfer.storage;
-    const dlqs = [s.notificationsDeadLetterQueue, s.chunkDeadLetterQueue, s.validationDeadLetterQueue, s.streamDeadLetterQueue];
-    const inWidget = (widget('Dead-letter messages').properties.metrics as any[][]).filter((m) => m[0] === 'AWS/SQS').map((m) => m[3]);
-    expect(inWidget.sort()).toEqual(dlqs.map(queueName).sort());
+    const reconciled = [s.notificationsDeadLetterQueue, s.chunkDeadLetterQueue, s.validationDeadLetterQueue];
+    const metrics = (widget('Dead-letter messages').properties.metrics as any[][]).filter((m) => m[0] === 'AWS/SQS');
+    const of = (name: string) => metrics.filter((m) => m[1] === name).map((m) => m[3]).sort();
+    expect(of('ApproximateNumberOfMessagesVisible')).toEqual(
+      [...reconciled, s.streamDeadLetterQueue, s.unreconciledQueue, s.streamDeadLetterQueue].map(queueName).sort());
+    expect(of('NumberOfMessagesDeleted')).toEqual(reconciled.map(queueName).sort());
     const alarmId = stack.getLogicalId(transfer.dashboard.deadLetterAlarm.node.defaultChild as CfnElement);
     const alarm = template.findResources('AWS::CloudWatch::Alarm')[alarmId].Properties;
     const alarmQueues = alarm.Metrics.filter((m: any) => m.MetricStat).map((m: any) => `GetAtt(${m.MetricStat.Metric.Dimensions[0].Value['Fn::GetAtt'].join('.')})`);
-    expect(alarmQueues.sort()).toEqual(dlqs.map(queueName).sort());
+    expect(alarmQueues.sort()).toEqual([s.unreconciledQueue, s.streamDeadLetterQueue].map(queueName).sort());
     // A queue without a datapoint in a period must not drop the sum.
-    expect(alarm.Metrics.find((m: any) => m.Expression).Expression).toBe('FILL(notifications, 0) + FILL(chunks, 0) + FILL(validation, 0) + FILL(stream, 0)');
+    expect(alarm.Metrics.find((m: any) => m.Expression).Expression).toBe('FILL(unreconciled, 0) + FILL(streamFailures, 0)');
   });
 
   test('the errors widget has every request-stage function; the decommission row has its own', () => {

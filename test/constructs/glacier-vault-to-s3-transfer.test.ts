@@ -57,14 +57,15 @@ describe('GlacierVaultToS3Transfer storage', () => {
     }
   });
 
-  test('every queue is encrypted and TLS-only, and every work queue has a dead-letter queue', () => {
+  test('every queue is encrypted and TLS-only, and every work queue and dead-letter queue has a dead-letter queue', () => {
     const queues = template.findResources('AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(7);
+    expect(Object.keys(queues)).toHaveLength(8);
     for (const queue of Object.values(queues) as any[]) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     }
     const withDlq = Object.values(queues).filter((q: any) => q.Properties.RedrivePolicy);
-    expect(withDlq).toHaveLength(3);
+    // Three work queues, and their three dead-letter queues (redriven to the unreconciled queue).
+    expect(withDlq).toHaveLength(6);
     for (const queue of withDlq as any[]) {
       expect(queue.Properties.RedrivePolicy.deadLetterTargetArn).toBeDefined();
       expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBeGreaterThan(1);
@@ -80,9 +81,12 @@ describe('GlacierVaultToS3Transfer storage', () => {
   });
 
   test('visibility timeouts cover six times the consumer timeout', () => {
-    const queues = Object.values(template.findResources('AWS::SQS::Queue')) as any[];
-    const timeouts = queues.filter((q) => q.Properties.RedrivePolicy).map((q) => q.Properties.VisibilityTimeout);
-    for (const t of timeouts) expect(t).toBeGreaterThanOrEqual(6 * 10 * 60);
+    const queues = template.findResources('AWS::SQS::Queue') as Record<string, any>;
+    const timeouts = Object.entries(queues).filter(([, q]) => q.Properties.RedrivePolicy);
+    for (const [id, q] of timeouts) {
+      // The dead-letter queues are consumed by the DeadLetterReconciler (1-minute timeout).
+      expect(q.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(id.includes('DeadLetterQueue') ? 6 * 60 : 6 * 10 * 60);
+    }
   });
 
   test('only Glacier acting for this account may publish to the topic, over TLS', () => {
@@ -233,7 +237,8 @@ describe('GlacierVaultToS3Transfer wiring', () => {
   test('SQS consumers report partial batch failures with bounded concurrency', () => {
     const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as any[];
     const sqsMappings = mappings.filter((m) => m.Properties.FunctionResponseTypes && !m.Properties.StartingPosition);
-    expect(sqsMappings).toHaveLength(3);
+    // The three work queues' consumers and the DeadLetterReconciler on their three dead-letter queues.
+    expect(sqsMappings).toHaveLength(6);
     for (const m of sqsMappings) {
       expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
       expect(m.Properties.ScalingConfig.MaximumConcurrency).toBeGreaterThanOrEqual(2);
@@ -274,6 +279,67 @@ describe('GlacierVaultToS3Transfer wiring', () => {
     expect(transfer.retrievalTier).toBe('Standard');
     expect(transfer.dailyQuotaBytes).toBe(10 * 2 ** 40);
     expect(transfer.destinationPrefix).toBe('');
+  });
+});
+
+describe('GlacierVaultToS3Transfer dead-letter reconciler', () => {
+  const template = templateOf({ messageMaxReceiveCount: 12 });
+  const queues = template.findResources('AWS::SQS::Queue') as Record<string, any>;
+  const idOf = (part: string): string => {
+    const ids = Object.keys(queues).filter((id) => id.includes(part));
+    expect(ids).toHaveLength(1);
+    return ids[0];
+  };
+  const functions = template.findResources('AWS::Lambda::Function') as Record<string, any>;
+  const reconcilerId = Object.keys(functions).find((id) => id.includes('DeadLetterReconciler'))!;
+  const reconciler = functions[reconcilerId];
+  const roleId = reconciler.Properties.Role['Fn::GetAtt'][0];
+  const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as any[])
+    .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+  const actions = statements.flatMap((s) => asArray(s.Action));
+
+  test('is fed by exactly the notifications, chunk and validation dead-letter queues, reporting batch item failures', () => {
+    const mappings = (Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as any[])
+      .filter((m) => m.Properties.FunctionName.Ref === reconcilerId);
+    expect(mappings.map((m) => m.Properties.EventSourceArn['Fn::GetAtt'][0]).sort())
+      .toEqual(['NotificationsDeadLetterQueue', 'ChunkRetrievalDeadLetterQueue', 'ValidationDeadLetterQueue'].map(idOf).sort());
+    for (const m of mappings) expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    const env = reconciler.Properties.Environment.Variables;
+    expect(env.NOTIFICATIONS_DLQ_ARN).toEqual({ 'Fn::GetAtt': [idOf('NotificationsDeadLetterQueue'), 'Arn'] });
+    expect(env.NOTIFICATIONS_MAX_RECEIVES).toBe('12');
+  });
+
+  test('a dead-letter queue message whose reconciling keeps failing moves on to the unreconciled queue, bounded', () => {
+    const unreconciled = idOf('UnreconciledQueue');
+    expect(queues[unreconciled].Properties.RedrivePolicy).toBeUndefined();
+    const redrive = (part: string) => queues[idOf(part)].Properties.RedrivePolicy;
+    expect(redrive('ChunkRetrievalDeadLetterQueue')).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [unreconciled, 'Arn'] }, maxReceiveCount: 40 + 5 });
+    expect(redrive('NotificationsDeadLetterQueue').maxReceiveCount).toBe(12 + 5);
+    expect(redrive('ValidationDeadLetterQueue').maxReceiveCount).toBe(12 + 5);
+  });
+
+  test('least privilege: reads archive items and updates them, writes only <run>/dead_letters/, sends only to the unreconciled queue; no Glacier, no destination', () => {
+    expect(actions.filter((a) => a.startsWith('glacier:'))).toEqual([]);
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']));
+    expect(actions).not.toEqual(expect.arrayContaining(['dynamodb:PutItem']));
+    expect(actions).not.toEqual(expect.arrayContaining(['dynamodb:DeleteItem']));
+    const s3Statements = statements.filter((s) => asArray(s.Action).some((a: string) => a.startsWith('s3:')));
+    expect(s3Statements).toHaveLength(1);
+    expect(JSON.stringify(s3Statements[0].Resource)).toContain('/*/dead_letters/*');
+    expect(JSON.stringify(s3Statements[0].Resource)).not.toContain('my-archive-bucket');
+    const sends = statements.filter((s) => asArray(s.Action).includes('sqs:SendMessage'));
+    expect(sends.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [idOf('UnreconciledQueue'), 'Arn'] }]);
+  });
+
+  test('the dead-letter alarm watches the unreconciled queue and the stream on-failure queue, not the reconciled DLQs', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as any[];
+    const deadLetter = alarms.find((a) => String(a.Properties.AlarmDescription).includes('unreconciled queue'));
+    expect(deadLetter).toBeDefined();
+    const watched = JSON.stringify(deadLetter.Properties.Metrics);
+    expect(watched).toContain(idOf('UnreconciledQueue'));
+    expect(watched).toContain(idOf('StreamDeadLetterQueue'));
+    expect(watched).not.toContain(idOf('ChunkRetrievalDeadLetterQueue'));
   });
 });
 

@@ -11,7 +11,7 @@ describe('saved Logs Insights queries', () => {
     expect(queries).toHaveLength(2);
     const dashboardUpdate = Object.values(template.findResources('AWS::Lambda::Function'))
       .map((f: any) => f.Properties.Environment?.Variables?.METRICS_NAMESPACE).find((ns) => ns);
-    expect(functionLogGroups).toHaveLength(24);
+    expect(functionLogGroups).toHaveLength(25);
     for (const q of queries) {
       expect(q.Properties.Name.startsWith(`${dashboardUpdate}/`)).toBe(true);
       expect(q.Properties.LogGroupNames).toHaveLength(functionLogGroups.length);

@@ -152,6 +152,34 @@ export class ArchiveStore {
     })));
   }
 
+  /**
+   * requested or staged → failed because a message of the archive's current job/upload
+   * dead-lettered (see dead-letters.ts). Holds only while the archive is still in flight on
+   * `guard`; records `deadLetterMessageId`, so a redelivery of the same dead-lettered message
+   * recognises the write as its own.
+   */
+  public async markDeadLettered(
+    item: ArchiveItem,
+    reason: string,
+    guard: { readonly jobId?: string; readonly uploadId?: string },
+    messageId: string,
+  ): Promise<boolean> {
+    const { conditions, values } = guardConditions(guard);
+    conditions.push('#status IN (:inFlight0, :inFlight1)');
+    values[':inFlight0'] = ArchiveStatus.REQUESTED;
+    values[':inFlight1'] = ArchiveStatus.STAGED;
+    values[':messageId'] = messageId;
+    return conditional(() => this.ddb.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: item.pk, sk: ARCHIVE_SK },
+      ...transitionUpdate(ArchiveTransition.FAIL, { runId: item.runId, now: this.clock(), reason }, {
+        set: ['deadLetterMessageId = :messageId'],
+        conditions,
+        values,
+      }),
+    })));
+  }
+
   /** staged → downloaded, for this job or this upload only. */
   public async markDownloaded(
     item: ArchiveItem,

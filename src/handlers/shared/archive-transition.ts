@@ -47,7 +47,7 @@ export interface TransitionUpdate {
 }
 
 /** Counters and traces of an attempt; removed when the table says a transition resets them. */
-const ATTEMPT_ATTRIBUTES = ['downloadAttempts', 'validationAttempts', 'retrievalJobs', 'failureReason', 'lastVerificationFailure', 'windowExtensions'];
+const ATTEMPT_ATTRIBUTES = ['downloadAttempts', 'validationAttempts', 'retrievalJobs', 'failureReason', 'lastVerificationFailure', 'windowExtensions', 'deadLetterMessageId'];
 
 /**
  * The conditional update of `transition` on an existing archive item. Throws for a transition the

@@ -99,6 +99,8 @@ export interface ArchiveItem {
   /** Glacier retrieval jobs started for the archive in this run attempt (bounded; reset on Resume). */
   readonly retrievalJobs?: number;
   readonly failureReason?: string;
+  /** The dead-lettered message (SQS message id) whose reconciliation made the archive FAILED (see dead-letters.ts). */
+  readonly deadLetterMessageId?: string;
   /** S3 version id of the verified object, when the bucket is versioned. */
   readonly objectVersionId?: string;
   readonly downloadedAt?: string;
@@ -174,6 +176,12 @@ export const Env = {
   NOTIFICATIONS_MAX_RECEIVES: 'NOTIFICATIONS_MAX_RECEIVES',
   /** maxReceiveCount of the validation queue (same last-receive rule as the chunk queue). */
   VALIDATION_MAX_RECEIVES: 'VALIDATION_MAX_RECEIVES',
+  /** ARNs of the notifications, chunk and validation dead-letter queues: the DeadLetterReconciler tells its event sources apart by them. */
+  NOTIFICATIONS_DLQ_ARN: 'NOTIFICATIONS_DLQ_ARN',
+  CHUNK_DLQ_ARN: 'CHUNK_DLQ_ARN',
+  VALIDATION_DLQ_ARN: 'VALIDATION_DLQ_ARN',
+  /** Queue the DeadLetterReconciler hands a dead-lettered message to when no archive can be found for it. */
+  UNRECONCILED_QUEUE_URL: 'UNRECONCILED_QUEUE_URL',
   /** Bound on Glacier retrieval jobs per archive in one run attempt (request + re-requests; default 3). */
   MAX_RETRIEVAL_JOBS: 'MAX_RETRIEVAL_JOBS_PER_ARCHIVE',
   /** FAIL (default) or OVERWRITE: what InitiateArchiveRetrieval does when an archive's key holds another object. */
