@@ -4,6 +4,7 @@ import type { ArchiveStore } from './archive-store';
 import type { DestinationConfig } from './config';
 import { failArchiveOnLastReceive } from './last-receive';
 import { uploadChecksumAlgorithm } from './part-checksum';
+import { verifiedCopyAt } from './staging';
 import { copyRangeToPart, JobOutputExpiredError, TransferClients } from './transfer';
 import { chunkRange, planChunks } from '../../core/chunk-plan';
 import { withKeys } from '../shared/logger';
@@ -156,12 +157,13 @@ export async function processChunkDelivery(
   message: ChunkMessage,
   receiveCount: number,
   maxReceives: number,
-): Promise<ChunkOutcome | 'archive-failed' | 'archive-finished'> {
+): Promise<ChunkOutcome | 'archive-failed' | 'archive-finished' | 'archive-downloaded'> {
   return failArchiveOnLastReceive({
     store: deps.store,
     log: deps.logger,
     receiveCount,
     maxReceives,
+    verifiedCopy: (item) => verifiedCopyAt(deps, item),
     what: `part ${message.partNumber} (copy from Glacier into S3)`,
     locate: async () => {
       const item = await deps.store.getArchive(archivePk(message.runId, message.archiveId));

@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { GlacierJobNotification, jobOutputExpiry, parseGlacierNotification } from './glacier-notification';
 import { failArchiveOnLastReceive, MessageArchive } from './last-receive';
-import { stageArchive, StageOutcome, StagingDeps } from './staging';
+import { stageArchive, StageOutcome, StagingDeps, verifiedCopyAt } from './staging';
 import type { Log } from '../shared/logger';
 import { withKeys } from '../shared/logger';
 import { ArchiveItem, archivePk, ArchiveStatus, parseRetrievalJobDescription, TERMINAL_STATUSES } from '../shared/schema';
@@ -144,12 +144,13 @@ export async function processNotificationDelivery(
   body: string,
   receiveCount: number,
   maxReceives: number,
-): Promise<NotificationOutcome | 'archive-failed' | 'archive-finished'> {
+): Promise<NotificationOutcome | 'archive-failed' | 'archive-finished' | 'archive-downloaded'> {
   return failArchiveOnLastReceive({
     store: deps.store,
     log: deps.logger,
     receiveCount,
     maxReceives,
+    verifiedCopy: (item) => verifiedCopyAt(deps, item),
     what: 'copy of the staged archive (Glacier job notification)',
     locate: async (): Promise<MessageArchive | undefined> => {
       let notification: GlacierJobNotification;

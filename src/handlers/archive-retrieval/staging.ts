@@ -207,6 +207,12 @@ export async function headObject(
   }
 }
 
+/** The verified copy of `item` at its destination key (with its version id), or undefined when the key holds none. */
+export async function verifiedCopyAt(deps: Pick<StagingDeps, 'clients' | 'destination'>, item: ArchiveItem): Promise<{ readonly versionId?: string } | undefined> {
+  const head = await headObject(deps.clients.s3, deps.destination, item.objectKey);
+  return objectMatches(item, head) ? { versionId: objectVersionId(head?.VersionId) } : undefined;
+}
+
 /** True when a HeadObject answer is the verified copy of `item`. */
 export function objectMatches(item: ArchiveItem, head: HeadObjectCommandOutput | undefined): boolean {
   return head !== undefined

@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { CompleteMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { failArchiveOnLastReceive } from './last-receive';
 import { completedPart, uploadChecksumAlgorithm } from './part-checksum';
-import { abortUpload, headObject, objectMatches, stageArchive, StagingDeps } from './staging';
+import { abortUpload, headObject, objectMatches, stageArchive, StagingDeps, verifiedCopyAt } from './staging';
 import { objectVersionId } from '../../core/object-version';
 import { combineTreeHashes } from '../../core/tree-hash';
 import { errorName } from '../shared/aws-errors';
@@ -113,12 +113,13 @@ export async function processValidationDelivery(
   message: ValidationMessage,
   receiveCount: number,
   maxReceives: number,
-): Promise<ValidationOutcome | 'archive-failed' | 'archive-finished'> {
+): Promise<ValidationOutcome | 'archive-failed' | 'archive-finished' | 'archive-downloaded'> {
   return failArchiveOnLastReceive({
     store: deps.store,
     log: deps.logger,
     receiveCount,
     maxReceives,
+    verifiedCopy: (item) => verifiedCopyAt(deps, item),
     what: 'validation of the uploaded archive',
     locate: async () => {
       const item = await deps.store.getArchive(archivePk(message.runId, message.archiveId));

@@ -224,3 +224,45 @@ describe('issue #16: the job bound does not fail an archive whose copy is in fli
     expect(world.s3.objects.has(item.objectKey)).toBe(false);
   });
 });
+
+/*
+ * The other way to an object under a FAILED archive (issue #16, seen in `rehearse --faults all
+ * --seed 52117` once the job bound waited): the last receive of a message fails after the copy
+ * wrote its verified object and before the archive was marked downloaded (the function died, a
+ * DynamoDB error). Failing the archive then would leave the object at the key of a FAILED archive.
+ */
+describe('issue #16: a last receive that fails after the copy landed', () => {
+  /** The archive store whose first downloaded mark fails as if the function died just before it. */
+  function crashingBeforeMark(): ArchiveStore {
+    let crashed = false;
+    return Object.assign(Object.create(world.store) as ArchiveStore, {
+      markDownloaded: async (...args: Parameters<ArchiveStore['markDownloaded']>) => {
+        if (!crashed) {
+          crashed = true;
+          throw Object.assign(new Error('the function stopped between the S3 write and the DynamoDB write'), { name: 'Crash' });
+        }
+        return world.store.markDownloaded(...args);
+      },
+    });
+  }
+
+  test('small archive: PutObject landed, the mark crashed on the last receive: downloaded, not FAILED', async () => {
+    const item = world.seedArchive(archiveBytes(3 * MiB, 41));
+    const deps = { ...world.notificationDeps(), store: crashingBeforeMark() };
+    await expect(processNotificationDelivery(deps, world.succeeded(item), MAX_RECEIVES, MAX_RECEIVES)).resolves.toBe('archive-downloaded');
+    expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.DOWNLOADED, runStatus: `${item.runId}#downloaded` });
+    expect(world.archive(item).failureReason).toBeUndefined();
+    expect(world.s3.objects.has(item.objectKey)).toBe(true);
+  });
+
+  test('split archive: CompleteMultipartUpload done, the mark crashed on the last receive: downloaded', async () => {
+    const item = world.seedArchive(archiveBytes(20 * MiB + 5, 42));
+    await processNotification(world.notificationDeps(), world.succeeded(item));
+    for (const m of world.sqs.take<ChunkMessage>(CHUNK_QUEUE)) await processChunk(world.chunkDeps(), m);
+    const [validation] = world.sqs.take<ValidationMessage>(VALIDATION_QUEUE);
+    const deps = { ...world.validationDeps(), store: crashingBeforeMark() };
+    await expect(processValidationDelivery(deps, validation, MAX_RECEIVES, MAX_RECEIVES)).resolves.toBe('archive-downloaded');
+    expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.DOWNLOADED });
+    expect(world.s3.objects.has(item.objectKey)).toBe(true);
+  });
+});
