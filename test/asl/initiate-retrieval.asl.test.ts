@@ -1,6 +1,5 @@
 import { DescribeJobCommand, ResourceNotFoundException } from '@aws-sdk/client-glacier';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { MemoryObjectStore } from '../../rehearsal/sfn/object-store';
 import { runStateMachine } from '../../rehearsal/sfn/runner';
 import { loadDefinition } from '../../src/asl/definitions';
@@ -10,7 +9,8 @@ import { findArchivesNeedingExtension } from '../../src/handlers/download-window
 import { initiateBatch, InitiateBatchResult, RequestDeps } from '../../src/handlers/initiate-retrieval/initiate-batch';
 import { ArchiveStatus, PARTITION_CSV_COLUMNS, PartitionRow } from '../../src/handlers/shared/schema';
 import { glacierError } from '../doubles/glacier';
-import { FakeS3 } from '../handlers/initiate-retrieval/fake-aws';
+import { FakeS3 } from '../doubles/s3';
+import { FakeSqs } from '../doubles/sqs';
 import { GiB, row, RUN, TOPIC, TRANSFER, VAULT, World } from '../handlers/initiate-retrieval/world';
 
 /*
@@ -165,7 +165,7 @@ const EXTENSION_SUBSTITUTIONS = {
   RecoverLostNotificationsFunctionArn: RECOVER_FN,
 };
 const NOTIFICATIONS_QUEUE = 'https://sqs.eu-west-1.amazonaws.com/111122223333/notifications';
-/** The real RecoverLostNotifications over the world's fakes (`sqs` mocked by the caller). */
+/** The real RecoverLostNotifications over the world's fakes (a FakeSqs started by the caller). */
 const recoverHandler = async (event: any) => recoverLostNotifications({
   ddb: world.dynamo.client,
   glacier: world.glacier.client,
@@ -196,7 +196,7 @@ describe('DownloadWindowExtension ASL (local runner)', () => {
               const out = await findArchivesNeedingExtension({
                 ...scanDeps(s3),
               }, event);
-              for (const [key, body] of s3.objects) await store.putObject(BUCKET, key, body);
+              for (const [key, { body }] of s3.objects) await store.putObject(BUCKET, key, body);
               return out;
             },
             [EXTEND_FN]: async (event: any) => extendBatch({ ...world.deps(), maxWaitSeconds: 1200 }, event),
@@ -235,12 +235,7 @@ describe('DownloadWindowExtension ASL (local runner)', () => {
   test('first recovers lost notifications: a finished job is re-announced, a job Glacier forgot is re-requested by the same execution', async () => {
     world = new World();
     const s3 = new FakeS3();
-    const sqs = mockClient(SQSClient);
-    const sent: string[] = [];
-    sqs.on(SendMessageCommand).callsFake(async (input) => {
-      sent.push(input.MessageBody!);
-      return { MessageId: 'm', $metadata: {} };
-    });
+    const sqs = new FakeSqs();
     world.glacier.mock.on(DescribeJobCommand).callsFake(async (input) => {
       if (input.jobId === 'gone-1') throw new ResourceNotFoundException({ message: 'The job ID was not found', $metadata: { httpStatusCode: 404 } });
       return { JobId: input.jobId, Action: 'ArchiveRetrieval', ArchiveId: row(0).ArchiveId, Completed: true, StatusCode: 'Succeeded', $metadata: {} };
@@ -253,7 +248,7 @@ describe('DownloadWindowExtension ASL (local runner)', () => {
         [RECOVER_FN]: recover,
         [SCAN_FN]: async (event: any) => {
           const out = await findArchivesNeedingExtension(scanDeps(s3), event);
-          for (const [key, body] of s3.objects) await store.putObject(BUCKET, key, body);
+          for (const [key, { body }] of s3.objects) await store.putObject(BUCKET, key, body);
           return out;
         },
         [EXTEND_FN]: async (event: any) => extendBatch({ ...world.deps(), maxWaitSeconds: 1200 }, event),
@@ -265,7 +260,7 @@ describe('DownloadWindowExtension ASL (local runner)', () => {
 
       expect([result.status, result.error]).toEqual(['SUCCEEDED', undefined]);
       expect(nested(result).slice(0, 2)).toEqual(['RecoverLostNotifications', 'FindArchivesNeedingExtension']);
-      expect(sent.map((b) => JSON.parse(b).JobId)).toEqual(['lost-0']);
+      expect(sqs.messages<{ JobId: string }>(NOTIFICATIONS_QUEUE).map((m) => m.JobId)).toEqual(['lost-0']);
       expect(world.glacier.requestedArchives()).toEqual([row(1).ArchiveId]);
       expect(world.archive(1)).toMatchObject({ status: ArchiveStatus.REQUESTED, previousJobId: 'gone-1', jobId: expect.stringMatching(/^JOB/) });
       expect(world.archive(1)!.jobExpiresAt).toBeUndefined();
@@ -287,7 +282,7 @@ describe('DownloadWindowExtension ASL (local runner)', () => {
       expect(world.glacier.requestedArchives()).toEqual([row(1).ArchiveId, row(2).ArchiveId]);
     } finally {
       s3.mock.restore();
-      sqs.restore();
+      sqs.reset();
     }
   });
 });

@@ -4,6 +4,7 @@ import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { silentLogger } from './fakes';
 import { archiveBytes, MiB, notificationBody, World } from './world';
 import { parseGlacierNotification } from '../../../src/handlers/archive-retrieval/glacier-notification';
 import {
@@ -19,7 +20,7 @@ import { processNotification } from '../../../src/handlers/archive-retrieval/not
 import { ARCHIVE_SK, archivePk, ArchiveStatus, runStatusKey } from '../../../src/handlers/shared/schema';
 import { evaluate, FakeDynamo } from '../../doubles/dynamodb';
 import { glacierError } from '../../doubles/glacier';
-import { silentLogger } from '../initiate-retrieval/fake-aws';
+import { FakeSqs } from '../../doubles/sqs';
 
 const RUN = 'run-2026-11-25';
 const VAULT = 'photos-2012';
@@ -76,7 +77,7 @@ function job(jobId: string, archiveId: string, overrides: Item = {}): Item {
 
 let dynamo: FakeDynamo;
 let jobs: Jobs;
-let sqsMock: ReturnType<typeof mockClient>;
+let sqs: FakeSqs;
 let sent: string[];
 let queries: Item[];
 let now: number;
@@ -85,19 +86,15 @@ beforeEach(() => {
   dynamo = new FakeDynamo();
   queries = dynamo.queries;
   jobs = new Jobs();
+  sqs = new FakeSqs();
   sent = [];
-  sqsMock = mockClient(SQSClient);
-  sqsMock.on(SendMessageCommand).callsFake(async (input) => {
-    expect(input.QueueUrl).toBe(QUEUE);
-    sent.push(input.MessageBody);
-    return { MessageId: `m-${sent.length}`, $metadata: meta };
-  });
+  sqs.sent.set(QUEUE, sent); // what reaches another queue is not in `sent`
   now = NOW;
 });
 afterEach(() => {
   dynamo.mock.restore();
   jobs.mock.restore();
-  sqsMock.restore();
+  sqs.reset();
 });
 
 function deps(overrides: Partial<RecoveryDeps> = {}): RecoveryDeps {
@@ -283,7 +280,7 @@ describe('recoverLostNotifications', () => {
   test('when the send fails nothing is recorded, so the next check sends again', async () => {
     seed(1, ArchiveStatus.REQUESTED, 13);
     jobs.answers.set('job-1', job('job-1', 'archive-0001'));
-    sqsMock.on(SendMessageCommand).rejectsOnce(Object.assign(new Error('Access denied to KMS key'), { name: 'KmsAccessDenied' }));
+    sqs.mock.on(SendMessageCommand).rejectsOnce(Object.assign(new Error('Access denied to KMS key'), { name: 'KmsAccessDenied' }));
     await expect(recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' })).rejects.toThrow(/KmsAccessDenied/);
     expect(archive(1).jobPolledFor).toBeUndefined();
   });
@@ -330,7 +327,7 @@ describe('recovered notification and the late real one', () => {
     // This suite's FakeDynamo/Jobs/SQS mocks would shadow the World's: restore them first.
     dynamo.mock.restore();
     jobs.mock.restore();
-    sqsMock.restore();
+    sqs.reset();
     const world = new World();
     try {
       const data = archiveBytes(20 * MiB + 5);

@@ -5,7 +5,7 @@ import { GlacierClient } from '@aws-sdk/client-glacier';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { FakeS3, FakeSqs, pseudoRandomBytes, silentLogger } from './fakes';
+import { pseudoRandomBytes, silentLogger } from './fakes';
 import { treeHashOf } from '../../../src/core/tree-hash';
 import { ArchiveStore } from '../../../src/handlers/archive-retrieval/archive-store';
 import { processChunk, ChunkDeps } from '../../../src/handlers/archive-retrieval/chunk-copy';
@@ -14,6 +14,8 @@ import { processValidation, ValidationDeps } from '../../../src/handlers/archive
 import { ArchiveItem, archivePk, ArchiveStatus, ChunkMessage, runStatusKey, ValidationMessage } from '../../../src/handlers/shared/schema';
 import { FakeTable } from '../../doubles/dynamodb';
 import { FakeGlacier } from '../../doubles/glacier';
+import { FakeS3 } from '../../doubles/s3';
+import { FakeSqs } from '../../doubles/sqs';
 
 export const MiB = 1024 * 1024;
 export const CHUNK_QUEUE = 'https://sqs.us-east-1.amazonaws.com/111122223333/chunks';
@@ -32,7 +34,7 @@ export function notificationBody(job: Record<string, unknown>, file = 'archive-r
 
 export class World {
   public readonly table = new FakeTable();
-  public readonly s3 = new FakeS3(OWNER);
+  public readonly s3 = new FakeS3({ owner: OWNER, requireExpectedOwner: true, versioned: true });
   public readonly glacier = new FakeGlacier();
   public readonly sqs = new FakeSqs();
   public readonly logger = silentLogger();

@@ -1,4 +1,3 @@
-import { FakeS3 } from './fake-aws';
 import { GiB, METRICS, row, RUN, TOPIC, TRANSFER, VAULT, World } from './world';
 import { COPY_SETTLE_MS } from '../../../src/core/archive-lifecycle';
 import { extendBatch, ExtendBatchEvent } from '../../../src/handlers/download-window-extension/extend-window';
@@ -6,6 +5,7 @@ import { findArchivesNeedingExtension, WindowExtensionItem } from '../../../src/
 import { RetrievalPolicyEnforcedError } from '../../../src/handlers/initiate-retrieval/glacier-request';
 import { ArchiveStatus, parseRetrievalJobDescription, runSpendPk, windowExtensionListKey } from '../../../src/handlers/shared/schema';
 import { glacierError } from '../../doubles/glacier';
+import { FakeS3 } from '../../doubles/s3';
 
 const HOUR = 3600 * 1000;
 const BUCKET = 'inventory-bucket';
@@ -34,7 +34,7 @@ function scanDeps(overrides: Record<string, unknown> = {}) {
   };
 }
 
-const listed = (key: string): WindowExtensionItem[] => JSON.parse(s3.objects.get(key)!.toString('utf8'));
+const listed = (key: string): WindowExtensionItem[] => JSON.parse(s3.objects.get(key)!.body.toString('utf8'));
 
 describe('ArchivesNeedingWindowExtension', () => {
   test('lists staged (and completed requested) archives whose window closes within the margin, nothing else', async () => {
@@ -85,7 +85,7 @@ describe('ArchivesNeedingWindowExtension', () => {
     expect(s3.uploads.size).toBe(0);
     expect(s3.largestBody).toBeGreaterThanOrEqual(partSize);
     expect(s3.largestBody).toBeLessThan(partSize + 1024);
-    expect(s3.objects.get(result.key)!.length).toBeGreaterThan(s3.largestBody); // more than one part
+    expect(s3.objects.get(result.key)!.body.length).toBeGreaterThan(s3.largestBody); // more than one part
   });
 
   test('stops early near the Lambda timeout and says so; the next scan continues', async () => {

@@ -1,4 +1,3 @@
-import { silentLogger } from './fake-aws';
 import type { RunSpendCaps } from '../../../src/core/run-spend';
 import { InitiateBatchEvent, RequestDeps } from '../../../src/handlers/initiate-retrieval/initiate-batch';
 import { QuotaLedgerStore } from '../../../src/handlers/initiate-retrieval/quota-ledger';
@@ -7,6 +6,7 @@ import { RunSpendLedger } from '../../../src/handlers/initiate-retrieval/run-spe
 import { ARCHIVE_SK, archivePk, ArchiveStatus, PartitionRow, QUOTA_LEDGER_PK, runSpendPk, runStatusKey } from '../../../src/handlers/shared/schema';
 import { FakeDynamo } from '../../doubles/dynamodb';
 import { FakeGlacier } from '../../doubles/glacier';
+import { silentLogger } from '../archive-retrieval/fakes';
 
 export const RUN = 'run-2026-11-25';
 export const VAULT = 'photos-2012';

@@ -28,7 +28,7 @@ let glacier: FakeGlacier;
 
 beforeEach(() => {
   ddb = new FakeDynamo();
-  s3 = new FakeS3(INVENTORY_BUCKET);
+  s3 = new FakeS3({ bucket: INVENTORY_BUCKET });
   glacier = new FakeGlacier();
 });
 afterEach(() => {
@@ -107,7 +107,7 @@ describe('prepareDownload / downloadChunk / completeDownload', () => {
     const job = glacier.seedInventoryJob(VAULT, data);
     const plan = await prepareDownload(deps(), { runId: RUN, vaultName: VAULT, jobId: job.jobId });
     expect(plan).toEqual({
-      uploadId: 'upload-1',
+      uploadId: 'upload-1-VXBsb2FkSWQ',
       key: originalInventoryKey(RUN),
       size: data.length,
       chunks: [
@@ -118,7 +118,7 @@ describe('prepareDownload / downloadChunk / completeDownload', () => {
     expect(s3.mock.commandCalls(CreateMultipartUploadCommand)[0].args[0].input).toEqual({
       Bucket: INVENTORY_BUCKET, Key: `${RUN}/original_inventory/inventory.csv`, ContentType: 'text/csv',
     });
-    expect(record()).toMatchObject({ uploadId: 'upload-1', inventorySize: data.length, inventoryKey: originalInventoryKey(RUN) });
+    expect(record()).toMatchObject({ uploadId: 'upload-1-VXBsb2FkSWQ', inventorySize: data.length, inventoryKey: originalInventoryKey(RUN) });
 
     // The Distributed Map runs the ranges in any order.
     for (const chunk of [...plan.chunks].reverse()) {
@@ -132,15 +132,15 @@ describe('prepareDownload / downloadChunk / completeDownload', () => {
     ]);
     const uploads = s3.mock.commandCalls(UploadPartCommand).map((c) => c.args[0].input);
     expect(uploads.map((u) => [u.Bucket, u.Key, u.UploadId, u.PartNumber, u.ContentLength])).toEqual([
-      [INVENTORY_BUCKET, plan.key, 'upload-1', 2, data.length - MIN_INVENTORY_CHUNK],
-      [INVENTORY_BUCKET, plan.key, 'upload-1', 1, MIN_INVENTORY_CHUNK],
+      [INVENTORY_BUCKET, plan.key, 'upload-1-VXBsb2FkSWQ', 2, data.length - MIN_INVENTORY_CHUNK],
+      [INVENTORY_BUCKET, plan.key, 'upload-1-VXBsb2FkSWQ', 1, MIN_INVENTORY_CHUNK],
     ]);
 
     const validated = await completeDownload(deps(), { runId: RUN, uploadId: plan.uploadId, key: plan.key, size: plan.size });
     expect(validated).toEqual({ key: plan.key, size: data.length, format: 'csv' });
     // Completed with the parts in ascending order, whatever order they were uploaded in.
     expect(s3.mock.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input.MultipartUpload!.Parts!.map((p) => p.PartNumber)).toEqual([1, 2]);
-    expect(s3.objects.get(plan.key)!.equals(data)).toBe(true);
+    expect(s3.objects.get(plan.key)!.body.equals(data)).toBe(true);
     // Only the first MiB is read back to check it parses.
     expect(s3.mock.commandCalls(GetObjectCommand)[0].args[0].input.Range).toBe(`bytes=0-${MiB - 1}`);
     expect(record()).toMatchObject({ inventoryStatus: 'downloaded', inventoryKey: plan.key, inventorySize: data.length, inventoryFormat: 'csv' });
@@ -223,9 +223,9 @@ describe('prepareDownload / downloadChunk / completeDownload', () => {
 
   test('size mismatch: an object completed earlier with another size fails clearly', async () => {
     const key = originalInventoryKey(RUN);
-    s3.objects.set(key, Buffer.from(inventoryCsv([{ id: 'a' }])));
+    s3.seed(key, inventoryCsv([{ id: 'a' }]));
     await expect(completeDownload(deps(), { runId: RUN, uploadId: 'upload-gone', key, size: 9999 }))
-      .rejects.toThrow(`${key} holds ${s3.objects.get(key)!.length} bytes, the inventory job 9999`);
+      .rejects.toThrow(`${key} holds ${s3.objects.get(key)!.body.length} bytes, the inventory job 9999`);
   });
 
   test('an unparsable inventory fails clearly after download', async () => {
@@ -244,18 +244,18 @@ describe('prepareDownload / downloadChunk / completeDownload', () => {
     expect(plan.chunks).toEqual([]);
     expect(await completeDownload(deps(), { runId: RUN, uploadId: plan.uploadId, key: plan.key, size: 0 }))
       .toEqual({ key: plan.key, size: 0, format: 'csv' });
-    expect(s3.objects.get(plan.key)!.length).toBe(0);
+    expect(s3.objects.get(plan.key)!.body.length).toBe(0);
     expect(s3.uploads.size).toBe(0);
   });
 });
 
 describe('checkParses / checkProvidedInventory', () => {
-  const put = (key: string, body: string | Buffer) => s3.objects.set(key, Buffer.from(body));
+  const put = (key: string, body: string | Buffer) => s3.seed(key, body);
 
   test('a provided CSV inventory is validated and recorded as the run\'s inventory', async () => {
     put('uploads/inventory.csv', inventoryCsv([{ id: 'a' }]));
     expect(await checkProvidedInventory(deps(), { runId: RUN, vaultName: VAULT, key: 'uploads/inventory.csv' }))
-      .toEqual({ key: 'uploads/inventory.csv', size: s3.objects.get('uploads/inventory.csv')!.length, format: 'csv' });
+      .toEqual({ key: 'uploads/inventory.csv', size: s3.objects.get('uploads/inventory.csv')!.body.length, format: 'csv' });
     expect(record()).toMatchObject({
       runId: RUN, vaultName: VAULT, inventoryStatus: 'downloaded', inventoryKey: 'uploads/inventory.csv', inventoryFormat: 'csv', source: 'provided',
     });

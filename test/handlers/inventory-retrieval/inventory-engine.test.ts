@@ -296,8 +296,8 @@ describe('processRunInventory / finishGlueInventory (recording the results)', ()
 
   beforeEach(() => {
     ddb = new FakeDynamo();
-    s3 = new FakeS3(INVENTORY_BUCKET);
-    s3.objects.set(INPUT, Buffer.from(inventoryCsv(rows) + 'broken,row\n'));
+    s3 = new FakeS3({ bucket: INVENTORY_BUCKET });
+    s3.seed(INPUT, inventoryCsv(rows) + 'broken,row\n');
   });
   afterEach(() => {
     ddb.reset();
@@ -390,7 +390,7 @@ describe('processRunInventory / finishGlueInventory (recording the results)', ()
 
     await processRunInventory({ ...deps(), now: () => new Date('2026-11-25T00:00:00.000Z') }, event);
     expect([...s3.objects.keys()].sort()).toEqual([...before.keys()].sort());
-    for (const [key, body] of before) expect(s3.objects.get(key)!.equals(body)).toBe(true);
+    for (const [key, object] of before) expect(s3.objects.get(key)!.body.equals(object.body)).toBe(true);
     expect(ddb.get(METRICS, metricsPk(RUN))).toEqual(metricsBefore);
     expect(ddb.get(TRANSFER, archivePk(RUN, 'a3'), 'archive')).toEqual(skippedBefore); // statusTime of the first attempt kept
     const puts = ddb.mock.commandCalls(PutCommand);
@@ -399,9 +399,9 @@ describe('processRunInventory / finishGlueInventory (recording the results)', ()
   });
 
   test('partition files of an earlier attempt that this one did not write are deleted (paginated listing)', async () => {
-    for (const stale of [P(7), P(8), P(8, 1), P(2), P(1, 3), `${RUN}/sorted_inventory/leftover.tmp`]) s3.objects.set(stale, Buffer.from('old'));
-    s3.objects.set(P(0), Buffer.from('old content of a file this attempt rewrites'));
-    s3.objects.set(`${RUN}/other/keep.csv`, Buffer.from('not ours'));
+    for (const stale of [P(7), P(8), P(8, 1), P(2), P(1, 3), `${RUN}/sorted_inventory/leftover.tmp`]) s3.seed(stale, 'old');
+    s3.seed(P(0), 'old content of a file this attempt rewrites');
+    s3.seed(`${RUN}/other/keep.csv`, 'not ours');
     await processRunInventory(deps(), event);
     expect(sortedKeys()).toEqual([P(0), P(1), P(1, 1)]);
     expect(s3.text(P(0))!.startsWith(partitionCsvHeader())).toBe(true);
@@ -419,10 +419,10 @@ describe('processRunInventory / finishGlueInventory (recording the results)', ()
 
   test('only the naming override the run record names is applied', async () => {
     const mine = stagedNamingOverrideKey(RUN, 'exec-1');
-    s3.objects.set(mine, Buffer.from('GlacierArchiveID,FileName\na5,chosen/name.txt\n'));
+    s3.seed(mine, 'GlacierArchiveID,FileName\na5,chosen/name.txt\n');
     // Another execution's staged file, and the key earlier versions read, are never used.
-    s3.objects.set(stagedNamingOverrideKey(RUN, 'exec-2'), Buffer.from('GlacierArchiveID,FileName\na5,attacker/name.txt\n'));
-    s3.objects.set(`${RUN}/naming_override/naming_override.csv`, Buffer.from('GlacierArchiveID,FileName\na5,attacker/old.txt\n'));
+    s3.seed(stagedNamingOverrideKey(RUN, 'exec-2'), 'GlacierArchiveID,FileName\na5,attacker/name.txt\n');
+    s3.seed(`${RUN}/naming_override/naming_override.csv`, 'GlacierArchiveID,FileName\na5,attacker/old.txt\n');
     const none = await processRunInventory(deps(), { ...event, namingOverrideKey: '' });
     expect(none.overriddenCount).toBe(0);
     expect(sortedKeys().map((k) => s3.text(k)!).join('')).not.toContain('attacker');
@@ -447,7 +447,7 @@ describe('processRunInventory / finishGlueInventory (recording the results)', ()
       runStatus: runStatusKey(RUN, ArchiveStatus.DOWNLOADED),
     });
     const override = stagedNamingOverrideKey(RUN, 'exec-2');
-    s3.objects.set(override, Buffer.from('GlacierArchiveID,FileName\na5,photos/x.jpg\na6,renamed/a6.txt\n'));
+    s3.seed(override, 'GlacierArchiveID,FileName\na5,photos/x.jpg\na6,renamed/a6.txt\n');
     await processRunInventory(deps(), { ...event, namingOverrideKey: override });
     const lines = sortedKeys().flatMap((k) => s3.text(k)!.split('\n'));
     const keyOf = (id: string) => lines.find((l) => l.startsWith(`${id},`))!.split(',')[4];
@@ -458,12 +458,22 @@ describe('processRunInventory / finishGlueInventory (recording the results)', ()
 
   test('before the Glue engine: the kept keys are written as ArchiveId,ObjectKey (RFC 4180)', async () => {
     ddb.seed(TRANSFER, {
-      pk: archivePk(RUN, 'a6'), sk: 'archive', runId: RUN, archiveId: 'a6', objectKey: 'vault/a, "b".jpg',
-      status: ArchiveStatus.DOWNLOADED, runStatus: runStatusKey(RUN, ArchiveStatus.DOWNLOADED),
+      pk: archivePk(RUN, 'a6'),
+      sk: 'archive',
+      runId: RUN,
+      archiveId: 'a6',
+      objectKey: 'vault/a, "b".jpg',
+      status: ArchiveStatus.DOWNLOADED,
+      runStatus: runStatusKey(RUN, ArchiveStatus.DOWNLOADED),
     });
     ddb.seed(TRANSFER, {
-      pk: archivePk(RUN, 'a5'), sk: 'archive', runId: RUN, archiveId: 'a5', objectKey: 'vault/x',
-      status: ArchiveStatus.PENDING, runStatus: runStatusKey(RUN, ArchiveStatus.PENDING),
+      pk: archivePk(RUN, 'a5'),
+      sk: 'archive',
+      runId: RUN,
+      archiveId: 'a5',
+      objectKey: 'vault/x',
+      status: ArchiveStatus.PENDING,
+      runStatus: runStatusKey(RUN, ArchiveStatus.PENDING),
     });
     expect(await writeKeptKeys(deps(), RUN)).toEqual({ key: keptKeysKey(RUN), count: 1 });
     expect(s3.text(keptKeysKey(RUN))).toBe('ArchiveId,ObjectKey\na6,"vault/a, ""b"".jpg"\n');
@@ -483,7 +493,7 @@ describe('processRunInventory / finishGlueInventory (recording the results)', ()
 
     // The Glue engine writes the same summary (engine: glue) and skipped report.
     const summary = { ...JSON.parse(s3.text(inventorySummaryKey(RUN))!), engine: 'glue' };
-    s3.objects.set(inventorySummaryKey(RUN), Buffer.from(JSON.stringify(summary)));
+    s3.seed(inventorySummaryKey(RUN), JSON.stringify(summary));
     ddb.tables.clear();
     const result = await finishGlueInventory(deps(), { runId: RUN, vaultName: VAULT, storageClass: 'DEEP_ARCHIVE' });
     expect(result).toMatchObject({ engine: 'glue', skippedCount: 1, partitionFileCount: 3 });
@@ -492,8 +502,8 @@ describe('processRunInventory / finishGlueInventory (recording the results)', ()
   });
 
   test('finishGlueInventory refuses a summary of another run', async () => {
-    s3.objects.set(inventorySummaryKey(RUN), Buffer.from(JSON.stringify({ runId: 'other-run' })));
-    s3.objects.set(skippedReportKey(RUN), Buffer.from('x\n'));
+    s3.seed(inventorySummaryKey(RUN), JSON.stringify({ runId: 'other-run' }));
+    s3.seed(skippedReportKey(RUN), 'x\n');
     await expect(finishGlueInventory(deps(), { runId: RUN, vaultName: VAULT })).rejects.toThrow('inventory summary belongs to run other-run, not run-2026-11-24');
   });
 });

@@ -2,7 +2,7 @@ import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-s
 import { archive, BUCKET, OrchestrationDynamo, OWNER, silentLogger, TRANSFER } from './fakes';
 import { cleanupUploads } from '../../../src/handlers/orchestration/cleanup-uploads';
 import { ArchiveStatus, RUN_SK, runPk, runStatusKey } from '../../../src/handlers/shared/schema';
-import { FakeS3 } from '../initiate-retrieval/fake-aws';
+import { FakeS3 } from '../../doubles/s3';
 
 const RUN = 'run-1';
 let dynamo: OrchestrationDynamo;
@@ -21,13 +21,21 @@ afterEach(() => {
 describe('cleanupUploads', () => {
   const deps = () => ({ ddb: dynamo.client, s3: s3.client, transferTable: TRANSFER, destinationBucket: BUCKET, destinationBucketOwner: OWNER, destinationPrefix: 'backup/', log: silentLogger() });
   const upload = (Key: string, UploadId: string, at: string) => ({ Key, UploadId, Initiated: new Date(at) });
+  /** ListMultipartUploads answers these pages in turn; the uploads listed exist in the bucket (aborting them works as in S3). */
+  type Page = { Uploads: Array<ReturnType<typeof upload>>; IsTruncated: boolean; NextKeyMarker?: string; NextUploadIdMarker?: string };
+  const listing = (...pages: Page[]) => {
+    for (const u of pages.flatMap((p) => p.Uploads)) {
+      s3.uploads.set(u.UploadId, { key: u.Key, metadata: {}, parts: new Map(), initiated: u.Initiated });
+    }
+    s3.mock.on(ListMultipartUploadsCommand).callsFake(async () => pages.shift());
+  };
 
   test('aborts only uploads of this run\'s archives under the prefix (recorded, or started since the run began), paging through the listing', async () => {
     dynamo.seed(TRANSFER, { pk: runPk(RUN), sk: RUN_SK, runId: RUN, firstStartedAt: '2024-02-01T00:00:00Z' });
     dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.STAGED, { archiveId: 'a', objectKey: 'backup/a', uploadId: 'rec-a' }));
     dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.FAILED, { archiveId: 'b', objectKey: 'backup/b' }));
     dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.DOWNLOADED, { archiveId: 'c', objectKey: 'backup/c', uploadId: 'done-c' }));
-    const pages = [
+    listing(
       {
         Uploads: [upload('backup/a', 'rec-a', '2024-02-02T00:00:00Z'), upload('backup/a', 'extra-a', '2024-02-03T00:00:00Z')],
         IsTruncated: true,
@@ -41,8 +49,7 @@ describe('cleanupUploads', () => {
         NextUploadIdMarker: 'new-b',
       },
       { Uploads: [upload('backup/c', 'other-c', '2024-02-05T00:00:00Z'), upload('backup/zz', 'foreign', '2024-02-05T00:00:00Z')], IsTruncated: false },
-    ];
-    s3.mock.on(ListMultipartUploadsCommand).callsFake(async () => pages.shift());
+    );
     const result = await cleanupUploads(deps(), { runId: RUN });
     expect(result).toEqual({ runId: RUN, aborted: 4, listed: 6, leftAlone: 2 });
     // other-c: an orphan at a downloaded archive's key (its own upload was completed, so is not listed).
@@ -64,11 +71,11 @@ describe('cleanupUploads', () => {
     dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.DOWNLOADED, { archiveId: 'd', objectKey: 'backup/d', uploadId: 'done-d' }));
     const downloadedQueries = () => dynamo.queries.filter((q) => q.ExpressionAttributeValues[':p'] === runStatusKey(RUN, ArchiveStatus.DOWNLOADED)).length;
 
-    s3.mock.on(ListMultipartUploadsCommand).resolves({ Uploads: [upload('backup/c', 'older-run-c', '2024-01-15T00:00:00Z')], IsTruncated: false });
+    listing({ Uploads: [upload('backup/c', 'older-run-c', '2024-01-15T00:00:00Z')], IsTruncated: false });
     expect(await cleanupUploads(deps(), { runId: RUN })).toEqual({ runId: RUN, aborted: 0, listed: 1, leftAlone: 1 });
     expect(downloadedQueries()).toBe(0);
 
-    s3.mock.on(ListMultipartUploadsCommand).resolves({
+    listing({
       Uploads: [upload('backup/c', 'older-run-c', '2024-01-15T00:00:00Z'), upload('backup/d', 'orphan-d', '2024-02-02T00:00:00Z'), upload('backup/e', 'other-e', '2024-02-02T00:00:00Z')],
       IsTruncated: false,
     });

@@ -2,7 +2,7 @@
 import { ARCHIVE_SK, ArchiveStatus, archivePk, runStatusKey } from '../../../src/handlers/shared/schema';
 import { FakeDynamo } from '../../doubles/dynamodb';
 
-export { silentLogger } from '../initiate-retrieval/fake-aws';
+export { silentLogger } from '../archive-retrieval/fakes';
 
 export const TRANSFER = 'transfer';
 export const METRICS = 'metrics';

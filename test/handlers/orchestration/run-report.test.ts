@@ -2,7 +2,7 @@ import { archive, OrchestrationDynamo, silentLogger, TRANSFER } from './fakes';
 import { parseInventoryCsv } from '../../../src/core/inventory';
 import { writeRunReport } from '../../../src/handlers/orchestration/run-report';
 import { ArchiveStatus } from '../../../src/handlers/shared/schema';
-import { FakeS3 } from '../initiate-retrieval/fake-aws';
+import { FakeS3 } from '../../doubles/s3';
 
 const RUN = 'run-1';
 let dynamo: OrchestrationDynamo;
@@ -37,7 +37,7 @@ describe('writeRunReport', () => {
     expect(result.remainingArchivesKey).toBe('');
     expect(s3.objects.has(`${result.prefix}remaining_archives.csv`)).toBe(false);
 
-    const manifest = s3.objects.get(result.manifestKey)!.toString('utf8').split('\n');
+    const manifest = s3.objects.get(result.manifestKey)!.body.toString('utf8').split('\n');
     expect(manifest[0]).toBe('ArchiveId,ObjectKey,Size,SHA256TreeHash,Status,Reason,FailedIn');
     // Without the execution's start, FailedIn stays empty.
     expect(manifest).toContain(`d1,"backup/a,b.txt",10,${'ab'.repeat(32)},downloaded,,`);
@@ -45,7 +45,7 @@ describe('writeRunReport', () => {
     expect(manifest).toContain(`s1,backup/s1.bin,${manifest.find((l) => l.startsWith('s1,'))!.split(',')[2]},${'ab'.repeat(32)},skipped,skipped,`);
     expect(manifest.filter(Boolean)).toHaveLength(7);
 
-    const failedText = s3.objects.get(result.failedArchivesKey)!.toString('utf8');
+    const failedText = s3.objects.get(result.failedArchivesKey)!.body.toString('utf8');
     expect(failedText.split('\n')).toEqual([
       'ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash',
       `f1,"say \\"hi\\", C:\\dir\\",2012-05-01T10:00:00Z,20,${'ab'.repeat(32)}`,
@@ -59,7 +59,7 @@ describe('writeRunReport', () => {
       expect.objectContaining({ kind: 'archive', archiveId: 'f1', description: tricky, size: 20 }),
       expect.objectContaining({ kind: 'archive', archiveId: 'f2', description: 'plain', size: 30 }),
     ]);
-    expect(JSON.parse(s3.objects.get(`${result.prefix}summary.json`)!.toString()).counts.failed).toBe(2);
+    expect(JSON.parse(s3.objects.get(`${result.prefix}summary.json`)!.body.toString()).counts.failed).toBe(2);
   });
 
   test('issue #16: failures of this execution are told from failures carried from an earlier one (manifest FailedIn, summary.json failures)', async () => {
@@ -70,11 +70,11 @@ describe('writeRunReport', () => {
     dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.DOWNLOADED, { archiveId: 'd1', statusTime: '2024-01-10T00:00:00.000Z' }));
     const result = await writeRunReport(deps(), { runId: RUN, executionStartedAt: started });
     expect(result.failures).toEqual({ thisExecution: 2, earlierExecutions: 1 });
-    const lines = s3.objects.get(result.manifestKey)!.toString('utf8').trim().split('\n').slice(1);
+    const lines = s3.objects.get(result.manifestKey)!.body.toString('utf8').trim().split('\n').slice(1);
     expect(Object.fromEntries(lines.map((l) => [l.split(',')[0], l.split(',').at(-1)]))).toEqual({
       old: 'earlier execution', new: 'this execution', newer: 'this execution', d1: '',
     });
-    const summary = JSON.parse(s3.objects.get(`${result.prefix}summary.json`)!.toString());
+    const summary = JSON.parse(s3.objects.get(`${result.prefix}summary.json`)!.body.toString());
     expect(summary).toMatchObject({
       executionStartedAt: started, failures: { thisExecution: 2, earlierExecutions: 1 }, counts: { failed: 3, downloaded: 1 },
     });
@@ -87,7 +87,7 @@ describe('writeRunReport', () => {
     dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.STAGED, { archiveId: 'st1', description: 'a,b' }));
     dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.PENDING, { archiveId: 'p1' }));
     const result = await writeRunReport(deps(), { runId: RUN });
-    const lines = s3.objects.get(result.remainingArchivesKey)!.toString('utf8').trim().split('\n');
+    const lines = s3.objects.get(result.remainingArchivesKey)!.body.toString('utf8').trim().split('\n');
     expect(lines.slice(1).map((l) => l.split(',')[0]).sort()).toEqual(['p1', 'st1']);
     expect(lines.find((l) => l.startsWith('st1'))).toContain('"a,b"');
   });
