@@ -308,6 +308,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     hooks: {
       fault: (info) => faults.glacier(info),
       notificationCopies: (job) => faults.notificationCopies(job),
+      holdJob: (job) => faults.heldArchives.has(job.archive?.archiveId ?? ''),
       onJobInitiated: (job) => {
         if (job.action !== 'ArchiveRetrieval') return;
         initiatedJobs.push({

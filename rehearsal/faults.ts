@@ -42,7 +42,7 @@ export const FAULT_DESCRIPTIONS: Record<FaultProfile, string> = {
   'poison': 'persistent: S3 denies PutObject at one small archive\'s key and UploadPart at one multipart archive\'s key (AccessDenied, always), one small and one multipart archive are rotten (their bytes never match the inventory tree hash), CompleteMultipartUpload is denied at one multipart archive\'s key (its validation message fails on every receive); exactly those end FAILED with a reason, with no Glacier request after that and at most maxRetrievalJobsPerArchive jobs each',
   'bad-rows': 'the inventory holds unreadable rows of several kinds (bad CreationDate, negative Size, bad tree hash, empty ArchiveId, too few columns, an unterminated quote, a repeated ArchiveId); each ends a FAILED entry (its archive id, else `row <n>`) and downloaded + failed + skipped = rows',
   'existing-objects': 'the destination bucket is pre-seeded with this library\'s verified copy of some archives (downloaded without a Glacier job) and with other objects at other archives\' keys (never overwritten: FAILED "destination key holds another object")',
-  'resume-changes': 'S3 denies PutObject at two archives\' keys until both are FAILED; the run is stopped, the denial lifted and the run resumed with another storage class, a naming override and RetryFailed YES: every archive ends downloaded, the failed ones retried, every archive not downloaded before the resume with the new class (and the override\'s key)',
+  'resume-changes': 'S3 denies PutObject at two archives\' keys until both are FAILED, two archives\' Glacier jobs never complete and multipart copying is paused; the run is stopped midway (archives downloaded, failed, requested and staged), the denial lifted and the run resumed with another storage class, a naming override (reaching a failed, a requested and a staged archive) and RetryFailed YES: every archive ends downloaded, those downloaded before the stop with their first key and class, every other with the new class (and the override\'s key), one retrieval job per archive after the resume',
 };
 
 /** The step boundaries `crash-at-boundaries` injects at (fault kinds `crash@<boundary>`). */
@@ -78,6 +78,12 @@ export class FaultController {
    */
   public readonly deniedS3 = new Map<string, ReadonlySet<string>>();
 
+  /**
+   * Archives whose retrieval jobs Glacier accepts but never completes while they are listed here
+   * (`resume-changes`: archives still requested when the run is stopped). Cleared by setProfile.
+   */
+  public readonly heldArchives = new Set<string>();
+
   public get active(): FaultProfile {
     return this.profile;
   }
@@ -91,6 +97,7 @@ export class FaultController {
     this.crashArmed = 0;
     this.crashLabel = 'crash-between-steps';
     this.deniedS3.clear();
+    this.heldArchives.clear();
   }
 
   public has(kind: Exclude<FaultProfile, 'none' | 'all'>): boolean {

@@ -90,8 +90,9 @@ const CI_MATRIX: CiRun[] = [
   { faults: 'poison', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 40 * MiB, seed: 'poison-28' },
   { faults: 'bad-rows', archives: 8, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB, requireExactlyOnce: true },
   { faults: 'existing-objects', archives: 10, sizeProfile: 'mixed', maxTotalBytes: 28 * MiB, requireExactlyOnce: true },
-  // Resume with another storage class, a naming override and RetryFailed YES after two archives FAILED for good.
-  { faults: 'resume-changes', archives: 12, sizeProfile: 'tiny', maxTotalBytes: 8 * MiB },
+  // A stop midway (archives downloaded, failed, requested, staged), then a Resume with another storage class,
+  // a naming override and RetryFailed YES. 'mixed' for one multipart archive (8 MiB + 1) to catch staged.
+  { faults: 'resume-changes', archives: 9, sizeProfile: 'mixed', maxTotalBytes: 12 * MiB },
   // Three vaults at once (three Launches of one deployment) sharing a binding 4 MiB quota: the quota holds
   // over all runs, and each run's counts, metrics and report are exactly its own vault's. This seed's
   // vaults hold 2 MiB each (6 MiB; other seeds' can shrink below the quota).

@@ -163,12 +163,16 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     })
     : undefined;
 
-  // resume-changes: two archives FAILED for good until a resume with another class and override.
-  const resumeChanges = options.faults === 'resume-changes' ? new ResumeChanges(env, vault.archives, expectedObjectKeys(vault.archives, keyPrefix), keyPrefix) : undefined;
+  // resume-changes: archives failed, requested and staged at a stop midway, then a resume with another class and override.
+  const resumeChanges = options.faults === 'resume-changes'
+    ? new ResumeChanges(env, vault.archives, expectedObjectKeys(vault.archives, keyPrefix), keyPrefix, vaultName, options.chunkSize)
+    : undefined;
 
   const expiredWindow = env.faults.has('expired-window');
   let windowPhase: 'copy-paused' | 'done' = expiredWindow ? 'copy-paused' : 'done';
-  if (expiredWindow) await env.pollers.chunks.stop();
+  // resume-changes: multipart copying waits until the Resume has reset the archives staged at the stop.
+  let resumeCopyPaused = resumeChanges !== undefined;
+  if (expiredWindow || resumeCopyPaused) await env.pollers.chunks.stop();
 
   // The Launch runbook's StartExecution; the orchestrator runs InventoryRetrieval and
   // InitiateRetrieval (.sync:2), adds the per-run schedule targets, waits for CompletionChecker.
@@ -203,10 +207,18 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
   const event = (line: string): void => options.progress.event(runId, line);
   for (;;) {
     const counts = await loopCounts(env, runId);
-    let isIdle = await idle(env, windowPhase === 'copy-paused' ? NAMES.chunkQueue : undefined);
+    let isIdle = await idle(env, windowPhase === 'copy-paused' || resumeCopyPaused ? NAMES.chunkQueue : undefined);
+    if (resumeCopyPaused && resumePhase === 'resumed' && await resumeChanges!.stagedWereReset(runId)) {
+      env.pollers.chunks.start();
+      resumeCopyPaused = false;
+      event('resume-changes: the archives staged at the stop were reset by the Resume; multipart copying resumed');
+      continue;
+    }
     // Idle until a schedule fires: jump from firing to firing (they touch no queue, and the
-    // window extension's Glacier jobs are clock events) while nothing else happens.
-    while (isIdle && run.current!.status === 'RUNNING' && env.clock.nextEventAt() === run.nextFiringAt() && Date.now() <= deadline) {
+    // window extension's Glacier jobs are clock events) while nothing else happens; not past a
+    // planned stop that is due now (resume-changes holds jobs that would never let it end).
+    const stopDue = (): boolean => resumePhase === 'armed' && resumeChanges !== undefined && resumeChanges.ready(counts, isIdle);
+    while (isIdle && !stopDue() && run.current!.status === 'RUNNING' && env.clock.nextEventAt() === run.nextFiringAt() && Date.now() <= deadline) {
       env.clock.advanceTo(run.nextFiringAt());
       await Promise.all(run.fireDueSchedules());
       isIdle = env.activity.busy === 0;
@@ -214,7 +226,6 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     report('running', counts);
     const current = run.current!;
     if (current.status !== 'RUNNING' && isIdle && windowPhase === 'done' && resumePhase !== 'armed') break;
-    // resume-changes: the run may end COMPLETED with its two FAILED archives before the stop; Resume accepts that too.
     if (current.status !== 'RUNNING' && resumePhase === 'armed' && !resumeChanges?.ready(counts, isIdle)) {
       startErrors.push(`the orchestrator ended ${current.status} before the planned stop`);
       resumePhase = 'off';
@@ -231,6 +242,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
       event(`orchestrator stopped (${stopsDone + 1}/${stops.length}) with ${counts.downloaded} archive(s) downloaded; resuming`);
       await run.runtime.whenDone(current.executionArn);
       await run.start(resumeChanges ? await resumeChanges.resume(runId, vaultName) : resumeInput(runId, vaultName));
+      if (resumeChanges) event(resumeChanges.stopSummary());
       stopsDone++;
       resumePhase = stopsDone < stops.length ? 'armed' : 'resumed';
       continue;
@@ -252,7 +264,7 @@ export async function runRehearsal(env: Environment, options: RunOptions): Promi
     scheduled.push(...run.fireDueSchedules());
     await sleep(isIdle ? 20 : 40);
   }
-  if (windowPhase !== 'done') env.pollers.chunks.start();
+  if (windowPhase !== 'done' || resumeCopyPaused) env.pollers.chunks.start();
   await expectations?.restore();
   await Promise.race([Promise.allSettled(scheduled), sleep(5_000)]);
   const final: Record<string, number> = {};

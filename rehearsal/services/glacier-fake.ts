@@ -55,6 +55,8 @@ export interface GlacierFakeHooks {
   onJobCompleted?(job: FakeJob): void;
   /** Called when InitiateJob accepted a job (virtual time in `job.createdAt`). */
   onJobInitiated?(job: FakeJob): void;
+  /** True: the job is accepted but never completes (it stays InProgress; no notification). */
+  holdJob?(job: FakeJob): boolean;
 }
 
 export interface GlacierFakeOptions {
@@ -395,7 +397,7 @@ export async function startGlacierFake(options: GlacierFakeOptions): Promise<Gla
         }
         jobs.set(job.jobId, job);
         options.hooks?.onJobInitiated?.(job);
-        clock.schedule(job.completesAt, () => complete(job));
+        if (!options.hooks?.holdJob?.(job)) clock.schedule(job.completesAt, () => complete(job));
         res.writeHead(202, { 'x-amz-job-id': job.jobId, 'location': `/${accountId}/vaults/${vaultName}/jobs/${job.jobId}`, 'content-length': '0' });
         res.end();
         return;
