@@ -266,6 +266,13 @@ project.addTask('bench', {
   exec: 'tsx bench/run-all.ts',
   receiveArgs: true,
 });
+// The Glue engine on local Spark at 1 M and 5 M archives beside the Lambda engine (opt-in: tens of
+// minutes on 2 cores; `bench` skips it unless named).
+const benchSpark = project.addTask('bench:spark', {
+  description: 'Spark engine benchmark: local Spark on 1 M and 5 M archives beside the Lambda engine (BENCH_SPARK_SIZES to change)',
+});
+benchSpark.spawn(sparkInstall);
+benchSpark.exec('tsx bench/run-all.ts --only spark-engine');
 
 // jest (ts-jest with isolatedModules) and tsx strip types without checking them, so the tests,
 // the benchmarks and the rehearsal harness are type-checked here, first, to fail fast.

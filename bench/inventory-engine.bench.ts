@@ -30,7 +30,7 @@ const SIZES = process.env.BENCH_INVENTORY_SIZES
   : [100_000, 1_000_000, ...(process.env.BENCH_INVENTORY_5M ? [5_000_000] : [])];
 const MAX_ARCHIVE = 3.9 * 2 ** 30;
 
-interface PhaseResult {
+export interface PhaseResult {
   readonly records: number;
   readonly seconds: number;
   readonly peakRssMiB: number;
@@ -102,7 +102,8 @@ async function engine(file: string): Promise<PhaseResult> {
   };
 }
 
-function runPhase(phase: 'baseline' | 'engine', file: string): PhaseResult {
+/** One phase in its own Node process (so its peak RSS is its own); also used by spark-engine.bench.ts. */
+export function runPhase(phase: 'baseline' | 'engine', file: string): PhaseResult {
   const proc = spawnSync(process.execPath, [...process.execArgv, '--max-old-space-size=6144', __filename, PHASE_FLAG, phase, file], {
     encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: MiB,
   });
