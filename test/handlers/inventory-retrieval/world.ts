@@ -1,18 +1,15 @@
 /*
- * The InventoryRetrieval handler tests' data and Step Functions task tokens behind
- * aws-sdk-client-mock; DynamoDB, Glacier and S3 are the shared doubles of test/doubles/.
+ * The InventoryRetrieval handler tests' data; the AWS services are the shared doubles of
+ * test/doubles/ (re-exported here).
  */
-import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
 import type { Log } from '../../../src/handlers/shared/logger';
 
 export { FakeDynamo } from '../../doubles/dynamodb';
 export { FakeGlacier } from '../../doubles/glacier';
 export { FakeS3 } from '../../doubles/s3';
+export { FakeSfn } from '../../doubles/sfn';
 
 export type Item = Record<string, any>;
-const meta = { httpStatusCode: 200, requestId: 'REQ', attempts: 1, totalRetryDelay: 0 };
-const failMeta = { ...meta, httpStatusCode: 400 };
 
 /** A logger that keeps what was logged (for assertions) and prints nothing. */
 export function recordingLog(): Log & { lines: Array<{ level: string; message: string; extra?: unknown }> } {
@@ -23,39 +20,6 @@ export function recordingLog(): Log & { lines: Array<{ level: string; message: s
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } as any;
 }
 
-
-// ------------------------------------------------------------------------------ Step Functions
-
-/** Task tokens that can be completed once; later calls get TaskTimedOut like the real service. */
-export class FakeSfn {
-  public readonly mock = mockClient(SFNClient);
-  public readonly client = new SFNClient({ region: 'us-east-1' });
-  public readonly live = new Set<string>();
-  public readonly results: Array<{ token: string; success?: unknown; error?: string; cause?: string }> = [];
-
-  public constructor() {
-    const consume = (token: string | undefined) => {
-      if (!token || !this.live.has(token)) {
-        throw new TaskTimedOut({ message: 'Task Timed Out: \'Provided task does not exist anymore\'', $metadata: failMeta });
-      }
-      this.live.delete(token);
-    };
-    this.mock.on(SendTaskSuccessCommand).callsFake(async (input) => {
-      consume(input.taskToken);
-      this.results.push({ token: input.taskToken!, success: JSON.parse(input.output!) });
-      return { $metadata: meta };
-    });
-    this.mock.on(SendTaskFailureCommand).callsFake(async (input) => {
-      consume(input.taskToken);
-      this.results.push({ token: input.taskToken!, error: input.error, cause: input.cause });
-      return { $metadata: meta };
-    });
-  }
-
-  public reset(): void {
-    this.mock.restore();
-  }
-}
 
 // ----------------------------------------------------------------------------- Inventory data
 

@@ -1,14 +1,14 @@
-import { SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
+import { SendTaskHeartbeatCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { awsError, FACILITATOR, METRICS, OrchestrationDynamo, silentLogger, TRANSFER } from './fakes';
 import { checkCompletion, CompletionDeps } from '../../../src/handlers/orchestration/completion-checker';
 import { countsFromItem, isComplete } from '../../../src/handlers/orchestration/run-counts';
 import { completionWaitPk, metricsPk, RUN_SK, RunState, runPk } from '../../../src/handlers/shared/schema';
+import { FakeSfn } from '../../doubles/sfn';
 
 const RUN = 'run-1';
 const TOKEN = 'token-abc';
 let dynamo: OrchestrationDynamo;
-const sfnMock = mockClient(SFNClient);
+let sfn: FakeSfn;
 let deps: CompletionDeps;
 
 function counts(c: Partial<Record<'total' | 'pending' | 'requested' | 'staged' | 'downloaded' | 'failed' | 'skipped', number>>) {
@@ -24,17 +24,16 @@ function run(extra: Record<string, unknown> = {}) {
   dynamo.seed(TRANSFER, { pk: runPk(RUN), sk: RUN_SK, runId: RUN, vaultName: 'photos', state: RunState.ACTIVE, ...extra });
 }
 
-const successCalls = () => sfnMock.commandCalls(SendTaskSuccessCommand);
-const heartbeatCalls = () => sfnMock.commandCalls(SendTaskHeartbeatCommand);
+const successCalls = () => sfn.mock.commandCalls(SendTaskSuccessCommand);
+const heartbeatCalls = () => sfn.mock.commandCalls(SendTaskHeartbeatCommand);
 
 beforeEach(() => {
   dynamo = new OrchestrationDynamo();
-  sfnMock.reset();
-  sfnMock.on(SendTaskSuccessCommand).resolves({});
-  sfnMock.on(SendTaskHeartbeatCommand).resolves({});
+  sfn = new FakeSfn();
+  for (const token of [TOKEN, 'token-2']) sfn.live.add(token); // the orchestrator executions waiting
   deps = {
     ddb: dynamo.client,
-    sfn: new SFNClient({ region: 'eu-west-1' }),
+    sfn: sfn.client,
     transferTable: TRANSFER,
     metricsTable: METRICS,
     asyncFacilitatorTable: FACILITATOR,
@@ -43,7 +42,10 @@ beforeEach(() => {
   };
   run();
 });
-afterEach(() => dynamo.mock.restore());
+afterEach(() => {
+  dynamo.reset();
+  sfn.reset();
+});
 
 describe('run counts', () => {
   test('complete exactly when downloaded + failed + skipped reaches the total', () => {
@@ -110,10 +112,10 @@ describe('checkCompletion from the schedule (token stored by the orchestrator)',
 
   test('a timed-out waiting task only drops the token; other errors propagate and keep it', async () => {
     counts({ total: 1, downloaded: 1 });
-    sfnMock.on(SendTaskSuccessCommand).rejectsOnce(awsError('ThrottlingException', 400));
+    sfn.mock.on(SendTaskSuccessCommand).rejectsOnce(awsError('ThrottlingException', 400));
     await expect(checkCompletion(deps, { runId: RUN })).rejects.toThrow('ThrottlingException');
     expect(dynamo.get(FACILITATOR, completionWaitPk(RUN))).toBeDefined();
-    sfnMock.on(SendTaskSuccessCommand).rejectsOnce(awsError('TaskTimedOut', 400));
+    sfn.live.delete(TOKEN); // the waiting task timed out
     expect((await checkCompletion(deps, { runId: RUN })).status).toBe('COMPLETE');
     expect(dynamo.get(FACILITATOR, completionWaitPk(RUN))).toBeUndefined();
   });
@@ -151,6 +153,6 @@ describe('checkCompletion from the orchestrator (token in the event)', () => {
   test('without a registered wait a scheduled check sends nothing', async () => {
     counts({ total: 2, downloaded: 1 });
     expect((await checkCompletion(deps, { runId: RUN })).status).toBe('NOT_WAITING');
-    expect(sfnMock.calls()).toHaveLength(0);
+    expect(sfn.mock.calls()).toHaveLength(0);
   });
 });
