@@ -17,6 +17,7 @@ import { parseInventory } from '../src/core/inventory';
 import { TreeHasher } from '../src/core/tree-hash';
 import { utcSortKey } from '../src/core/utc-timestamp';
 import { statusMetricName } from '../src/handlers/orchestration/run-metrics';
+import { INVENTORY_HEADER } from '../src/handlers/orchestration/run-report';
 import { ArchiveStatus, bytesAttribute, countAttribute, metricsPk, QUOTA_LEDGER_PK } from '../src/handlers/shared/schema';
 
 /*
@@ -278,12 +279,21 @@ async function checkRunReport(env: Environment, report: { prefix: string; manife
       if (record.kind === 'archive') failedIds.push(record.archiveId);
       else rowErrors.push(JSON.stringify(record).slice(0, 120));
     }
-    // The entries of unreadable rows (`<archive id or row n>,,,0,`) do not parse as archives.
-    if (rowErrors.length > rowItems.length) problems.push(`run report: failed_archives.csv does not parse as a Glacier inventory: ${rowErrors[0]}`);
+    // Unreadable rows are given back as the inventory had them, in unreadable_rows.csv; only items
+    // without the raw row (none in a fresh run) keep a `<archive id or row n>,,,0,` line here.
+    const raws = rowItems.filter((i) => typeof i.inventoryRaw === 'string').map((i) => String(i.inventoryRaw));
+    const oldRowLines = rowItems.length - raws.length;
+    if (rowErrors.length > oldRowLines) problems.push(`run report: failed_archives.csv does not parse as a Glacier inventory: ${rowErrors[0]}`);
     const failed = archives.filter((a) => items.get(a.archiveId)?.status === ArchiveStatus.FAILED).map((a) => a.archiveId);
     const missing = failed.filter((id) => !failedIds.includes(id));
-    if (missing.length > 0 || failedIds.length + rowErrors.length !== failed.length + rowItems.length) {
-      problems.push(`run report: failed_archives.csv lists ${failedIds.length} archive(s) and ${rowErrors.length} unreadable row(s), the table has ${failed.length} failed archive(s) and ${rowItems.length} unreadable row(s)${missing.length > 0 ? ` (${missing.length} failed archive(s) missing)` : ''}`);
+    if (missing.length > 0 || failedIds.length + rowErrors.length !== failed.length + oldRowLines) {
+      problems.push(`run report: failed_archives.csv lists ${failedIds.length} archive(s) and ${rowErrors.length} unreadable row(s), the table has ${failed.length} failed archive(s) and ${oldRowLines} unreadable row(s) without their raw text${missing.length > 0 ? ` (${missing.length} failed archive(s) missing)` : ''}`);
+    }
+    if (raws.length > 0) {
+      const [header, ...lines] = (await readText(env, `${report.prefix}unreadable_rows.csv`)).replace(/\n$/, '').split('\n');
+      if (header !== INVENTORY_HEADER || JSON.stringify([...lines].sort()) !== JSON.stringify([...raws].sort())) {
+        problems.push(`run report: unreadable_rows.csv has ${lines.length} row(s) under ${JSON.stringify(header)}, not the ${raws.length} unreadable row(s) as the inventory had them`);
+      }
     }
     const summary = JSON.parse(await readText(env, `${report.prefix}summary.json`)) as { counts: Record<string, number> };
     for (const status of Object.values(ArchiveStatus)) {

@@ -262,6 +262,9 @@ export function checkExpectations(env: Environment, x: RunExpectations, input: {
     const reason = String(item?.failureReason ?? '');
     if (!item) {problems.push(`${p}: no FAILED entry for unreadable row ${r.row} (${r.kind})`);} else if (item.status !== 'failed' || item.archiveId !== r.label || !reason.includes(r.reason)) {
       problems.push(`${p}: unreadable row ${r.row} (${r.kind}) ended ${String(item.status)} as ${JSON.stringify(String(item.archiveId).slice(0, 40))} with ${JSON.stringify(reason.slice(0, 200))}; expected failed as ${JSON.stringify(r.label.slice(0, 40))} with ${JSON.stringify(r.reason)}`);
+    } else if (r.raw !== '' && item.inventoryRaw !== r.raw) {
+      // The run report gives this text back (unreadable_rows.csv) for the user to mend.
+      problems.push(`${p}: unreadable row ${r.row} (${r.kind}) was recorded as ${JSON.stringify(String(item.inventoryRaw ?? '(nothing)').slice(0, 120))}, served as ${JSON.stringify(r.raw.slice(0, 120))}`);
     }
   }
   for (const [key, kept] of x.keptObjects) {

@@ -165,6 +165,7 @@ export function inventoryErrorItem(runId: string, vaultName: string, row: Invent
     vaultName,
     archiveId: id !== '' ? id : `row ${row.Row}`,
     inventoryRow: Number.isSafeInteger(rowNumber) ? rowNumber : row.Row,
+    inventoryRaw: row.Raw ?? '',
     size: 0,
     treeHash: '',
     creationDate: '',

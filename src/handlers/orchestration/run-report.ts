@@ -17,6 +17,10 @@ import { archivesInStatus } from '../shared/status-query';
  *  - failed_archives.csv: the failed archives in Glacier's inventory format (ArchiveId,
  *    ArchiveDescription, CreationDate, Size, SHA256TreeHash), so it can be fed back as a provided
  *    inventory;
+ *  - unreadable_rows.csv / unreadable_rows.json (only when the inventory had unreadable rows): those
+ *    rows exactly as the inventory had them (a CSV line under the CSV header; a JSON element in an
+ *    `ArchiveList`), to mend and feed back as a provided inventory. Items of an earlier version
+ *    without the raw row keep their `row <n>` line in failed_archives.csv;
  *  - remaining_archives.csv (only when the run ended early): pending/requested/staged archives, same format;
  *  - summary.json: counts per status, and `failures` ({ thisExecution, earlierExecutions }) with
  *    the execution's start (`executionStartedAt`).
@@ -46,6 +50,8 @@ export interface RunReportResult {
   readonly manifestKey: string;
   readonly failedArchivesKey: string;
   readonly remainingArchivesKey: string;
+  /** unreadable_rows.csv and/or unreadable_rows.json, when the inventory had unreadable rows (else empty). */
+  readonly unreadableRowsKeys: string[];
   readonly counts: Record<string, number>;
   /** FAILED archives by the execution they failed in (absent without `executionStartedAt`). */
   readonly failures?: { readonly thisExecution: number; readonly earlierExecutions: number };
@@ -75,6 +81,49 @@ function inventoryLine(a: ArchiveItem): string {
   return [a.archiveId, glacierDescriptionField(a.description), a.creationDate, a.size, a.treeHash].join(',');
 }
 
+/**
+ * The unreadable inventory rows of a run, each into the file of its inventory format: a JSON
+ * element (its Raw starts with `{`) into `unreadable_rows.json`, anything else, a CSV line, into
+ * `unreadable_rows.csv` under Glacier's CSV header. Written only when a row came.
+ */
+class UnreadableRows {
+  private readonly csv: TextObjectWriter;
+  private readonly json: TextObjectWriter;
+
+  constructor(s3: S3Client, bucket: string, prefix: string) {
+    this.csv = new TextObjectWriter(s3, bucket, `${prefix}unreadable_rows.csv`);
+    this.json = new TextObjectWriter(s3, bucket, `${prefix}unreadable_rows.json`, 'application/json');
+  }
+
+  public async add(raw: string): Promise<void> {
+    if (raw.trimStart().startsWith('{')) {
+      await this.json.write(`${this.json.lines === 0 ? '{"ArchiveList":[\n' : ','}${raw}`);
+    } else {
+      if (this.csv.lines === 0) await this.csv.write(INVENTORY_HEADER);
+      await this.csv.write(raw);
+    }
+  }
+
+  /** Closes the files that got rows; their keys. */
+  public async close(): Promise<string[]> {
+    const keys: string[] = [];
+    if (this.csv.lines > 0) {
+      await this.csv.close();
+      keys.push(this.csv.key);
+    }
+    if (this.json.lines > 0) {
+      await this.json.write(']}');
+      await this.json.close();
+      keys.push(this.json.key);
+    }
+    return keys;
+  }
+
+  public async abort(): Promise<void> {
+    await Promise.all([this.csv.abort(), this.json.abort()]);
+  }
+}
+
 function reasonOf(a: ArchiveItem): string {
   if (a.failureReason) return a.failureReason;
   if (a.status === ArchiveStatus.SKIPPED) return 'skipped';
@@ -93,6 +142,7 @@ export async function writeRunReport(deps: RunReportDeps, event: RunReportEvent)
   const manifest = new TextObjectWriter(deps.s3, bucket, `${prefix}manifest.csv`);
   const failed = new TextObjectWriter(deps.s3, bucket, `${prefix}failed_archives.csv`);
   const remaining = new TextObjectWriter(deps.s3, bucket, `${prefix}remaining_archives.csv`);
+  const unreadable = new UnreadableRows(deps.s3, bucket, prefix);
   const counts: Record<string, number> = {};
   try {
     await manifest.write(MANIFEST_COLUMNS.join(','));
@@ -107,7 +157,8 @@ export async function writeRunReport(deps: RunReportDeps, event: RunReportEvent)
           if (when === FAILED_IN_THIS_EXECUTION) failures.thisExecution++;
           else if (when === FAILED_IN_EARLIER_EXECUTION) failures.earlierExecutions++;
           await manifest.write([a.archiveId, a.objectKey, a.size, a.treeHash, a.status, reasonOf(a), when].map(csvField).join(','));
-          if (a.status === ArchiveStatus.FAILED) await failed.write(inventoryLine(a));
+          if (a.status === ArchiveStatus.FAILED && a.inventoryRow !== undefined && a.inventoryRaw !== undefined) await unreadable.add(a.inventoryRaw);
+          else if (a.status === ArchiveStatus.FAILED) await failed.write(inventoryLine(a));
           else if (a.status !== ArchiveStatus.DOWNLOADED && a.status !== ArchiveStatus.SKIPPED) await remaining.write(inventoryLine(a));
         }
       }
@@ -116,6 +167,7 @@ export async function writeRunReport(deps: RunReportDeps, event: RunReportEvent)
     await failed.close();
     const hasRemaining = remaining.lines > 1;
     if (hasRemaining) await remaining.close();
+    const unreadableRowsKeys = await unreadable.close();
     await deps.s3.send(new PutObjectCommand({
       Bucket: bucket,
       Key: `${prefix}summary.json`,
@@ -130,11 +182,12 @@ export async function writeRunReport(deps: RunReportDeps, event: RunReportEvent)
       manifestKey: manifest.key,
       failedArchivesKey: failed.key,
       remainingArchivesKey: hasRemaining ? remaining.key : '',
+      unreadableRowsKeys,
       counts,
       ...(executionStartedAt && { failures }),
     };
   } catch (err) {
-    await Promise.all([manifest.abort(), failed.abort(), remaining.abort()]);
+    await Promise.all([manifest.abort(), failed.abort(), remaining.abort(), unreadable.abort()]);
     throw err;
   }
 }

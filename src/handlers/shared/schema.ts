@@ -106,6 +106,8 @@ export interface ArchiveItem {
   readonly downloadedAt?: string;
   /** Set on the FAILED item of an unreadable inventory row (its row number): not an archive, never retried. */
   readonly inventoryRow?: number | string;
+  /** The unreadable row as the inventory had it (errors.csv's Raw: a CSV line or a JSON element, cut at 2,048 characters). */
+  readonly inventoryRaw?: string;
 }
 
 /** A chunk item: one uploaded and verified part. */

@@ -359,6 +359,8 @@ describe('processRunInventory / finishGlueInventory (recording the results)', ()
       vaultName: VAULT,
       archiveId: 'row 8',
       inventoryRow: 8,
+      // The row as the inventory had it: the run report gives it back in unreadable_rows.csv.
+      inventoryRaw: 'broken,row',
       size: 0,
       treeHash: '',
       creationDate: '',

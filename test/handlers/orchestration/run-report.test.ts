@@ -62,6 +62,45 @@ describe('writeRunReport', () => {
     expect(JSON.parse(s3.objects.get(`${result.prefix}summary.json`)!.body.toString()).counts.failed).toBe(2);
   });
 
+  test('issue #16: unreadable inventory rows go, as the inventory had them, to unreadable_rows.csv / .json, not to failed_archives.csv', async () => {
+    const hash = 'ab'.repeat(32);
+    const badCsv = ['idA,"bad date",2013-13-45T99:00:00Z,123,' + hash, ',"no id",2014-01-01T00:00:00.000Z,10,' + hash];
+    const badJson = '{"ArchiveId":"idJ","ArchiveDescription":"","CreationDate":"2014-01-01T00:00:00Z","Size":-5,"SHA256TreeHash":"' + hash + '"}';
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.FAILED, { archiveId: 'f1', failureReason: 'denied' }));
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.FAILED, { archiveId: 'idA', pk: 'archive#run-1#inventory-row-3', inventoryRow: 3, inventoryRaw: badCsv[0], size: 0, treeHash: '', creationDate: '', failureReason: 'unreadable inventory row 3: invalid CreationDate' }));
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.FAILED, { archiveId: 'row 5', pk: 'archive#run-1#inventory-row-5', inventoryRow: 5, inventoryRaw: badCsv[1], size: 0, treeHash: '', creationDate: '', failureReason: 'unreadable inventory row 5: empty ArchiveId' }));
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.FAILED, { archiveId: 'idJ', pk: 'archive#run-1#inventory-row-7', inventoryRow: 7, inventoryRaw: badJson, size: 0, treeHash: '', creationDate: '', failureReason: 'unreadable inventory row 7: invalid Size' }));
+    const result = await writeRunReport(deps(), { runId: RUN });
+    expect(result.unreadableRowsKeys).toEqual([`${result.prefix}unreadable_rows.csv`, `${result.prefix}unreadable_rows.json`]);
+    // failed_archives.csv lists only archives and parses without an error.
+    const failedText = s3.objects.get(result.failedArchivesKey)!.toString('utf8');
+    const parsed = [];
+    for await (const r of parseInventoryCsv([failedText])) parsed.push(r);
+    expect(parsed).toEqual([expect.objectContaining({ kind: 'archive', archiveId: 'f1' })]);
+    // The unreadable rows exactly as served, under the inventory's CSV header: mend and feed back.
+    const csvText = s3.objects.get(`${result.prefix}unreadable_rows.csv`)!.toString('utf8');
+    expect(csvText.split('\n').slice(0, 1)).toEqual(['ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash']);
+    expect(csvText.split('\n').slice(1).filter(Boolean).sort()).toEqual([...badCsv].sort());
+    const errors = [];
+    for await (const r of parseInventoryCsv([csvText])) errors.push(r.kind);
+    expect(errors).toEqual(['error', 'error']);
+    const mended = csvText.replace('2013-13-45T99:00:00Z', '2013-12-01T09:00:00Z');
+    const reread = [];
+    for await (const r of parseInventoryCsv([mended])) reread.push(r);
+    expect(reread).toContainEqual(expect.objectContaining({ kind: 'archive', archiveId: 'idA', size: 123 }));
+    // A JSON inventory's element stays JSON, in an ArchiveList.
+    expect(JSON.parse(s3.objects.get(`${result.prefix}unreadable_rows.json`)!.toString('utf8'))).toEqual({ ArchiveList: [JSON.parse(badJson)] });
+    // The manifest and the counts still have every row.
+    expect(result.counts.failed).toBe(4);
+  });
+
+  test('without unreadable rows there is no unreadable_rows file', async () => {
+    dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.FAILED, { archiveId: 'f1', failureReason: 'denied' }));
+    const result = await writeRunReport(deps(), { runId: RUN });
+    expect(result.unreadableRowsKeys).toEqual([]);
+    expect([...s3.objects.keys()].filter((k) => k.includes('unreadable_rows'))).toEqual([]);
+  });
+
   test('issue #16: failures of this execution are told from failures carried from an earlier one (manifest FailedIn, summary.json failures)', async () => {
     const started = '2024-02-01T00:00:00.000Z';
     dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.FAILED, { archiveId: 'old', statusTime: '2024-01-15T00:00:00.000Z', failureReason: 'denied' }));
