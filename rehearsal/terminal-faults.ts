@@ -24,9 +24,9 @@ export interface ExpectedFailure {
   readonly fault: string;
   readonly reason: readonly string[];
   /**
-   * Or, when the failing message reached its DLQ without its last receive reaching the handler
-   * (SQS counts receives a throttled or timed-out consumer never processed), every fragment of the
-   * DeadLetterReconciler's reason instead.
+   * Or, when a message of the archive reached its DLQ without its last receive reaching the handler
+   * (SQS counts receives a throttled or timed-out consumer never processed; under load any stage's
+   * message can), every fragment of the DeadLetterReconciler's reason instead ({@link DEAD_LETTER_REASON}).
    */
   readonly deadLetterReason?: readonly string[];
 }
@@ -78,6 +78,9 @@ export interface TerminalFaultSetup {
  */
 export const POISON_CHUNK_MAX_RECEIVES = 10;
 
+/** Fragments of every DeadLetterReconciler reason (src/handlers/archive-retrieval/dead-letters.ts). */
+const DEAD_LETTER_REASON = ['dead-lettered after', 'without its last receive being handled'];
+
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 const bytesOf = (a: ArchiveSource): Buffer => Buffer.concat([...a.read(0, a.size)]);
 
@@ -118,9 +121,9 @@ export async function prepareTerminalFaults(env: Environment, setup: TerminalFau
   };
 
   if (setup.profile === 'poison') {
-    const deny = (a: GeneratedArchive, operation: string, fault: string, reason: string[], deadLetterReason: string[]): void => {
+    const deny = (a: GeneratedArchive, operation: string, fault: string, reason: string[]): void => {
       env.faults.deniedS3.set(setup.keys.get(a.archiveId)!, new Set([operation]));
-      failed.set(a.archiveId, { fault, reason, deadLetterReason });
+      failed.set(a.archiveId, { fault, reason, deadLetterReason: DEAD_LETTER_REASON });
     };
     const rot = (a: GeneratedArchive, fault: string): void => {
       env.glacier.addArchive(setup.vaultName, rotten(a));
@@ -128,17 +131,16 @@ export async function prepareTerminalFaults(env: Environment, setup: TerminalFau
       // Usually "archive failed verification <maxAttempts> time(s)"; when receives are lost (a throttled
       // poll counts as one), the last receive can come first: "… failed on all N receives (IntegrityError:
       // tree hash mismatch …)". Either way the tree hash is the reason. When a message of it dead-letters
-      // unhandled (under load, before any verification ran: a part whose receives were used up by
-      // invocations outliving the poller's timeout), the reconciler's reason is the true one.
-      failed.set(a.archiveId, { fault, reason: ['tree hash'], deadLetterReason: ['dead-lettered after', 'without its last receive being handled'] });
+      // unhandled (under load, maybe before any verification ran), the reconciler's reason is the true one.
+      failed.set(a.archiveId, { fault, reason: ['tree hash'], deadLetterReason: DEAD_LETTER_REASON });
     };
     const [denyPut, rottenSmall] = need(small, 2, 'single-request');
     const [denyPart, rottenMultipart, denyComplete] = need(multipart, 3, 'multipart');
-    if (denyPut) deny(denyPut, 'PutObject', 'PutObject denied for good', ['copy of the staged archive (Glacier job notification) failed on all', 'AccessDenied'], ['Glacier job notification of job', 'dead-lettered after 10 receives on the notifications queue']);
+    if (denyPut) deny(denyPut, 'PutObject', 'PutObject denied for good', ['copy of the staged archive (Glacier job notification) failed on all', 'AccessDenied']);
     if (rottenSmall) rot(rottenSmall, 'rotten (single request)');
-    if (denyPart) deny(denyPart, 'UploadPart', 'UploadPart denied for good', ['(copy from Glacier into S3) failed on all', 'AccessDenied'], ['chunk message for part', `dead-lettered after ${POISON_CHUNK_MAX_RECEIVES} receives on the chunk-retrieval queue`]);
+    if (denyPart) deny(denyPart, 'UploadPart', 'UploadPart denied for good', ['(copy from Glacier into S3) failed on all', 'AccessDenied']);
     if (rottenMultipart) rot(rottenMultipart, 'rotten (multipart: validation fails)');
-    if (denyComplete) deny(denyComplete, 'CompleteMultipartUpload', 'CompleteMultipartUpload denied for good (validation message fails on every receive)', ['validation of the uploaded archive failed on all', 'AccessDenied'], ['validation message for upload', 'dead-lettered after 10 receives on the validation queue']);
+    if (denyComplete) deny(denyComplete, 'CompleteMultipartUpload', 'CompleteMultipartUpload denied for good (validation message fails on every receive)', ['validation of the uploaded archive failed on all', 'AccessDenied']);
     // As a deployment with chunkMaxReceiveCount 5: the queue's redrive policy and the handler's setting.
     const previous = process.env[Env.CHUNK_MAX_RECEIVES];
     await env.sqs.setMaxReceiveCount(NAMES.chunkQueue, POISON_CHUNK_MAX_RECEIVES);

@@ -73,12 +73,12 @@ describe('writeRunReport', () => {
     const result = await writeRunReport(deps(), { runId: RUN });
     expect(result.unreadableRowsKeys).toEqual([`${result.prefix}unreadable_rows.csv`, `${result.prefix}unreadable_rows.json`]);
     // failed_archives.csv lists only archives and parses without an error.
-    const failedText = s3.objects.get(result.failedArchivesKey)!.toString('utf8');
+    const failedText = s3.text(result.failedArchivesKey)!;
     const parsed = [];
     for await (const r of parseInventoryCsv([failedText])) parsed.push(r);
     expect(parsed).toEqual([expect.objectContaining({ kind: 'archive', archiveId: 'f1' })]);
     // The unreadable rows exactly as served, under the inventory's CSV header: mend and feed back.
-    const csvText = s3.objects.get(`${result.prefix}unreadable_rows.csv`)!.toString('utf8');
+    const csvText = s3.text(`${result.prefix}unreadable_rows.csv`)!;
     expect(csvText.split('\n').slice(0, 1)).toEqual(['ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash']);
     expect(csvText.split('\n').slice(1).filter(Boolean).sort()).toEqual([...badCsv].sort());
     const errors = [];
@@ -89,7 +89,7 @@ describe('writeRunReport', () => {
     for await (const r of parseInventoryCsv([mended])) reread.push(r);
     expect(reread).toContainEqual(expect.objectContaining({ kind: 'archive', archiveId: 'idA', size: 123 }));
     // A JSON inventory's element stays JSON, in an ArchiveList.
-    expect(JSON.parse(s3.objects.get(`${result.prefix}unreadable_rows.json`)!.toString('utf8'))).toEqual({ ArchiveList: [JSON.parse(badJson)] });
+    expect(JSON.parse(s3.text(`${result.prefix}unreadable_rows.json`)!)).toEqual({ ArchiveList: [JSON.parse(badJson)] });
     // The manifest and the counts still have every row.
     expect(result.counts.failed).toBe(4);
   });
