@@ -45,7 +45,7 @@ except ImportError:  # pragma: no cover - Glue: modules are shipped flat via --e
     import partitioning as parts  # type: ignore
 
 MAX_RAW = 2048
-ERROR_HEADER = "Row,ArchiveId,Message,Raw\n"  # INVENTORY_ERROR_COLUMNS in src/handlers/shared/schema.ts
+ERROR_HEADER = "Row,ArchiveId,Message,Raw\n"  # INVENTORY_ERROR_COLUMNS in src/contract/messages.ts
 SKIPPED_HEADER = parts.partition_csv_header().rstrip("\n") + ",Reason\n"
 HEAD_CHARS = 65_536
 

@@ -10,8 +10,9 @@ import { sleep } from './services/common';
 import type { ExecutionRecord } from './sfn/runner';
 import { launchInput, OrchestratedRun } from './stages/orchestrator';
 import { GeneratedVault, generateVault } from './vault-generator';
+import { InventoryEnv, OrchestrationEnv } from '../src/contract/environment';
+import { QUOTA_LEDGER_PK } from '../src/contract/keys';
 import { fmtBytes } from '../src/core/cost';
-import { InventoryEnv, OrchestrationEnv, QUOTA_LEDGER_PK } from '../src/handlers/shared/schema';
 
 /*
  * `--vaults N`: N generated vaults transferred at once by N concurrent runs (N Launches, N run ids)

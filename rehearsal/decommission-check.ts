@@ -2,8 +2,9 @@ import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectComm
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { Environment, NAMES } from './environment';
 import { DecommissionRun, runDecommission } from './stages/decommission';
+import { runStatusKey, TransferTable } from '../src/contract/keys';
 import { KeepReason } from '../src/core/decommission-plan';
-import { ArchiveStatus, runStatusKey, TransferTable } from '../src/handlers/shared/schema';
+import { ArchiveStatus } from '../src/handlers/shared/schema';
 
 /*
  * After a verified transfer: tamper with two destination objects (one overwritten with other bytes

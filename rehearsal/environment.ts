@@ -17,7 +17,7 @@ import { SfnApi, startSfnApi } from './sfn/api';
 import type { LambdaHandler as StageHandler, SfnRuntime } from './sfn/runner';
 import { realNow } from './virtual-time';
 import { DEFAULT_DEAD_LETTER_RECONCILE_ATTEMPTS } from '../src/constructs/internal/dead-letters';
-import { Env, InventoryEnv, OrchestrationEnv, RecoveryEnv } from '../src/handlers/shared/schema';
+import { Env, InventoryEnv, OrchestrationEnv, RecoveryEnv } from '../src/contract/environment';
 
 /**
  * Wall-clock visibility timeout of the rehearsal's queues: short, so a failed record comes back

@@ -13,9 +13,9 @@ import { captureSdkNoise } from './report/sdk-noise';
 import { runRehearsal, RunOptions } from './run';
 import { SERVICES_BACKENDS, ServicesBackend } from './services/backend';
 import type { SizeProfile } from './vault-generator';
+import { OrchestrationEnv } from '../src/contract/environment';
 import { validateChunkSize } from '../src/core/chunk-plan';
 import { fmtBytes } from '../src/core/cost';
-import { OrchestrationEnv } from '../src/handlers/shared/schema';
 
 /*
  * Local end-to-end rehearsal: the REAL state machines and handlers against local services.

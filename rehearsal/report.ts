@@ -11,14 +11,15 @@ import { explainSdkNoise } from './report/sdk-noise';
 import type { TimelinePoint } from './report/timeline';
 import { checkExpectations, RunExpectations } from './terminal-faults';
 import type { GeneratedArchive } from './vault-generator';
+import { bytesAttribute, countAttribute, metricsPk, QUOTA_LEDGER_PK } from '../src/contract/keys';
+import { statusMetricName } from '../src/contract/metrics';
 import { assignUniqueKeys, keyForArchive } from '../src/core/archive-naming';
 import { fmtBytes } from '../src/core/cost';
 import { parseInventory } from '../src/core/inventory';
 import { TreeHasher } from '../src/core/tree-hash';
 import { utcSortKey } from '../src/core/utc-timestamp';
-import { statusMetricName } from '../src/handlers/orchestration/run-metrics';
 import { INVENTORY_HEADER } from '../src/handlers/orchestration/run-report';
-import { ArchiveStatus, bytesAttribute, countAttribute, metricsPk, QUOTA_LEDGER_PK } from '../src/handlers/shared/schema';
+import { ArchiveStatus } from '../src/handlers/shared/schema';
 
 /*
  * The final report of one run: every archive accounted for, every destination object compared

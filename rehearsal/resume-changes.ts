@@ -4,8 +4,9 @@ import type { Environment } from './environment';
 import { NAMES } from './environment';
 import { resumeInput } from './stages/orchestrator';
 import type { GeneratedArchive } from './vault-generator';
+import { ARCHIVE_SK, archivePk } from '../src/contract/keys';
 import { planChunks } from '../src/core/chunk-plan';
-import { ARCHIVE_SK, archivePk, ArchiveStatus } from '../src/handlers/shared/schema';
+import { ArchiveStatus } from '../src/handlers/shared/schema';
 import { archivesInStatus } from '../src/handlers/shared/status-query';
 
 /** What the stop left of one archive. */

@@ -15,8 +15,10 @@ import { sleep } from './services/common';
 import { launchInput, OrchestratedRun, resumeInput } from './stages/orchestrator';
 import { prepareTerminalFaults } from './terminal-faults';
 import { generateVault, SizeProfile } from './vault-generator';
+import { InventoryEnv } from '../src/contract/environment';
+import { countAttribute, metricsPk, partitionPrefix, runStatusKey, TransferTable } from '../src/contract/keys';
 import { maxRetrievalJobsFromEnv } from '../src/handlers/shared/archive-transition';
-import { ArchiveStatus, countAttribute, InventoryEnv, metricsPk, partitionPrefix, runStatusKey, TransferTable } from '../src/handlers/shared/schema';
+import { ArchiveStatus } from '../src/handlers/shared/schema';
 
 export interface RunOptions {
   readonly runId: string;

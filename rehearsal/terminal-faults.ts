@@ -5,10 +5,10 @@ import { Environment, NAMES } from './environment';
 import type { TerminalFaultProfile } from './faults';
 import type { ArchiveSource } from './services/glacier-fake';
 import type { GeneratedArchive } from './vault-generator';
+import { Env, OrchestrationEnv } from '../src/contract/environment';
 import { keyForArchive } from '../src/core/archive-naming';
 import { planChunks } from '../src/core/chunk-plan';
 import { objectMetadata } from '../src/handlers/archive-retrieval/object-metadata';
-import { Env, OrchestrationEnv } from '../src/handlers/shared/schema';
 
 /*
  * The terminal fault profiles: faults that are persistent for some archives (or rows), so a correct

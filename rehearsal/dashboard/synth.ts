@@ -5,7 +5,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { GlacierVaultToS3Transfer } from '../../src';
-import { OrchestrationEnv } from '../../src/handlers/shared/schema';
+import { OrchestrationEnv } from '../../src/contract/environment';
 
 /*
  * The dashboard as a user deploys it: the L3 (GlacierVaultToS3Transfer) synthesized in a stack,

@@ -3,7 +3,7 @@ import { randomUUID } from 'crypto';
 import { createServer, IncomingHttpHeaders, request } from 'http';
 import { AddressInfo } from 'net';
 import { ApiStats, closeServer, listenLocal, Mutex, readBody, RunningService, sleep } from './common';
-import { MetricsTable, TransferTable } from '../../src/handlers/shared/schema';
+import { MetricsTable, TransferTable } from '../../src/contract/keys';
 
 /*
  * DynamoDB for the rehearsal: dynalite (in memory) behind a small HTTP proxy that adds what

@@ -5,8 +5,8 @@ import * as path from 'path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { AslObject } from '../../src/asl/definitions';
 import { withInventoryEngine } from '../../src/constructs/internal/inventory-engine';
+import { InventoryEnv } from '../../src/contract/environment';
 import { InventoryEngine as InventoryEngineOption } from '../../src/core/transfer-options';
-import { InventoryEnv } from '../../src/handlers/shared/schema';
 import type { AwsSdkHandler } from '../sfn/runner';
 
 /*

@@ -1,8 +1,8 @@
 import { functionArn, runStage, stageLambda, StageMachine, StageRun } from './sfn-stage';
 import { loadDefinition } from '../../src/asl/definitions';
+import { DecommissionEnv } from '../../src/contract/environment';
 import type { DecommissionBatchResult } from '../../src/handlers/decommission/batch';
 import type { ReportResult } from '../../src/handlers/decommission/report';
-import { DecommissionEnv } from '../../src/handlers/shared/schema';
 import { Environment, NAMES } from '../environment';
 import type { LambdaHandler } from '../sfn/runner';
 

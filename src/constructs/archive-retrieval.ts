@@ -11,13 +11,14 @@ import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-f
 import { stageLogRetention } from './internal/stage';
 import { TransferStageProps } from './stage-props';
 import { TransferStorage } from './transfer-storage';
+import { Env } from '../contract/environment';
+import { ARCHIVE_SK } from '../contract/keys';
 import { COPY_FUNCTION_TIMEOUT_SECONDS } from '../core/archive-lifecycle';
 import { ArchiveValidationFunction } from '../handlers/archive-retrieval/archive-validation-function';
 import { ChunkRetrievalFunction } from '../handlers/archive-retrieval/chunk-retrieval-function';
 import { DeadLetterReconcilerFunction } from '../handlers/archive-retrieval/dead-letter-reconciler-function';
 import { MetricsProcessorFunction } from '../handlers/archive-retrieval/metrics-processor-function';
 import { NotificationsProcessorFunction } from '../handlers/archive-retrieval/notifications-processor-function';
-import { ARCHIVE_SK, Env } from '../handlers/shared/schema';
 
 /** Properties of {@link ArchiveRetrieval}. */
 export interface ArchiveRetrievalProps extends TransferStageProps {

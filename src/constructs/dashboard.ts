@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import type { ArchiveRetrieval } from './archive-retrieval';
 import { Orchestrator, RUN_EVENT_SOURCE } from './orchestrator';
 import type { TransferStorage } from './transfer-storage';
-import { statusMetricName } from '../handlers/orchestration/run-metrics';
+import { statusMetricName } from '../contract/metrics';
 
 /** Properties of {@link TransferDashboard}. */
 export interface TransferDashboardProps {

@@ -15,11 +15,12 @@ import { distributedMapMachine, withStateField } from './internal/state-machine'
 import { suppressNag } from './nag';
 import { TransferStageProps } from './stage-props';
 import { loadDefinition } from '../asl/definitions';
+import { DecommissionEnv, Env } from '../contract/environment';
+import { TransferTable } from '../contract/keys';
 import { DecommissionBatchFunction } from '../handlers/decommission/decommission-batch-function';
 import { DecommissionReportFunction } from '../handlers/decommission/decommission-report-function';
 import { ListRunArchivesFunction } from '../handlers/decommission/list-run-archives-function';
 import { VaultFinalizerFunction } from '../handlers/decommission/vault-finalizer-function';
-import { DecommissionEnv, Env, TransferTable } from '../handlers/shared/schema';
 
 /** Properties of {@link VaultDecommission}. */
 export interface VaultDecommissionProps extends TransferStageProps {

@@ -12,10 +12,11 @@ import { stageLogRetention } from './internal/stage';
 import { distributedMapMachine } from './internal/state-machine';
 import { TransferStageProps } from './stage-props';
 import { loadDefinition } from '../asl/definitions';
+import { Env, RecoveryEnv } from '../contract/environment';
+import { TransferTable } from '../contract/keys';
 import { RecoverLostNotificationsFunction } from '../handlers/archive-retrieval/recover-lost-notifications-function';
 import { ArchivesNeedingWindowExtensionFunction } from '../handlers/download-window-extension/archives-needing-window-extension-function';
 import { ExtendDownloadWindowFunction } from '../handlers/download-window-extension/extend-download-window-function';
-import { Env, RecoveryEnv, TransferTable } from '../handlers/shared/schema';
 
 /**
  * How long an archive-retrieval job of each tier may run before its completion notification is

@@ -12,9 +12,10 @@ import { stageLogRetention } from './internal/stage';
 import { distributedMapMachine, withStateField } from './internal/state-machine';
 import { TransferStageProps } from './stage-props';
 import { loadDefinition } from '../asl/definitions';
+import { Env } from '../contract/environment';
+import { partitionPrefix } from '../contract/keys';
 import { DEFAULT_INITIATE_BATCH_SIZE, DEFAULT_INITIATE_REQUESTS_PER_SECOND } from '../core/pacing';
 import { InitiateArchiveRetrievalFunction } from '../handlers/initiate-retrieval/initiate-archive-retrieval-function';
-import { Env, partitionPrefix } from '../handlers/shared/schema';
 
 /** What InitiateRetrieval does when an archive's destination key already holds an object that is not its verified copy. */
 export enum ExistingObjectPolicy {

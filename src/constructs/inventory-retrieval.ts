@@ -15,6 +15,16 @@ import { suppressNag } from './nag';
 import { TransferStageProps } from './stage-props';
 import { TransferStorage } from './transfer-storage';
 import { loadDefinition } from '../asl/definitions';
+import { Env, InventoryEnv } from '../contract/environment';
+import {
+  inventoryErrorsKey,
+  inventorySummaryKey,
+  keptKeysKey,
+  partitionPrefix,
+  skippedReportKey,
+  stagedNamingOverridePrefix,
+  TransferTable,
+} from '../contract/keys';
 import { InventoryEngine } from '../core/transfer-options';
 import { DEFAULT_PROVIDED_INVENTORY_TOLERANCE_PERCENT, validateTolerancePercent } from '../core/vault-totals';
 import { InitiateInventoryRetrievalFunction } from '../handlers/inventory-retrieval/initiate-inventory-retrieval-function';
@@ -22,10 +32,6 @@ import { InventoryChunkDownloadFunction } from '../handlers/inventory-retrieval/
 import { InventoryJobPollerFunction } from '../handlers/inventory-retrieval/inventory-job-poller-function';
 import { InventoryValidationFunction } from '../handlers/inventory-retrieval/inventory-validation-function';
 import { ProcessInventoryFunction } from '../handlers/inventory-retrieval/process-inventory-function';
-import {
-  Env, InventoryEnv, inventoryErrorsKey, inventorySummaryKey, keptKeysKey, partitionPrefix, skippedReportKey, stagedNamingOverridePrefix,
-  TransferTable,
-} from '../handlers/shared/schema';
 
 /** Properties of {@link InventoryRetrieval}. */
 export interface InventoryRetrievalProps extends TransferStageProps {

@@ -15,16 +15,17 @@ import { stageLogRetention } from './internal/stage';
 import { definitionStateMachine } from './internal/state-machine';
 import { TransferStageProps } from './stage-props';
 import { loadDefinition } from '../asl/definitions';
+import { Env, OrchestrationEnv } from '../contract/environment';
+import { ENDED_STATUSES } from '../contract/messages';
+import { DEFAULT_NAMESPACE } from '../contract/metrics';
 import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options';
 import { ArchivesStatusCleanupFunction } from '../handlers/orchestration/archives-status-cleanup-function';
 import { CleanupUploadsFunction } from '../handlers/orchestration/cleanup-uploads-function';
 import { CompletionCheckerFunction } from '../handlers/orchestration/completion-checker-function';
 import { DashboardUpdateFunction } from '../handlers/orchestration/dashboard-update-function';
 import { ExecutionEndedFunction } from '../handlers/orchestration/execution-ended-function';
-import { DEFAULT_NAMESPACE } from '../handlers/orchestration/run-metrics';
 import { RunRecordFunction } from '../handlers/orchestration/run-record-function';
 import { RunReportFunction } from '../handlers/orchestration/run-report-function';
-import { ENDED_STATUSES, Env, OrchestrationEnv } from '../handlers/shared/schema';
 
 /** EventBridge `source` of the run-completed / run-failed / run-stopped events. */
 export const RUN_EVENT_SOURCE = 'glacier-vault-to-s3';

@@ -9,9 +9,9 @@ import { Construct } from 'constructs';
 import { destinationStatement } from './destination-access';
 import { automationRole } from './internal/automation-role';
 import { suppressNag } from './nag';
+import { RESERVED_RUN_IDS } from '../contract/keys';
+import { KEEP_CURRENT, RETRIEVAL_TIERS, STORAGE_CLASS_DISPLAY_NAMES, storageClassDisplayName } from '../contract/storage-classes';
 import { DestinationStorageClass, RetrievalTier } from '../core/transfer-options';
-import { KEEP_CURRENT, RETRIEVAL_TIERS, STORAGE_CLASS_DISPLAY_NAMES, storageClassDisplayName } from '../handlers/orchestration/storage-classes';
-import { RESERVED_RUN_IDS } from '../handlers/shared/schema';
 
 /** Properties of {@link TransferRunbooks}. */
 export interface TransferRunbooksProps {

@@ -10,9 +10,9 @@ import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { DEAD_LETTER_RECONCILER_TIMEOUT, DEFAULT_DEAD_LETTER_RECONCILE_ATTEMPTS } from './internal/dead-letters';
 import { suppressNag } from './nag';
+import { MetricsTable, TransferTable } from '../contract/keys';
 import { DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE } from '../core/archive-lifecycle';
 import { validateSpendCaps } from '../core/run-spend';
-import { MetricsTable, TransferTable } from '../handlers/shared/schema';
 
 /** Properties of {@link TransferStorage}. */
 export interface TransferStorageProps {

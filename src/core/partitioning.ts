@@ -21,12 +21,12 @@ import { utcSortKey } from './utc-timestamp';
  * `<runId>/sorted_inventory/<partition:10 digits>/part-<file:5 digits>.csv`.
  *
  * ## Row format
- * Columns {@link PARTITION_COLUMNS} (the `PARTITION_CSV_COLUMNS` contract of schema.ts), header on
+ * Columns {@link PARTITION_COLUMNS} (the `PARTITION_CSV_COLUMNS` contract of src/contract/messages.ts), header on
  * the first line, `\n` line ends, RFC 4180 quoting: a field holding `,`, `"`, `\r` or `\n` is
  * wrapped in `"` with each `"` doubled; any other field is written as is.
  */
 
-/** Same order as `PARTITION_CSV_COLUMNS` in src/handlers/shared/schema.ts (asserted by the tests). */
+/** Same order as `PARTITION_CSV_COLUMNS` in src/contract/messages.ts (asserted by the tests). */
 export const PARTITION_COLUMNS = [
   'ArchiveId',
   'CreationDate',

@@ -1,11 +1,12 @@
 import { s3ObjectStore } from '../../rehearsal/sfn/object-store';
 import { runStateMachine } from '../../rehearsal/sfn/runner';
 import { loadDefinition } from '../../src/asl/definitions';
+import { deletionLogKey, runStatusKey } from '../../src/contract/keys';
 import { decommissionBatch } from '../../src/handlers/decommission/batch';
 import { listRunArchives } from '../../src/handlers/decommission/list-archives';
 import { DeletionLogEntry, writeDecommissionReport } from '../../src/handlers/decommission/report';
 import { finalizeVault } from '../../src/handlers/decommission/vault-finalizer';
-import { ArchiveStatus, deletionLogKey, runStatusKey } from '../../src/handlers/shared/schema';
+import { ArchiveStatus } from '../../src/handlers/shared/schema';
 import { DEST, INVENTORY, LocalWorld } from '../handlers/decommission/local-world';
 
 /*

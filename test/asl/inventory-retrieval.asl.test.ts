@@ -11,6 +11,7 @@ import { startSfnApi, SfnApi } from '../../rehearsal/sfn/api';
 import { Json } from '../../rehearsal/sfn/lower';
 import { SfnRuntime } from '../../rehearsal/sfn/runner';
 import { loadDefinition } from '../../src/asl/definitions';
+import { keptKeysKey, metricsPk } from '../../src/contract/keys';
 import { parseGlacierNotification } from '../../src/handlers/archive-retrieval/glacier-notification';
 import { initiateInventoryRetrieval } from '../../src/handlers/inventory-retrieval/initiate-inventory';
 import { checkProvidedAgainstVault, checkProvidedInventory, completeDownload, downloadChunk, prepareDownload } from '../../src/handlers/inventory-retrieval/inventory-download';
@@ -18,7 +19,6 @@ import { completeInventoryJobWith, CompletionDeps } from '../../src/handlers/inv
 import { pollInventoryJob } from '../../src/handlers/inventory-retrieval/inventory-job-poller';
 import { InventoryStore } from '../../src/handlers/inventory-retrieval/inventory-store';
 import { finishGlueInventory, processRunInventory, writeKeptKeys } from '../../src/handlers/inventory-retrieval/process-inventory';
-import { keptKeysKey, metricsPk } from '../../src/handlers/shared/schema';
 
 /*
  * The real InventoryRetrieval definition, run by the local ASL runner (rehearsal/sfn) against the

@@ -1,7 +1,7 @@
 import { SfnRuntime } from '../../rehearsal/sfn/runner';
 import { loadDefinition } from '../../src/asl/definitions';
+import { resolveStorageClass } from '../../src/contract/storage-classes';
 import { countsFromItem, isComplete } from '../../src/handlers/orchestration/run-counts';
-import { resolveStorageClass } from '../../src/handlers/orchestration/storage-classes';
 
 /*
  * The real orchestrator definition on the local ASL runner (rehearsal/sfn), with stub child state

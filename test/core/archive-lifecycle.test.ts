@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { archivePk, runStatusKey } from '../../src/contract/keys';
 import {
   ABSENT,
   ArchiveStatus,
@@ -13,7 +14,6 @@ import {
   TRANSITIONS,
 } from '../../src/core/archive-lifecycle';
 import { transitionItem, transitionUpdate } from '../../src/handlers/shared/archive-transition';
-import { archivePk, runStatusKey } from '../../src/handlers/shared/schema';
 import { FakeTable } from '../doubles/dynamodb';
 
 const RUN = 'run-lifecycle';

@@ -1,5 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { partitionPrefix } from '../../src/contract/keys';
+import { PARTITION_CSV_COLUMNS } from '../../src/contract/messages';
 import {
   assignPartitions,
   compareArchiveOrder,
@@ -12,7 +14,6 @@ import {
   PartitionAssigner,
   PartitionCsvRow,
 } from '../../src/core/partitioning';
-import { PARTITION_CSV_COLUMNS, partitionPrefix } from '../../src/handlers/shared/schema';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { parse } = require('csv-parse/sync');
 

@@ -20,7 +20,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { TransferTable } from '../../src/handlers/shared/schema';
+import { TransferTable } from '../../src/contract/keys';
 
 export type Item = Record<string, any>;
 type Names = Record<string, string> | undefined;

@@ -5,8 +5,9 @@ import { evaluateMath } from '../../rehearsal/dashboard/math';
 import { renderDashboardSection } from '../../rehearsal/dashboard/render';
 import { SynthesizedDashboard, synthesizeDashboard } from '../../rehearsal/dashboard/synth';
 import { CloudWatchFake, startCloudWatchFake } from '../../rehearsal/services/cloudwatch-fake';
+import { bytesAttribute, countAttribute } from '../../src/contract/keys';
 import { updateDashboard } from '../../src/handlers/orchestration/dashboard-update';
-import { bytesAttribute, countAttribute, ArchiveStatus } from '../../src/handlers/shared/schema';
+import { ArchiveStatus } from '../../src/handlers/shared/schema';
 
 const RUN = 'run-1';
 const MIN = 60_000;

@@ -1,7 +1,8 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Env } from '../../contract/environment';
+import { QUOTA_LEDGER_PK, RUN_SPEND_PK_PATTERN } from '../../contract/keys';
 import { validateSpendCaps } from '../../core/run-spend';
-import { Env, QUOTA_LEDGER_PK, RUN_SPEND_PK_PATTERN } from '../../handlers/shared/schema';
 import type { TransferStorage } from '../transfer-storage';
 
 /*

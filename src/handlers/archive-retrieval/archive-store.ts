@@ -7,19 +7,13 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { ARCHIVE_SK, chunkSk, TransferTable } from '../../contract/keys';
 import { ArchiveTransition } from '../../core/archive-lifecycle';
 import type { ChunkPlan } from '../../core/chunk-plan';
 import { transitionUpdate } from '../shared/archive-transition';
 import { isConditionalCheckFailed, isTransactionConditionFailed } from '../shared/aws-errors';
 import { forEachLimited } from '../shared/concurrency';
-import {
-  ARCHIVE_SK,
-  ArchiveItem,
-  ArchiveStatus,
-  ChunkItem,
-  chunkSk,
-  TransferTable,
-} from '../shared/schema';
+import { ArchiveItem, ArchiveStatus, ChunkItem } from '../shared/schema';
 
 const CHUNK_SK_PREFIX = 'chunk#';
 

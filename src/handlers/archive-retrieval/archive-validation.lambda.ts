@@ -4,9 +4,9 @@ import { maxReceivesFromEnv } from './last-receive';
 import { parseValidationMessage } from './messages';
 import { stagingDeps } from './staging-deps';
 import { processValidationDelivery } from './validation';
+import { Env } from '../../contract/environment';
 import { createDocumentClient, createGlacierClient, createS3Client, createSqsClient } from '../shared/clients';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 import { processSqsBatch } from '../shared/sqs-batch';
 
 /*

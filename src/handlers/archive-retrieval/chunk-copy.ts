@@ -6,9 +6,11 @@ import { failArchiveOnLastReceive } from './last-receive';
 import { uploadChecksumAlgorithm } from './part-checksum';
 import { verifiedCopyAt } from './staging';
 import { copyRangeToPart, JobOutputExpiredError, TransferClients } from './transfer';
+import { archivePk, chunkSk } from '../../contract/keys';
+import { ChunkMessage, ValidationMessage } from '../../contract/messages';
 import { chunkRange, planChunks } from '../../core/chunk-plan';
 import { withKeys } from '../shared/logger';
-import { ArchiveItem, archivePk, ArchiveStatus, ChunkItem, ChunkMessage, chunkSk, ValidationMessage, WindowExtensionAttributes } from '../shared/schema';
+import { ArchiveItem, ArchiveStatus, ChunkItem, WindowExtensionAttributes } from '../shared/schema';
 
 export interface ChunkDeps {
   readonly store: ArchiveStore;

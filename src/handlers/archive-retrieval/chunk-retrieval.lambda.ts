@@ -4,10 +4,10 @@ import { processChunkDelivery } from './chunk-copy';
 import { chunkMaxReceivesConfig, destinationConfig } from './config';
 import { createLeafHashPool } from './leaf-hash-workers';
 import { parseChunkMessage } from './messages';
+import { Env } from '../../contract/environment';
 import { createDocumentClient, createGlacierClient, createS3Client, createSqsClient } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 import { processSqsBatch } from '../shared/sqs-batch';
 
 /*

@@ -1,6 +1,6 @@
+import { Env } from '../../contract/environment';
 import { DEFAULT_CHUNK_SIZE, validateChunkSize } from '../../core/chunk-plan';
 import { isPositiveInteger, numberEnv, requireEnv } from '../shared/env';
-import { Env } from '../shared/schema';
 
 /** Default for {@link Env.MAX_DOWNLOAD_ATTEMPTS}. */
 export const DEFAULT_MAX_DOWNLOAD_ATTEMPTS = 3;

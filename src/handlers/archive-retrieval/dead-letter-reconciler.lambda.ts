@@ -4,10 +4,10 @@ import { ArchiveStore } from './archive-store';
 import { chunkMaxReceivesConfig, DEFAULT_QUEUE_MAX_RECEIVES } from './config';
 import { deadLetterSourceOf, reconcileDeadLetter, ReconcileDeps } from './dead-letters';
 import { maxReceivesFromEnv } from './last-receive';
+import { Env } from '../../contract/environment';
 import { createDocumentClient, createS3Client, createSqsClient } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 import { processSqsBatch } from '../shared/sqs-batch';
 
 /*

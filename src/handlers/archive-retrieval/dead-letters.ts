@@ -2,9 +2,12 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ArchiveStore } from './archive-store';
 import { parseGlacierNotification } from './glacier-notification';
 import { parseChunkMessage, parseValidationMessage } from './messages';
+import { Env } from '../../contract/environment';
+import { archivePk } from '../../contract/keys';
+import { parseRetrievalJobDescription } from '../../contract/messages';
 import { requireEnv } from '../shared/env';
 import type { Log } from '../shared/logger';
-import { ArchiveItem, archivePk, ArchiveStatus, Env, parseRetrievalJobDescription, TERMINAL_STATUSES } from '../shared/schema';
+import { ArchiveItem, ArchiveStatus, TERMINAL_STATUSES } from '../shared/schema';
 
 /*
  * The dead-letter reconciler: reads back what the notifications, chunk-retrieval and validation

@@ -1,9 +1,10 @@
 import { DescribeJobCommand, DescribeJobCommandOutput, GlacierClient } from '@aws-sdk/client-glacier';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand, QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ARCHIVE_SK, runStatusKey, TransferTable } from '../../contract/keys';
 import { describeError, errorName, isConditionalCheckFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import { ARCHIVE_SK, ArchiveStatus, JobPollAttributes, runStatusKey, TransferTable } from '../shared/schema';
+import { ArchiveStatus, JobPollAttributes } from '../shared/schema';
 
 /*
  * Lost-notification recovery. Glacier announces a finished archive-retrieval job once, through

@@ -1,4 +1,4 @@
-import type { ChunkMessage, ValidationMessage } from '../shared/schema';
+import type { ChunkMessage, ValidationMessage } from '../../contract/messages';
 import { MalformedMessageError, parseJsonBody, snippet } from '../shared/sqs-batch';
 
 type Json = Record<string, unknown>;

@@ -1,9 +1,9 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { processStatusStream } from './metrics';
+import { Env } from '../../contract/environment';
 import { createDocumentClient } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 
 /*
  * MetricsProcessor: turns archive status transitions from the transfer table's stream

@@ -1,16 +1,9 @@
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
+import { ARCHIVE_SK, bytesAttribute, countAttribute, metricsPk, MetricsTable, streamEventPk } from '../../contract/keys';
 import { describeError, isTransactionConditionFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import {
-  ARCHIVE_SK,
-  ArchiveStatus,
-  bytesAttribute,
-  countAttribute,
-  metricsPk,
-  MetricsTable,
-  streamEventPk,
-} from '../shared/schema';
+import { ArchiveStatus } from '../shared/schema';
 
 /** DynamoDB allows 100 items per transaction. */
 export const MAX_TRANSACTION_ITEMS = 100;

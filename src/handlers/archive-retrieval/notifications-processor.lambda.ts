@@ -4,10 +4,10 @@ import { maxReceivesFromEnv } from './last-receive';
 import { createLeafHashPool } from './leaf-hash-workers';
 import { processNotificationDelivery } from './notifications';
 import { stagingDeps } from './staging-deps';
+import { Env } from '../../contract/environment';
 import { completeInventoryJob } from '../inventory-retrieval/inventory-job-completion';
 import { createDocumentClient, createGlacierClient, createS3Client, createSqsClient } from '../shared/clients';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 import { processSqsBatch } from '../shared/sqs-batch';
 
 /*

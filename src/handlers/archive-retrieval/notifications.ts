@@ -2,9 +2,11 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { GlacierJobNotification, jobOutputExpiry, parseGlacierNotification } from './glacier-notification';
 import { failArchiveOnLastReceive, MessageArchive } from './last-receive';
 import { stageArchive, StageOutcome, StagingDeps, verifiedCopyAt } from './staging';
+import { archivePk } from '../../contract/keys';
+import { parseRetrievalJobDescription } from '../../contract/messages';
 import type { Log } from '../shared/logger';
 import { withKeys } from '../shared/logger';
-import { ArchiveItem, archivePk, ArchiveStatus, parseRetrievalJobDescription, TERMINAL_STATUSES } from '../shared/schema';
+import { ArchiveItem, ArchiveStatus, TERMINAL_STATUSES } from '../shared/schema';
 
 /**
  * No archive item carries this job id. The message is reported as failed, not dropped: the item

@@ -8,10 +8,10 @@ import {
   RecoveryEvent,
   RecoveryResult,
 } from './lost-notification-recovery';
+import { Env, RecoveryEnv } from '../../contract/environment';
 import { createDocumentClient, createGlacierClient, createSqsClient } from '../shared/clients';
 import { numberEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env, RecoveryEnv } from '../shared/schema';
 
 /*
  * RecoverLostNotifications: first step of every DownloadWindowExtension execution. Asks Glacier

@@ -4,9 +4,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ArchiveStore } from './archive-store';
 import { chunkSizeConfig, destinationConfig, maxDownloadAttemptsConfig } from './config';
 import type { TransferClients } from './transfer';
+import { Env } from '../../contract/environment';
 import { maxRetrievalJobsFromEnv } from '../shared/archive-transition';
 import { requireEnv } from '../shared/env';
-import { Env } from '../shared/schema';
 
 /**
  * What the handlers that (re)stage archives work with — NotificationsProcessor and

@@ -12,12 +12,13 @@ import type { DestinationConfig } from './config';
 import { MetadataKey, objectMetadata } from './object-metadata';
 import { UPLOAD_CHECKSUM_ALGORITHM } from './part-checksum';
 import { copyArchiveToObject, TransferClients } from './transfer';
+import { ChunkMessage, ValidationMessage } from '../../contract/messages';
 import { ChunkPlan, chunkRanges, planChunks } from '../../core/chunk-plan';
 import { objectVersionId } from '../../core/object-version';
 import { IntegrityError } from '../../core/tree-hash';
 import { describeError, errorName } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import { ArchiveItem, ArchiveStatus, ChunkMessage, ValidationMessage } from '../shared/schema';
+import { ArchiveItem, ArchiveStatus } from '../shared/schema';
 import { sendAllMessages } from '../shared/sqs-send';
 
 /** Everything the staging logic talks to. */

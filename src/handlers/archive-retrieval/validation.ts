@@ -3,12 +3,14 @@ import { CompleteMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { failArchiveOnLastReceive } from './last-receive';
 import { completedPart, uploadChecksumAlgorithm } from './part-checksum';
 import { abortUpload, headObject, objectMatches, stageArchive, StagingDeps, verifiedCopyAt } from './staging';
+import { archivePk } from '../../contract/keys';
+import { ValidationMessage } from '../../contract/messages';
 import { objectVersionId } from '../../core/object-version';
 import { combineTreeHashes } from '../../core/tree-hash';
 import { errorName } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
 import { withKeys } from '../shared/logger';
-import { archivePk, ArchiveItem, ArchiveStatus, ChunkItem, ValidationMessage } from '../shared/schema';
+import { ArchiveItem, ArchiveStatus, ChunkItem } from '../shared/schema';
 
 export interface ValidationDeps extends Omit<StagingDeps, 'log'> {
   readonly logger: Logger;

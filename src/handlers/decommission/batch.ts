@@ -6,6 +6,7 @@ import { BatchGetCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk
 import type { ListedArchive } from './list-archives';
 import { parseDryRun } from './list-archives';
 import { backoffMs, RateLimiter } from './rate-limiter';
+import { ARCHIVE_SK, archivePk, decommissionPrefix, RUN_ID_PATTERN } from '../../contract/keys';
 import {
   ArchiveFacts,
   decideArchive,
@@ -21,7 +22,7 @@ import { objectVersionId } from '../../core/object-version';
 import type { PriceTable } from '../../core/prices';
 import { describeError, errorName, httpStatus, isAccessDenied, isThrottlingOrServerError } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import { ARCHIVE_SK, archivePk, ArchiveItem, decommissionPrefix, RUN_ID_PATTERN, VaultDeletionAttributes } from '../shared/schema';
+import { ArchiveItem, VaultDeletionAttributes } from '../shared/schema';
 
 export interface DecommissionBatchEvent {
   readonly BatchInput: {

@@ -1,5 +1,5 @@
+import { DecommissionEnv } from '../../contract/environment';
 import { numberEnv } from '../shared/env';
-import { DecommissionEnv } from '../shared/schema';
 
 /** DECOMMISSION_DELETION_ENABLED: only the literal 'true' allows a real (deleting) run. */
 export function deletionEnabled(): boolean {

@@ -1,10 +1,10 @@
 import type { Context } from 'aws-lambda';
 import { decommissionBatch, DecommissionBatchEvent, DecommissionBatchResult } from './batch';
 import { deleteMaxAttempts, deletesPerSecond, deletionEnabled } from './config';
+import { Env } from '../../contract/environment';
 import { createDocumentClient, createGlacierClient, createS3Client } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 
 /*
  * DecommissionBatch: for one batch of a run's archives, proves each S3 copy right now and, in a

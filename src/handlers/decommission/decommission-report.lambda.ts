@@ -1,8 +1,8 @@
 import { ReportEvent, ReportResult, writeDecommissionReport } from './report';
+import { DecommissionEnv, Env } from '../../contract/environment';
 import { createCloudWatchClient, createDocumentClient, createS3Client } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { DecommissionEnv, Env } from '../shared/schema';
 
 /*
  * DecommissionReport: sums the batches, writes the plan (to-delete / kept lists, summary with the

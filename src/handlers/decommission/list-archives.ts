@@ -1,20 +1,10 @@
 /* eslint-disable @stylistic/max-len */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { activeVaultPk, decommissionListKey, RUN_ID_PATTERN, RUN_SK, runPk, runStatusKey, TransferTable } from '../../contract/keys';
 import { JsonArrayUpload } from '../download-window-extension/json-array-upload';
 import type { Log } from '../shared/logger';
-import {
-  activeVaultPk,
-  ArchiveStatus,
-  decommissionListKey,
-  RUN_ID_PATTERN,
-  RUN_SK,
-  runPk,
-  RunRecord,
-  RunState,
-  runStatusKey,
-  TransferTable,
-} from '../shared/schema';
+import { ArchiveStatus, RunRecord, RunState } from '../shared/schema';
 
 /** Execution input of the decommission state machine (also the first Lambda's event). */
 export interface DecommissionInput {

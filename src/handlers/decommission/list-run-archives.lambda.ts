@@ -1,9 +1,9 @@
 import { deletionEnabled } from './config';
 import { DecommissionInput, listRunArchives, ListResult } from './list-archives';
+import { Env } from '../../contract/environment';
 import { createDocumentClient, createS3Client } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 
 /*
  * ListRunArchives (decommission, first step): checks the request (finished run, vault name typed

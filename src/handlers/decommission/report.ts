@@ -3,12 +3,13 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { DynamoDBDocumentClient, QueryCommand, QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { DecisionLine, DecommissionBatchResult } from './batch';
 import { parseDryRun } from './list-archives';
+import { decommissionPrefix, deletionLogKey, RUN_ID_PATTERN, runStatusKey, TransferTable } from '../../contract/keys';
 import { emptyTotals, mergeTotals, PlanTotals, vaultStoragePrice } from '../../core/decommission-plan';
 import { PRICES_AS_OF, PRICES_REGION } from '../../core/prices';
 import { JsonArrayUpload } from '../download-window-extension/json-array-upload';
 import { describeError } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import { ArchiveStatus, decommissionPrefix, deletionLogKey, RUN_ID_PATTERN, runStatusKey, TransferTable } from '../shared/schema';
+import { ArchiveStatus } from '../shared/schema';
 
 export interface ReportEvent {
   readonly runId: string;

@@ -1,8 +1,8 @@
 import { finalizeVault, FinalizerEvent, InventoryChecked, InventoryRequested, VaultDeletion } from './vault-finalizer';
+import { Env } from '../../contract/environment';
 import { createGlacierClient, createS3Client } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 
 /*
  * VaultFinalizer: final inventory request / check, then DeleteVault when it lists no archive.

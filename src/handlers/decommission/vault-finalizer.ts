@@ -1,8 +1,8 @@
 import { DeleteVaultCommand, DescribeJobCommand, GetJobOutputCommand, GlacierClient, InitiateJobCommand } from '@aws-sdk/client-glacier';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { decommissionPrefix, RUN_ID_PATTERN } from '../../contract/keys';
 import { errorName } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import { decommissionPrefix, RUN_ID_PATTERN } from '../shared/schema';
 
 /*
  * VaultFinalizer: after a real decommission run deleted every archive of the run, asks Glacier for

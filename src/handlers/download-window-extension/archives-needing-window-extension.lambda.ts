@@ -1,9 +1,9 @@
 import type { Context } from 'aws-lambda';
 import { findArchivesNeedingExtension, WindowScanEvent, WindowScanResult } from './window-scan';
+import { Env } from '../../contract/environment';
 import { createDocumentClient, createS3Client } from '../shared/clients';
 import { numberEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 
 /*
  * ArchivesNeedingWindowExtension: pages through the run's staged (and completed-but-requested)

@@ -1,9 +1,9 @@
 import { ExtendBatchEvent, ExtendBatchResult, extendBatch } from './extend-window';
+import { Env } from '../../contract/environment';
 import { requestDeps } from '../initiate-retrieval/request-deps';
 import { createDocumentClient, createGlacierClient } from '../shared/clients';
 import { numberEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 
 /*
  * ExtendDownloadWindow: one batch of archives whose download window is closing. Starts a new

@@ -1,7 +1,8 @@
 import type { WindowExtensionItem } from './window-scan';
+import { archivePk } from '../../contract/keys';
 import { ArchiveTransition, checkTransition, DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE, retrievalBoundReached, retrievalBoundReason } from '../../core/archive-lifecycle';
 import { InvalidBatchInputError, RequestDeps, requestCandidates } from '../initiate-retrieval/initiate-batch';
-import { archivePk, ArchiveStatus } from '../shared/schema';
+import { ArchiveStatus } from '../shared/schema';
 
 /** `BatchInput` of the window-extension Distributed Map. */
 export interface ExtendBatchInput {

@@ -1,8 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, QueryCommand, QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { JsonArrayUpload } from './json-array-upload';
+import { runStatusKey, TransferTable, windowExtensionListKey } from '../../contract/keys';
 import type { Log } from '../shared/logger';
-import { ArchiveStatus, runStatusKey, TransferTable, windowExtensionListKey } from '../shared/schema';
+import { ArchiveStatus } from '../shared/schema';
 
 /** Input of ArchivesNeedingWindowExtension (the state machine's execution input). */
 export interface WindowScanEvent {

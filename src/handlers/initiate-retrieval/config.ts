@@ -1,6 +1,6 @@
+import { Env } from '../../contract/environment';
 import { DEFAULT_INITIATE_REQUESTS_PER_SECOND } from '../../core/pacing';
 import { isPositiveInteger as positiveInteger, numberEnv, requireEnv } from '../shared/env';
-import { Env } from '../shared/schema';
 
 /** Pacing and request settings shared by InitiateArchiveRetrieval and ExtendDownloadWindow. */
 export interface RequestConfig {

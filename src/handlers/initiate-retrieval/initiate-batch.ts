@@ -4,10 +4,12 @@ import { paced, requestArchiveJob } from './glacier-request';
 import type { QuotaLedgerStore, Reservation } from './quota-ledger';
 import { NewArchiveItem, RequestStore } from './request-store';
 import { RunSpendLedger, SPEND_CAP_RECHECK_SECONDS } from './run-spend-ledger';
+import { archivePk } from '../../contract/keys';
+import { PartitionRow, retrievalJobDescription } from '../../contract/messages';
 import { DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE, retrievalBoundReached, retrievalBoundReason } from '../../core/archive-lifecycle';
 import { retrievalMicroUsd } from '../../core/run-spend';
 import type { Log } from '../shared/logger';
-import { archivePk, ArchiveStatus, PartitionRow, retrievalJobDescription } from '../shared/schema';
+import { ArchiveStatus } from '../shared/schema';
 
 /** `BatchInput` of InitiateRetrieval's ItemBatcher: the run-wide facts of every archive in the batch. */
 export interface InitiateBatchInput {

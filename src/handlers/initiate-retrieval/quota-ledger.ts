@@ -1,8 +1,8 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { QUOTA_LEDGER_PK } from '../../contract/keys';
 import { availableBytes, LedgerBucket, nextRequestDelay, RequestLedger } from '../../core/pacing';
 import { describeError, isConditionalCheckFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import { QUOTA_LEDGER_PK } from '../shared/schema';
 
 /**
  * Seconds between a reservation and the latest moment a request paid by it may be sent. Bytes are

@@ -6,11 +6,11 @@ import { DestinationCheck, EXISTING_OBJECT_POLICIES, ExistingObjectPolicy } from
 import { QuotaLedgerStore } from './quota-ledger';
 import { RequestStore } from './request-store';
 import { RunSpendLedger } from './run-spend-ledger';
+import { Env } from '../../contract/environment';
 import { hasSpendCap, RunSpendCaps } from '../../core/run-spend';
 import { maxRetrievalJobsFromEnv } from '../shared/archive-transition';
 import { numberEnv } from '../shared/env';
 import type { Log } from '../shared/logger';
-import { Env } from '../shared/schema';
 
 /**
  * What every Glacier-requesting handler (InitiateArchiveRetrieval, ExtendDownloadWindow) works

@@ -1,8 +1,9 @@
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ARCHIVE_SK } from '../../contract/keys';
 import { ArchiveTransition } from '../../core/archive-lifecycle';
 import { transitionItem, transitionUpdate } from '../shared/archive-transition';
 import { isConditionalCheckFailed } from '../shared/aws-errors';
-import { ARCHIVE_SK, ArchiveItem, ArchiveStatus, WindowExtensionAttributes } from '../shared/schema';
+import { ArchiveItem, ArchiveStatus, WindowExtensionAttributes } from '../shared/schema';
 
 const BATCH_GET_LIMIT = 100;
 const BATCH_GET_RETRIES = 8;

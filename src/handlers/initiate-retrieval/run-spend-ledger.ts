@@ -1,8 +1,8 @@
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { runSpendPk } from '../../contract/keys';
 import { RunSpendCaps, spendPrefix } from '../../core/run-spend';
 import { describeError, isConditionalCheckFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import { runSpendPk } from '../shared/schema';
 
 /** Seconds a run paused at its spend cap waits before its batch looks at the cap again. */
 export const SPEND_CAP_RECHECK_SECONDS = 900;

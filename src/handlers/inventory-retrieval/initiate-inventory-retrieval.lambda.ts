@@ -1,9 +1,9 @@
 import { InitiateInventoryEvent, initiateInventoryRetrieval, InitiateInventoryResult } from './initiate-inventory';
 import { InventoryStore } from './inventory-store';
+import { Env } from '../../contract/environment';
 import { createDocumentClient, createGlacierClient } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 
 /* InitiateInventoryRetrieval: starts (or reuses) the run's Glacier inventory-retrieval job. */
 

@@ -1,7 +1,7 @@
 import { ChunkEvent, downloadChunk } from './inventory-download';
+import { Env } from '../../contract/environment';
 import { createGlacierClient, createS3Client } from '../shared/clients';
 import { requireEnv } from '../shared/env';
-import { Env } from '../shared/schema';
 
 /* InventoryChunkDownload: one range of the inventory job output → one part of the upload. */
 

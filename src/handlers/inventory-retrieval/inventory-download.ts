@@ -12,11 +12,11 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { InventoryStore } from './inventory-store';
+import { originalInventoryKey } from '../../contract/keys';
 import { detectInventoryFormat, InventoryFormat, parseInventory } from '../../core/inventory';
 import { providedInventoryMismatch } from '../../core/vault-totals';
 import { errorName } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import { originalInventoryKey } from '../shared/schema';
 
 /**
  * Download of the inventory job output into `<runId>/original_inventory/inventory.csv` of the

@@ -1,3 +1,5 @@
+import { inventoryErrorsKey, skippedReportKey } from '../../contract/keys';
+import { INVENTORY_ERROR_COLUMNS } from '../../contract/messages';
 import { assignUniqueKeys, keyForArchive, KeyedArchive } from '../../core/archive-naming';
 import { detectInventoryFormat, InventoryRecord, InventorySource, parseInventory, parseInventoryCsv } from '../../core/inventory';
 import {
@@ -10,7 +12,6 @@ import {
   partitionFileKey,
   PartitionAssigner,
 } from '../../core/partitioning';
-import { INVENTORY_ERROR_COLUMNS, inventoryErrorsKey, skippedReportKey } from '../shared/schema';
 
 /**
  * The Lambda inventory engine: one pass over the inventory (streaming parse), then naming,

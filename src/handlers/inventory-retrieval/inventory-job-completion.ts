@@ -1,11 +1,12 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { Env } from '../../contract/environment';
+import { inventoryJobWaitPk } from '../../contract/keys';
 import type { GlacierJobNotification } from '../archive-retrieval/glacier-notification';
 import { errorName, isConditionalCheckFailed } from '../shared/aws-errors';
 import { createDocumentClient, createSfnClient } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import type { Log } from '../shared/logger';
-import { Env, inventoryJobWaitPk } from '../shared/schema';
 
 /**
  * Unlocks the InventoryRetrieval state machine waiting for an inventory job: looks the task token

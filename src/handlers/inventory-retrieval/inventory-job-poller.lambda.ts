@@ -1,8 +1,8 @@
 import { pollInventoryJob, PollEvent, PollResult } from './inventory-job-poller';
+import { Env } from '../../contract/environment';
 import { createDocumentClient, createGlacierClient, createSfnClient } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 
 /*
  * InventoryJobPoller: the safety net of WaitForInventoryJob. Glacier publishes nothing when the

@@ -1,5 +1,6 @@
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { INVENTORY_SK, InventoryStatus, runPk } from '../shared/schema';
+import { INVENTORY_SK, runPk } from '../../contract/keys';
+import { InventoryStatus } from '../shared/schema';
 
 /**
  * The run's inventory record in the transfer table (`pk = run#<runId>`, `sk = inventory`): which

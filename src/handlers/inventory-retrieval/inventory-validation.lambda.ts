@@ -3,11 +3,11 @@ import {
   ValidatedInventory, VaultCheckResult,
 } from './inventory-download';
 import { InventoryStore } from './inventory-store';
+import { Env, InventoryEnv } from '../../contract/environment';
 import { validateTolerancePercent } from '../../core/vault-totals';
 import { createDocumentClient, createGlacierClient, createS3Client } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env, InventoryEnv } from '../shared/schema';
 
 /*
  * InventoryValidation: the non-parallel steps around the inventory download.

@@ -1,8 +1,8 @@
 import { finishGlueInventory, ProcessConfig, ProcessEvent, processRunInventory, ProcessResult, writeKeptKeys } from './process-inventory';
+import { Env, InventoryEnv } from '../../contract/environment';
 import { createDocumentClient, createS3Client } from '../shared/clients';
 import { isPositiveInteger, numberEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env, InventoryEnv } from '../shared/schema';
 
 /*
  * ProcessInventory: the Lambda engine (name, skip, de-duplicate, sort, partition), or, with

@@ -8,16 +8,9 @@ import {
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { parse } from 'csv-parse/sync';
 import { EngineOptions, InventorySummary, processInventory, SkippedArchive } from './inventory-engine';
-import { ArchiveTransition } from '../../core/archive-lifecycle';
-import { parseNamingOverrides } from '../../core/archive-naming';
-import { csvField } from '../../core/partitioning';
-import { transitionItem } from '../shared/archive-transition';
-import { errorName, isConditionalCheckFailed } from '../shared/aws-errors';
-import type { Log } from '../shared/logger';
 import {
   ARCHIVE_SK,
   archivePk,
-  ArchiveStatus,
   bytesAttribute,
   countAttribute,
   inventoryErrorsKey,
@@ -27,7 +20,14 @@ import {
   partitionPrefix,
   skippedReportKey,
   stagedNamingOverridePrefix,
-} from '../shared/schema';
+} from '../../contract/keys';
+import { ArchiveTransition } from '../../core/archive-lifecycle';
+import { parseNamingOverrides } from '../../core/archive-naming';
+import { csvField } from '../../core/partitioning';
+import { transitionItem } from '../shared/archive-transition';
+import { errorName, isConditionalCheckFailed } from '../shared/aws-errors';
+import type { Log } from '../shared/logger';
+import { ArchiveStatus } from '../shared/schema';
 import { archivesInStatus } from '../shared/status-query';
 
 export interface ProcessEvent {

@@ -1,9 +1,9 @@
 import type { Context } from 'aws-lambda';
 import { cleanupArchivesStatus, StatusCleanupEvent, StatusCleanupResult } from './archives-status-cleanup';
+import { Env } from '../../contract/environment';
 import { createDocumentClient, createS3Client } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 
 /* ArchivesStatusCleanup: resets a run's requested/staged archives to pending (called in a loop by the orchestrator). */
 

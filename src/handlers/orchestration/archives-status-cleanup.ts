@@ -1,11 +1,12 @@
 import { AbortMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ARCHIVE_SK } from '../../contract/keys';
 import { ArchiveTransition } from '../../core/archive-lifecycle';
 import { transitionUpdate } from '../shared/archive-transition';
 import { errorName, isConditionalCheckFailed, isThrottlingOrServerError } from '../shared/aws-errors';
 import { forEachLimited } from '../shared/concurrency';
 import type { Log } from '../shared/logger';
-import { ARCHIVE_SK, ArchiveItem, ArchiveStatus } from '../shared/schema';
+import { ArchiveItem, ArchiveStatus } from '../shared/schema';
 import { queryStatusPage, withRetries } from '../shared/status-query';
 
 /*

@@ -1,8 +1,8 @@
 import { cleanupUploads, CleanupUploadsResult } from './cleanup-uploads';
+import { Env, OrchestrationEnv } from '../../contract/environment';
 import { createDocumentClient, createS3Client } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env, OrchestrationEnv } from '../shared/schema';
 
 /* CleanupIncompleteUploads: aborts this run's open multipart uploads in the destination bucket. */
 

@@ -1,8 +1,8 @@
 import { checkCompletion, CompletionEvent, CompletionResult } from './completion-checker';
+import { Env } from '../../contract/environment';
 import { createDocumentClient, createSfnClient } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 
 /* CompletionChecker: per-run schedule target and the orchestrator's completion wait. */
 

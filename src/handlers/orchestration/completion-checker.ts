@@ -2,9 +2,10 @@ import { SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient } from '@aw
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { isComplete, readRunCounts, RunCounts } from './run-counts';
 import { getRun } from './run-record';
+import { completionWaitPk } from '../../contract/keys';
 import { errorName, isConditionalCheckFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import { completionWaitPk, RunState } from '../shared/schema';
+import { RunState } from '../shared/schema';
 
 /*
  * CompletionChecker. Two callers:

@@ -1,8 +1,8 @@
 import { DashboardUpdateResult, updateDashboard } from './dashboard-update';
+import { Env, OrchestrationEnv } from '../../contract/environment';
 import { createCloudWatchClient, createDocumentClient } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env, OrchestrationEnv } from '../shared/schema';
 
 /* CloudWatchDashboardUpdate: per-run metrics for the dashboard (5-minute schedule target). */
 

@@ -1,11 +1,11 @@
 import { CloudWatchClient, MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { readRunCounts, RunCounts, STATUSES } from './run-counts';
-import { DEFAULT_NAMESPACE, statusMetricName } from './run-metrics';
 import { getRun } from './run-record';
+import { RUN_SK, runPk } from '../../contract/keys';
+import { DEFAULT_NAMESPACE, statusMetricName } from '../../contract/metrics';
 import { isConditionalCheckFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import { RUN_SK, runPk } from '../shared/schema';
 
 export { DEFAULT_NAMESPACE, statusMetricName };
 

@@ -1,8 +1,8 @@
 import { ExecutionEndedResult, ExecutionStatusChangeEvent, handleExecutionEnded } from './execution-ended';
+import { Env, OrchestrationEnv } from '../../contract/environment';
 import { createDocumentClient, createEventBridgeClient, createSfnClient } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env, OrchestrationEnv } from '../shared/schema';
 
 /*
  * OrchestratorExecutionEnded: target of the EventBridge rule on the orchestrator's "Step Functions

@@ -2,9 +2,11 @@ import { EventBridgeClient, PutEventsCommand, RemoveTargetsCommand } from '@aws-
 import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { getRun } from './run-record';
+import { activeVaultPk, completionWaitPk, RUN_ID_PATTERN, RUN_SK, runPk } from '../../contract/keys';
+import { ENDED_STATUSES } from '../../contract/messages';
 import { describeError, errorName, isConditionalCheckFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import { activeVaultPk, completionWaitPk, ENDED_STATUSES, RUN_ID_PATTERN, RUN_SK, RunRecord, RunState, runPk } from '../shared/schema';
+import { RunRecord, RunState } from '../shared/schema';
 
 export { ENDED_STATUSES };
 

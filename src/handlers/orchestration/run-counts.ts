@@ -1,5 +1,6 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { ArchiveStatus, bytesAttribute, countAttribute, metricsPk } from '../shared/schema';
+import { bytesAttribute, countAttribute, metricsPk } from '../../contract/keys';
+import { ArchiveStatus } from '../shared/schema';
 
 export type CountKey = ArchiveStatus | 'total';
 export const STATUSES: readonly ArchiveStatus[] = [

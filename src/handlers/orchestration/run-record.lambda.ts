@@ -1,8 +1,8 @@
 import { FinishRunEvent, finishRun, RunRecordDeps, runStatus, startRun, StartRunEvent } from './run-record';
+import { Env, OrchestrationEnv } from '../../contract/environment';
 import { createDocumentClient, createS3Client, createSfnClient } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env, OrchestrationEnv } from '../shared/schema';
 
 /*
  * RunRecord: the orchestrator's bookkeeping task. `start` validates and records the run (and takes

@@ -2,13 +2,11 @@ import { GetBucketLocationCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { checkNamingOverrideSource, NamingOverrideError, stageNamingOverride } from './naming-override';
-import { resolveStorageClass, resolveTier } from './storage-classes';
+import { activeVaultPk, completionWaitPk, originalInventoryKey, RUN_SK, runIdProblem, runPk, stagedNamingOverrideKey } from '../../contract/keys';
+import { resolveStorageClass, resolveTier } from '../../contract/storage-classes';
 import { errorName, isConditionalCheckFailed } from '../shared/aws-errors';
 import type { Log } from '../shared/logger';
-import {
-  activeVaultPk, completionWaitPk, executionKeyName, originalInventoryKey, RUN_SK, runIdProblem,
-  RunRecord, RunState, runPk, stagedNamingOverrideKey, StopMode,
-} from '../shared/schema';
+import { executionKeyName, RunRecord, RunState, StopMode } from '../shared/schema';
 
 /*
  * The run record and the one-active-run-per-vault lock. The orchestrator calls this module at its

@@ -1,8 +1,8 @@
 import { writeRunReport, RunReportEvent, RunReportResult } from './run-report';
+import { Env } from '../../contract/environment';
 import { createDocumentClient, createS3Client } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { Env } from '../shared/schema';
 
 /* RunReport: manifest and failed-archives CSVs of a run, written by the orchestrator's cleanup. */
 

@@ -1,4 +1,6 @@
-import { Env, runStatusKey } from './schema';
+import { numberEnv } from './env';
+import { Env } from '../../contract/environment';
+import { runStatusKey } from '../../contract/keys';
 import {
   ABSENT,
   ArchiveStatus,
@@ -134,7 +136,5 @@ export function transitionItem<T extends { readonly runId: string; readonly fail
 
 /** The bound on retrieval jobs per archive the construct configured ({@link Env.MAX_RETRIEVAL_JOBS}), or the default. */
 export function maxRetrievalJobsFromEnv(): number {
-  const raw = process.env[Env.MAX_RETRIEVAL_JOBS];
-  if (raw === undefined || raw === '') return DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE;
-  return validateBound(`environment variable ${Env.MAX_RETRIEVAL_JOBS}`, Number(raw));
+  return validateBound(`environment variable ${Env.MAX_RETRIEVAL_JOBS}`, numberEnv(Env.MAX_RETRIEVAL_JOBS, DEFAULT_MAX_RETRIEVAL_JOBS_PER_ARCHIVE));
 }

@@ -1,5 +1,6 @@
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ArchiveItem, ArchiveStatus, runStatusKey, TransferTable } from './schema';
+import { ArchiveItem, ArchiveStatus } from './schema';
+import { runStatusKey, TransferTable } from '../../contract/keys';
 
 /** One page of a run's archives in one status (StatusIndex, oldest status change first). */
 export async function queryStatusPage(

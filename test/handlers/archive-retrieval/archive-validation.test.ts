@@ -1,9 +1,10 @@
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { archiveBytes, CHUNK_QUEUE, MiB, OWNER, VALIDATION_QUEUE, World } from './world';
+import { ChunkMessage, ValidationMessage } from '../../../src/contract/messages';
 import { processChunk } from '../../../src/handlers/archive-retrieval/chunk-copy';
 import { processNotification } from '../../../src/handlers/archive-retrieval/notifications';
 import { IncompleteChunksError, processValidation } from '../../../src/handlers/archive-retrieval/validation';
-import { ArchiveItem, ArchiveStatus, ChunkItem, ChunkMessage, ValidationMessage } from '../../../src/handlers/shared/schema';
+import { ArchiveItem, ArchiveStatus, ChunkItem } from '../../../src/handlers/shared/schema';
 
 let world: World;
 let item: ArchiveItem;

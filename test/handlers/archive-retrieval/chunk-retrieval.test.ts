@@ -2,11 +2,12 @@ import { GetJobOutputCommand } from '@aws-sdk/client-glacier';
 import { UploadPartCommand } from '@aws-sdk/client-s3';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { archiveBytes, CHUNK_QUEUE, MiB, OWNER, VALIDATION_QUEUE, World } from './world';
+import { ChunkMessage, ValidationMessage } from '../../../src/contract/messages';
 import { IntegrityError } from '../../../src/core/tree-hash';
 import { processChunk, processChunkDelivery } from '../../../src/handlers/archive-retrieval/chunk-copy';
 import { processNotification } from '../../../src/handlers/archive-retrieval/notifications';
 import { JobOutputExpiredError } from '../../../src/handlers/archive-retrieval/transfer';
-import { ArchiveItem, ArchiveStatus, ChunkMessage, ValidationMessage } from '../../../src/handlers/shared/schema';
+import { ArchiveItem, ArchiveStatus } from '../../../src/handlers/shared/schema';
 
 let world: World;
 let item: ArchiveItem;

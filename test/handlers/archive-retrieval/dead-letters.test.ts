@@ -4,6 +4,9 @@
  * or a finished archive changes nothing; a redelivery is harmless; nothing is requested again.
  */
 import { archiveBytes, MiB, RUN, World } from './world';
+import { Env } from '../../../src/contract/environment';
+import { runStatusKey } from '../../../src/contract/keys';
+import { ChunkMessage, ValidationMessage } from '../../../src/contract/messages';
 import {
   DeadLetter,
   DeadLetterEvidence,
@@ -12,7 +15,7 @@ import {
   reconcileDeadLetter,
   ReconcileDeps,
 } from '../../../src/handlers/archive-retrieval/dead-letters';
-import { ArchiveItem, ArchiveStatus, ChunkMessage, Env, runStatusKey, ValidationMessage } from '../../../src/handlers/shared/schema';
+import { ArchiveItem, ArchiveStatus } from '../../../src/handlers/shared/schema';
 
 const UNRECONCILED = 'https://sqs.us-east-1.amazonaws.com/111122223333/unreconciled';
 

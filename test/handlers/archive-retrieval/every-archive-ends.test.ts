@@ -7,6 +7,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { archiveBytes, CHUNK_QUEUE, MiB, notificationBody, VALIDATION_QUEUE, World } from './world';
+import { chunkSk } from '../../../src/contract/keys';
+import { ChunkMessage, ValidationMessage } from '../../../src/contract/messages';
 import { COPY_SETTLE_MS } from '../../../src/core/archive-lifecycle';
 import type { ArchiveStore } from '../../../src/handlers/archive-retrieval/archive-store';
 import { processChunk } from '../../../src/handlers/archive-retrieval/chunk-copy';
@@ -14,7 +16,7 @@ import { processNotification, processNotificationDelivery } from '../../../src/h
 import { processValidation, processValidationDelivery } from '../../../src/handlers/archive-retrieval/validation';
 import { extendBatch, ExtendBatchResult, ExtendDeps } from '../../../src/handlers/download-window-extension/extend-window';
 import { RequestStore } from '../../../src/handlers/initiate-retrieval/request-store';
-import { ArchiveItem, ArchiveStatus, ChunkMessage, chunkSk, ValidationMessage } from '../../../src/handlers/shared/schema';
+import { ArchiveItem, ArchiveStatus } from '../../../src/handlers/shared/schema';
 
 let world: World;
 beforeEach(() => {

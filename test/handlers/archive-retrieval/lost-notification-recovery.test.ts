@@ -6,6 +6,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { silentLogger } from './fakes';
 import { archiveBytes, MiB, notificationBody, World } from './world';
+import { ARCHIVE_SK, archivePk, runStatusKey } from '../../../src/contract/keys';
 import { parseGlacierNotification } from '../../../src/handlers/archive-retrieval/glacier-notification';
 import {
   DEFAULT_OVERDUE_SECONDS,
@@ -17,7 +18,7 @@ import {
   validateRecoveryConfig,
 } from '../../../src/handlers/archive-retrieval/lost-notification-recovery';
 import { processNotification } from '../../../src/handlers/archive-retrieval/notifications';
-import { ARCHIVE_SK, archivePk, ArchiveStatus, runStatusKey } from '../../../src/handlers/shared/schema';
+import { ArchiveStatus } from '../../../src/handlers/shared/schema';
 import { evaluate, FakeDynamo } from '../../doubles/dynamodb';
 import { glacierError } from '../../doubles/glacier';
 import { FakeSqs } from '../../doubles/sqs';

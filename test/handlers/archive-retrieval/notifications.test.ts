@@ -3,9 +3,11 @@ import { join } from 'path';
 import { CreateMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { archiveBytes, CHUNK_QUEUE, MiB, notificationBody, OWNER, RUN, World } from './world';
+import { runStatusKey } from '../../../src/contract/keys';
+import { ChunkMessage, retrievalJobDescription } from '../../../src/contract/messages';
 import { parseGlacierNotification } from '../../../src/handlers/archive-retrieval/glacier-notification';
 import { processNotification, UnknownJobError } from '../../../src/handlers/archive-retrieval/notifications';
-import { ArchiveStatus, ChunkMessage, retrievalJobDescription, runStatusKey } from '../../../src/handlers/shared/schema';
+import { ArchiveStatus } from '../../../src/handlers/shared/schema';
 import { MalformedMessageError } from '../../../src/handlers/shared/sqs-batch';
 
 let world: World;

@@ -3,11 +3,13 @@ import { AbortMultipartUploadCommand, CreateMultipartUploadCommand } from '@aws-
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { silentLogger } from './fakes';
 import { archiveBytes, CHUNK_QUEUE, MiB, OWNER, RUN, World } from './world';
+import { RUN_SK, runPk } from '../../../src/contract/keys';
+import { ChunkMessage } from '../../../src/contract/messages';
 import { processNotification } from '../../../src/handlers/archive-retrieval/notifications';
 import { objectMetadata } from '../../../src/handlers/archive-retrieval/object-metadata';
 import { UPLOAD_CHECKSUM_ALGORITHM } from '../../../src/handlers/archive-retrieval/part-checksum';
 import { cleanupUploads } from '../../../src/handlers/orchestration/cleanup-uploads';
-import { ArchiveItem, ArchiveStatus, ChunkMessage, RUN_SK, runPk } from '../../../src/handlers/shared/schema';
+import { ArchiveItem, ArchiveStatus } from '../../../src/handlers/shared/schema';
 
 /*
  * An attempt can die between CreateMultipartUpload and the conditional write that records the

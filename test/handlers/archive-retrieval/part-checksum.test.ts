@@ -1,9 +1,10 @@
 import { CompleteMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { archiveBytes, CHUNK_QUEUE, MiB, World } from './world';
+import { ChunkMessage } from '../../../src/contract/messages';
 import { processChunk } from '../../../src/handlers/archive-retrieval/chunk-copy';
 import { processNotification } from '../../../src/handlers/archive-retrieval/notifications';
 import { completedPart, uploadChecksumAlgorithm, UPLOAD_CHECKSUM_ALGORITHM } from '../../../src/handlers/archive-retrieval/part-checksum';
-import { ArchiveStatus, ChunkItem, ChunkMessage } from '../../../src/handlers/shared/schema';
+import { ArchiveStatus, ChunkItem } from '../../../src/handlers/shared/schema';
 
 const chunk = (fields: Partial<ChunkItem>): ChunkItem => ({
   pk: 'p', sk: 'chunk#00001', partNumber: 1, sourceJobId: 'j', uploadId: 'u', rangeStart: 0, rangeEnd: 1, etag: '"e"', treeHash: 'ab'.repeat(32), ...fields,

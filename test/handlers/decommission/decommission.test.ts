@@ -2,13 +2,14 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DEST, LocalWorld, TABLE } from './local-world';
+import { activeVaultPk, ARCHIVE_SK, archivePk, deletionLogKey, RUN_SK, runPk, runStatusKey } from '../../../src/contract/keys';
 import { KeepReason } from '../../../src/core/decommission-plan';
 import { decommissionBatch, DecommissionBatchResult, DecisionLine, partKeyOf } from '../../../src/handlers/decommission/batch';
 import { DecommissionInput, listRunArchives, ListedArchive, parseDryRun } from '../../../src/handlers/decommission/list-archives';
 import { RateLimiter } from '../../../src/handlers/decommission/rate-limiter';
 import { DeletionLogEntry, writeDecommissionReport } from '../../../src/handlers/decommission/report';
 import { finalizeVault, InventoryChecked, InventoryRequested, VaultDeletion } from '../../../src/handlers/decommission/vault-finalizer';
-import { activeVaultPk, ARCHIVE_SK, archivePk, ArchiveStatus, deletionLogKey, RUN_SK, runPk, RunState, runStatusKey } from '../../../src/handlers/shared/schema';
+import { ArchiveStatus, RunState } from '../../../src/handlers/shared/schema';
 
 let world: LocalWorld;
 beforeAll(async () => {

@@ -7,22 +7,14 @@ import { Clock } from '../../../rehearsal/clock';
 import { LocalDynamo, pipelineTables, startDynamo } from '../../../rehearsal/services/dynamodb';
 import { GlacierFake, GlacierFault, GlacierRequestInfo, startGlacierFake } from '../../../rehearsal/services/glacier-fake';
 import { S3Fake, startS3Fake } from '../../../rehearsal/services/s3-fake';
+import { ARCHIVE_SK, archivePk, RUN_SK, runPk, runStatusKey } from '../../../src/contract/keys';
 import { treeHashOf } from '../../../src/core/tree-hash';
 import { objectMetadata } from '../../../src/handlers/archive-retrieval/object-metadata';
 import type { BatchDeps } from '../../../src/handlers/decommission/batch';
 import type { ListDeps } from '../../../src/handlers/decommission/list-archives';
 import type { ReportDeps } from '../../../src/handlers/decommission/report';
 import type { FinalizerDeps } from '../../../src/handlers/decommission/vault-finalizer';
-import {
-  ARCHIVE_SK,
-  archivePk,
-  ArchiveItem,
-  ArchiveStatus,
-  RUN_SK,
-  runPk,
-  RunState,
-  runStatusKey,
-} from '../../../src/handlers/shared/schema';
+import { ArchiveItem, ArchiveStatus, RunState } from '../../../src/handlers/shared/schema';
 
 /*
  * The decommission handlers against the rehearsal's local services: S3 fake (versioning,

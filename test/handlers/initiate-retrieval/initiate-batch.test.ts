@@ -2,11 +2,13 @@ import { InitiateJobCommand } from '@aws-sdk/client-glacier';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { batch, GiB, hashOf, METRICS, row, RUN, START, TOPIC, VAULT, World } from './world';
+import { QUOTA_LEDGER_PK, runSpendPk } from '../../../src/contract/keys';
+import { parseRetrievalJobDescription, retrievalJobDescription } from '../../../src/contract/messages';
 import { retrievalMicroUsd } from '../../../src/core/run-spend';
 import { RetrievalCapacityUnavailableError, RetrievalPolicyEnforcedError } from '../../../src/handlers/initiate-retrieval/glacier-request';
 import { initiateBatch, InvalidBatchInputError } from '../../../src/handlers/initiate-retrieval/initiate-batch';
 import { SPEND_CAP_RECHECK_SECONDS } from '../../../src/handlers/initiate-retrieval/run-spend-ledger';
-import { ArchiveStatus, parseRetrievalJobDescription, QUOTA_LEDGER_PK, retrievalJobDescription, runSpendPk } from '../../../src/handlers/shared/schema';
+import { ArchiveStatus } from '../../../src/handlers/shared/schema';
 import { glacierError } from '../../doubles/glacier';
 
 let world: World;

@@ -1,9 +1,11 @@
 import { GiB, METRICS, row, RUN, TOPIC, TRANSFER, VAULT, World } from './world';
+import { runSpendPk, windowExtensionListKey } from '../../../src/contract/keys';
+import { parseRetrievalJobDescription } from '../../../src/contract/messages';
 import { COPY_SETTLE_MS } from '../../../src/core/archive-lifecycle';
 import { extendBatch, ExtendBatchEvent } from '../../../src/handlers/download-window-extension/extend-window';
 import { findArchivesNeedingExtension, WindowExtensionItem } from '../../../src/handlers/download-window-extension/window-scan';
 import { RetrievalPolicyEnforcedError } from '../../../src/handlers/initiate-retrieval/glacier-request';
-import { ArchiveStatus, parseRetrievalJobDescription, runSpendPk, windowExtensionListKey } from '../../../src/handlers/shared/schema';
+import { ArchiveStatus } from '../../../src/handlers/shared/schema';
 import { glacierError } from '../../doubles/glacier';
 import { FakeS3 } from '../../doubles/s3';
 

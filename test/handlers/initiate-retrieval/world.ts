@@ -1,9 +1,11 @@
+import { ARCHIVE_SK, archivePk, QUOTA_LEDGER_PK, runSpendPk, runStatusKey } from '../../../src/contract/keys';
+import { PartitionRow } from '../../../src/contract/messages';
 import type { RunSpendCaps } from '../../../src/core/run-spend';
 import { InitiateBatchEvent, RequestDeps } from '../../../src/handlers/initiate-retrieval/initiate-batch';
 import { QuotaLedgerStore } from '../../../src/handlers/initiate-retrieval/quota-ledger';
 import { RequestStore } from '../../../src/handlers/initiate-retrieval/request-store';
 import { RunSpendLedger } from '../../../src/handlers/initiate-retrieval/run-spend-ledger';
-import { ARCHIVE_SK, archivePk, ArchiveStatus, PartitionRow, QUOTA_LEDGER_PK, runSpendPk, runStatusKey } from '../../../src/handlers/shared/schema';
+import { ArchiveStatus } from '../../../src/handlers/shared/schema';
 import { FakeDynamo } from '../../doubles/dynamodb';
 import { FakeGlacier } from '../../doubles/glacier';
 import { silentLogger } from '../archive-retrieval/fakes';

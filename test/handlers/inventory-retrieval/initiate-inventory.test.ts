@@ -1,8 +1,8 @@
 import { DescribeJobCommand, InitiateJobCommand, ListJobsCommand } from '@aws-sdk/client-glacier';
 import { FakeDynamo, FakeGlacier, recordingLog, RUN, TOPIC, TRANSFER, VAULT } from './world';
+import { INVENTORY_SK, runPk } from '../../../src/contract/keys';
 import { initiateInventoryRetrieval, inventoryJobDescription, MAX_LIST_JOBS_PAGES } from '../../../src/handlers/inventory-retrieval/initiate-inventory';
 import { InventoryStore } from '../../../src/handlers/inventory-retrieval/inventory-store';
-import { INVENTORY_SK, runPk } from '../../../src/handlers/shared/schema';
 
 let ddb: FakeDynamo;
 let glacier: FakeGlacier;

@@ -7,6 +7,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { FakeDynamo, FakeGlacier, FakeS3, HEADER, INVENTORY_BUCKET, inventoryCsv, recordingLog, RUN, TRANSFER, treeHash, VAULT } from './world';
+import { INVENTORY_SK, originalInventoryKey, runPk } from '../../../src/contract/keys';
 import {
   checkParses,
   checkProvidedInventory,
@@ -19,7 +20,6 @@ import {
   prepareDownload,
 } from '../../../src/handlers/inventory-retrieval/inventory-download';
 import { InventoryStore } from '../../../src/handlers/inventory-retrieval/inventory-store';
-import { INVENTORY_SK, originalInventoryKey, runPk } from '../../../src/handlers/shared/schema';
 
 const MiB = 1024 * 1024;
 let ddb: FakeDynamo;

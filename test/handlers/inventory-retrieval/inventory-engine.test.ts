@@ -1,21 +1,21 @@
 import { DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { FakeDynamo, FakeS3, HEADER, INVENTORY_BUCKET, inventoryCsv, METRICS, recordingLog, Row, RUN, TRANSFER, treeHash, VAULT } from './world';
-import { assignUniqueKeys, duplicateCandidate, keyForArchive } from '../../../src/core/archive-naming';
-import { creationSortKey, partitionCsvHeader } from '../../../src/core/partitioning';
-import { EngineOptions, EngineResult, processInventory } from '../../../src/handlers/inventory-retrieval/inventory-engine';
-import { finishGlueInventory, ProcessConfig, processRunInventory, writeKeptKeys } from '../../../src/handlers/inventory-retrieval/process-inventory';
 import {
   archivePk,
-  ArchiveStatus,
   inventoryErrorsKey,
   inventorySummaryKey,
   keptKeysKey,
   metricsPk,
-  stagedNamingOverrideKey,
   runStatusKey,
   skippedReportKey,
-} from '../../../src/handlers/shared/schema';
+  stagedNamingOverrideKey,
+} from '../../../src/contract/keys';
+import { assignUniqueKeys, duplicateCandidate, keyForArchive } from '../../../src/core/archive-naming';
+import { creationSortKey, partitionCsvHeader } from '../../../src/core/partitioning';
+import { EngineOptions, EngineResult, processInventory } from '../../../src/handlers/inventory-retrieval/inventory-engine';
+import { finishGlueInventory, ProcessConfig, processRunInventory, writeKeptKeys } from '../../../src/handlers/inventory-retrieval/process-inventory';
+import { ArchiveStatus } from '../../../src/handlers/shared/schema';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { parse } = require('csv-parse/sync');
 

@@ -2,9 +2,9 @@ import { DescribeJobCommand } from '@aws-sdk/client-glacier';
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ASYNC, FakeDynamo, FakeGlacier, FakeSfn, recordingLog, RUN, VAULT } from './world';
+import { inventoryJobWaitPk } from '../../../src/contract/keys';
 import { CompletionDeps, completeInventoryJobWith, InventoryJobFacts } from '../../../src/handlers/inventory-retrieval/inventory-job-completion';
 import { pollInventoryJob } from '../../../src/handlers/inventory-retrieval/inventory-job-poller';
-import { inventoryJobWaitPk } from '../../../src/handlers/shared/schema';
 
 let ddb: FakeDynamo;
 let sfn: FakeSfn;

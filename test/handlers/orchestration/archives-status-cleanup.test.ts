@@ -2,8 +2,9 @@ import { AbortMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { archive, awsError, BUCKET, OrchestrationDynamo, OWNER, silentLogger, TRANSFER } from './fakes';
+import { archivePk, runStatusKey } from '../../../src/contract/keys';
 import { cleanupArchivesStatus, StatusCleanupDeps } from '../../../src/handlers/orchestration/archives-status-cleanup';
-import { archivePk, ArchiveStatus, runStatusKey } from '../../../src/handlers/shared/schema';
+import { ArchiveStatus } from '../../../src/handlers/shared/schema';
 
 const RUN = 'run-1';
 let dynamo: OrchestrationDynamo;

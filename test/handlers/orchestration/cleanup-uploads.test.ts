@@ -1,7 +1,8 @@
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { archive, BUCKET, OrchestrationDynamo, OWNER, silentLogger, TRANSFER } from './fakes';
+import { RUN_SK, runPk, runStatusKey } from '../../../src/contract/keys';
 import { cleanupUploads } from '../../../src/handlers/orchestration/cleanup-uploads';
-import { ArchiveStatus, RUN_SK, runPk, runStatusKey } from '../../../src/handlers/shared/schema';
+import { ArchiveStatus } from '../../../src/handlers/shared/schema';
 import { FakeS3 } from '../../doubles/s3';
 
 const RUN = 'run-1';

@@ -1,8 +1,9 @@
 import { SendTaskHeartbeatCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { awsError, FACILITATOR, METRICS, OrchestrationDynamo, silentLogger, TRANSFER } from './fakes';
+import { completionWaitPk, metricsPk, RUN_SK, runPk } from '../../../src/contract/keys';
 import { checkCompletion, CompletionDeps } from '../../../src/handlers/orchestration/completion-checker';
 import { countsFromItem, isComplete } from '../../../src/handlers/orchestration/run-counts';
-import { completionWaitPk, metricsPk, RUN_SK, RunState, runPk } from '../../../src/handlers/shared/schema';
+import { RunState } from '../../../src/handlers/shared/schema';
 import { FakeSfn } from '../../doubles/sfn';
 
 const RUN = 'run-1';

@@ -2,8 +2,9 @@ import { EventBridgeClient, PutEventsCommand, RemoveTargetsCommand } from '@aws-
 import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { awsError, FACILITATOR, OrchestrationDynamo, silentLogger, TRANSFER } from './fakes';
+import { activeVaultPk, completionWaitPk, RUN_SK, runPk } from '../../../src/contract/keys';
 import { endReason, ExecutionEndedDeps, ExecutionStatusChangeEvent, handleExecutionEnded } from '../../../src/handlers/orchestration/execution-ended';
-import { activeVaultPk, completionWaitPk, RUN_SK, RunState, runPk } from '../../../src/handlers/shared/schema';
+import { RunState } from '../../../src/handlers/shared/schema';
 
 const exec = (n: number) => `arn:aws:states:eu-west-1:111122223333:execution:Orchestrator:e${n}`;
 const INITIATE = 'arn:aws:states:eu-west-1:111122223333:execution:Initiate:r1-abc-initiate';

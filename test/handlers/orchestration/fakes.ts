@@ -1,5 +1,6 @@
 /* The orchestration handlers' tests: names, archive items and the shared DynamoDB double. */
-import { ARCHIVE_SK, ArchiveStatus, archivePk, runStatusKey } from '../../../src/handlers/shared/schema';
+import { ARCHIVE_SK, archivePk, runStatusKey } from '../../../src/contract/keys';
+import { ArchiveStatus } from '../../../src/handlers/shared/schema';
 import { FakeDynamo } from '../../doubles/dynamodb';
 
 export { silentLogger } from '../archive-retrieval/fakes';

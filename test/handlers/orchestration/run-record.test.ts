@@ -3,8 +3,9 @@ import { GetBucketLocationCommand, GetObjectCommand, PutObjectCommand, S3Client 
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { awsError, BUCKET, FACILITATOR, OrchestrationDynamo, OWNER, silentLogger, TRANSFER } from './fakes';
+import { activeVaultPk, completionWaitPk, RUN_SK, runPk, stagedNamingOverrideKey } from '../../../src/contract/keys';
 import { finishRun, RunRecordDeps, RunRequest, startRun } from '../../../src/handlers/orchestration/run-record';
-import { activeVaultPk, completionWaitPk, RUN_SK, RunState, runPk, stagedNamingOverrideKey } from '../../../src/handlers/shared/schema';
+import { RunState } from '../../../src/handlers/shared/schema';
 
 const SM = 'arn:aws:states:eu-west-1:111122223333:stateMachine:Initiate';
 const exec = (n: number) => `arn:aws:states:eu-west-1:111122223333:execution:Orchestrator:e${n}`;
