@@ -1,4 +1,4 @@
-import { awscdk, javascript } from 'projen';
+import { awscdk, javascript, JsonFile } from 'projen';
 
 /*
  * Versions are pinned exactly: Lambda bundles are built from them at OUR build time and shipped
@@ -88,6 +88,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // Runtime dependencies of the library itself (the `estimate` CLI and the pure domain core).
   // jsii requires non-jsii dependencies to be bundled into the tarball.
   bundledDeps: ['csv-parse@7.0.3', 'stream-json@1.9.1', 'commander@14.0.3'],
+
+  // projen's dev tsconfig of a construct library is test/tsconfig.json (type-check only, extends
+  // tsconfig.json; editors resolve the nearest tsconfig.json, which a root tsconfig.dev.json is
+  // not). It is the ONE dev config: it also covers the rehearsal harness and the benchmarks, and
+  // jest, the handler bundle, eslint and the typecheck task all use it.
+  tsconfigDev: {
+    include: ['../rehearsal/**/*.ts', '../bench/**/*.ts'],
+  },
 
   devDeps: [
     `node@${NODE}`,
@@ -194,7 +202,7 @@ const handlerEntries = project.bundler.bundleTask.steps
 project.bundler.bundleTask.reset([
   'esbuild --bundle', ...handlerEntries,
   '--platform=node --target=node24 --minify --keep-names --log-level=warning',
-  '--outbase=src --outdir=assets --entry-names=[dir]/[name]/index --tsconfig=test/tsconfig.json',
+  `--outbase=src --outdir=assets --entry-names=[dir]/[name]/index --tsconfig=${project.tsconfigDev.fileName}`,
 ].join(' '));
 
 // ASL definitions are imported as JSON by the constructs; tsc copies them into lib/asl/ so the
@@ -279,7 +287,12 @@ benchSpark.exec('tsx bench/run-all.ts --only spark-engine');
 const typecheck = project.addTask('typecheck', {
   description: 'Type-check the tests, the benchmarks and the rehearsal harness (tsc --noEmit)',
 });
-for (const dir of ['test', 'bench', 'rehearsal']) typecheck.exec(`tsc --noEmit -p ${dir}/tsconfig.json`);
+typecheck.exec(`tsc --noEmit -p ${project.tsconfigDev.fileName}`);
+// rehearsal/ and bench/ get a tsconfig.json of their own only so that editors and eslint's project
+// service (both take the nearest tsconfig.json) find the dev config for their files.
+for (const dir of ['rehearsal', 'bench']) {
+  new JsonFile(project, `${dir}/tsconfig.json`, { obj: { extends: `../${project.tsconfigDev.fileName}` } });
+}
 project.testTask.prependSpawn(typecheck);
 
 project.testTask.spawn(testPython);

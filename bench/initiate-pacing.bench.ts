@@ -68,7 +68,7 @@ export async function run(): Promise<{ name: string; metrics: Record<string, num
       name: 'initiate-pacing',
       metrics: {
         'resume 90% (handler): archives requested': requested,
-        'resume 90% (handler): InitiateJob calls for downloaded archives': world.glacier.calls.filter((c) => Number(c.archiveId.slice(8)) < done).length,
+        'resume 90% (handler): InitiateJob calls for downloaded archives': world.glacier.calls.filter((c) => c.archiveId !== undefined && Number(c.archiveId.slice(8)) < done).length,
         'resume 90% (handler): batches before the first request': batchesBeforeFirst,
         'resume 90% (handler): hours to first request': r2(hours((firstRequestAt ?? NaN) - start)),
         'resume 90% (handler): hours to last request': r2(hours(lastRequestAt - start)),
