@@ -76,7 +76,9 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   try {
     const s3 = await startMotoS3({ upstream: moto.endpoint, stats, hooks: options.s3Hooks, now: options.now, region });
     const dynamo = await startMotoDynamo({ upstream: moto.endpoint, tables: options.tables, stats, hooks: options.dynamoHooks, region });
-    const sqs = await startSqs(options.queues, { stats, accountId, region, rewriteSend: options.rewriteSend, upstream: moto.endpoint, unreconciled: options.unreconciled });
+    const sqs = await startSqs(options.queues, {
+      stats, accountId, region, rewriteSend: options.rewriteSend, upstream: moto.endpoint, unreconciled: options.unreconciled,
+    });
     const sns = new MotoSns(moto.endpoint, sqs.client, stats, region);
     return {
       s3,
