@@ -1,9 +1,9 @@
 import { DecommissionEnv } from '../../contract/environment';
-import { numberEnv } from '../shared/env';
+import { numberEnv, optionalEnv } from '../shared/env';
 
 /** DECOMMISSION_DELETION_ENABLED: only the literal 'true' allows a real (deleting) run. */
 export function deletionEnabled(): boolean {
-  return process.env[DecommissionEnv.DELETION_ENABLED] === 'true';
+  return optionalEnv(DecommissionEnv.DELETION_ENABLED) === 'true';
 }
 
 export function deletesPerSecond(): number {

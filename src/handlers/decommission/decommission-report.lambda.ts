@@ -1,7 +1,7 @@
 import { ReportEvent, ReportResult, writeDecommissionReport } from './report';
 import { DecommissionEnv, Env } from '../../contract/environment';
 import { createCloudWatchClient, createDocumentClient, createS3Client } from '../shared/clients';
-import { requireEnv } from '../shared/env';
+import { optionalEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 
 /*
@@ -22,7 +22,7 @@ export async function handler(event: ReportEvent): Promise<ReportResult> {
     cloudwatch,
     tableName: requireEnv(Env.TRANSFER_TABLE),
     inventoryBucket: requireEnv(Env.INVENTORY_BUCKET),
-    metricsNamespace: process.env[DecommissionEnv.METRICS_NAMESPACE] ?? '',
+    metricsNamespace: optionalEnv(DecommissionEnv.METRICS_NAMESPACE) ?? '',
     log: logger,
   }, event);
 }

@@ -9,7 +9,7 @@ import { RunSpendLedger } from './run-spend-ledger';
 import { Env } from '../../contract/environment';
 import { hasSpendCap, RunSpendCaps } from '../../core/run-spend';
 import { maxRetrievalJobsFromEnv } from '../shared/archive-transition';
-import { numberEnv } from '../shared/env';
+import { numberEnv, optionalEnv } from '../shared/env';
 import type { Log } from '../shared/logger';
 
 /**
@@ -40,8 +40,7 @@ export function requestDeps(ddb: DynamoDBDocumentClient, glacier: GlacierClient,
 /** The per-run spend ledger, when the construct set a cap (MAX_RETRIEVAL_*_PER_RUN). */
 function runSpendLedger(ddb: DynamoDBDocumentClient, tableName: string, log: Log): RunSpendLedger | undefined {
   const read = (name: string): number | undefined => {
-    const raw = process.env[name];
-    if (raw === undefined || raw === '') return undefined;
+    if (optionalEnv(name) === undefined) return undefined;
     return numberEnv(name, NaN, (v) => Number.isSafeInteger(v) && v > 0, 'a positive whole number');
   };
   const caps: RunSpendCaps = { maxRequests: read(Env.MAX_RUN_REQUESTS), maxMicroUsd: read(Env.MAX_RUN_MICRO_USD) };
@@ -50,10 +49,10 @@ function runSpendLedger(ddb: DynamoDBDocumentClient, tableName: string, log: Log
 
 /** The destination look-up, when the construct named the destination bucket (DESTINATION_BUCKET_NAME). */
 function destinationCheck(s3: S3Client): DestinationCheck | undefined {
-  const bucket = process.env[Env.DESTINATION_BUCKET];
-  const bucketOwner = process.env[Env.DESTINATION_BUCKET_OWNER];
+  const bucket = optionalEnv(Env.DESTINATION_BUCKET);
+  const bucketOwner = optionalEnv(Env.DESTINATION_BUCKET_OWNER);
   if (!bucket || !bucketOwner) return undefined;
-  const policy = (process.env[Env.EXISTING_OBJECT_POLICY] || 'FAIL') as ExistingObjectPolicy;
+  const policy = (optionalEnv(Env.EXISTING_OBJECT_POLICY) ?? 'FAIL') as ExistingObjectPolicy;
   if (!EXISTING_OBJECT_POLICIES.includes(policy)) {
     throw new Error(`environment variable ${Env.EXISTING_OBJECT_POLICY} must be one of ${EXISTING_OBJECT_POLICIES.join(', ')}, got ${JSON.stringify(policy)}`);
   }

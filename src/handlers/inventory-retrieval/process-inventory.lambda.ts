@@ -1,7 +1,7 @@
 import { finishGlueInventory, ProcessConfig, ProcessEvent, processRunInventory, ProcessResult, writeKeptKeys } from './process-inventory';
 import { Env, InventoryEnv } from '../../contract/environment';
 import { createDocumentClient, createS3Client } from '../shared/clients';
-import { isPositiveInteger, numberEnv, requireEnv } from '../shared/env';
+import { isPositiveInteger, numberEnv, optionalEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 
 /*
@@ -21,10 +21,10 @@ export function processConfig(): ProcessConfig {
     inventoryBucket: requireEnv(Env.INVENTORY_BUCKET),
     transferTable: requireEnv(Env.TRANSFER_TABLE),
     metricsTable: requireEnv(Env.METRICS_TABLE),
-    prefix: process.env[InventoryEnv.DESTINATION_PREFIX] ?? '',
+    prefix: optionalEnv(InventoryEnv.DESTINATION_PREFIX) ?? '',
     partitionSizeBytes: positive(InventoryEnv.PARTITION_SIZE),
     maxArchiveSizeBytes: positive(InventoryEnv.MAX_ARCHIVE_SIZE),
-    rowsPerFile: process.env[InventoryEnv.ROWS_PER_FILE] ? positive(InventoryEnv.ROWS_PER_FILE) : undefined,
+    rowsPerFile: optionalEnv(InventoryEnv.ROWS_PER_FILE) ? positive(InventoryEnv.ROWS_PER_FILE) : undefined,
   };
 }
 

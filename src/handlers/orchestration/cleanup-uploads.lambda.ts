@@ -1,7 +1,7 @@
 import { cleanupUploads, CleanupUploadsResult } from './cleanup-uploads';
 import { Env, OrchestrationEnv } from '../../contract/environment';
 import { createDocumentClient, createS3Client } from '../shared/clients';
-import { requireEnv } from '../shared/env';
+import { optionalEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 
 /* CleanupIncompleteUploads: aborts this run's open multipart uploads in the destination bucket. */
@@ -18,6 +18,6 @@ export async function handler(event: { runId: string }): Promise<CleanupUploadsR
     transferTable: requireEnv(Env.TRANSFER_TABLE),
     destinationBucket: requireEnv(Env.DESTINATION_BUCKET),
     destinationBucketOwner: requireEnv(Env.DESTINATION_BUCKET_OWNER),
-    destinationPrefix: process.env[OrchestrationEnv.DESTINATION_PREFIX] ?? '',
+    destinationPrefix: optionalEnv(OrchestrationEnv.DESTINATION_PREFIX) ?? '',
   }, event);
 }

@@ -1,7 +1,7 @@
 import { DashboardUpdateResult, updateDashboard } from './dashboard-update';
 import { Env, OrchestrationEnv } from '../../contract/environment';
 import { createCloudWatchClient, createDocumentClient } from '../shared/clients';
-import { requireEnv } from '../shared/env';
+import { optionalEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 
 /* CloudWatchDashboardUpdate: per-run metrics for the dashboard (5-minute schedule target). */
@@ -17,6 +17,6 @@ export async function handler(event: { runId: string }): Promise<DashboardUpdate
     log: logger,
     transferTable: requireEnv(Env.TRANSFER_TABLE),
     metricsTable: requireEnv(Env.METRICS_TABLE),
-    namespace: process.env[OrchestrationEnv.METRICS_NAMESPACE],
+    namespace: optionalEnv(OrchestrationEnv.METRICS_NAMESPACE),
   }, event);
 }

@@ -1,7 +1,7 @@
 import { ExecutionEndedResult, ExecutionStatusChangeEvent, handleExecutionEnded } from './execution-ended';
 import { Env, OrchestrationEnv } from '../../contract/environment';
 import { createDocumentClient, createEventBridgeClient, createSfnClient } from '../shared/clients';
-import { requireEnv } from '../shared/env';
+import { optionalEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 
 /*
@@ -24,7 +24,7 @@ export async function handler(event: ExecutionStatusChangeEvent): Promise<Execut
     transferTable: requireEnv(Env.TRANSFER_TABLE),
     asyncFacilitatorTable: requireEnv(Env.ASYNC_FACILITATOR_TABLE),
     scheduleRules: requireEnv(OrchestrationEnv.SCHEDULE_RULES).split(',').filter((r) => r !== ''),
-    eventSource: process.env[OrchestrationEnv.RUN_EVENT_SOURCE] || undefined,
-    inventoryBucket: process.env[Env.INVENTORY_BUCKET] || undefined,
+    eventSource: optionalEnv(OrchestrationEnv.RUN_EVENT_SOURCE),
+    inventoryBucket: optionalEnv(Env.INVENTORY_BUCKET),
   }, event);
 }

@@ -1,7 +1,7 @@
 import { FinishRunEvent, finishRun, RunRecordDeps, runStatus, startRun, StartRunEvent } from './run-record';
 import { Env, OrchestrationEnv } from '../../contract/environment';
 import { createDocumentClient, createS3Client, createSfnClient } from '../shared/clients';
-import { requireEnv } from '../shared/env';
+import { optionalEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 
 /*
@@ -24,14 +24,14 @@ function deps(): RunRecordDeps {
     asyncFacilitatorTable: requireEnv(Env.ASYNC_FACILITATOR_TABLE),
     destinationBucket: requireEnv(Env.DESTINATION_BUCKET),
     destinationBucketOwner: requireEnv(Env.DESTINATION_BUCKET_OWNER),
-    destinationPrefix: process.env[OrchestrationEnv.DESTINATION_PREFIX] ?? '',
+    destinationPrefix: optionalEnv(OrchestrationEnv.DESTINATION_PREFIX) ?? '',
     region: requireEnv('AWS_REGION'),
     initiateStateMachineArn: requireEnv(OrchestrationEnv.INITIATE_STATE_MACHINE_ARN),
     defaultStorageClass: requireEnv(OrchestrationEnv.STORAGE_CLASS),
     defaultTier: requireEnv(OrchestrationEnv.RETRIEVAL_TIER),
-    allowedTiers: (process.env[OrchestrationEnv.ALLOWED_RETRIEVAL_TIERS] || requireEnv(OrchestrationEnv.RETRIEVAL_TIER)).split(','),
+    allowedTiers: (optionalEnv(OrchestrationEnv.ALLOWED_RETRIEVAL_TIERS) ?? requireEnv(OrchestrationEnv.RETRIEVAL_TIER)).split(','),
     dailyQuotaBytes: Number(requireEnv(Env.DAILY_QUOTA_BYTES)),
-    inventoryBucket: process.env[Env.INVENTORY_BUCKET],
+    inventoryBucket: optionalEnv(Env.INVENTORY_BUCKET),
   };
 }
 

@@ -11,6 +11,12 @@ export function requireEnv(name: string): string {
   return value;
 }
 
+/** Reads an optional environment variable: its value, or `undefined` when it is unset or empty. */
+export function optionalEnv(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
 /**
  * Reads a numeric environment variable: `fallback` when it is unset or empty (pass NaN for a
  * required one), otherwise a finite number that `check` accepts; `expected` describes the accepted

@@ -1,4 +1,6 @@
-import { isPositiveInteger, numberEnv, requireEnv } from '../../../src/handlers/shared/env';
+import { readdirSync, readFileSync } from 'fs';
+import { join, relative } from 'path';
+import { isPositiveInteger, numberEnv, optionalEnv, requireEnv } from '../../../src/handlers/shared/env';
 
 const NAME = 'ENV_READER_TEST_VARIABLE';
 
@@ -15,6 +17,18 @@ describe('requireEnv', () => {
   test.each([undefined, ''])('names the variable when it is %j', (value) => {
     if (value !== undefined) process.env[NAME] = value;
     expect(() => requireEnv(NAME)).toThrow(`environment variable ${NAME} is required`);
+  });
+});
+
+describe('optionalEnv', () => {
+  test('returns the value', () => {
+    process.env[NAME] = 'prefix/';
+    expect(optionalEnv(NAME)).toBe('prefix/');
+  });
+
+  test.each([undefined, ''])('is undefined when the variable is %j', (value) => {
+    if (value !== undefined) process.env[NAME] = value;
+    expect(optionalEnv(NAME)).toBeUndefined();
   });
 });
 
@@ -45,4 +59,15 @@ describe('numberEnv', () => {
     expect([1, 7, Number.MAX_SAFE_INTEGER].every(isPositiveInteger)).toBe(true);
     expect([0, -1, 1.5, 2 ** 53, Infinity].some(isPositiveInteger)).toBe(false);
   });
+});
+
+test('no handler reads a variable the constructs set except through src/handlers/shared/env.ts', () => {
+  const handlers = join(__dirname, '..', '..', '..', 'src', 'handlers');
+  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  const offenders = files(handlers)
+    .filter((file) => !file.endsWith(join('shared', 'env.ts')))
+    .filter((file) => /process\.env\[/.test(readFileSync(file, 'utf8')))
+    .map((file) => relative(handlers, file));
+  expect(offenders).toEqual([]);
 });
