@@ -34,6 +34,8 @@ export interface PhaseResult {
   readonly records: number;
   readonly seconds: number;
   readonly peakRssMiB: number;
+  /** CPU seconds of the phase's process (user + system): unlike wall time, barely moved by machine load. */
+  readonly cpuSeconds?: number;
   readonly outputMiB?: number;
   readonly files?: number;
   readonly skipped?: number;
@@ -94,6 +96,7 @@ async function engine(file: string): Promise<PhaseResult> {
     records: summary.totalCount + summary.errorCount,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
     peakRssMiB: peakRssMiB(),
+    cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
     outputMiB: Math.round(bytes / MiB),
     files,
     skipped: summary.skippedCount,
@@ -126,6 +129,7 @@ export async function run(): Promise<{ name: string; metrics: Record<string, num
       metrics[`${label} file MiB`] = Math.round(statSync(file).size / MiB);
       metrics[`${label} engine wall s`] = Number(b.seconds.toFixed(1));
       metrics[`${label} engine peak RSS MiB`] = b.peakRssMiB;
+      metrics[`${label} engine CPU s`] = Number((b.cpuSeconds ?? 0).toFixed(1));
       metrics[`${label} engine records/s`] = Math.round(rate(b));
       metrics[`${label} csv-parse records/s`] = Math.round(rate(a));
       metrics[`${label} engine/csv-parse ratio`] = Number((rate(b) / rate(a)).toFixed(2));

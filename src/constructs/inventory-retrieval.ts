@@ -45,9 +45,10 @@ export interface InventoryRetrievalProps extends TransferStageProps {
   readonly maxArchiveSizeBytes: number;
   /**
    * Inventories larger than this (bytes) are processed by the Glue job instead of the Lambda
-   * engine. Measured (bench/inventory-engine.bench.ts): 1 M archives = a 293 MiB inventory, peak
-   * ~1.7 GiB RSS; 5 M archives exhausted a 6 GiB heap. 400 MiB ≈ 1.4 M archives ≈ 2.4 GiB fits
-   * the default memory with margin; raise both together.
+   * engine. Measured (bench/spark-engine.bench.ts): 1 M archives = a 293 MiB inventory, peak
+   * 1.7 GiB RSS, 87 CPU s. At the default 4,096 MB with memory ÷ 1.5 that allows 1.6 M archives
+   * (467 MiB); 400 MiB keeps more margin. With processMemorySize 10240 about 1,000 MiB fits
+   * (the 15-minute limit ÷ 3 then binds). Raise both together (README, "Large vaults").
    *
    * @default 400 MiB
    */
