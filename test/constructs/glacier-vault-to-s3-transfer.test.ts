@@ -319,15 +319,22 @@ describe('GlacierVaultToS3Transfer dead-letter reconciler', () => {
     expect(redrive('ValidationDeadLetterQueue').maxReceiveCount).toBe(12 + 5);
   });
 
-  test('least privilege: reads archive items and updates them, writes only <run>/dead_letters/, sends only to the unreconciled queue; no Glacier, no destination', () => {
+  test('least privilege: reads archive items and updates them, writes only <run>/dead_letters/, sends only to the unreconciled queue; no Glacier; only reads the destination', () => {
     expect(actions.filter((a) => a.startsWith('glacier:'))).toEqual([]);
     expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']));
     expect(actions).not.toEqual(expect.arrayContaining(['dynamodb:PutItem']));
     expect(actions).not.toEqual(expect.arrayContaining(['dynamodb:DeleteItem']));
     const s3Statements = statements.filter((s) => asArray(s.Action).some((a: string) => a.startsWith('s3:')));
-    expect(s3Statements).toHaveLength(1);
-    expect(JSON.stringify(s3Statements[0].Resource)).toContain('/*/dead_letters/*');
-    expect(JSON.stringify(s3Statements[0].Resource)).not.toContain('my-archive-bucket');
+    expect(s3Statements).toHaveLength(2);
+    const [destination, inventory] = [...s3Statements].sort((a) => (a.Sid === 'VerifyDestinationObjects' ? -1 : 1));
+    expect(JSON.stringify(inventory.Resource)).toContain('/*/dead_letters/*');
+    expect(JSON.stringify(inventory.Resource)).not.toContain('my-archive-bucket');
+    // HeadObject of the archive's key (a copy that landed before its function died): read only,
+    // only while the bucket belongs to the expected owner.
+    expect(destination.Sid).toBe('VerifyDestinationObjects');
+    expect(asArray(destination.Action)).toEqual(['s3:GetObject']);
+    expect(JSON.stringify(destination.Resource)).toContain('my-archive-bucket');
+    expect(destination.Condition).toEqual({ StringEquals: { 's3:ResourceAccount': expect.anything() } });
     const sends = statements.filter((s) => asArray(s.Action).includes('sqs:SendMessage'));
     expect(sends.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [idOf('UnreconciledQueue'), 'Arn'] }]);
   });

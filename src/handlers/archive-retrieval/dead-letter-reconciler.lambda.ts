@@ -1,9 +1,10 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ArchiveStore } from './archive-store';
-import { chunkMaxReceivesConfig, DEFAULT_QUEUE_MAX_RECEIVES } from './config';
+import { chunkMaxReceivesConfig, DEFAULT_QUEUE_MAX_RECEIVES, destinationConfig } from './config';
 import { deadLetterSourceOf, reconcileDeadLetter, ReconcileDeps } from './dead-letters';
 import { maxReceivesFromEnv } from './last-receive';
+import { verifiedCopyAt } from './staging';
 import { Env } from '../../contract/environment';
 import { createDocumentClient, createS3Client, createSqsClient } from '../shared/clients';
 import { requireEnv } from '../shared/env';
@@ -13,7 +14,8 @@ import { processSqsBatch } from '../shared/sqs-batch';
 /*
  * DeadLetterReconciler: reads the notifications, chunk-retrieval and validation dead-letter queues
  * and ends the archive of each dead-lettered message FAILED with the DLQ reason when the message
- * is its current work (see dead-letters.ts). Never requests anything from Glacier.
+ * is its current work, or downloaded when its verified copy is already at its key (see
+ * dead-letters.ts). Never requests anything from Glacier.
  */
 
 const logger = createLogger('DeadLetterReconciler');
@@ -23,8 +25,9 @@ const sqs = createSqsClient();
 
 export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   const inventoryBucket = requireEnv(Env.INVENTORY_BUCKET);
+  const destination = destinationConfig();
   const deps: ReconcileDeps = {
-    store: new ArchiveStore(ddb, requireEnv(Env.TRANSFER_TABLE)),
+    store: new ArchiveStore(ddb, destination.tableName),
     sqs,
     unreconciledQueueUrl: requireEnv(Env.UNRECONCILED_QUEUE_URL),
     maxReceives: {
@@ -40,6 +43,7 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
         ContentType: 'application/json',
       }));
     },
+    verifiedCopy: (item) => verifiedCopyAt({ clients: { s3 }, destination }, item),
     log: logger,
   };
   return processSqsBatch(event, context, logger, async (record) => {

@@ -1,6 +1,7 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ArchiveStore } from './archive-store';
 import { parseGlacierNotification } from './glacier-notification';
+import { LastReceiveOptions, lookAtDestination } from './last-receive';
 import { parseChunkMessage, parseValidationMessage } from './messages';
 import { Env } from '../../contract/environment';
 import { archivePk } from '../../contract/keys';
@@ -15,7 +16,9 @@ import { ArchiveItem, ArchiveStatus, TERMINAL_STATUSES } from '../shared/schema'
  * (SQS counts a receive that a throttled or timed-out Lambda never processed), so the handler's
  * last-receive rule (last-receive.ts) never ran and the archive is still in flight. For each such
  * message the archive it belongs to ends FAILED with a reason naming the queue and the message,
- * when the message is for the archive's current job/upload and the archive is not finished; a
+ * when the message is for the archive's current job/upload and the archive is not finished (unless
+ * the verified copy is already at its key: a function can die between its copy and its DynamoDB
+ * write, and the archive is then marked downloaded, never left FAILED with an object at its key); a
  * message of an older job/upload, or of an archive that already ended, changes nothing. Nothing is
  * ever requested again. Every message attributed to a run is kept under the run's prefix of the
  * inventory bucket (`<runId>/dead_letters/<queue>/<messageId>.json`); one no archive can be found
@@ -47,6 +50,11 @@ export interface ReconcileDeps {
   readonly unreconciledQueueUrl: string;
   /** maxReceiveCount of each source queue (the reason says after how many receives it dead-lettered). */
   readonly maxReceives: Readonly<Record<DeadLetterSource, number>>;
+  /**
+   * Looks at the archive's destination key (HeadObject): a copy can have landed before its function
+   * died and the message dead-lettered; the archive is then downloaded, not FAILED (issue #16).
+   */
+  readonly verifiedCopy: LastReceiveOptions['verifiedCopy'];
   /** Keeps the evidence of one reconciled message (the Lambda writes it to the inventory bucket). */
   readonly keepEvidence: (key: string, evidence: DeadLetterEvidence) => Promise<void>;
   readonly log: Log;
@@ -57,6 +65,8 @@ export interface ReconcileDeps {
 export type ReconcileOutcome =
   /** The archive was in flight on the message's job/upload: now FAILED with the DLQ reason. */
   | 'archive-failed'
+  /** The archive was in flight, but its verified copy was already at its key: now downloaded. */
+  | 'archive-downloaded'
   /** A redelivery: this same message already made the archive FAILED. */
   | 'already-reconciled'
   /** The archive had already ended (downloaded, failed, skipped): unchanged. */
@@ -159,6 +169,22 @@ export function deadLetterReason(
     + `(message ${messageId}, kept at ${evidenceKey})${last}`;
 }
 
+/** One attempt at settling `item` for a dead-lettered message; undefined when a conditional write lost a race. */
+async function decide(
+  deps: ReconcileDeps,
+  letter: DeadLetter,
+  subject: Subject,
+  item: ArchiveItem,
+  reason: string,
+): Promise<ReconcileOutcome | undefined> {
+  if (item.deadLetterMessageId === letter.messageId) return 'already-reconciled';
+  if (TERMINAL_STATUSES.includes(item.status)) return 'archive-finished';
+  if (!subject.current(item)) return 'stale';
+  const copy = await lookAtDestination(deps.verifiedCopy, deps.log, item);
+  if (copy) return (await deps.store.markDownloaded(item, subject.guard, copy.versionId)) ? 'archive-downloaded' : undefined;
+  return (await deps.store.markDeadLettered(item, reason, subject.guard, letter.messageId)) ? 'archive-failed' : undefined;
+}
+
 /**
  * Reconciles one dead-lettered message (see the module comment). Idempotent: a redelivery finds
  * its own write (`deadLetterMessageId`) and rewrites the same evidence. Throws on a storage error
@@ -183,10 +209,7 @@ export async function reconcileDeadLetter(deps: ReconcileDeps, letter: DeadLette
   // A failed conditional write means the archive changed since it was read: decide again on the new state.
   for (let attempt = 0; outcome === undefined && attempt < 3; attempt++) {
     if (attempt > 0) item = (await deps.store.getArchive(subject.pk))!;
-    if (item.deadLetterMessageId === letter.messageId) outcome = 'already-reconciled';
-    else if (TERMINAL_STATUSES.includes(item.status)) outcome = 'archive-finished';
-    else if (!subject.current(item)) outcome = 'stale';
-    else if (await deps.store.markDeadLettered(item, reason, subject.guard, letter.messageId)) outcome = 'archive-failed';
+    outcome = await decide(deps, letter, subject, item, reason);
   }
   if (outcome === undefined) throw new Error(`archive ${subject.pk} kept changing while dead-lettered message ${letter.messageId} was reconciled`);
   const failedByUs = outcome === 'archive-failed' || outcome === 'already-reconciled';
@@ -197,7 +220,7 @@ export async function reconcileDeadLetter(deps: ReconcileDeps, letter: DeadLette
     runId: item.runId,
     archiveId: item.archiveId,
     outcome,
-    archiveStatus: failedByUs ? ArchiveStatus.FAILED : item.status,
+    archiveStatus: failedByUs ? ArchiveStatus.FAILED : outcome === 'archive-downloaded' ? ArchiveStatus.DOWNLOADED : item.status,
     reason: failedByUs ? item.failureReason ?? reason : undefined,
     reconciledAt: (deps.clock ?? (() => new Date()))().toISOString(),
     body: letter.body,
@@ -210,7 +233,8 @@ export async function reconcileDeadLetter(deps: ReconcileDeps, letter: DeadLette
     outcome,
     evidenceKey: key,
   };
-  if (outcome === 'archive-failed') deps.log.error('dead-lettered message reconciled: archive marked failed', { ...fields, reason });
+  if (outcome === 'archive-downloaded') deps.log.warn('dead-lettered message reconciled: its verified copy was at the key, archive marked downloaded', fields);
+  else if (outcome === 'archive-failed') deps.log.error('dead-lettered message reconciled: archive marked failed', { ...fields, reason });
   else deps.log.info('dead-lettered message reconciled', { ...fields, status: item.status });
   return outcome;
 }

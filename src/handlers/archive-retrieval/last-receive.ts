@@ -68,7 +68,7 @@ export async function failArchiveOnLastReceive<T>(
       return 'archive-finished';
     };
     if (finished(found.item)) return settle(found.item);
-    const copy = await lookAtDestination(options, found.item);
+    const copy = await lookAtDestination(options.verifiedCopy, options.log, found.item);
     if (copy) {
       if (await options.store.markDownloaded(found.item, found.guard, copy.versionId)) {
         options.log.warn('last receive of this message failed after its verified copy landed; archive marked downloaded', {
@@ -98,12 +98,19 @@ export async function failArchiveOnLastReceive<T>(
   }
 }
 
-/** The verified copy at the archive's key, if any; a look that fails counts as none (the archive is then failed as before). */
-async function lookAtDestination(options: LastReceiveOptions, item: ArchiveItem): Promise<{ readonly versionId?: string } | undefined> {
+/**
+ * The verified copy at the archive's key, if any; a look that fails counts as none (the archive is
+ * then failed as before). Asked before any rule fails an archive whose copy may have landed.
+ */
+export async function lookAtDestination(
+  verifiedCopy: LastReceiveOptions['verifiedCopy'],
+  log: Log,
+  item: ArchiveItem,
+): Promise<{ readonly versionId?: string } | undefined> {
   try {
-    return await options.verifiedCopy(item);
+    return await verifiedCopy(item);
   } catch (err) {
-    options.log.warn('could not look at the destination key before failing the archive', {
+    log.warn('could not look at the destination key before failing the archive', {
       archiveId: item.archiveId,
       runId: item.runId,
       error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),

@@ -209,7 +209,10 @@ export async function headObject(
 }
 
 /** The verified copy of `item` at its destination key (with its version id), or undefined when the key holds none. */
-export async function verifiedCopyAt(deps: Pick<StagingDeps, 'clients' | 'destination'>, item: ArchiveItem): Promise<{ readonly versionId?: string } | undefined> {
+export async function verifiedCopyAt(
+  deps: { readonly clients: { readonly s3: S3Client }; readonly destination: Pick<DestinationConfig, 'bucket' | 'bucketOwner'> },
+  item: ArchiveItem,
+): Promise<{ readonly versionId?: string } | undefined> {
   const head = await headObject(deps.clients.s3, deps.destination, item.objectKey);
   return objectMatches(item, head) ? { versionId: objectVersionId(head?.VersionId) } : undefined;
 }

@@ -15,6 +15,8 @@ import {
   reconcileDeadLetter,
   ReconcileDeps,
 } from '../../../src/handlers/archive-retrieval/dead-letters';
+import { processNotification } from '../../../src/handlers/archive-retrieval/notifications';
+import { verifiedCopyAt } from '../../../src/handlers/archive-retrieval/staging';
 import { ArchiveItem, ArchiveStatus } from '../../../src/handlers/shared/schema';
 
 const UNRECONCILED = 'https://sqs.us-east-1.amazonaws.com/111122223333/unreconciled';
@@ -36,6 +38,7 @@ function deps(): ReconcileDeps {
     keepEvidence: async (key, record) => {
       evidence.set(key, record);
     },
+    verifiedCopy: (item) => verifiedCopyAt(world.notificationDeps(), item),
     log: world.logger,
     clock: () => new Date('2026-11-24T05:00:00Z'),
   };
@@ -193,4 +196,34 @@ test('the source queue comes from the event source ARN; another ARN is refused b
   } finally {
     for (const name of [Env.NOTIFICATIONS_DLQ_ARN, Env.CHUNK_DLQ_ARN, Env.VALIDATION_DLQ_ARN]) delete process.env[name];
   }
+});
+
+describe('a copy that landed before its function died: the archive is downloaded, not FAILED (issue #16)', () => {
+  test('small archive: PutObject written, the downloaded mark never made, the notification dead-lettered', async () => {
+    const item = world.seedArchive(archiveBytes(3 * MiB, 43));
+    // The function dies between the S3 write and the DynamoDB write on every receive.
+    const dying = Object.assign(Object.create(world.store) as typeof world.store, {
+      markDownloaded: async () => {
+        throw Object.assign(new Error('the function stopped between the S3 write and the DynamoDB write'), { name: 'Crash' });
+      },
+    });
+    await expect(processNotification({ ...world.notificationDeps(), store: dying }, world.succeeded(item))).rejects.toThrow('function stopped');
+    expect(world.s3.objects.has(item.objectKey)).toBe(true);
+    expect(world.archive(item).status).not.toBe(ArchiveStatus.DOWNLOADED);
+
+    const letter: DeadLetter = { source: 'notifications', messageId: 'notification-msg', body: world.succeeded(item) };
+    await expect(reconcileDeadLetter(deps(), letter)).resolves.toBe('archive-downloaded');
+    expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.DOWNLOADED });
+    expect(world.archive(item).failureReason).toBeUndefined();
+    const kept = evidence.get(deadLetterEvidenceKey(item.runId, 'notifications', 'notification-msg'));
+    expect(kept).toMatchObject({ outcome: 'archive-downloaded', archiveStatus: ArchiveStatus.DOWNLOADED });
+  });
+
+  test('an object at the key that is not the archive (other size or tree hash) does not count: FAILED', async () => {
+    const item = world.seedArchive(archiveBytes(3 * MiB, 44), { status: ArchiveStatus.STAGED, runStatus: runStatusKey(RUN, ArchiveStatus.STAGED) });
+    world.s3.seed(item.objectKey, 'someone else\'s object');
+    const letter: DeadLetter = { source: 'notifications', messageId: 'notification-msg-2', body: world.succeeded(item) };
+    await expect(reconcileDeadLetter(deps(), letter)).resolves.toBe('archive-failed');
+    expect(world.archive(item).status).toBe(ArchiveStatus.FAILED);
+  });
 });
