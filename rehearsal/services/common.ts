@@ -100,6 +100,52 @@ export class Mutex {
   }
 }
 
+/**
+ * A FIFO read-write lock: any number of `shared` tasks run together, an `exclusive` task runs
+ * alone. Waiters start in arrival order (a waiting exclusive task holds back later shared ones).
+ */
+export class ReadWriteLock {
+  private sharedHolders = 0;
+  private exclusiveHeld = false;
+  private readonly waiting: { exclusive: boolean; start: () => void }[] = [];
+
+  public async shared<T>(task: () => Promise<T>): Promise<T> {
+    return this.hold(false, task);
+  }
+
+  public async exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return this.hold(true, task);
+  }
+
+  private async hold<T>(exclusive: boolean, task: () => Promise<T>): Promise<T> {
+    if (this.waiting.length > 0 || !this.free(exclusive)) {
+      await new Promise<void>((start) => this.waiting.push({ exclusive, start }));
+    } else {
+      this.enter(exclusive);
+    }
+    try {
+      return await task();
+    } finally {
+      if (exclusive) this.exclusiveHeld = false;
+      else this.sharedHolders--;
+      while (this.waiting.length > 0 && this.free(this.waiting[0].exclusive)) {
+        const next = this.waiting.shift()!;
+        this.enter(next.exclusive);
+        next.start();
+      }
+    }
+  }
+
+  private free(exclusive: boolean): boolean {
+    return !this.exclusiveHeld && (!exclusive || this.sharedHolders === 0);
+  }
+
+  private enter(exclusive: boolean): void {
+    if (exclusive) this.exclusiveHeld = true;
+    else this.sharedHolders++;
+  }
+}
+
 /** Small seeded PRNG (mulberry32-like, written with arithmetic only) for reproducible choices. */
 export class Random {
   private state: number;

@@ -1,7 +1,7 @@
 /* eslint-disable @stylistic/max-len */
 import { randomUUID } from 'crypto';
 import { createServer } from 'http';
-import { ApiStats, closeServer, listenLocal, readBody, sleep } from './common';
+import { ApiStats, closeServer, listenLocal, readBody, ReadWriteLock, sleep } from './common';
 import { conflictName, DynamoHooks, LocalDynamo, StreamRecord, TableDefinition, WRITE_OPS } from './dynamodb';
 import { forwardRequest, replayHeaders } from './forward';
 
@@ -10,6 +10,17 @@ import { forwardRequest, replayHeaders } from './forward';
  * counts requests and runs the same fault hooks as the own backend's proxy. A stream reader follows
  * each streamed table's shards through moto's DynamoDB Streams API (GetShardIterator/GetRecords)
  * and hands the records to the same StreamPoller that invokes MetricsProcessor.
+ *
+ * moto's TransactWriteItems keeps a deep copy of every table it names and, when the transaction is
+ * cancelled, puts the copies back in place of the tables (rehearsal/README.md, finding 6). Two
+ * consequences, both handled here:
+ *   - a write another request made to such a table while the transaction ran is undone (moto's
+ *     server is threaded), and its stream record, already read, stays counted. So a transaction
+ *     runs alone: it holds `transactions` exclusively, every other request (and every stream read)
+ *     holds it shared.
+ *   - the stream shard is part of the copied table, so after a cancelled transaction an iterator
+ *     taken earlier reads the discarded shard (with the cancelled items' records) and never sees a
+ *     later write. So each pass takes a fresh iterator after the last sequence number it read.
  */
 
 export interface MotoDynamoOptions {
@@ -40,6 +51,7 @@ export async function startMotoDynamo(options: MotoDynamoOptions): Promise<Local
   const streamArns = new Map<string, string>();
   /** Writes to a streamed table answered since the reader's last complete pass: records may still be on their way. */
   let unreadWrites = 0;
+  const transactions = new ReadWriteLock();
 
   const server = createServer((req, res) => {
     void (async () => {
@@ -66,7 +78,8 @@ export async function startMotoDynamo(options: MotoDynamoOptions): Promise<Local
         }
         const isWrite = WRITE_OPS.has(op) || op === 'TransactWriteItems';
         if (isWrite) unreadWrites++;
-        const out = await forwardRequest(upstream, 'POST', req.url ?? '/', req.headers, raw);
+        const forward = async (): Promise<Awaited<ReturnType<typeof forwardRequest>>> => forwardRequest(upstream, 'POST', req.url ?? '/', req.headers, raw);
+        const out = await (op === 'TransactWriteItems' ? transactions.exclusive(forward) : transactions.shared(forward));
         if (out.status < 400 && isWrite) {
           const after = options.hooks?.after?.(op, body);
           if (after) {
@@ -104,27 +117,27 @@ export async function startMotoDynamo(options: MotoDynamoOptions): Promise<Local
     }
   }
 
-  // One reader per streamed table: follow every shard from TRIM_HORIZON, in order.
+  // One reader per streamed table: follow every shard from TRIM_HORIZON, in order; each pass
+  // starts a fresh iterator after the last record read (see above: never one from an earlier pass).
   let running = true;
-  const iterators = new Map<string, string>();
-  const readOnce = async (table: string, arn: string): Promise<void> => {
+  const lastRead = new Map<string, string>();
+  const readOnce = async (table: string, arn: string): Promise<void> => transactions.shared(async () => {
     const description = (await streamsApi('DescribeStream', { StreamArn: arn })).StreamDescription as { Shards: { ShardId: string }[] };
     for (const { ShardId } of description.Shards) {
-      let iterator = iterators.get(ShardId);
-      if (!iterator) {
-        iterator = (await streamsApi('GetShardIterator', { StreamArn: arn, ShardId, ShardIteratorType: 'TRIM_HORIZON' })).ShardIterator as string;
-      }
+      const after = lastRead.get(`${arn} ${ShardId}`);
+      const position = after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' };
+      let iterator = (await streamsApi('GetShardIterator', { StreamArn: arn, ShardId, ...position })).ShardIterator as string;
       for (;;) {
         const out = await streamsApi('GetRecords', { ShardIterator: iterator, Limit: 1000 });
         const records = (out.Records ?? []) as Omit<StreamRecord, 'eventSourceARN'>[];
+        if (records.length === 0) break;
         // GetRecords has no eventSourceARN; Lambda's event source mapping adds it to every record.
         streams.get(table)!.push(...records.map((r) => ({ ...r, eventSourceARN: arn }) as StreamRecord));
+        lastRead.set(`${arn} ${ShardId}`, records[records.length - 1].dynamodb.SequenceNumber);
         iterator = out.NextShardIterator as string;
-        if (records.length === 0) break;
       }
-      iterators.set(ShardId, iterator);
     }
-  };
+  });
   const reader = (async () => {
     while (running) {
       const writesBefore = unreadWrites;
