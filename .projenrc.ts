@@ -74,7 +74,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // jsii targets: `npx projen package` builds the Python wheel (dist/python) and the Maven
   // artifact (dist/java) next to the npm tarball. Names: the PyPI distribution is the npm name,
   // the Python module its snake_case form; the Maven groupId and Java package follow the GitHub
-  // owner of repositoryUrl (io.github.<owner>), so they change with it. .NET and Go: README.
+  // owner of repositoryUrl (io.github.<owner>), so they change with it. Go is built by its own
+  // task, `package:go`, outside `package` (see below); .NET: README.
   publishToPypi: {
     distName: 'cdk-glacier-vault-to-s3',
     module: 'cdk_glacier_vault_to_s3',
@@ -83,6 +84,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
     javaPackage: 'io.github.example.cdk.glaciervaulttos3',
     mavenGroupId: 'io.github.example',
     mavenArtifactId: 'cdk-glacier-vault-to-s3',
+  },
+  // The Go module path is `<moduleName>/<packageName>` (github.com/<owner>/<repo>-go, the
+  // convention of jsii Go bindings published to a repository of their own, and the npm name
+  // without its dashes); the owner follows repositoryUrl, like the Maven groupId.
+  publishToGo: {
+    moduleName: 'github.com/example/cdk-glacier-vault-to-s3-go',
+    packageName: 'cdkglaciervaulttos3',
   },
 
   // Runtime dependencies of the library itself (the `estimate` CLI and the pure domain core).
@@ -343,6 +351,36 @@ const testPackageJava = project.addTask('test:package:java', {
   exec: 'node test/packaging/java-consumer.js',
   env: { MAVEN_REPO },
 });
+
+// Go: jsii-pacmak generates the bindings in dist/go/<packageName> and compiles them against
+// aws-cdk-go (the awscdk/v2 module is a 61 MiB download; the packages this library's API refers to,
+// aws_ec2 among them, take minutes of CPU to compile on 2 cores), so Go is not part of `package`
+// and the test command: `npx projen test:package:go` builds and tests it (README, "Other jsii
+// targets"). Like `package`, it bundles the handlers first. Go's module download cache and build
+// cache stay in the project's git-ignored .cache/go (absolute paths: Go refuses relative ones);
+// -modcacherw leaves the downloaded modules writable, so `rm -rf .cache` works without root.
+const GO_ENV = {
+  GOMODCACHE: '$(echo "$PWD/.cache/go/mod")',
+  GOCACHE: '$(echo "$PWD/.cache/go/build")',
+  GOFLAGS: '-modcacherw',
+};
+const packageGo = project.tasks.tryFind('package:go')!;
+packageGo.prependSpawn(project.bundler.bundleTask);
+for (const [name, value] of Object.entries(GO_ENV)) packageGo.env(name, value);
+// jsii-pacmak's own `go build` of the bindings uses their go.mod as it is: aws-cdk-go at the peer
+// floor (2.224.0) with constructs-go at our constructs version (10.5.1), and aws-cdk-go 2.224.0,
+// generated against constructs 10.4, does not compile with constructs 10.5 (its Cfn* types get
+// two `With` methods: "ambiguous selector"). So pacmak only generates and tidies the module, and
+// test:package:go compiles it in a consumer with an aws-cdk-go that does (go-consumer.js).
+packageGo.env('JSII_BUILD_GO', '0');
+// README's example in a fresh Go module (go.mod `replace`s the library's module with dist/go), the
+// same checks as the Python and Java consumers; after test:package, whose resources it compares.
+const testPackageGo = project.addTask('test:package:go', {
+  description: 'Build the Go bindings (package:go), then synthesize README\'s example in a fresh Go CDK app against them (aws-cdk-go at NEWEST_AWS_CDK_LIB from the Go module proxy), compare with the TypeScript consumer',
+  env: { ...GO_ENV, NEWEST_AWS_CDK_LIB },
+});
+testPackageGo.spawn(packageGo);
+testPackageGo.exec('node test/packaging/go-consumer.js');
 
 // Every target is packaged, in CI too (projen packages only js when CI is set, for release
 // workflows that build each language in a job of its own; .ci/run is one job). `package` bundles
