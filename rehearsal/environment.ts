@@ -11,7 +11,7 @@ import { CloudWatchFake, startCloudWatchFake } from './services/cloudwatch-fake'
 import { ApiStats } from './services/common';
 import { LocalDynamo, pipelineTables } from './services/dynamodb';
 import { GlacierFake, startGlacierFake } from './services/glacier-fake';
-import { LambdaHandler, SqsPoller, StreamPoller } from './services/lambda-poller';
+import { LambdaHandler, SqsPoller, SqsPollerOptions, StreamPoller } from './services/lambda-poller';
 import { LocalSqs } from './services/sqs';
 import { SfnApi, startSfnApi } from './sfn/api';
 import type { LambdaHandler as StageHandler, SfnRuntime } from './sfn/runner';
@@ -437,69 +437,55 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     handlerErrors.set(key, (handlerErrors.get(key) ?? 0) + 1);
   };
   const queue = (name: string) => sqs.queues.get(name)!;
+  // Every SQS event source as deployed, with what they all share: the client, the counters, the
+  // visibility timeout and the delivery faults (redelivery, twins; reordering except on the DLQs).
+  type EventSource = Pick<SqsPollerOptions, 'functionName' | 'queue' | 'handler' | 'batchSize' | 'maxConcurrency' | 'invocationTimeoutMs' | 'idlePollMs'>;
+  const sqsPoller = (source: EventSource, reorder = true): SqsPoller => new SqsPoller({
+    ...source,
+    client: sqs.client,
+    visibilityTimeoutSeconds: QUEUE_VISIBILITY_SECONDS,
+    stats,
+    onError,
+    redeliver: (r) => faults.redeliver(r),
+    reorder: reorder ? (records) => faults.reorder(records) : undefined,
+    twin: (records) => faults.twin(records),
+  });
   const pollers = {
-    notifications: new SqsPoller({
+    notifications: sqsPoller({
       functionName: 'NotificationsProcessor',
       queue: queue(NAMES.notificationsQueue),
-      client: sqs.client,
       handler: notifications.handler,
       batchSize: 10,
       maxConcurrency: 2,
       invocationTimeoutMs: 60_000,
-      visibilityTimeoutSeconds: QUEUE_VISIBILITY_SECONDS,
-      stats,
-      onError,
-      redeliver: (r) => faults.redeliver(r),
-      reorder: (records) => faults.reorder(records),
-      twin: (records) => faults.twin(records),
     }),
-    chunks: new SqsPoller({
+    chunks: sqsPoller({
       functionName: 'ChunkRetrieval',
       queue: queue(NAMES.chunkQueue),
-      client: sqs.client,
       handler: chunks.handler,
       batchSize: 1,
       maxConcurrency: 4,
       invocationTimeoutMs: 15_000,
-      visibilityTimeoutSeconds: QUEUE_VISIBILITY_SECONDS,
-      stats,
-      onError,
-      redeliver: (r) => faults.redeliver(r),
-      reorder: (records) => faults.reorder(records),
-      twin: (records) => faults.twin(records),
     }),
-    validation: new SqsPoller({
+    validation: sqsPoller({
       functionName: 'ArchiveValidation',
       queue: queue(NAMES.validationQueue),
-      client: sqs.client,
       handler: validation.handler,
       batchSize: 5,
       maxConcurrency: 2,
       invocationTimeoutMs: 60_000,
-      visibilityTimeoutSeconds: QUEUE_VISIBILITY_SECONDS,
-      stats,
-      onError,
-      redeliver: (r) => faults.redeliver(r),
-      reorder: (records) => faults.reorder(records),
-      twin: (records) => faults.twin(records),
     }),
     // One event source per dead-letter queue, batch size 10, maximum concurrency 2 (ArchiveRetrieval).
-    deadLetters: [NAMES.notificationsQueue, NAMES.chunkQueue, NAMES.validationQueue].map((name) => new SqsPoller({
+    deadLetters: [NAMES.notificationsQueue, NAMES.chunkQueue, NAMES.validationQueue].map((name) => sqsPoller({
       functionName: 'DeadLetterReconciler',
       queue: { ...queue(name), url: queue(name).dlqUrl, arn: queue(name).dlqArn },
-      client: sqs.client,
       handler: deadLetters.handler,
       batchSize: 10,
       maxConcurrency: 2,
       invocationTimeoutMs: 60_000,
-      visibilityTimeoutSeconds: QUEUE_VISIBILITY_SECONDS,
-      stats,
-      onError,
-      redeliver: (r) => faults.redeliver(r),
-      twin: (records) => faults.twin(records),
       // Usually empty: polled less often, so six idle workers do not load the local SQS.
       idlePollMs: 250,
-    })),
+    }, false)),
     metrics: new StreamPoller({
       functionName: 'MetricsProcessor',
       records: dynamo.streams.get(NAMES.transferTable)!,
