@@ -305,7 +305,8 @@ export class ArchiveRetrieval extends Construct {
 
   /**
    * Dead-lettered messages the DeadLetterReconciler settled (deleted from the three dead-letter
-   * queues): each ended its archive FAILED, or found it already ended or on a newer job/upload.
+   * queues): each ended its archive FAILED (or downloaded, its verified copy already at the key), or
+   * found it already ended or on a newer job/upload.
    */
   public metricReconciledDeadLetters(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
     const s = this.storage;
