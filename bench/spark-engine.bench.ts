@@ -7,8 +7,10 @@
  * Inputs: the seeded inventories of inventory-engine.bench.ts (`writeInventory`, same mix of
  * descriptions, repeated names, bad rows and oversized archives). Per size:
  * - wall time and records/s of the whole local run (JVM start to summary), 1 TiB partitions;
- * - driver memory: local mode runs the driver and the executor threads in ONE JVM, so its peak is
- *   an upper bound of what a Glue driver holds. Sampled every 250 ms from /proc: the JVM's VmHWM
+ * - driver memory: by default the executors are separate JVMs (local-cluster[2,1,2048]), so the
+ *   driver's JVM holds the driver only (and the local master and workers, which hold no archive
+ *   data); BENCH_SPARK_EXECUTORS=0 runs local[2], executor threads inside the driver's JVM, whose
+ *   peak is then only an upper bound. Sampled every 250 ms from /proc: the driver JVM's VmHWM
  *   (peak RSS, kernel-maintained, so a short peak between samples is not missed), the Python
  *   driver's VmHWM, the Python workers' summed RSS; and from the JVM's GC log (JAVA_TOOL_OPTIONS
  *   -Xlog:gc): the largest heap before a collection (peak heap used) and after one (live heap);
@@ -33,6 +35,13 @@ const SIZES = process.env.BENCH_SPARK_SIZES ? process.env.BENCH_SPARK_SIZES.spli
 const MAX_ARCHIVE = Math.floor(3.9 * 2 ** 30);
 const CLOCK_TICKS = 100; // getconf CLK_TCK on Linux
 const SAMPLE_MS = 250;
+/**
+ * Separate executor JVMs (local-cluster, one core each): the driver's JVM then holds what a Glue
+ * driver holds (plus the local master and workers, which keep no archive data). 0 = local[2], the
+ * executor threads inside the driver's JVM.
+ */
+const EXECUTORS = Number(process.env.BENCH_SPARK_EXECUTORS ?? 2);
+const EXECUTOR_MEMORY_MB = 2048;
 
 /** Lambda's limits and the margins the threshold keeps (README, "Large vaults"). */
 export const LAMBDA_MAX_MEMORY_MIB = 10_240;
@@ -122,6 +131,8 @@ interface SparkRun {
   readonly records: number;
   readonly seconds: number;
   readonly jvmPeakRssMiB: number;
+  /** The largest executor JVM's peak RSS (0 when the executors run inside the driver's JVM). */
+  readonly executorPeakRssMiB: number;
   readonly pythonDriverPeakRssMiB: number;
   readonly workersPeakRssMiB: number;
   readonly cpuSeconds: number;
@@ -130,12 +141,14 @@ interface SparkRun {
 }
 
 async function runSpark(inventory: string, work: string): Promise<SparkRun> {
-  const gcLog = join(work, 'gc.log');
+  // One GC log per JVM (%p: its pid); the driver's is picked by pid after the run.
+  const gcLog = join(work, 'gc-%p.log');
   const out = join(work, 'out');
   mkdirSync(out);
   const started = process.hrtime.bigint();
   const child = spawn(PYTHON, [join(ROOT, 'glue', 'local_run.py'), '--inventory', inventory, '--output', out, '--run_id', 'bench',
-    '--partition_size', String(2 ** 40), '--max_archive_size', String(MAX_ARCHIVE), '--destination_prefix', 'restored/', '--cores', '2'], {
+    '--partition_size', String(2 ** 40), '--max_archive_size', String(MAX_ARCHIVE), '--destination_prefix', 'restored/', '--cores', '2',
+    '--executors', String(EXECUTORS), '--executor_memory_mb', String(EXECUTOR_MEMORY_MB)], {
     cwd: ROOT,
     env: { ...process.env, JAVA_TOOL_OPTIONS: `-Xlog:gc:file=${gcLog}`, SPARK_LOCAL_DIRS: join(work, 'spark-local') },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -146,6 +159,8 @@ async function runSpark(inventory: string, work: string): Promise<SparkRun> {
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   const root = child.pid!;
   let jvmHwmKiB = 0;
+  let driverJvmPid = 0;
+  const executorHwmKiB = new Map<number, number>();
   let pyHwmKiB = 0;
   let workersKiB = 0;
   const ticks = new Map<number, number>();
@@ -153,7 +168,11 @@ async function runSpark(inventory: string, work: string): Promise<SparkRun> {
     let workers = 0;
     for (const [pid, p] of processTree(root)) {
       ticks.set(pid, p.cpuTicks);
-      if (p.cmd.includes('java')) jvmHwmKiB = Math.max(jvmHwmKiB, statusKiB(pid, 'VmHWM'));
+      if (p.cmd.includes('CoarseGrainedExecutorBackend')) executorHwmKiB.set(pid, statusKiB(pid, 'VmHWM'));
+      else if (p.cmd.includes('java')) {
+        driverJvmPid = pid;
+        jvmHwmKiB = Math.max(jvmHwmKiB, statusKiB(pid, 'VmHWM'));
+      }
       else if (pid === root) pyHwmKiB = Math.max(pyHwmKiB, statusKiB(pid, 'VmHWM'));
       else workers += statusKiB(pid, 'VmRSS');
     }
@@ -171,10 +190,11 @@ async function runSpark(inventory: string, work: string): Promise<SparkRun> {
     records: summary.totalCount + summary.errorCount,
     seconds,
     jvmPeakRssMiB: Math.round(jvmHwmKiB / 1024),
+    executorPeakRssMiB: Math.round(Math.max(0, ...executorHwmKiB.values()) / 1024),
     pythonDriverPeakRssMiB: Math.round(pyHwmKiB / 1024),
     workersPeakRssMiB: Math.round(workersKiB / 1024),
     cpuSeconds: cpuTicks / CLOCK_TICKS,
-    gc: parseGcLog(readFileSync(gcLog, 'utf8')),
+    gc: parseGcLog(readFileSync(join(work, `gc-${driverJvmPid}.log`), 'utf8')),
     files,
   };
 }
@@ -187,6 +207,7 @@ export async function run(): Promise<{ name: string; metrics: Record<string, num
   const metrics: Record<string, number | string> = {};
   const targets: Record<string, string> = {};
   metrics['machine: cpus / load (1 5 15 min) at start'] = `${cpus().length} / ${load()}`;
+  metrics['spark master'] = EXECUTORS ? `local-cluster[${EXECUTORS},1,${EXECUTOR_MEMORY_MB}] (separate executor JVMs)` : 'local[2] (executors in the driver JVM)';
   const spark = new Map<number, SparkRun>();
   for (const rows of SIZES) {
     const work = mkdtempSync(join(tmpdir(), 'spark-engine-'));
@@ -226,6 +247,7 @@ export async function run(): Promise<{ name: string; metrics: Record<string, num
       metrics[`${l} spark records/s`] = Math.round(s.records / s.seconds);
       metrics[`${l} spark CPU s (all processes)`] = Number(s.cpuSeconds.toFixed(1));
       metrics[`${l} spark driver JVM peak RSS MiB`] = s.jvmPeakRssMiB;
+      if (EXECUTORS) metrics[`${l} spark largest executor JVM peak RSS MiB`] = s.executorPeakRssMiB;
       metrics[`${l} spark driver heap peak used / after GC / committed MiB`] = `${s.gc.peakUsedMiB} / ${s.gc.peakAfterGcMiB} / ${s.gc.peakCommittedMiB}`;
       metrics[`${l} spark Python driver peak RSS MiB`] = s.pythonDriverPeakRssMiB;
       metrics[`${l} spark Python workers peak RSS MiB (sum)`] = s.workersPeakRssMiB;

@@ -453,19 +453,30 @@ def run_inventory(spark: SparkSession, inventory_path: str, head: str, options: 
     }
 
 
-def spark_session(app: str = "inventory", cores: int = 2, shuffle_partitions: Optional[int] = None) -> SparkSession:
-    """A local SparkSession sized for this machine (tests, local runs, benchmarks)."""
+def spark_session(app: str = "inventory", cores: int = 2, shuffle_partitions: Optional[int] = None,
+                  executors: int = 0, executor_memory_mb: int = 2048) -> SparkSession:
+    """A local SparkSession sized for this machine (tests, local runs, benchmarks).
+
+    executors=0 runs the executor threads inside the driver's JVM (local[cores]); executors=N
+    starts N executor JVMs of one core and executor_memory_mb each (local-cluster), so that the
+    driver's JVM holds what a Glue driver holds and the per-archive work is measured apart.
+    """
+    if executors < 0 or executor_memory_mb < 512:
+        raise ValueError(f"executors must be >= 0 (got {executors}) and executor_memory_mb >= 512 (got {executor_memory_mb})")
     # Python workers import these modules as the `glue` package, like the tests do.
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if root not in paths:
         os.environ["PYTHONPATH"] = os.pathsep.join([root, *paths])
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    return (SparkSession.builder.master(f"local[{cores}]").appName(app)
+    master = f"local-cluster[{executors},1,{executor_memory_mb}]" if executors else f"local[{cores}]"
+    parallelism = executors or cores
+    return (SparkSession.builder.master(master).appName(app)
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", str(shuffle_partitions or max(2, cores * 2)))
-            .config("spark.default.parallelism", str(shuffle_partitions or max(2, cores * 2)))
+            .config("spark.sql.shuffle.partitions", str(shuffle_partitions or max(2, parallelism * 2)))
+            .config("spark.default.parallelism", str(shuffle_partitions or max(2, parallelism * 2)))
+            .config("spark.executor.memory", f"{executor_memory_mb}m")
             .config("spark.sql.adaptive.enabled", "false")
             .config("spark.python.worker.reuse", "true")
             .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "1g"))
