@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { destinationStatement, grantDestinationWrite } from './destination-access';
 import { DEAD_LETTER_RECONCILER_TIMEOUT } from './internal/dead-letters';
 import { handlerFunctionOptions, suppressHandlerNag } from './internal/handler-function';
+import { metricSum } from './internal/metric-sum';
 import { stageLogRetention } from './internal/stage';
 import { TransferStageProps } from './stage-props';
 import { TransferStorage } from './transfer-storage';
@@ -271,17 +272,12 @@ export class ArchiveRetrieval extends Construct {
    */
   public metricDeadLetterMessages(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
     const s = this.storage;
-    return new cloudwatch.MathExpression({
-      expression: 'FILL(notifications, 0) + FILL(chunks, 0) + FILL(validation, 0) + FILL(stream, 0)',
-      usingMetrics: {
-        notifications: s.notificationsDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
-        chunks: s.chunkDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
-        validation: s.validationDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
-        stream: s.streamDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
-      },
-      label: 'Dead-letter messages',
-      ...props,
-    });
+    return metricSum('Dead-letter messages', {
+      notifications: s.notificationsDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+      chunks: s.chunkDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+      validation: s.validationDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+      stream: s.streamDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+    }, props);
   }
 
   /**
@@ -291,16 +287,11 @@ export class ArchiveRetrieval extends Construct {
    */
   public metricUnreconciledMessages(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
     const s = this.storage;
-    return new cloudwatch.MathExpression({
-      // Ids differ from metricDeadLetterMessages': both are drawn on one graph.
-      expression: 'FILL(unreconciled, 0) + FILL(streamFailures, 0)',
-      usingMetrics: {
-        unreconciled: s.unreconciledQueue.metricApproximateNumberOfMessagesVisible(),
-        streamFailures: s.streamDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
-      },
-      label: 'Unreconciled dead-letter messages',
-      ...props,
-    });
+    // Ids differ from metricDeadLetterMessages': both are drawn on one graph.
+    return metricSum('Unreconciled dead-letter messages', {
+      unreconciled: s.unreconciledQueue.metricApproximateNumberOfMessagesVisible(),
+      streamFailures: s.streamDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+    }, props);
   }
 
   /**
@@ -310,34 +301,22 @@ export class ArchiveRetrieval extends Construct {
    */
   public metricReconciledDeadLetters(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
     const s = this.storage;
-    return new cloudwatch.MathExpression({
-      expression: 'FILL(reconciledNotifications, 0) + FILL(reconciledChunks, 0) + FILL(reconciledValidation, 0)',
-      usingMetrics: {
-        reconciledNotifications: s.notificationsDeadLetterQueue.metricNumberOfMessagesDeleted(),
-        reconciledChunks: s.chunkDeadLetterQueue.metricNumberOfMessagesDeleted(),
-        reconciledValidation: s.validationDeadLetterQueue.metricNumberOfMessagesDeleted(),
-      },
-      label: 'Reconciled dead-letter messages',
-      ...props,
-    });
+    return metricSum('Reconciled dead-letter messages', {
+      reconciledNotifications: s.notificationsDeadLetterQueue.metricNumberOfMessagesDeleted(),
+      reconciledChunks: s.chunkDeadLetterQueue.metricNumberOfMessagesDeleted(),
+      reconciledValidation: s.validationDeadLetterQueue.metricNumberOfMessagesDeleted(),
+    }, props);
   }
 
   /** Errors of the five archive-retrieval functions. */
   public metricErrors(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
-    return new cloudwatch.MathExpression({
-      // FILL: a function without invocations in a period has no Errors datapoint, and a sum with a
-      // missing term drops the period.
-      expression: 'FILL(n, 0) + FILL(c, 0) + FILL(v, 0) + FILL(m, 0) + FILL(r, 0)',
-      usingMetrics: {
-        n: this.notificationsProcessor.metricErrors(),
-        c: this.chunkRetrieval.metricErrors(),
-        v: this.archiveValidation.metricErrors(),
-        m: this.metricsProcessor.metricErrors(),
-        r: this.deadLetterReconciler.metricErrors(),
-      },
-      label: 'Archive retrieval errors',
-      ...props,
-    });
+    return metricSum('Archive retrieval errors', {
+      n: this.notificationsProcessor.metricErrors(),
+      c: this.chunkRetrieval.metricErrors(),
+      v: this.archiveValidation.metricErrors(),
+      m: this.metricsProcessor.metricErrors(),
+      r: this.deadLetterReconciler.metricErrors(),
+    }, props);
   }
 
   /** Throttles of the chunk copier (a sign the account's Lambda concurrency is too low). */
