@@ -1,6 +1,6 @@
 import { GetJobOutputCommand } from '@aws-sdk/client-glacier';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
-import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { FakeDynamo } from './dynamodb';
 import { FakeGlacier } from './glacier';
 import { FakeS3 } from './s3';
@@ -24,6 +24,24 @@ describe('the DynamoDB double answers as DynamoDB', () => {
     const put = { Put: { TableName: 't', Item: { pk: 'a' } } };
     await expect(send(new TransactWriteCommand({ TransactItems: [put, put] }))).rejects.toThrow(/multiple operations on one item/);
     expect(dynamo.tables.get('t')?.size ?? 0).toBe(0);
+  });
+
+  test('a reserved word as an attribute name without a # alias: ValidationException naming it; functions and grammar words are not names', async () => {
+    const send = (command: object) => dynamo.client.send(command as never);
+    await expect(send(new UpdateCommand({ TableName: 't', Key: { pk: 'a' }, UpdateExpression: 'SET status = :s', ExpressionAttributeValues: { ':s': 1 } })))
+      .rejects.toMatchObject({ name: 'ValidationException', message: 'Invalid UpdateExpression: Attribute name is a reserved keyword; reserved keyword: status' });
+    await expect(send(new QueryCommand({ TableName: 't', KeyConditionExpression: 'pk = :p', FilterExpression: 'Size > :n', ExpressionAttributeValues: { ':p': 'a', ':n': 1 } })))
+      .rejects.toThrow(/Invalid FilterExpression: .*reserved keyword: Size/);
+    await expect(send(new GetCommand({ TableName: 't', Key: { pk: 'a' }, ProjectionExpression: 'pk, ttl' }))).rejects.toThrow(/reserved keyword: ttl/);
+    await send(new UpdateCommand({
+      TableName: 't',
+      Key: { pk: 'a' },
+      UpdateExpression: 'SET #s = if_not_exists(#s, :s) REMOVE gone ADD n :one',
+      ConditionExpression: 'attribute_not_exists(pk) AND NOT begins_with(pk, :x) OR n IN (:one)',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ':s': 'new', ':one': 1, ':x': 'x' },
+    }));
+    expect(dynamo.get('t', 'a')).toEqual({ pk: 'a', status: 'new', n: 1 });
   });
 
   test('StatusIndex: sorted by statusTime, the key condition on it applied, the filter after the page is read', async () => {

@@ -3,10 +3,13 @@
  * instance's send), with one evaluator for condition, key-condition, filter and update expressions.
  * As DynamoDB does: the transfer table's two indexes (StatusIndex: runStatus + statusTime, all
  * attributes; JobIdIndex: jobId, keys only), ProjectionExpression, the filter applied after the
- * page is read, a ValidationException for an expression name or value that is unused or undefined,
- * for a consistent read on an index and for two operations of a transaction on one item. Query
- * pages hold `pageSize` items (DynamoDB's 1 MB, made small) so pagination always runs.
+ * page is read, a ValidationException for a reserved word used as an attribute name without a `#`
+ * alias, for an expression name or value that is unused or undefined, for a consistent read on an
+ * index and for two operations of a transaction on one item. Query pages hold `pageSize` items
+ * (DynamoDB's 1 MB, made small) so pagination always runs.
  */
+import { readFileSync } from 'fs';
+import { join } from 'path';
 import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -49,9 +52,27 @@ const conditionFailed = (item?: Item) =>
 
 const tokenize = (expr: string): string[] => expr.match(/\(|\)|,|<>|<=|>=|=|<|>|[#:]?[A-Za-z_][A-Za-z0-9_]*/g) ?? [];
 
-/** DynamoDB's check that every name and value given is used, and every one used is given. */
-function checkPlaceholders(input: Item, expressions: Array<string | undefined>): void {
-  const used = new Set(expressions.flatMap((e) => (e ? tokenize(e) : [])).filter((t) => /^[#:]/.test(t)));
+/** DynamoDB's reserved words (developer guide, "Reserved words in DynamoDB"), not case-sensitive. */
+const RESERVED = new Set(readFileSync(join(__dirname, 'dynamodb-reserved-words.txt'), 'utf8').split(/\s+/).filter(Boolean));
+/** Words of the expression grammar itself, and functions (a name followed by '('), are not attribute names. */
+const GRAMMAR = new Set(['AND', 'OR', 'NOT', 'IN', 'BETWEEN', 'SET', 'REMOVE', 'ADD', 'DELETE']);
+
+/**
+ * DynamoDB's checks of the request's expressions (`fields`): no reserved word as an attribute name
+ * (it must be aliased with `#`), every name and value given is used, and every one used is given.
+ */
+function checkExpressions(input: Item, fields: string[]): void {
+  const used = new Set<string>();
+  for (const field of fields.filter((f) => input[f] !== undefined)) {
+    const tokens = tokenize(input[field]);
+    tokens.forEach((t, i) => {
+      const word = t.toUpperCase();
+      if (/^[#:]/.test(t)) used.add(t);
+      if (RESERVED.has(word) && !GRAMMAR.has(word) && tokens[i + 1] !== '(') {
+        throw validation(`Invalid ${field}: Attribute name is a reserved keyword; reserved keyword: ${t}`);
+      }
+    });
+  }
   for (const [prefix, given, what] of [['#', input.ExpressionAttributeNames, 'ExpressionAttributeNames'], [':', input.ExpressionAttributeValues, 'ExpressionAttributeValues']] as const) {
     const keys = Object.keys(given ?? {});
     const unused = keys.filter((k) => !used.has(k));
@@ -214,13 +235,15 @@ export class FakeDynamo {
       return { ...(fn(input) as object), $metadata: meta };
     };
     this.mock.on(GetCommand).callsFake(on('Get', (i) => {
-      checkPlaceholders(i, [i.ProjectionExpression]);
+      checkExpressions(i, ['ProjectionExpression']);
       const item = this.table(i.TableName).get(this.key(i.Key));
       return { Item: item && this.project(item, i) };
     }));
     this.mock.on(BatchGetCommand).callsFake(on('BatchGet', (i) => ({
-      Responses: Object.fromEntries(Object.entries(i.RequestItems as Record<string, Item>).map(([name, request]) =>
-        [name, (request.Keys as Item[]).map((k) => this.table(name).get(this.key(k))).filter(Boolean).map((it) => this.project(it!, request))])),
+      Responses: Object.fromEntries(Object.entries(i.RequestItems as Record<string, Item>).map(([name, request]) => {
+        checkExpressions(request, ['ProjectionExpression']);
+        return [name, (request.Keys as Item[]).map((k) => this.table(name).get(this.key(k))).filter(Boolean).map((it) => this.project(it!, request))];
+      })),
       UnprocessedKeys: {},
     })));
     this.mock.on(PutCommand).callsFake(on('Put', (i) => ({ Attributes: this.returned(i, this.put(i)) })));
@@ -273,7 +296,7 @@ export class FakeDynamo {
   /** Validates the request and throws ConditionalCheckFailed unless its condition holds (`checked`: done already, in a transaction). */
   private require(op: Item, existing: Item | undefined, checked = false): void {
     if (checked) return;
-    checkPlaceholders(op, [op.ConditionExpression, op.UpdateExpression]);
+    checkExpressions(op, ['ConditionExpression', 'UpdateExpression']);
     if (op.ConditionExpression && !evaluate(op.ConditionExpression, existing, op.ExpressionAttributeNames, op.ExpressionAttributeValues)) {
       throw conditionFailed(op.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' ? clone(existing) : undefined);
     }
@@ -349,7 +372,7 @@ export class FakeDynamo {
 
   private query(op: Item): object {
     this.queries.push(op);
-    checkPlaceholders(op, [op.KeyConditionExpression, op.FilterExpression, op.ProjectionExpression]);
+    checkExpressions(op, ['KeyConditionExpression', 'FilterExpression', 'ProjectionExpression']);
     const index = op.IndexName === undefined ? { hash: 'pk', range: 'sk' } : INDEXES[op.IndexName];
     if (!index) throw validation(`The table does not have the specified index: ${op.IndexName}`);
     if (op.IndexName && op.ConsistentRead) throw validation('Consistent reads are not supported on global secondary indexes');
