@@ -1,4 +1,3 @@
-import { DescribeJobCommand, ResourceNotFoundException } from '@aws-sdk/client-glacier';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { MemoryObjectStore } from '../../rehearsal/sfn/object-store';
 import { runStateMachine } from '../../rehearsal/sfn/runner';
@@ -9,8 +8,8 @@ import { extendBatch } from '../../src/handlers/download-window-extension/extend
 import { findArchivesNeedingExtension } from '../../src/handlers/download-window-extension/window-scan';
 import { initiateBatch, InitiateBatchResult, RequestDeps } from '../../src/handlers/initiate-retrieval/initiate-batch';
 import { ArchiveStatus } from '../../src/handlers/shared/schema';
-import { glacierError } from '../doubles/glacier';
 import { FakeS3 } from '../doubles/s3';
+import { awsError } from '../doubles/service';
 import { FakeSqs } from '../doubles/sqs';
 import { GiB, row, RUN, TOPIC, TRANSFER, VAULT, World } from '../handlers/initiate-retrieval/world';
 
@@ -146,7 +145,7 @@ describe('InitiateRetrieval ASL (local runner)', () => {
   test('PolicyEnforcedException ends the batch in the Glacier.PolicyEnforced Fail state and fails the run', async () => {
     world = new World();
     await seedInventory([['0000000000', 'part-00000.csv', 0, 120]]);
-    world.glacier.failures.set(row(110).ArchiveId, [glacierError('PolicyEnforcedException', 400, 'policy')]);
+    world.glacier.failures.set(row(110).ArchiveId, [awsError('PolicyEnforcedException', 400, 'policy')]);
     const result = await runInitiate();
 
     expect(result.status).toBe('FAILED');
@@ -237,10 +236,9 @@ describe('DownloadWindowExtension ASL (local runner)', () => {
     world = new World();
     const s3 = new FakeS3();
     const sqs = new FakeSqs();
-    world.glacier.mock.on(DescribeJobCommand).callsFake(async (input) => {
-      if (input.jobId === 'gone-1') throw new ResourceNotFoundException({ message: 'The job ID was not found', $metadata: { httpStatusCode: 404 } });
-      return { JobId: input.jobId, Action: 'ArchiveRetrieval', ArchiveId: row(0).ArchiveId, Completed: true, StatusCode: 'Succeeded', $metadata: {} };
-    });
+    // Glacier finished lost-0 (its notification was lost) and no longer knows gone-1.
+    world.glacier.jobs.set('lost-0', { jobId: 'lost-0', vaultName: VAULT, action: 'ArchiveRetrieval', statusCode: 'Succeeded', archiveId: row(0).ArchiveId, tier: 'Bulk' });
+    world.glacier.jobs.set('gone-1', { jobId: 'gone-1', vaultName: VAULT, action: 'ArchiveRetrieval', statusCode: 'Succeeded', archiveId: row(1).ArchiveId, expired: true });
     const at = (hoursAgo: number) => new Date(world.now - hoursAgo * 3600_000).toISOString();
     try {
       world.seedArchive(0, ArchiveStatus.REQUESTED, { jobId: 'lost-0', statusTime: at(13) });

@@ -1,9 +1,11 @@
 /*
  * The unit tests' one Glacier, behind a mocked GlacierClient (every instance's send): InitiateJob
  * (failures scriptable per archive), DescribeJob, ListJobs and ranged GetJobOutput over jobs held
- * in memory. GetJobOutput of an archive job carries `x-amz-sha256-tree-hash` only when the range is
- * tree-hash aligned (Glacier's rule, as the rehearsal's Glacier fake applies it); inventory output
- * carries none.
+ * in memory. DescribeJob follows the job's state as Glacier describes it (no completion date and no
+ * SHA256TreeHash while in progress; the archive's size, tree hash and byte range for an archive
+ * job; an expired job is not found). GetJobOutput of an archive job carries `x-amz-sha256-tree-hash`
+ * only when the range is tree-hash aligned (Glacier's rule, as the rehearsal's Glacier fake applies
+ * it); inventory output carries none; a job not succeeded has no output.
  */
 import {
   DescribeJobCommand,
@@ -13,12 +15,10 @@ import {
   ListJobsCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-glacier';
-import { mockClient } from 'aws-sdk-client-mock';
 import { rangeOf, sdkBody } from './body';
+import { awsError, Double, meta } from './service';
 import { isTreeHashAligned } from '../../rehearsal/services/glacier-fake';
 import { treeHashOf } from '../../src/core/tree-hash';
-
-const meta = { httpStatusCode: 200, requestId: 'REQ', attempts: 1, totalRetryDelay: 0 };
 
 export interface GlacierJob {
   jobId: string;
@@ -35,6 +35,9 @@ export interface GlacierJob {
   format?: string;
   /** Past its download window: Glacier no longer knows the job. */
   expired?: boolean;
+  /** ISO dates; defaults stand for a job started and finished on 2026-11-24. */
+  creationDate?: string;
+  completionDate?: string;
   /** Changes the bytes GetJobOutput serves (corruption or a cut connection in transit). */
   corrupt?: (data: Buffer, start: number) => Buffer;
 }
@@ -50,13 +53,7 @@ export interface GlacierCall {
   readonly error?: string;
 }
 
-/** A Glacier service error as the SDK shapes it. */
-export function glacierError(name: string, status: number, message = name): Error {
-  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status }, $fault: status >= 500 ? 'server' : 'client' });
-}
-
-export class FakeGlacier {
-  public readonly mock = mockClient(GlacierClient);
+export class FakeGlacier extends Double {
   public readonly client = new GlacierClient({ region: 'us-east-1' });
   public readonly jobs = new Map<string, GlacierJob>();
   public readonly calls: GlacierCall[] = [];
@@ -65,6 +62,7 @@ export class FakeGlacier {
   private nextJob = 1;
 
   public constructor() {
+    super(GlacierClient);
     const find = (jobId: string | undefined, vaultName: string | undefined): GlacierJob => {
       const job = this.jobs.get(jobId ?? '');
       if (!job || job.expired || job.vaultName !== vaultName) {
@@ -72,7 +70,7 @@ export class FakeGlacier {
       }
       return job;
     };
-    this.mock.on(InitiateJobCommand).callsFake(async (input) => {
+    this.serve(InitiateJobCommand, (input) => {
       const p = input.jobParameters ?? {};
       const call = { vaultName: input.vaultName!, archiveId: p.ArchiveId, tier: p.Tier, topic: p.SNSTopic, description: p.Description };
       const scripted = p.ArchiveId === undefined ? undefined : this.failures.get(p.ArchiveId)?.shift();
@@ -95,10 +93,12 @@ export class FakeGlacier {
       });
       return { jobId, location: `/111122223333/vaults/${input.vaultName}/jobs/${jobId}`, $metadata: { ...meta, httpStatusCode: 202 } };
     });
-    this.mock.on(DescribeJobCommand).callsFake(async (input) => {
+    this.serve(DescribeJobCommand, (input) => {
       const job = find(input.jobId, input.vaultName);
       const done = job.statusCode !== 'InProgress';
-      const archive = job.action === 'ArchiveRetrieval' && job.output;
+      const archive = job.action === 'ArchiveRetrieval' ? job.output : undefined;
+      const hash = archive && treeHashOf(archive);
+      const inventory = job.action === 'InventoryRetrieval';
       return {
         JobId: job.jobId,
         Action: job.action,
@@ -106,19 +106,21 @@ export class FakeGlacier {
         StatusCode: job.statusCode,
         StatusMessage: job.statusMessage ?? (job.statusCode === 'Succeeded' ? 'Succeeded' : undefined),
         Completed: done,
-        CompletionDate: done ? '2026-11-24T10:00:00.000Z' : undefined,
-        CreationDate: '2026-11-24T06:00:00.000Z',
-        InventorySizeInBytes: job.action === 'InventoryRetrieval' && job.statusCode === 'Succeeded' ? job.output?.length : undefined,
-        ArchiveSizeInBytes: archive ? job.output!.length : undefined,
-        ArchiveSHA256TreeHash: archive ? treeHashOf(job.output!) : undefined,
+        CompletionDate: done ? job.completionDate ?? '2026-11-24T10:00:00.000Z' : undefined,
+        CreationDate: job.creationDate ?? '2026-11-24T06:00:00.000Z',
+        InventoryRetrievalParameters: inventory ? { Format: job.format ?? 'JSON' } : undefined,
+        InventorySizeInBytes: inventory && job.statusCode === 'Succeeded' ? job.output?.length : undefined,
+        ArchiveSizeInBytes: archive?.length,
+        ArchiveSHA256TreeHash: hash,
+        RetrievalByteRange: archive && `0-${archive.length - 1}`,
+        SHA256TreeHash: done ? hash : undefined, // the whole archive's, once the job is complete
         Tier: job.tier,
         VaultARN: `arn:aws:glacier:us-east-1:111122223333:vaults/${job.vaultName}`,
         SNSTopic: job.snsTopic,
         JobDescription: job.description,
-        $metadata: meta,
       };
     });
-    this.mock.on(ListJobsCommand).callsFake(async (input) => {
+    this.serve(ListJobsCommand, (input) => {
       const all = [...this.jobs.values()].filter((j) => j.vaultName === input.vaultName && !j.expired);
       const from = input.marker ? all.findIndex((j) => j.jobId === input.marker) : 0;
       const limit = Number(input.limit ?? 50);
@@ -126,12 +128,11 @@ export class FakeGlacier {
       return {
         JobList: page.map((j) => ({ JobId: j.jobId, Action: j.action, StatusCode: j.statusCode, JobDescription: j.description, Completed: j.statusCode !== 'InProgress' })),
         Marker: all[from + limit]?.jobId,
-        $metadata: meta,
       };
     });
-    this.mock.on(GetJobOutputCommand).callsFake(async (input) => {
+    this.serve(GetJobOutputCommand, (input) => {
       const job = find(input.jobId, input.vaultName);
-      if (job.statusCode !== 'Succeeded' || !job.output) throw new Error('job output not available');
+      if (job.statusCode !== 'Succeeded' || !job.output) throw awsError('InvalidParameterValueException', 400, `The job is not currently available for download: ${job.jobId}`);
       const output = job.output;
       const [start, end] = rangeOf(input.range, output.length) ?? [0, output.length - 1];
       const honest = output.subarray(start, end + 1);
@@ -157,9 +158,9 @@ export class FakeGlacier {
     return job;
   }
 
-  /** A finished retrieval job of the whole archive `data`. */
-  public seedArchiveJob(vaultName: string, jobId: string, data: Buffer, archiveId?: string): GlacierJob {
-    const job: GlacierJob = { jobId, vaultName, action: 'ArchiveRetrieval', statusCode: 'Succeeded', output: data, archiveId };
+  /** A retrieval job of the whole archive `data`, finished unless `extra` says otherwise. */
+  public seedArchiveJob(vaultName: string, jobId: string, data: Buffer, archiveId?: string, extra: Partial<GlacierJob> = {}): GlacierJob {
+    const job: GlacierJob = { jobId, vaultName, action: 'ArchiveRetrieval', statusCode: 'Succeeded', output: data, archiveId, ...extra };
     this.jobs.set(jobId, job);
     return job;
   }
@@ -167,9 +168,5 @@ export class FakeGlacier {
   /** Archive ids of the InitiateJob calls that started a job. */
   public requestedArchives(): string[] {
     return this.calls.filter((c) => c.jobId).map((c) => c.archiveId!);
-  }
-
-  public reset(): void {
-    this.mock.restore();
   }
 }

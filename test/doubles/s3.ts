@@ -4,7 +4,8 @@
  * CRC32/SHA-256 checksums are answered, a part must use its upload's algorithm and Complete checks
  * each part's ETag and checksum, ascending part numbers and the 5 MiB minimum of every part but the
  * last; `ExpectedBucketOwner` other than the owner is AccessDenied; GetObject of a GLACIER or
- * DEEP_ARCHIVE object is InvalidObjectState; VersionId only on a versioned bucket; listings page.
+ * DEEP_ARCHIVE object is InvalidObjectState; VersionId only on a versioned bucket; listings page;
+ * GetBucketLocation answers the constraint the bucket was created with (none in us-east-1).
  */
 import { createHash } from 'crypto';
 import { crc32 } from 'zlib';
@@ -15,6 +16,7 @@ import {
   CompleteMultipartUploadCommandInput,
   DeleteObjectsCommand,
   DeleteObjectsCommandInput,
+  GetBucketLocationCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -27,14 +29,10 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
 import { drain, rangeOf, sdkBody } from './body';
+import { awsError as s3Error, Double, meta } from './service';
 
-const meta = { httpStatusCode: 200, requestId: 'REQ', attempts: 1, totalRetryDelay: 0 };
 const MIN_PART = 5 * 1024 * 1024;
-
-const s3Error = (name: string, status: number, message: string) =>
-  Object.assign(new Error(message), { name, $fault: status >= 500 ? 'server' : 'client', $metadata: { ...meta, httpStatusCode: status } });
 const md5 = (data: Buffer): string => createHash('md5').update(data).digest('hex');
 
 /** S3's checksum of `data` under `algorithm`, as the response carries it. */
@@ -69,13 +67,14 @@ export interface S3Options {
   /** The only bucket requests may name (default: any). */
   readonly bucket?: string;
   readonly owner?: string;
+  /** The bucket's LocationConstraint (none: us-east-1). */
+  readonly location?: string;
   /** Refuse requests without ExpectedBucketOwner (the destination's rule in this project). */
   readonly requireExpectedOwner?: boolean;
   readonly versioned?: boolean;
 }
 
-export class FakeS3 {
-  public readonly mock = mockClient(S3Client);
+export class FakeS3 extends Double {
   public readonly client = new S3Client({ region: 'us-east-1' });
   public readonly objects = new Map<string, StoredObject>();
   public readonly uploads = new Map<string, Upload>();
@@ -83,19 +82,21 @@ export class FakeS3 {
   public readonly aborted: string[] = [];
   /** Calls that streamed a body and how it ended. */
   public readonly bodyResults: Array<{ command: string; ok: boolean; error?: string; bytes?: number }> = [];
-  /** Number of CreateMultipartUpload / AbortMultipartUpload calls to reject with a 503 (the upload stays open). */
-  public rejectCreates = 0;
-  public rejectAborts = 0;
-  /** Keys per ListObjectsV2 page, parts per ListParts page. */
+  /** The account owning the bucket, its LocationConstraint. */
+  public owner: string;
+  public location?: string;
+  /** Keys per ListObjectsV2 page, parts per ListParts page, uploads per ListMultipartUploads page. */
   public pageSize = 2;
   private nextId = 1;
 
   public constructor(public readonly options: S3Options = {}) {
-    const owner = options.owner ?? '111122223333';
+    super(S3Client);
+    this.owner = options.owner ?? '111122223333';
+    this.location = options.location;
     const check = (input: { Bucket?: string; ExpectedBucketOwner?: string }): void => {
       if (options.bucket !== undefined && input.Bucket !== options.bucket) throw s3Error('NoSuchBucket', 404, 'The specified bucket does not exist');
       const named = input.ExpectedBucketOwner;
-      if ((named !== undefined && named !== owner) || (named === undefined && options.requireExpectedOwner)) throw s3Error('AccessDenied', 403, 'Access Denied');
+      if ((named !== undefined && named !== this.owner) || (named === undefined && options.requireExpectedOwner)) throw s3Error('AccessDenied', 403, 'Access Denied');
     };
     const upload = (id: string | undefined, key: string | undefined): Upload => {
       const found = this.uploads.get(id ?? '');
@@ -117,13 +118,13 @@ export class FakeS3 {
       this.objects.set(key, { ...object, versionId });
       return versionId;
     };
-    this.mock.on(PutObjectCommand).callsFake(async (input) => {
+    this.serve(PutObjectCommand, async (input) => {
       check(input);
       const data = await readBody('PutObject', input.Body);
       const VersionId = store(input.Key!, { body: data, metadata: input.Metadata ?? {}, storageClass: input.StorageClass });
-      return { ETag: `"${md5(data)}"`, ...checksumFields(input.ChecksumAlgorithm, data), VersionId, $metadata: meta };
+      return { ETag: `"${md5(data)}"`, ...checksumFields(input.ChecksumAlgorithm, data), VersionId };
     });
-    this.mock.on(GetObjectCommand).callsFake(async (input) => {
+    this.serve(GetObjectCommand, async (input) => {
       check(input);
       const object = this.objects.get(input.Key!);
       if (!object) throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { ...meta, httpStatusCode: 404 } });
@@ -132,16 +133,20 @@ export class FakeS3 {
       }
       const range = rangeOf(input.Range, object.body.length);
       const body = range ? object.body.subarray(range[0], range[1] + 1) : object.body;
-      return { Body: sdkBody(body) as never, ContentLength: body.length, ETag: `"${md5(object.body)}"`, VersionId: object.versionId, $metadata: meta };
+      return { Body: sdkBody(body) as never, ContentLength: body.length, ETag: `"${md5(object.body)}"`, VersionId: object.versionId };
     });
-    this.mock.on(HeadObjectCommand).callsFake(async (input) => {
+    this.serve(GetBucketLocationCommand, (input) => {
+      check(input);
+      return { LocationConstraint: this.location };
+    });
+    this.serve(HeadObjectCommand, async (input) => {
       check(input);
       const object = this.objects.get(input.Key!);
       if (!object) throw new NotFound({ message: 'Not Found', $metadata: { ...meta, httpStatusCode: 404 } });
       const { body, metadata, storageClass, versionId } = object;
-      return { ContentLength: body.length, ETag: `"${md5(body)}"`, Metadata: metadata, StorageClass: storageClass, VersionId: versionId, $metadata: meta };
+      return { ContentLength: body.length, ETag: `"${md5(body)}"`, Metadata: metadata, StorageClass: storageClass, VersionId: versionId };
     });
-    this.mock.on(ListObjectsV2Command).callsFake(async (input) => {
+    this.serve(ListObjectsV2Command, async (input) => {
       check(input);
       const keys = [...this.objects.keys()].filter((k) => k.startsWith(input.Prefix ?? '')).sort();
       const start = input.ContinuationToken ? Number(input.ContinuationToken) : 0;
@@ -152,26 +157,21 @@ export class FakeS3 {
         KeyCount: page.length,
         IsTruncated: more,
         NextContinuationToken: more ? String(start + this.pageSize) : undefined,
-        $metadata: meta,
       };
     });
-    this.mock.on(DeleteObjectsCommand).callsFake(async (input: DeleteObjectsCommandInput) => {
+    this.serve(DeleteObjectsCommand, async (input: DeleteObjectsCommandInput) => {
       check(input);
       for (const o of input.Delete?.Objects ?? []) this.objects.delete(o.Key!);
-      return { Deleted: input.Delete?.Objects?.map((o) => ({ Key: o.Key })), $metadata: meta };
+      return { Deleted: input.Delete?.Objects?.map((o) => ({ Key: o.Key })) };
     });
-    this.mock.on(CreateMultipartUploadCommand).callsFake(async (input) => {
+    this.serve(CreateMultipartUploadCommand, async (input) => {
       check(input);
-      if (this.rejectCreates > 0) {
-        this.rejectCreates--;
-        throw s3Error('ServiceUnavailable', 503, 'Service Unavailable');
-      }
       const UploadId = `upload-${this.nextId++}-VXBsb2FkSWQ`;
       const { Key: key, Metadata: metadata = {}, StorageClass: storageClass, ChecksumAlgorithm: checksumAlgorithm } = input;
       this.uploads.set(UploadId, { key: key!, metadata, storageClass, checksumAlgorithm, parts: new Map(), initiated: new Date() });
-      return { Bucket: input.Bucket, Key: key, UploadId, ChecksumAlgorithm: checksumAlgorithm, $metadata: meta };
+      return { Bucket: input.Bucket, Key: key, UploadId, ChecksumAlgorithm: checksumAlgorithm };
     });
-    this.mock.on(UploadPartCommand).callsFake(async (input) => {
+    this.serve(UploadPartCommand, async (input) => {
       check(input);
       const data = await readBody('UploadPart', input.Body);
       if (input.ContentLength !== undefined && data.length !== input.ContentLength) throw new Error(`IncompleteBody: ${data.length} != ${input.ContentLength}`);
@@ -180,9 +180,9 @@ export class FakeS3 {
         throw s3Error('InvalidRequest', 400, `Checksum Type mismatch: upload uses ${target.checksumAlgorithm}, part sent ${input.ChecksumAlgorithm}`);
       }
       target.parts.set(input.PartNumber!, data);
-      return { ETag: `"${md5(data)}"`, ...checksumFields(target.checksumAlgorithm, data), $metadata: meta };
+      return { ETag: `"${md5(data)}"`, ...checksumFields(target.checksumAlgorithm, data) };
     });
-    this.mock.on(ListPartsCommand).callsFake(async (input) => {
+    this.serve(ListPartsCommand, async (input) => {
       check(input);
       const { parts } = upload(input.UploadId, input.Key);
       const numbers = [...parts.keys()].sort((a, b) => a - b).filter((n) => n > Number(input.PartNumberMarker ?? 0));
@@ -192,10 +192,9 @@ export class FakeS3 {
         Parts: page.map((n) => ({ PartNumber: n, Size: parts.get(n)!.length, ETag: `"${md5(parts.get(n)!)}"` })),
         IsTruncated: more,
         NextPartNumberMarker: more ? String(page[page.length - 1]) : undefined,
-        $metadata: meta,
       };
     });
-    this.mock.on(CompleteMultipartUploadCommand).callsFake(async (input: CompleteMultipartUploadCommandInput) => {
+    this.serve(CompleteMultipartUploadCommand, async (input: CompleteMultipartUploadCommandInput) => {
       check(input);
       const target = upload(input.UploadId, input.Key);
       const listed = input.MultipartUpload?.Parts ?? [];
@@ -212,32 +211,40 @@ export class FakeS3 {
       const body = Buffer.concat(buffers);
       const VersionId = store(target.key, { body, metadata: target.metadata, storageClass: target.storageClass });
       this.uploads.delete(input.UploadId!);
-      return { Bucket: input.Bucket, Key: target.key, ETag: `"${md5(body)}-${listed.length}"`, VersionId, $metadata: meta };
+      return { Bucket: input.Bucket, Key: target.key, ETag: `"${md5(body)}-${listed.length}"`, VersionId };
     });
-    this.mock.on(AbortMultipartUploadCommand).callsFake(async (input) => {
+    this.serve(AbortMultipartUploadCommand, async (input) => {
       check(input);
-      if (this.rejectAborts > 0) {
-        this.rejectAborts--;
-        throw s3Error('ServiceUnavailable', 503, 'Service Unavailable');
-      }
       upload(input.UploadId, input.Key);
       this.uploads.delete(input.UploadId!);
       this.aborted.push(input.UploadId!);
       return { $metadata: { ...meta, httpStatusCode: 204 } };
     });
-    this.mock.on(ListMultipartUploadsCommand).callsFake(async (input) => {
+    this.serve(ListMultipartUploadsCommand, async (input) => {
       check(input);
-      const uploads = [...this.uploads.entries()]
+      const all = [...this.uploads.entries()]
         .filter(([, u]) => u.key.startsWith(input.Prefix ?? ''))
         .map(([UploadId, u]) => ({ Key: u.key, UploadId, Initiated: u.initiated }))
-        .sort((a, b) => a.Key.localeCompare(b.Key) || (a.Initiated?.getTime() ?? 0) - (b.Initiated?.getTime() ?? 0));
-      return { Bucket: input.Bucket, Prefix: input.Prefix, Uploads: uploads, IsTruncated: false, $metadata: meta };
+        .sort((x, y) => x.Key.localeCompare(y.Key) || (x.Initiated?.getTime() ?? 0) - (y.Initiated?.getTime() ?? 0));
+      // After the markers: keys past KeyMarker, or the uploads of KeyMarker that follow UploadIdMarker.
+      const at = all.findIndex((u) => u.Key === input.KeyMarker && u.UploadId === input.UploadIdMarker);
+      const rest = at >= 0 ? all.slice(at + 1) : all.filter((u) => input.KeyMarker === undefined || u.Key > input.KeyMarker);
+      const page = rest.slice(0, Math.min(input.MaxUploads ?? 1000, this.pageSize));
+      const more = rest.length > page.length;
+      const last = page[page.length - 1];
+      const next = more ? { NextKeyMarker: last.Key, NextUploadIdMarker: last.UploadId } : {};
+      return { Bucket: input.Bucket, Prefix: input.Prefix, Uploads: page, IsTruncated: more, ...next };
     });
   }
 
   /** Stores `body` at `key` as a PutObject would. */
   public seed(key: string, body: string | Buffer, extra: Partial<Omit<StoredObject, 'body'>> = {}): void {
     this.objects.set(key, { metadata: {}, ...extra, body: Buffer.from(body) });
+  }
+
+  /** An upload open at `key`, as CreateMultipartUpload leaves it. */
+  public openUpload(key: string, uploadId: string, initiated = new Date()): void {
+    this.uploads.set(uploadId, { key, metadata: {}, parts: new Map(), initiated });
   }
 
   public text(key: string): string | undefined {
@@ -247,9 +254,5 @@ export class FakeS3 {
   /** The largest body a request streamed. */
   public get largestBody(): number {
     return Math.max(0, ...this.bodyResults.map((r) => r.bytes ?? 0));
-  }
-
-  public reset(): void {
-    this.mock.restore();
   }
 }

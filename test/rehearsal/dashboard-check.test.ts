@@ -1,13 +1,13 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { checkDashboard, formatDashboardCheck } from '../../rehearsal/dashboard/check';
 import { evaluateMath } from '../../rehearsal/dashboard/math';
 import { renderDashboardSection } from '../../rehearsal/dashboard/render';
 import { SynthesizedDashboard, synthesizeDashboard } from '../../rehearsal/dashboard/synth';
 import { CloudWatchFake, startCloudWatchFake } from '../../rehearsal/services/cloudwatch-fake';
-import { bytesAttribute, countAttribute } from '../../src/contract/keys';
+import { bytesAttribute, countAttribute, metricsPk } from '../../src/contract/keys';
 import { updateDashboard } from '../../src/handlers/orchestration/dashboard-update';
 import { ArchiveStatus } from '../../src/handlers/shared/schema';
+import { FakeDynamo } from '../doubles/dynamodb';
 
 const RUN = 'run-1';
 const MIN = 60_000;
@@ -33,12 +33,14 @@ function metricsItem(done: number): Record<string, number> {
  */
 async function publish(fake: CloudWatchFake, namespace: string, progress: number[]): Promise<void> {
   const cloudwatch = new CloudWatchClient({ region: 'us-east-1', endpoint: fake.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+  const dynamo = new FakeDynamo(); // the run's metrics item; no run record
   for (const [k, done] of progress.entries()) {
-    const ddb = { send: async (cmd: { input: { TableName: string } }) => ({ Item: cmd.input.TableName === 'metrics' ? metricsItem(done) : undefined }) };
+    dynamo.seed('metrics', { pk: metricsPk(RUN), ...metricsItem(done) });
     await updateDashboard({
-      ddb: ddb as unknown as DynamoDBDocumentClient, cloudwatch, transferTable: 'transfer', metricsTable: 'metrics', namespace, log: quiet, now: () => new Date(T0 + k * 5 * MIN),
+      ddb: dynamo.client, cloudwatch, transferTable: 'transfer', metricsTable: 'metrics', namespace, log: quiet, now: () => new Date(T0 + k * 5 * MIN),
     }, { runId: RUN });
   }
+  dynamo.reset();
   cloudwatch.destroy();
 }
 

@@ -5,6 +5,7 @@ import { processChunk } from '../../../src/handlers/archive-retrieval/chunk-copy
 import { processNotification } from '../../../src/handlers/archive-retrieval/notifications';
 import { IncompleteChunksError, processValidation } from '../../../src/handlers/archive-retrieval/validation';
 import { ArchiveItem, ArchiveStatus, ChunkItem } from '../../../src/handlers/shared/schema';
+import { awsError } from '../../doubles/service';
 
 let world: World;
 let item: ArchiveItem;
@@ -106,7 +107,7 @@ test('combined tree hash mismatch: abort, delete chunks, fresh upload and chunks
 test('a crash after the reset is finished by the redelivered validation message', async () => {
   world.table.seed({ ...world.table.get(item.pk, 'archive')!, treeHash: 'cd'.repeat(32) });
   const first = await uploadAllParts();
-  world.s3.rejectCreates = 1;
+  world.s3.fail('CreateMultipartUpload', awsError('ServiceUnavailable', 503, 'Service Unavailable'));
   await expect(processValidation(world.validationDeps(), first)).rejects.toThrow(/Service Unavailable/);
   expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.STAGED, downloadAttempts: 1 });
   expect(world.archive(item).uploadId).toBeUndefined();
@@ -122,7 +123,7 @@ test('a crash after the reset is finished by the redelivered validation message'
 test('a crash right after the reset (old upload still open, its chunk items still there) is finished by the redelivery', async () => {
   world.table.seed({ ...world.table.get(item.pk, 'archive')!, treeHash: 'cd'.repeat(32) });
   const first = await uploadAllParts();
-  world.s3.rejectAborts = 1; // abortUpload only logs this: the chunk-item delete below is the crash
+  world.s3.fail('AbortMultipartUpload', awsError('ServiceUnavailable', 503, 'Service Unavailable')); // abortUpload only logs this: the chunk-item delete below is the crash
   world.table.failNext.push((command) => (command === 'Delete' ? Object.assign(new Error('Lambda timed out'), { name: 'TimeoutError' }) : undefined));
   await expect(processValidation(world.validationDeps(), first)).rejects.toThrow(/timed out/);
   expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.STAGED, downloadAttempts: 1 });

@@ -70,7 +70,7 @@ test('the completing part redelivered after a crash before the send queues valid
   const deps = world.chunkDeps();
   await processChunk(deps, chunks[0]);
   await processChunk(deps, chunks[1]);
-  world.sqs.rejectSends = 1;
+  world.sqs.fail('SendMessage', Object.assign(new Error('Task timed out'), { name: 'TimeoutError' })); // the function dies before the send
   await expect(processChunk(deps, chunks[2])).rejects.toThrow(/timed out/);
   expect(validations()).toHaveLength(0);
   expect(world.archive(item).validationQueuedBy).toBe(3);

@@ -1,12 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeJobCommand, GlacierClient, ResourceNotFoundException } from '@aws-sdk/client-glacier';
+import { DescribeJobCommand } from '@aws-sdk/client-glacier';
 import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { silentLogger } from './fakes';
+import { pseudoRandomBytes, silentLogger } from './fakes';
 import { archiveBytes, MiB, notificationBody, World } from './world';
 import { ARCHIVE_SK, archivePk, runStatusKey } from '../../../src/contract/keys';
+import { treeHashOf } from '../../../src/core/tree-hash';
 import { parseGlacierNotification } from '../../../src/handlers/archive-retrieval/glacier-notification';
 import {
   DEFAULT_OVERDUE_SECONDS,
@@ -20,7 +20,8 @@ import {
 import { processNotification } from '../../../src/handlers/archive-retrieval/notifications';
 import { ArchiveStatus } from '../../../src/handlers/shared/schema';
 import { evaluate, FakeDynamo } from '../../doubles/dynamodb';
-import { glacierError } from '../../doubles/glacier';
+import { FakeGlacier, GlacierJob } from '../../doubles/glacier';
+import { awsError } from '../../doubles/service';
 import { FakeSqs } from '../../doubles/sqs';
 
 const RUN = 'run-2026-11-25';
@@ -29,55 +30,26 @@ const TABLE = 'transfer';
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/111122223333/notifications';
 const HOUR = 3600_000;
 const NOW = Date.parse('2026-11-25T12:00:00Z');
-const meta = { httpStatusCode: 200, requestId: 'REQ', attempts: 1, totalRetryDelay: 0 };
 
 type Item = Record<string, any>;
 /** A document client: the mocks stub every instance's send. */
 const documentClient = () => DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 
-/** DescribeJob answers by job id: a job JSON, or an error to throw. */
-class Jobs {
-  public readonly mock = mockClient(GlacierClient);
-  public readonly client = new GlacierClient({ region: 'eu-west-1' });
-  public readonly answers = new Map<string, Item | Error>();
-  public readonly described: string[] = [];
+const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:glacier-jobs';
+const bytesOf = (n: number) => pseudoRandomBytes(1024, n);
 
-  constructor() {
-    this.mock.on(DescribeJobCommand).callsFake(async (input) => {
-      this.described.push(input.jobId);
-      expect(input).toMatchObject({ accountId: '-', vaultName: VAULT });
-      const answer = this.answers.get(input.jobId);
-      if (answer === undefined) throw new Error(`unscripted DescribeJob ${input.jobId}`);
-      if (answer instanceof Error) throw answer;
-      return { ...answer, $metadata: meta };
-    });
-  }
+/** Glacier's retrieval job `job-<n>` of archive n (1 KiB), finished unless `extra` says otherwise. */
+function job(n: number, extra: Partial<GlacierJob> = {}): GlacierJob {
+  const archiveId = `archive-${String(n).padStart(4, '0')}`;
+  return glacier.seedArchiveJob(VAULT, `job-${n}`, bytesOf(n), archiveId, {
+    tier: 'Bulk', snsTopic: TOPIC, description: `glacier-vault-to-s3:v1:${RUN}/${archiveId}`, ...extra,
+  });
 }
-
-function job(jobId: string, archiveId: string, overrides: Item = {}): Item {
-  return {
-    Action: 'ArchiveRetrieval',
-    ArchiveId: archiveId,
-    ArchiveSHA256TreeHash: 'ab'.repeat(32),
-    ArchiveSizeInBytes: 1024,
-    Completed: true,
-    CompletionDate: '2026-11-25T06:00:00.000Z',
-    CreationDate: '2026-11-24T20:00:00.000Z',
-    JobDescription: `glacier-vault-to-s3:v1:${RUN}/${archiveId}`,
-    JobId: jobId,
-    RetrievalByteRange: '0-1023',
-    SHA256TreeHash: 'ab'.repeat(32),
-    SNSTopic: 'arn:aws:sns:eu-west-1:111122223333:glacier-jobs',
-    StatusCode: 'Succeeded',
-    StatusMessage: 'Succeeded',
-    Tier: 'Bulk',
-    VaultARN: `arn:aws:glacier:eu-west-1:111122223333:vaults/${VAULT}`,
-    ...overrides,
-  };
-}
+/** Job ids of the DescribeJob calls, in order. */
+const described = () => glacier.mock.commandCalls(DescribeJobCommand).map((c) => c.args[0].input.jobId);
 
 let dynamo: FakeDynamo;
-let jobs: Jobs;
+let glacier: FakeGlacier;
 let sqs: FakeSqs;
 let sent: string[];
 let queries: Item[];
@@ -86,7 +58,7 @@ let now: number;
 beforeEach(() => {
   dynamo = new FakeDynamo();
   queries = dynamo.queries;
-  jobs = new Jobs();
+  glacier = new FakeGlacier();
   sqs = new FakeSqs();
   sent = [];
   sqs.sent.set(QUEUE, sent); // what reaches another queue is not in `sent`
@@ -94,14 +66,14 @@ beforeEach(() => {
 });
 afterEach(() => {
   dynamo.mock.restore();
-  jobs.mock.restore();
+  glacier.reset();
   sqs.reset();
 });
 
 function deps(overrides: Partial<RecoveryDeps> = {}): RecoveryDeps {
   return {
     ddb: dynamo.client,
-    glacier: jobs.client,
+    glacier: glacier.client,
     sqs: new SQSClient({ region: 'eu-west-1' }),
     tableName: TABLE,
     notificationsQueueUrl: QUEUE,
@@ -142,12 +114,10 @@ describe('recoverLostNotifications', () => {
     seed(5, ArchiveStatus.STAGED, 30, { jobExpiresAt: NOW + 5 * HOUR }); // staged normally: its job is known complete
     seed(6, ArchiveStatus.STAGED, 13, { windowExtendedAt: 'x', previousJobId: 'old-6' }); // re-requested, new job's notification lost
     seed(7, ArchiveStatus.DOWNLOADED, 40);
-    jobs.answers.set('job-1', job('job-1', 'archive-0001'));
-    jobs.answers.set('job-3', job('job-3', 'archive-0003', {
-      Completed: false, StatusCode: 'InProgress', StatusMessage: null, CompletionDate: null, SHA256TreeHash: null,
-    }));
-    jobs.answers.set('job-4', job('job-4', 'archive-0004', { StatusCode: 'Failed', StatusMessage: 'Archive could not be retrieved' }));
-    jobs.answers.set('job-6', job('job-6', 'archive-0006'));
+    job(1);
+    job(3, { statusCode: 'InProgress' });
+    job(4, { statusCode: 'Failed', statusMessage: 'Archive could not be retrieved' });
+    job(6);
 
     const result = await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' });
 
@@ -155,13 +125,33 @@ describe('recoverLostNotifications', () => {
       runId: RUN, overdue: 4, described: 4, recovered: 3, inProgress: 1, unknownJobs: 0, deferred: 0, truncated: false, movedOn: 0,
     });
     // The staged, re-requested archive is polled first (its old window is the one closing).
-    expect(jobs.described[0]).toBe('job-6');
-    expect([...jobs.described].sort()).toEqual(['job-1', 'job-3', 'job-4', 'job-6']);
+    expect(described()[0]).toBe('job-6');
+    expect(described().sort()).toEqual(['job-1', 'job-3', 'job-4', 'job-6']);
     expect(sent).toHaveLength(3);
     const first = JSON.parse(sent.find((b) => b.includes('"job-1"'))!);
     // Same fields, same order as the recorded Glacier notification.
     expect(Object.keys(first)).toEqual(Object.keys(JSON.parse(JSON.parse(notificationBody({})).Message)));
-    expect(first).toEqual({ ...job('job-1', 'archive-0001'), InventoryRetrievalParameters: null, InventorySizeInBytes: null });
+    const hash = treeHashOf(bytesOf(1));
+    expect(first).toEqual({
+      Action: 'ArchiveRetrieval',
+      ArchiveId: 'archive-0001',
+      ArchiveSHA256TreeHash: hash,
+      ArchiveSizeInBytes: 1024,
+      Completed: true,
+      CompletionDate: '2026-11-24T10:00:00.000Z',
+      CreationDate: '2026-11-24T06:00:00.000Z',
+      InventoryRetrievalParameters: null,
+      InventorySizeInBytes: null,
+      JobDescription: `glacier-vault-to-s3:v1:${RUN}/archive-0001`,
+      JobId: 'job-1',
+      RetrievalByteRange: '0-1023',
+      SHA256TreeHash: hash,
+      SNSTopic: TOPIC,
+      StatusCode: 'Succeeded',
+      StatusMessage: 'Succeeded',
+      Tier: 'Bulk',
+      VaultARN: `arn:aws:glacier:us-east-1:111122223333:vaults/${VAULT}`,
+    });
     const failed = parseGlacierNotification(sent.find((b) => b.includes('"job-4"'))!);
     expect(failed).toMatchObject({ jobId: 'job-4', completed: true, statusCode: 'Failed', statusMessage: 'Archive could not be retrieved' });
 
@@ -175,7 +165,7 @@ describe('recoverLostNotifications', () => {
 
   test('thresholds follow the tier: a 2-hour-old Expedited job is overdue, a 2-hour-old Standard job is not', async () => {
     seed(1, ArchiveStatus.REQUESTED, 2);
-    jobs.answers.set('job-1', job('job-1', 'archive-0001', { Tier: 'Expedited' }));
+    job(1, { tier: 'Expedited' });
     expect((await recoverLostNotifications(deps(), { runId: RUN, tier: 'Standard' })).overdue).toBe(0);
     expect((await recoverLostNotifications(deps(), { runId: RUN, tier: 'Expedited' })).recovered).toBe(1);
     const custom = deps({ config: { overdueSeconds: { ...DEFAULT_OVERDUE_SECONDS, Standard: 3600 }, repollSeconds: 3600, maxPolls: 10 } });
@@ -185,30 +175,28 @@ describe('recoverLostNotifications', () => {
 
   test('an archive is not asked about again within the re-poll interval, unless its job changed', async () => {
     seed(1, ArchiveStatus.REQUESTED, 13);
-    jobs.answers.set('job-1', job('job-1', 'archive-0001', { Completed: false, StatusCode: 'InProgress' }));
+    const running = job(1, { statusCode: 'InProgress' });
     await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' });
     now += 30 * 60_000;
     expect((await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' })).overdue).toBe(0);
-    expect(jobs.described).toEqual(['job-1']);
+    expect(described()).toEqual(['job-1']);
 
     now += 31 * 60_000;
-    jobs.answers.set('job-1', job('job-1', 'archive-0001'));
+    running.statusCode = 'Succeeded'; // Glacier finished the job meanwhile
     expect(await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' })).toMatchObject({ overdue: 1, recovered: 1 });
     expect(archive(1)).toMatchObject({ jobPolls: 2, jobPollOutcome: 'Succeeded' });
 
     // The archive was re-requested meanwhile (window extension / resume): the new job is due at once.
     dynamo.seed(TABLE, { ...archive(1), jobId: 'job-1b', statusTime: new Date(now - 13 * HOUR).toISOString() });
-    jobs.answers.set('job-1b', job('job-1b', 'archive-0001', { Completed: false, StatusCode: 'InProgress' }));
+    glacier.seedArchiveJob(VAULT, 'job-1b', bytesOf(1), 'archive-0001', { statusCode: 'InProgress', tier: 'Bulk' });
     now += 60_000;
     expect(await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' })).toMatchObject({ overdue: 1, inProgress: 1 });
-    expect(jobs.described).toEqual(['job-1', 'job-1', 'job-1b']);
+    expect(described()).toEqual(['job-1', 'job-1', 'job-1b']);
   });
 
   test('a job Glacier no longer knows is handed to the download-window extension (jobExpiresAt = now), never dropped', async () => {
     seed(1, ArchiveStatus.REQUESTED, 30);
-    jobs.answers.set('job-1', new ResourceNotFoundException({
-      message: 'The job ID was not found: job-1', code: 'ResourceNotFoundException', type: 'Client', $metadata: { httpStatusCode: 404 },
-    }));
+    job(1, { expired: true }); // past its download window
     const errors: unknown[][] = [];
     const quiet = () => undefined;
     const log = { debug: quiet, info: quiet, warn: quiet, error: (...args: unknown[]) => errors.push(args) };
@@ -228,20 +216,20 @@ describe('recoverLostNotifications', () => {
 
   test('bounded: at most maxPolls DescribeJob calls per invocation, oldest first; the next invocation continues', async () => {
     for (let n = 0; n < 7; n++) seed(n, ArchiveStatus.REQUESTED, 20 - n);
-    for (let n = 0; n < 7; n++) jobs.answers.set(`job-${n}`, job(`job-${n}`, `archive-${String(n).padStart(4, '0')}`));
+    for (let n = 0; n < 7; n++) job(n);
     const bounded = deps({ config: { overdueSeconds: DEFAULT_OVERDUE_SECONDS, repollSeconds: 3600, maxPolls: 3 } });
 
     expect(await recoverLostNotifications(bounded, { runId: RUN, tier: 'Bulk' })).toMatchObject({ overdue: 3, recovered: 3, truncated: true });
-    expect(jobs.described.sort()).toEqual(['job-0', 'job-1', 'job-2']);
+    expect(described().sort()).toEqual(['job-0', 'job-1', 'job-2']);
     expect(await recoverLostNotifications(bounded, { runId: RUN, tier: 'Bulk' })).toMatchObject({ overdue: 3, truncated: true });
     expect(await recoverLostNotifications(bounded, { runId: RUN, tier: 'Bulk' })).toMatchObject({ overdue: 1, truncated: false });
-    expect(new Set(jobs.described).size).toBe(7);
+    expect(new Set(described()).size).toBe(7);
     expect(sent).toHaveLength(7);
   });
 
   test('reads the StatusIndex only (key condition on statusTime), never the whole table', async () => {
     seed(1, ArchiveStatus.REQUESTED, 13);
-    jobs.answers.set('job-1', job('job-1', 'archive-0001'));
+    job(1);
     await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' });
     expect(dynamo.mock.commandCalls(QueryCommand).length).toBe(2); // staged, then requested
     expect(queries.map((q) => [q.IndexName, q.KeyConditionExpression])).toEqual(Array(2).fill(['StatusIndex', '#partition = :runStatus AND #time < :cutoff']));
@@ -252,11 +240,12 @@ describe('recoverLostNotifications', () => {
 
   test('an archive that moved on between the query and the poll is left alone', async () => {
     seed(1, ArchiveStatus.REQUESTED, 13);
-    jobs.mock.on(DescribeJobCommand).callsFake(async () => {
+    job(1, { statusCode: 'InProgress' });
+    glacier.intercept('DescribeJob', (input, real) => {
       // The real notification arrives meanwhile: the archive is staged.
       const staged = { status: ArchiveStatus.STAGED, runStatus: runStatusKey(RUN, ArchiveStatus.STAGED), jobExpiresAt: NOW + HOUR };
       dynamo.seed(TABLE, { ...archive(1), ...staged });
-      return { ...job('job-1', 'archive-0001', { Completed: false, StatusCode: 'InProgress' }), $metadata: meta };
+      return real(input);
     });
     expect(await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' })).toMatchObject({ movedOn: 1, inProgress: 0 });
     expect(archive(1).jobPolledFor).toBeUndefined();
@@ -265,8 +254,9 @@ describe('recoverLostNotifications', () => {
   test('a failed poll (after the SDK retries) does not stop the others, is not recorded, and fails the invocation at the end', async () => {
     seed(1, ArchiveStatus.REQUESTED, 14);
     seed(2, ArchiveStatus.REQUESTED, 13);
-    jobs.answers.set('job-1', glacierError('ThrottlingException', 400, 'Rate exceeded'));
-    jobs.answers.set('job-2', job('job-2', 'archive-0002'));
+    job(1);
+    job(2);
+    glacier.fail('DescribeJob', awsError('ThrottlingException', 400, 'Rate exceeded'), { times: Infinity, when: (input) => input.jobId === 'job-1' });
 
     const err = await recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' }).catch((e) => e);
 
@@ -280,15 +270,17 @@ describe('recoverLostNotifications', () => {
 
   test('when the send fails nothing is recorded, so the next check sends again', async () => {
     seed(1, ArchiveStatus.REQUESTED, 13);
-    jobs.answers.set('job-1', job('job-1', 'archive-0001'));
-    sqs.mock.on(SendMessageCommand).rejectsOnce(Object.assign(new Error('Access denied to KMS key'), { name: 'KmsAccessDenied' }));
+    job(1);
+    sqs.fail('SendMessage', Object.assign(new Error('Access denied to KMS key'), { name: 'KmsAccessDenied' }));
     await expect(recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' })).rejects.toThrow(/KmsAccessDenied/);
     expect(archive(1).jobPolledFor).toBeUndefined();
   });
 
   test('a DescribeJob answer for another job or action is an error, not a notification', async () => {
     seed(1, ArchiveStatus.REQUESTED, 13);
-    jobs.answers.set('job-1', job('job-9', 'archive-0001'));
+    job(1);
+    job(9);
+    glacier.intercept('DescribeJob', (input, real) => real({ ...input, jobId: 'job-9' })); // a mixed-up answer
     await expect(recoverLostNotifications(deps(), { runId: RUN, tier: 'Bulk' })).rejects.toThrow(/answered job "job-9"/);
     expect(sent).toHaveLength(0);
   });
@@ -325,9 +317,9 @@ describe('notificationFromJob', () => {
 
 describe('recovered notification and the late real one', () => {
   test('NotificationsProcessor stages the archive once: one upload, one set of chunk messages, then downloaded', async () => {
-    // This suite's FakeDynamo/Jobs/SQS mocks would shadow the World's: restore them first.
+    // This suite's doubles would shadow the World's: restore them first.
     dynamo.mock.restore();
-    jobs.mock.restore();
+    glacier.reset();
     sqs.reset();
     const world = new World();
     try {
@@ -335,7 +327,10 @@ describe('recovered notification and the late real one', () => {
       const item = world.seedArchive(data, { statusTime: new Date(NOW - 13 * HOUR).toISOString() });
       const real = world.succeeded(item); // the SNS envelope Glacier sent (and that got lost)
       const realJob = JSON.parse(JSON.parse(real).Message);
-      world.glacier.mock.on(DescribeJobCommand).resolves({ ...realJob, $metadata: meta });
+      // The job Glacier ran is the one its (lost) notification describes.
+      Object.assign(world.glacier.jobs.get(item.jobId!)!, {
+        tier: realJob.Tier, snsTopic: realJob.SNSTopic, creationDate: realJob.CreationDate, completionDate: realJob.CompletionDate,
+      });
       const NOTIFICATIONS = 'https://sqs.us-east-1.amazonaws.com/111122223333/notifications';
 
       const recoveryDeps = (at: number, repollSeconds: number): RecoveryDeps => ({

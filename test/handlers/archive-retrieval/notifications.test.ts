@@ -9,6 +9,7 @@ import { parseGlacierNotification } from '../../../src/handlers/archive-retrieva
 import { processNotification, UnknownJobError } from '../../../src/handlers/archive-retrieval/notifications';
 import { ArchiveStatus } from '../../../src/handlers/shared/schema';
 import { MalformedMessageError } from '../../../src/handlers/shared/sqs-batch';
+import { awsError } from '../../doubles/service';
 
 let world: World;
 beforeEach(() => {
@@ -143,7 +144,7 @@ describe('processNotification', () => {
   test('redelivery after a crash mid-enqueue reuses the stored upload and re-sends the parts', async () => {
     const item = world.seedArchive(archiveBytes(20 * MiB));
     // The first delivery dies on its chunk messages (SQS keeps failing them).
-    world.sqs.rejectBatches = 1;
+    world.sqs.fail('SendMessageBatch', awsError('InternalError', 500, 'We encountered an internal error. Please try again.'));
     await expect(processNotification(world.notificationDeps(), world.succeeded(item))).rejects.toThrow(/internal error/);
     expect(world.sqs.mock.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
     const uploadId = world.archive(item).uploadId;

@@ -10,6 +10,7 @@ import { objectMetadata } from '../../../src/handlers/archive-retrieval/object-m
 import { UPLOAD_CHECKSUM_ALGORITHM } from '../../../src/handlers/archive-retrieval/part-checksum';
 import { cleanupUploads } from '../../../src/handlers/orchestration/cleanup-uploads';
 import { ArchiveItem, ArchiveStatus } from '../../../src/handlers/shared/schema';
+import { awsError } from '../../doubles/service';
 
 /*
  * An attempt can die between CreateMultipartUpload and the conditional write that records the
@@ -76,7 +77,7 @@ test('lost upload race whose abort failed: the winner\'s upload completes, the r
       world.s3.uploads.set('winner-upload', {
         key: item.objectKey, metadata: objectMetadata(item), checksumAlgorithm: UPLOAD_CHECKSUM_ALGORITHM, parts: new Map(), initiated: new Date(),
       });
-      world.s3.rejectAborts = 1;
+      world.s3.fail('AbortMultipartUpload', awsError('ServiceUnavailable', 503, 'Service Unavailable'));
     }
     return undefined;
   });

@@ -1,6 +1,4 @@
-import { InitiateJobCommand } from '@aws-sdk/client-glacier';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { batch, GiB, hashOf, METRICS, row, RUN, START, TOPIC, VAULT, World } from './world';
 import { QUOTA_LEDGER_PK, runSpendPk } from '../../../src/contract/keys';
 import { parseRetrievalJobDescription, retrievalJobDescription } from '../../../src/contract/messages';
@@ -9,7 +7,8 @@ import { RetrievalCapacityUnavailableError, RetrievalPolicyEnforcedError } from 
 import { initiateBatch, InvalidBatchInputError } from '../../../src/handlers/initiate-retrieval/initiate-batch';
 import { SPEND_CAP_RECHECK_SECONDS } from '../../../src/handlers/initiate-retrieval/run-spend-ledger';
 import { ArchiveStatus } from '../../../src/handlers/shared/schema';
-import { glacierError } from '../../doubles/glacier';
+import { FakeS3 } from '../../doubles/s3';
+import { awsError } from '../../doubles/service';
 
 let world: World;
 beforeEach(() => {
@@ -59,10 +58,10 @@ describe('InitiateArchiveRetrieval batch', () => {
 
   test('the archive item exists (pending) before InitiateJob is called', async () => {
     const seenAtRequest: Array<string | undefined> = [];
-    world.glacier.mock.on(InitiateJobCommand).callsFake(async (input) => {
+    world.glacier.intercept('InitiateJob', (input, real) => {
       seenAtRequest.push(world.archive(Number(input.jobParameters.ArchiveId.slice(8)))?.status);
-      return { jobId: 'job-x', $metadata: {} };
-    });
+      return real(input);
+    }, { times: Infinity });
     await initiateBatch(world.deps(), batch(rows(1, 3)));
     expect(seenAtRequest).toEqual([ArchiveStatus.PENDING, ArchiveStatus.PENDING, ArchiveStatus.PENDING]);
   });
@@ -96,7 +95,7 @@ describe('InitiateArchiveRetrieval batch', () => {
   });
 
   test('throttling is retried with backoff and the archive is then requested', async () => {
-    world.glacier.failures.set(row(1).ArchiveId, [glacierError('ThrottlingException', 400), glacierError('ServiceUnavailableException', 500)]);
+    world.glacier.failures.set(row(1).ArchiveId, [awsError('ThrottlingException', 400), awsError('ServiceUnavailableException', 500)]);
     const result = await initiateBatch(world.deps(), batch(rows(1, 1)));
 
     expect(result.requested).toBe(1);
@@ -106,7 +105,7 @@ describe('InitiateArchiveRetrieval batch', () => {
   });
 
   test('persistent throttling is recorded as failed with the reason, never silently skipped, and its bytes are released', async () => {
-    world.glacier.failures.set(row(2).ArchiveId, Array.from({ length: 3 }, () => glacierError('ThrottlingException', 400, 'Rate exceeded')));
+    world.glacier.failures.set(row(2).ArchiveId, Array.from({ length: 3 }, () => awsError('ThrottlingException', 400, 'Rate exceeded')));
     const result = await initiateBatch(world.deps(), batch(rows(1, 3)));
 
     expect(result).toMatchObject({ requested: 2, failed: 1 });
@@ -118,7 +117,7 @@ describe('InitiateArchiveRetrieval batch', () => {
   });
 
   test('an archive deleted since the inventory is recorded failed at once', async () => {
-    world.glacier.failures.set(row(1).ArchiveId, [glacierError('ResourceNotFoundException', 404, 'Archive not found')]);
+    world.glacier.failures.set(row(1).ArchiveId, [awsError('ResourceNotFoundException', 404, 'Archive not found')]);
     await initiateBatch(world.deps(), batch(rows(1, 1)));
     expect(world.glacier.calls).toHaveLength(1);
     expect(world.archive(1)).toMatchObject({ status: ArchiveStatus.FAILED, failureReason: expect.stringMatching(/deleted after the inventory/) });
@@ -134,7 +133,7 @@ describe('InitiateArchiveRetrieval batch', () => {
   });
 
   test('PolicyEnforcedException stops the batch with a clear error; unrequested archives stay pending and their bytes are released', async () => {
-    world.glacier.failures.set(row(2).ArchiveId, [glacierError('PolicyEnforcedException', 400, 'retrieval rate exceeds the policy')]);
+    world.glacier.failures.set(row(2).ArchiveId, [awsError('PolicyEnforcedException', 400, 'retrieval rate exceeds the policy')]);
     const error = await initiateBatch(world.deps({ concurrency: 1 }), batch(rows(1, 3))).catch((e) => e);
 
     expect(error).toBeInstanceOf(RetrievalPolicyEnforcedError);
@@ -151,13 +150,13 @@ describe('InitiateArchiveRetrieval batch', () => {
   });
 
   test('InsufficientCapacityException (Expedited) stops the batch with its own error', async () => {
-    world.glacier.failures.set(row(1).ArchiveId, [glacierError('InsufficientCapacityException', 503)]);
+    world.glacier.failures.set(row(1).ArchiveId, [awsError('InsufficientCapacityException', 503)]);
     await expect(initiateBatch(world.deps(), batch(rows(1, 1)))).rejects.toBeInstanceOf(RetrievalCapacityUnavailableError);
     expect(world.archive(1)!.status).toBe(ArchiveStatus.PENDING);
   });
 
   test('access errors are not recorded as archive failures: the batch fails and the archives stay pending', async () => {
-    world.glacier.failures.set(row(1).ArchiveId, [glacierError('AccessDeniedException', 403)]);
+    world.glacier.failures.set(row(1).ArchiveId, [awsError('AccessDeniedException', 403)]);
     await expect(initiateBatch(world.deps({ concurrency: 1 }), batch(rows(1, 1)))).rejects.toMatchObject({ name: 'AccessDeniedException' });
     expect(world.archive(1)!.status).toBe(ArchiveStatus.PENDING);
     expect(world.ledgerBytes()).toBe(0);
@@ -204,7 +203,7 @@ describe('per-run spend cap (issue 22)', () => {
   });
 
   test('requests that fail are given back to the run (only sent requests count)', async () => {
-    world.glacier.failures.set(row(2).ArchiveId, [glacierError('ResourceNotFoundException', 404, 'Archive not found')]);
+    world.glacier.failures.set(row(2).ArchiveId, [awsError('ResourceNotFoundException', 404, 'Archive not found')]);
     const result = await initiateBatch(world.deps({ runSpend: world.runSpend({ maxRequests: 3 }) }), batch(rows(1, 3)));
     expect(result).toMatchObject({ requested: 2, failed: 1 });
     expect(result.spendCapReached).toBeUndefined();
@@ -323,31 +322,26 @@ describe('job description', () => {
 });
 
 describe('issue #16: objects already at the destination key are looked at before anything is requested', () => {
-  const s3 = mockClient(S3Client);
-  const objects = new Map<string, { archiveId?: string; treeHash?: string; size: number }>();
-  beforeEach(() => {
-    objects.clear();
-    s3.reset();
-    s3.on(HeadObjectCommand).callsFake(async (input) => {
-      expect(input).toMatchObject({ Bucket: 'destination', ExpectedBucketOwner: '111122223333' });
-      const o = objects.get(input.Key!);
-      if (!o) throw Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
-      const metadata: Record<string, string> = {};
-      if (o.archiveId) metadata['archive-id'] = o.archiveId;
-      if (o.treeHash) metadata['glacier-tree-hash'] = o.treeHash;
-      return { ContentLength: o.size, Metadata: metadata, VersionId: 'v1' };
-    });
+  const SIZE = 4096; // archives small enough for the S3 double to hold their copies
+  const rowsOf = (from: number, count: number) => rows(from, count, SIZE);
+  let s3: FakeS3;
+  /** An object at `key` with the metadata a verified copy carries (either may be missing). */
+  const object = (key: string, size: number, archiveId?: string, treeHash?: string) => s3.seed(key, Buffer.alloc(size), {
+    metadata: { ...(archiveId && { 'archive-id': archiveId }), ...(treeHash && { 'glacier-tree-hash': treeHash }) }, versionId: 'v1',
   });
-  afterAll(() => s3.restore());
+  beforeEach(() => {
+    s3 = new FakeS3({ bucket: 'destination', owner: '111122223333', requireExpectedOwner: true, versioned: true });
+  });
+  afterEach(() => s3.reset());
 
   const check = (policy: 'FAIL' | 'OVERWRITE' = 'FAIL') => ({
-    s3: new S3Client({ region: 'us-east-1' }), destination: { bucket: 'destination', bucketOwner: '111122223333' }, policy, headsPerSecond: 50, headConcurrency: 5,
+    s3: s3.client, destination: { bucket: 'destination', bucketOwner: '111122223333' }, policy, headsPerSecond: 50, headConcurrency: 5,
   });
 
   test('identical object: downloaded without a retrieval or quota; another object: FAILED, never overwritten; absent: requested', async () => {
-    objects.set(row(1).ObjectKey, { archiveId: row(1).ArchiveId, treeHash: hashOf(1), size: GiB });
-    objects.set(row(2).ObjectKey, { archiveId: 'someone-else', treeHash: hashOf(99), size: 12 });
-    const result = await initiateBatch(world.deps({ destinationCheck: check() }), batch(rows(1, 3)));
+    object(row(1).ObjectKey, SIZE, row(1).ArchiveId, hashOf(1));
+    object(row(2).ObjectKey, 12, 'someone-else', hashOf(99));
+    const result = await initiateBatch(world.deps({ destinationCheck: check() }), batch(rowsOf(1, 3)));
 
     expect(result).toMatchObject({ requested: 1, failed: 1, alreadyAtDestination: 1 });
     expect(world.glacier.requestedArchives()).toEqual([row(3).ArchiveId]);
@@ -357,28 +351,28 @@ describe('issue #16: objects already at the destination key are looked at before
       status: ArchiveStatus.FAILED,
       failureReason: expect.stringMatching(/^destination key holds another object \(another archive id, another tree hash, 12 bytes, not \d+\)/),
     });
-    expect(world.ledgerBytes()).toBe(GiB); // only archive 3's bytes
-    expect(s3.commandCalls(HeadObjectCommand)).toHaveLength(3);
+    expect(world.ledgerBytes()).toBe(SIZE); // only archive 3's bytes
+    expect(s3.mock.commandCalls(HeadObjectCommand)).toHaveLength(3);
   });
 
   test('Resume: a pending archive takes this execution\'s object key and storage class; a downloaded one keeps its own', async () => {
     // Archive 1 was reset to pending by the Resume, 3 only changes class, 2 was downloaded earlier.
-    world.seedArchive(1, ArchiveStatus.PENDING, { objectKey: 'old/1.jpg', storageClass: 'GLACIER', retrievalJobs: 0 });
-    world.seedArchive(2, ArchiveStatus.DOWNLOADED, { objectKey: 'old/2.jpg', storageClass: 'GLACIER' });
-    world.seedArchive(3, ArchiveStatus.PENDING, { storageClass: 'GLACIER' });
-    objects.set('old/1.jpg', { archiveId: row(1).ArchiveId, treeHash: hashOf(1), size: GiB }); // the old key is not looked at
-    const result = await initiateBatch(world.deps({ destinationCheck: check() }), batch(rows(1, 3)));
+    world.seedArchive(1, ArchiveStatus.PENDING, { objectKey: 'old/1.jpg', storageClass: 'GLACIER', retrievalJobs: 0 }, SIZE);
+    world.seedArchive(2, ArchiveStatus.DOWNLOADED, { objectKey: 'old/2.jpg', storageClass: 'GLACIER' }, SIZE);
+    world.seedArchive(3, ArchiveStatus.PENDING, { storageClass: 'GLACIER' }, SIZE);
+    object('old/1.jpg', SIZE, row(1).ArchiveId, hashOf(1)); // the old key is not looked at
+    const result = await initiateBatch(world.deps({ destinationCheck: check() }), batch(rowsOf(1, 3)));
 
     expect(result).toMatchObject({ requested: 2, retargeted: 2, alreadyHandled: 1, alreadyAtDestination: 0 });
     expect(world.archive(1)).toMatchObject({ status: ArchiveStatus.REQUESTED, objectKey: 'photos/1.jpg', storageClass: 'DEEP_ARCHIVE' });
     expect(world.archive(3)).toMatchObject({ status: ArchiveStatus.REQUESTED, objectKey: 'photos/3.jpg', storageClass: 'DEEP_ARCHIVE' });
     expect(world.archive(2)).toMatchObject({ status: ArchiveStatus.DOWNLOADED, objectKey: 'old/2.jpg', storageClass: 'GLACIER' });
-    expect(s3.commandCalls(HeadObjectCommand).map((c) => c.args[0].input.Key).sort()).toEqual(['photos/1.jpg', 'photos/3.jpg']);
+    expect(s3.mock.commandCalls(HeadObjectCommand).map((c) => c.args[0].input.Key).sort()).toEqual(['photos/1.jpg', 'photos/3.jpg']);
   });
 
   test('OVERWRITE: another object at the key does not stop the request', async () => {
-    objects.set(row(2).ObjectKey, { size: 12 });
-    const result = await initiateBatch(world.deps({ destinationCheck: check('OVERWRITE') }), batch(rows(2, 1)));
+    object(row(2).ObjectKey, 12);
+    const result = await initiateBatch(world.deps({ destinationCheck: check('OVERWRITE') }), batch(rowsOf(2, 1)));
     expect(result).toMatchObject({ requested: 1, failed: 0 });
     expect(world.archive(2)!.status).toBe(ArchiveStatus.REQUESTED);
   });

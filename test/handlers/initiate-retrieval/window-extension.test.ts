@@ -6,8 +6,8 @@ import { extendBatch, ExtendBatchEvent } from '../../../src/handlers/download-wi
 import { findArchivesNeedingExtension, WindowExtensionItem } from '../../../src/handlers/download-window-extension/window-scan';
 import { RetrievalPolicyEnforcedError } from '../../../src/handlers/initiate-retrieval/glacier-request';
 import { ArchiveStatus } from '../../../src/handlers/shared/schema';
-import { glacierError } from '../../doubles/glacier';
 import { FakeS3 } from '../../doubles/s3';
+import { awsError } from '../../doubles/service';
 
 const HOUR = 3600 * 1000;
 const BUCKET = 'inventory-bucket';
@@ -242,7 +242,7 @@ describe('ExtendDownloadWindow', () => {
   test('a failed re-request is left for the next scan, not marked failed', async () => {
     const expires = world.now + HOUR;
     world.seedArchive(1, ArchiveStatus.STAGED, { jobId: 'old-1', jobExpiresAt: expires });
-    world.glacier.failures.set(row(1).ArchiveId, Array.from({ length: 3 }, () => glacierError('ThrottlingException', 400)));
+    world.glacier.failures.set(row(1).ArchiveId, Array.from({ length: 3 }, () => awsError('ThrottlingException', 400)));
     const result = await extendBatch(deps(), extendEvent([stagedItem(1, 'old-1', expires)]));
     expect(result).toMatchObject({ extended: 0, failed: 1 });
     expect(world.archive(1)).toMatchObject({ status: ArchiveStatus.STAGED, jobId: 'old-1', jobExpiresAt: expires });
@@ -252,7 +252,7 @@ describe('ExtendDownloadWindow', () => {
   test('PolicyEnforcedException surfaces as the typed error', async () => {
     const expires = world.now + HOUR;
     world.seedArchive(1, ArchiveStatus.STAGED, { jobId: 'old-1', jobExpiresAt: expires });
-    world.glacier.failures.set(row(1).ArchiveId, [glacierError('PolicyEnforcedException', 400)]);
+    world.glacier.failures.set(row(1).ArchiveId, [awsError('PolicyEnforcedException', 400)]);
     await expect(extendBatch(deps(), extendEvent([stagedItem(1, 'old-1', expires)]))).rejects.toBeInstanceOf(RetrievalPolicyEnforcedError);
   });
 

@@ -94,7 +94,7 @@ test('a job recorded for another vault is not reused', async () => {
 test('DescribeJob errors other than ResourceNotFound are thrown (the state machine retries) and start nothing', async () => {
   const first = await initiateInventoryRetrieval(deps(), { runId: RUN, vaultName: VAULT });
   const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
-  glacier.mock.on(DescribeJobCommand).rejectsOnce(throttled);
+  glacier.fail('DescribeJob', throttled);
   await expect(initiateInventoryRetrieval(deps(), { runId: RUN, vaultName: VAULT })).rejects.toThrow('Rate exceeded');
   expect(glacier.mock.commandCalls(InitiateJobCommand)).toHaveLength(1);
   expect(record()!.jobId).toBe(first.jobId);

@@ -85,7 +85,7 @@ describe('completeInventoryJobWith', () => {
 
   test.each(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'])('a stale token (%s) is reported as stale-token and the waiter marked done', async (name) => {
     waiter('JOB5');
-    sfn.mock.on(SendTaskSuccessCommand).rejectsOnce(Object.assign(new Error(name), { name }));
+    sfn.fail('SendTaskSuccess', Object.assign(new Error(name), { name }));
     expect(await completeInventoryJobWith(deps(), succeeded('JOB5'))).toBe('stale-token');
     expect(ddb.get(ASYNC, inventoryJobWaitPk('JOB5'))!.completedAt).toEqual(expect.any(String));
     expect(await completeInventoryJobWith(deps(), succeeded('JOB5'))).toBe('already-completed');
@@ -99,7 +99,7 @@ describe('completeInventoryJobWith', () => {
 
   test('other Step Functions errors are thrown and leave the waiter open for a retry', async () => {
     waiter('JOB7');
-    sfn.mock.on(SendTaskSuccessCommand).rejectsOnce(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    sfn.fail('SendTaskSuccess', Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
     await expect(completeInventoryJobWith(deps(), succeeded('JOB7'))).rejects.toThrow('throttled');
     expect(ddb.get(ASYNC, inventoryJobWaitPk('JOB7'))!.completedAt).toBeUndefined();
     expect(await completeInventoryJobWith(deps(), succeeded('JOB7'))).toBe('unlocked');
@@ -107,9 +107,9 @@ describe('completeInventoryJobWith', () => {
 
   test('the waiter item removed between read and mark (TTL, cleanup) is not an error', async () => {
     waiter('JOB8');
-    sfn.mock.on(SendTaskSuccessCommand).callsFakeOnce(async () => {
+    sfn.intercept('SendTaskSuccess', (input, real) => {
       ddb.table(ASYNC).delete(inventoryJobWaitPk('JOB8'));
-      return {};
+      return real(input);
     });
     expect(await completeInventoryJobWith(deps(), succeeded('JOB8'))).toBe('unlocked');
     expect(ddb.get(ASYNC, inventoryJobWaitPk('JOB8'))).toBeUndefined();

@@ -1,24 +1,23 @@
-import { AbortMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import { archive, awsError, BUCKET, OrchestrationDynamo, OWNER, silentLogger, TRANSFER } from './fakes';
 import { archivePk, runStatusKey } from '../../../src/contract/keys';
 import { cleanupArchivesStatus, StatusCleanupDeps } from '../../../src/handlers/orchestration/archives-status-cleanup';
 import { ArchiveStatus } from '../../../src/handlers/shared/schema';
+import { FakeS3 } from '../../doubles/s3';
 
 const RUN = 'run-1';
 let dynamo: OrchestrationDynamo;
-const s3Mock = mockClient(S3Client);
+let s3: FakeS3;
 let deps: StatusCleanupDeps;
 
 beforeEach(() => {
   dynamo = new OrchestrationDynamo();
   dynamo.pageSize = 2;
-  s3Mock.reset();
-  s3Mock.on(AbortMultipartUploadCommand).resolves({});
+  s3 = new FakeS3({ bucket: BUCKET, owner: OWNER, requireExpectedOwner: true });
   deps = {
     ddb: dynamo.client,
-    s3: new S3Client({ region: 'eu-west-1' }),
+    s3: s3.client,
     transferTable: TRANSFER,
     destinationBucket: BUCKET,
     destinationBucketOwner: OWNER,
@@ -27,7 +26,10 @@ beforeEach(() => {
     remainingMs: () => 600_000,
   };
 });
-afterEach(() => dynamo.mock.restore());
+afterEach(() => {
+  dynamo.mock.restore();
+  s3.reset();
+});
 
 const seed = (...items: Array<Record<string, any>>) => items.forEach((i) => dynamo.seed(TRANSFER, i));
 
@@ -41,6 +43,7 @@ test('requested and staged archives go back to pending, page by page; other stat
     archive(RUN, ArchiveStatus.FAILED, { archiveId: 'f1' }),
     archive('other-run', ArchiveStatus.REQUESTED, { archiveId: 'o1' }),
   );
+  s3.openUpload('backup/s1.bin', 'u4');
   const result = await cleanupArchivesStatus(deps, { runId: RUN });
   expect(result).toEqual({ runId: RUN, done: true, reset: 4, cursor: null, retryFailed: 'NO' });
   const byId = Object.fromEntries(dynamo.archives(RUN).map((a) => [a.archiveId, a]));
@@ -56,8 +59,9 @@ test('requested and staged archives go back to pending, page by page; other stat
   expect(partitions).toEqual([`${RUN}#requested`, `${RUN}#requested`, `${RUN}#staged`]);
   expect(dynamo.queries[1].ExclusiveStartKey).toBeDefined();
   // The staged archive's multipart upload is aborted in the destination bucket.
-  expect(s3Mock.commandCalls(AbortMultipartUploadCommand).map((c) => c.args[0].input))
+  expect(s3.mock.commandCalls(AbortMultipartUploadCommand).map((c) => c.args[0].input))
     .toEqual([{ Bucket: BUCKET, Key: 'backup/s1.bin', UploadId: 'u4', ExpectedBucketOwner: OWNER }]);
+  expect([s3.aborted, s3.uploads.size]).toEqual([['u4'], 0]);
 });
 
 test('each reset is conditional on the status it was read with: an archive that moved on is left alone', async () => {
@@ -88,13 +92,14 @@ test('throttled updates and aborts are retried; a missing upload is fine', async
       throw awsError('ProvisionedThroughputExceededException', 500);
     }
   };
-  s3Mock.on(AbortMultipartUploadCommand, { UploadId: 'u1' }).rejectsOnce(awsError('SlowDown', 503)).resolves({});
-  s3Mock.on(AbortMultipartUploadCommand, { UploadId: 'u2' }).rejects(awsError('NoSuchUpload', 404));
+  s3.openUpload('backup/s1.bin', 'u1'); // u2 is gone already: S3 answers NoSuchUpload
+  s3.fail('AbortMultipartUpload', awsError('SlowDown', 503), { when: (input) => input.UploadId === 'u1' });
   const result = await cleanupArchivesStatus(deps, { runId: RUN });
   expect(result.reset).toBe(2);
   expect(dynamo.archives(RUN).map((a) => a.status)).toEqual(['pending', 'pending']);
   expect(dynamo.mock.commandCalls(UpdateCommand)).toHaveLength(4);
-  expect(s3Mock.commandCalls(AbortMultipartUploadCommand, { UploadId: 'u1' })).toHaveLength(2);
+  expect(s3.mock.commandCalls(AbortMultipartUploadCommand, { UploadId: 'u1' })).toHaveLength(2);
+  expect(s3.aborted).toEqual(['u1']);
 });
 
 test('a non-retryable error fails the invocation', async () => {

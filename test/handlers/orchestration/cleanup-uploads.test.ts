@@ -16,40 +16,24 @@ beforeEach(() => {
 });
 afterEach(() => {
   dynamo.mock.restore();
-  s3.mock.restore();
+  s3.reset();
 });
 
 describe('cleanupUploads', () => {
   const deps = () => ({ ddb: dynamo.client, s3: s3.client, transferTable: TRANSFER, destinationBucket: BUCKET, destinationBucketOwner: OWNER, destinationPrefix: 'backup/', log: silentLogger() });
-  const upload = (Key: string, UploadId: string, at: string) => ({ Key, UploadId, Initiated: new Date(at) });
-  /** ListMultipartUploads answers these pages in turn; the uploads listed exist in the bucket (aborting them works as in S3). */
-  type Page = { Uploads: Array<ReturnType<typeof upload>>; IsTruncated: boolean; NextKeyMarker?: string; NextUploadIdMarker?: string };
-  const listing = (...pages: Page[]) => {
-    for (const u of pages.flatMap((p) => p.Uploads)) {
-      s3.uploads.set(u.UploadId, { key: u.Key, metadata: {}, parts: new Map(), initiated: u.Initiated });
-    }
-    s3.mock.on(ListMultipartUploadsCommand).callsFake(async () => pages.shift());
-  };
+  /** Uploads open in the bucket (the double lists them two to a page). */
+  const open = (...uploads: Array<[key: string, uploadId: string, at: string]>) =>
+    uploads.forEach(([key, id, at]) => s3.openUpload(key, id, new Date(at)));
 
   test('aborts only uploads of this run\'s archives under the prefix (recorded, or started since the run began), paging through the listing', async () => {
     dynamo.seed(TRANSFER, { pk: runPk(RUN), sk: RUN_SK, runId: RUN, firstStartedAt: '2024-02-01T00:00:00Z' });
     dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.STAGED, { archiveId: 'a', objectKey: 'backup/a', uploadId: 'rec-a' }));
     dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.FAILED, { archiveId: 'b', objectKey: 'backup/b' }));
     dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.DOWNLOADED, { archiveId: 'c', objectKey: 'backup/c', uploadId: 'done-c' }));
-    listing(
-      {
-        Uploads: [upload('backup/a', 'rec-a', '2024-02-02T00:00:00Z'), upload('backup/a', 'extra-a', '2024-02-03T00:00:00Z')],
-        IsTruncated: true,
-        NextKeyMarker: 'backup/a',
-        NextUploadIdMarker: 'extra-a',
-      },
-      {
-        Uploads: [upload('backup/b', 'old-b', '2023-12-01T00:00:00Z'), upload('backup/b', 'new-b', '2024-02-05T00:00:00Z')],
-        IsTruncated: true,
-        NextKeyMarker: 'backup/b',
-        NextUploadIdMarker: 'new-b',
-      },
-      { Uploads: [upload('backup/c', 'other-c', '2024-02-05T00:00:00Z'), upload('backup/zz', 'foreign', '2024-02-05T00:00:00Z')], IsTruncated: false },
+    open(
+      ['backup/a', 'rec-a', '2024-02-02T00:00:00Z'], ['backup/a', 'extra-a', '2024-02-03T00:00:00Z'],
+      ['backup/b', 'old-b', '2023-12-01T00:00:00Z'], ['backup/b', 'new-b', '2024-02-05T00:00:00Z'],
+      ['backup/c', 'other-c', '2024-02-05T00:00:00Z'], ['backup/zz', 'foreign', '2024-02-05T00:00:00Z'],
     );
     const result = await cleanupUploads(deps(), { runId: RUN });
     expect(result).toEqual({ runId: RUN, aborted: 4, listed: 6, leftAlone: 2 });
@@ -72,14 +56,11 @@ describe('cleanupUploads', () => {
     dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.DOWNLOADED, { archiveId: 'd', objectKey: 'backup/d', uploadId: 'done-d' }));
     const downloadedQueries = () => dynamo.queries.filter((q) => q.ExpressionAttributeValues[':p'] === runStatusKey(RUN, ArchiveStatus.DOWNLOADED)).length;
 
-    listing({ Uploads: [upload('backup/c', 'older-run-c', '2024-01-15T00:00:00Z')], IsTruncated: false });
+    open(['backup/c', 'older-run-c', '2024-01-15T00:00:00Z']);
     expect(await cleanupUploads(deps(), { runId: RUN })).toEqual({ runId: RUN, aborted: 0, listed: 1, leftAlone: 1 });
     expect(downloadedQueries()).toBe(0);
 
-    listing({
-      Uploads: [upload('backup/c', 'older-run-c', '2024-01-15T00:00:00Z'), upload('backup/d', 'orphan-d', '2024-02-02T00:00:00Z'), upload('backup/e', 'other-e', '2024-02-02T00:00:00Z')],
-      IsTruncated: false,
-    });
+    open(['backup/d', 'orphan-d', '2024-02-02T00:00:00Z'], ['backup/e', 'other-e', '2024-02-02T00:00:00Z']);
     expect(await cleanupUploads(deps(), { runId: RUN })).toEqual({ runId: RUN, aborted: 1, listed: 3, leftAlone: 2 });
     expect(s3.aborted).toEqual(['orphan-d']);
     expect(downloadedQueries()).toBeGreaterThan(0);
@@ -87,8 +68,7 @@ describe('cleanupUploads', () => {
 
   test('a recorded upload already gone is not an error', async () => {
     dynamo.seed(TRANSFER, archive(RUN, ArchiveStatus.REQUESTED, { archiveId: 'a', objectKey: 'backup/a', uploadId: 'gone' }));
-    s3.mock.on(ListMultipartUploadsCommand).resolves({ Uploads: [], IsTruncated: false });
-    s3.mock.on(AbortMultipartUploadCommand).rejects(Object.assign(new Error('NoSuchUpload'), { name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } }));
+    // No upload is open: S3 answers NoSuchUpload to the abort of the recorded one.
     expect(await cleanupUploads(deps(), { runId: RUN })).toEqual({ runId: RUN, aborted: 0, listed: 0, leftAlone: 0 });
     expect(s3.mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
   });

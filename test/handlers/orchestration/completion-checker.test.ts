@@ -113,7 +113,7 @@ describe('checkCompletion from the schedule (token stored by the orchestrator)',
 
   test('a timed-out waiting task only drops the token; other errors propagate and keep it', async () => {
     counts({ total: 1, downloaded: 1 });
-    sfn.mock.on(SendTaskSuccessCommand).rejectsOnce(awsError('ThrottlingException', 400));
+    sfn.fail('SendTaskSuccess', awsError('ThrottlingException', 400));
     await expect(checkCompletion(deps, { runId: RUN })).rejects.toThrow('ThrottlingException');
     expect(dynamo.get(FACILITATOR, completionWaitPk(RUN))).toBeDefined();
     sfn.live.delete(TOKEN); // the waiting task timed out

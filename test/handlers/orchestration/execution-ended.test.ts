@@ -1,16 +1,17 @@
-import { EventBridgeClient, PutEventsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
 import { awsError, FACILITATOR, OrchestrationDynamo, silentLogger, TRANSFER } from './fakes';
 import { activeVaultPk, completionWaitPk, RUN_SK, runPk } from '../../../src/contract/keys';
 import { endReason, ExecutionEndedDeps, ExecutionStatusChangeEvent, handleExecutionEnded } from '../../../src/handlers/orchestration/execution-ended';
 import { RunState } from '../../../src/handlers/shared/schema';
+import { FakeEventBridge } from '../../doubles/events';
+import { FakeSfn } from '../../doubles/sfn';
 
 const exec = (n: number) => `arn:aws:states:eu-west-1:111122223333:execution:Orchestrator:e${n}`;
 const INITIATE = 'arn:aws:states:eu-west-1:111122223333:execution:Initiate:r1-abc-initiate';
 const RULES = ['window-rule', 'completion-rule', 'dashboard-rule'];
-const eventsMock = mockClient(EventBridgeClient);
-const sfnMock = mockClient(SFNClient);
+let events: FakeEventBridge;
+let sfn: FakeSfn;
 let dynamo: OrchestrationDynamo;
 let deps: ExecutionEndedDeps;
 
@@ -44,18 +45,17 @@ function seedActiveRun(executionArn = exec(1), state = RunState.ACTIVE): void {
   });
   dynamo.seed(TRANSFER, { pk: activeVaultPk('photos'), sk: RUN_SK, vaultName: 'photos', runId: 'r1', executionArn });
   dynamo.seed(FACILITATOR, { pk: completionWaitPk('r1'), taskToken: 'token', executionArn, createdAt: '2024-03-01T11:00:00Z' });
+  for (const rule of RULES) events.rules.set(rule, new Set(['r1', 'r2'])); // the runs' EnableXSchedule states put these
+  sfn.executions.set(INITIATE, { status: 'RUNNING' });
 }
 
 const record = () => dynamo.get(TRANSFER, runPk('r1'), RUN_SK);
-const removed = () => eventsMock.commandCalls(RemoveTargetsCommand).map((c) => `${c.args[0].input.Rule}:${c.args[0].input.Ids?.join(',')}`);
+const removed = () => events.mock.commandCalls(RemoveTargetsCommand).map((c) => `${c.args[0].input.Rule}:${c.args[0].input.Ids?.join(',')}`);
 
 beforeEach(() => {
   dynamo = new OrchestrationDynamo();
-  eventsMock.reset();
-  sfnMock.reset();
-  eventsMock.on(RemoveTargetsCommand).resolves({ FailedEntryCount: 0, FailedEntries: [] });
-  eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
-  sfnMock.on(StopExecutionCommand).resolves({ stopDate: new Date() });
+  events = new FakeEventBridge();
+  sfn = new FakeSfn();
   deps = {
     ddb: dynamo.client,
     events: new EventBridgeClient({ region: 'eu-west-1' }),
@@ -69,7 +69,11 @@ beforeEach(() => {
     now: () => new Date('2024-03-01T12:00:00Z'),
   };
 });
-afterEach(() => dynamo.mock.restore());
+afterEach(() => {
+  dynamo.mock.restore();
+  events.reset();
+  sfn.reset();
+});
 
 describe('an execution that ended without its cleanup', () => {
   test('ABORTED (console stop): the run becomes STOPPED with the reason; schedules, lock, wait and requests are cleaned up', async () => {
@@ -79,10 +83,12 @@ describe('an execution that ended without its cleanup', () => {
     expect(record()).toMatchObject({ state: RunState.STOPPED, endedAt: '2024-03-01T12:00:00.000Z', executionArn: exec(1) });
     expect(record()!.error).toMatch(/^ABORTED: orchestrator execution was stopped outside the Stop runbook.*Resume continues the run$/);
     expect(removed()).toEqual(RULES.map((r) => `${r}:r1`));
-    expect(sfnMock.commandCalls(StopExecutionCommand).map((c) => c.args[0].input.executionArn)).toEqual([INITIATE]);
+    expect(RULES.map((r) => [...events.rules.get(r)!])).toEqual(RULES.map(() => ['r2']));
+    expect(sfn.mock.commandCalls(StopExecutionCommand).map((c) => c.args[0].input.executionArn)).toEqual([INITIATE]);
+    expect(sfn.executions.get(INITIATE)!.status).toBe('ABORTED');
     expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)).toBeUndefined();
     expect(dynamo.get(FACILITATOR, completionWaitPk('r1'))).toBeUndefined();
-    const published = eventsMock.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0];
+    const [published] = events.events;
     expect(published).toMatchObject({ Source: 'glacier-vault-to-s3', DetailType: 'Transfer Run Stopped' });
     expect(JSON.parse(published.Detail!)).toMatchObject({ runId: 'r1', vaultName: 'photos', state: 'STOPPED', executionArn: exec(1), reportBucket: 'inventory-bucket' });
   });
@@ -94,20 +100,20 @@ describe('an execution that ended without its cleanup', () => {
     expect(record()!.state).toBe(RunState.FAILED);
     expect(record()!.error).toContain(text);
     expect(record()!.error).toContain('(States.Runtime: boom)');
-    expect(eventsMock.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0].DetailType).toBe('Transfer Run Failed');
+    expect(events.events.map((e) => e.DetailType)).toEqual(['Transfer Run Failed']);
   });
 
   test('the input is read from the execution when the event left it out', async () => {
     seedActiveRun();
-    sfnMock.on(DescribeExecutionCommand).resolves({ input: JSON.stringify({ runId: 'r1' }) });
+    sfn.executions.set(exec(1), { status: 'ABORTED', input: JSON.stringify({ runId: 'r1' }) });
     const result = await handleExecutionEnded(deps, statusChange('ABORTED', 1, { input: null }));
     expect(result.outcome).toBe('closed');
-    expect(sfnMock.commandCalls(DescribeExecutionCommand)[0].args[0].input).toEqual({ executionArn: exec(1) });
+    expect(sfn.mock.commandCalls(DescribeExecutionCommand)[0].args[0].input).toEqual({ executionArn: exec(1) });
   });
 
-  test('an InitiateRetrieval execution that already ended is fine', async () => {
+  test('an InitiateRetrieval execution Step Functions does not know (never started: ExecutionDoesNotExist) is fine', async () => {
     seedActiveRun();
-    sfnMock.on(StopExecutionCommand).rejects(awsError('ExecutionDoesNotExist', 400));
+    sfn.executions.delete(INITIATE);
     await expect(handleExecutionEnded(deps, statusChange('ABORTED'))).resolves.toMatchObject({ outcome: 'closed' });
   });
 });
@@ -119,8 +125,8 @@ describe('what must not be touched', () => {
     expect(result.outcome).toBe('superseded');
     expect(record()).toMatchObject({ state: RunState.ACTIVE, executionArn: exec(2) });
     expect(record()!.error).toBeUndefined();
-    expect(eventsMock.commandCalls(RemoveTargetsCommand)).toHaveLength(0);
-    expect(sfnMock.commandCalls(StopExecutionCommand)).toHaveLength(0);
+    expect(events.mock.commandCalls(RemoveTargetsCommand)).toHaveLength(0);
+    expect(sfn.mock.commandCalls(StopExecutionCommand)).toHaveLength(0);
     expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)).toMatchObject({ executionArn: exec(2) });
     expect(dynamo.get(FACILITATOR, completionWaitPk('r1'))).toMatchObject({ executionArn: exec(2) });
   });
@@ -137,7 +143,7 @@ describe('what must not be touched', () => {
     const result = await handleExecutionEnded(deps, statusChange('FAILED'));
     expect(result.outcome).toBe('superseded');
     expect(record()).toMatchObject({ state: RunState.ACTIVE, executionArn: exec(2) });
-    expect(eventsMock.commandCalls(RemoveTargetsCommand)).toHaveLength(0);
+    expect(events.mock.commandCalls(RemoveTargetsCommand)).toHaveLength(0);
   });
 
   test('a run its own FinishRun closed (FAILED then RunFailed): state and error kept, idempotent cleanup repeated, no second event', async () => {
@@ -147,8 +153,8 @@ describe('what must not be touched', () => {
     expect(result).toEqual({ outcome: 'already-closed', runId: 'r1', state: RunState.FAILED });
     expect(record()!.error).toBe('StageFailed: original reason');
     expect(removed()).toHaveLength(3);
-    expect(eventsMock.commandCalls(PutEventsCommand)).toHaveLength(0);
-    expect(sfnMock.commandCalls(StopExecutionCommand)).toHaveLength(0);
+    expect(events.events).toHaveLength(0);
+    expect(sfn.mock.commandCalls(StopExecutionCommand)).toHaveLength(0);
   });
 
   test('a vault lock held by another run is kept', async () => {
@@ -165,29 +171,32 @@ describe('what must not be touched', () => {
   ])('ignores %s', async (_label, event) => {
     const result = await handleExecutionEnded(deps, event);
     expect(result.outcome).toBe('ignored');
-    expect(eventsMock.calls()).toHaveLength(0);
+    expect(events.mock.calls()).toHaveLength(0);
   });
 });
 
 describe('failures', () => {
   test('a failed cleanup step does not stop the others, and the invocation fails so it is retried', async () => {
     seedActiveRun();
-    eventsMock.on(RemoveTargetsCommand, { Rule: 'completion-rule' }).rejects(awsError('ThrottlingException', 400));
+    events.fail('RemoveTargets', awsError('ThrottlingException', 400), { when: (input) => input.Rule === 'completion-rule' });
     await expect(handleExecutionEnded(deps, statusChange('ABORTED'))).rejects.toThrow(/remove schedule target from completion-rule: ThrottlingException/);
     expect(removed()).toEqual(['window-rule:r1', 'completion-rule:r1', 'dashboard-rule:r1']);
     expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)).toBeUndefined();
 
     // The retry finds the run closed by this execution and repeats only the idempotent steps.
-    eventsMock.on(RemoveTargetsCommand).resolves({ FailedEntryCount: 0, FailedEntries: [] });
-    eventsMock.resetHistory();
+    events.mock.resetHistory();
     await expect(handleExecutionEnded(deps, statusChange('ABORTED'))).resolves.toMatchObject({ outcome: 'already-closed', state: RunState.STOPPED });
     expect(removed()).toHaveLength(3);
   });
 
-  test('failed RemoveTargets entries count as a failure (except a target that is already gone)', async () => {
+  test('failed RemoveTargets entries count as a failure; a target already gone does not', async () => {
     seedActiveRun();
-    eventsMock.on(RemoveTargetsCommand).resolves({ FailedEntryCount: 1, FailedEntries: [{ TargetId: 'r1', ErrorCode: 'InternalException', ErrorMessage: 'x' }] });
-    await expect(handleExecutionEnded(deps, statusChange('ABORTED'))).rejects.toThrow(/InternalException/);
+    events.contended = 1;
+    await expect(handleExecutionEnded(deps, statusChange('ABORTED'))).rejects.toThrow(/window-rule: RemoveTargetsFailed: ConcurrentModificationException/);
+    expect(events.rules.get('window-rule')!.has('r1')).toBe(true);
+    // The retry removes it; the targets of the other rules are gone already.
+    await expect(handleExecutionEnded(deps, statusChange('ABORTED'))).resolves.toMatchObject({ outcome: 'already-closed' });
+    expect(RULES.map((r) => events.rules.get(r)!.has('r1'))).toEqual([false, false, false]);
   });
 });
 

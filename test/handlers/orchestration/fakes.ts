@@ -4,18 +4,13 @@ import { ArchiveStatus } from '../../../src/handlers/shared/schema';
 import { FakeDynamo } from '../../doubles/dynamodb';
 
 export { silentLogger } from '../archive-retrieval/fakes';
+export { awsError } from '../../doubles/service';
 
 export const TRANSFER = 'transfer';
 export const METRICS = 'metrics';
 export const FACILITATOR = 'facilitator';
 export const BUCKET = 'dest-bucket';
 export const OWNER = '111122223333';
-const meta = { httpStatusCode: 200, requestId: 'REQ', attempts: 1, totalRetryDelay: 0 };
-
-/** An error as the SDK raises it (name + HTTP status). */
-export function awsError(name: string, status: number): Error {
-  return Object.assign(new Error(name), { name, $metadata: { ...meta, httpStatusCode: status } });
-}
 
 /** The shared DynamoDB double with the archives of a run at hand. */
 export class OrchestrationDynamo extends FakeDynamo {

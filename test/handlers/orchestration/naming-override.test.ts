@@ -1,14 +1,10 @@
 import { createServer, Server } from 'http';
 import { AddressInfo } from 'net';
-import { Readable } from 'stream';
-import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand, S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { CompleteMultipartUploadCommand, GetObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { checkNamingOverrideSource, NamingOverrideError, stageNamingOverride } from '../../../src/handlers/orchestration/naming-override';
+import { FakeS3 } from '../../doubles/s3';
 
-const s3 = mockClient(S3Client);
+let s3: FakeS3;
 const client = new S3Client({ region: 'eu-west-1' });
 const BUCKET = 'transfer-inventory-bucket';
 const TARGET = 'run-1/naming_override/staged/exec-1.csv';
@@ -17,31 +13,28 @@ const CSV = 'GlacierArchiveID,FileName\narchive-1,photos/a.jpg\narchive-2,docs/b
 const MiB = 1024 * 1024;
 
 beforeEach(() => {
-  s3.reset();
-  s3.on(PutObjectCommand).resolves({});
-  s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'up-1' });
-  s3.on(UploadPartCommand).resolves({ ETag: 'e' });
-  s3.on(CompleteMultipartUploadCommand).resolves({});
-  s3.on(AbortMultipartUploadCommand).resolves({});
+  s3 = new FakeS3({ bucket: BUCKET });
 });
+afterEach(() => s3.reset());
 
 const fetchReturning = (status: number, body: string, headers: Record<string, string> = {}): typeof fetch =>
   (async () => new Response(body, { status, headers })) as typeof fetch;
-const written = () => [...s3.commandCalls(PutObjectCommand), ...s3.commandCalls(CompleteMultipartUploadCommand)];
+/** Objects in the bucket; an aborted upload leaves none and no open upload. */
+const written = () => [...s3.objects.keys()];
+const abortedAll = () => expect([s3.aborted.length, s3.uploads.size]).toEqual([1, 0]);
 
 test('a presigned S3 URL is streamed, its rows checked and staged at the execution\'s key', async () => {
   const bytes = await stageNamingOverride({ s3: client, inventoryBucket: BUCKET, fetch: fetchReturning(200, CSV) }, TARGET, PRESIGNED);
   expect(bytes).toBe(CSV.length);
-  const put = s3.commandCalls(PutObjectCommand)[0].args[0].input;
-  expect(put).toMatchObject({ Bucket: BUCKET, Key: TARGET });
-  expect(Buffer.from(put.Body as Uint8Array).toString()).toBe(CSV);
+  expect(written()).toEqual([TARGET]);
+  expect(s3.text(TARGET)).toBe(CSV);
 });
 
 test('an s3:// URI in the inventory bucket is streamed the same way', async () => {
-  s3.on(GetObjectCommand).resolves({ Body: Readable.from([Buffer.from(CSV)]) as any, ContentLength: CSV.length });
+  s3.seed('uploads/names v2.csv', CSV);
   expect(await stageNamingOverride({ s3: client, inventoryBucket: BUCKET }, TARGET, `s3://${BUCKET}/uploads/names v2.csv`)).toBe(CSV.length);
-  expect(s3.commandCalls(GetObjectCommand)[0].args[0].input).toEqual({ Bucket: BUCKET, Key: 'uploads/names v2.csv' });
-  expect(s3.commandCalls(PutObjectCommand)[0].args[0].input).toMatchObject({ Bucket: BUCKET, Key: TARGET });
+  expect(s3.mock.commandCalls(GetObjectCommand)[0].args[0].input).toEqual({ Bucket: BUCKET, Key: 'uploads/names v2.csv' });
+  expect(s3.text(TARGET)).toBe(CSV);
 });
 
 describe('URLs that are refused before anything is fetched', () => {
@@ -62,7 +55,7 @@ describe('URLs that are refused before anything is fetched', () => {
     expect(() => checkNamingOverrideSource(url, BUCKET)).toThrow(message);
     await expect(stageNamingOverride({ s3: client, inventoryBucket: BUCKET, fetch: spy }, TARGET, url)).rejects.toThrow(NamingOverrideError);
     expect(fetched).toBe(0);
-    expect(s3.calls()).toHaveLength(0);
+    expect(s3.mock.calls()).toHaveLength(0);
   });
 
   test('S3 endpoint forms that are accepted', () => {
@@ -83,7 +76,7 @@ test('a CSV without the header columns, or broken in its first rows, is refused 
   const body = `ArchiveId,Name\n${'x,y\n'.repeat(3_000_000)}`; // > one 8 MiB part, so an upload is open
   await expect(stageNamingOverride({ s3: client, inventoryBucket: BUCKET, fetch: fetchReturning(200, body) }, TARGET, PRESIGNED))
     .rejects.toThrow(/not a GlacierArchiveID,FileName CSV: Naming override CSV: the header needs GlacierArchiveID and FileName columns/);
-  expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+  abortedAll();
   expect(written()).toHaveLength(0);
   await expect(stageNamingOverride({ s3: client, inventoryBucket: BUCKET, fetch: fetchReturning(200, 'GlacierArchiveID,FileName\na,"unclosed\n') }, TARGET, PRESIGNED))
     .rejects.toThrow(/not a GlacierArchiveID,FileName CSV: .*[Qq]uote/);
@@ -93,9 +86,8 @@ test('a CSV without the header columns, or broken in its first rows, is refused 
 test('past the checked rows the file is streamed without parsing (the engines parse it all)', async () => {
   const body = `GlacierArchiveID,FileName\n${'id,name\n'.repeat(2_000_000)}`;
   expect(await stageNamingOverride({ s3: client, inventoryBucket: BUCKET, fetch: fetchReturning(200, body) }, TARGET, PRESIGNED)).toBe(body.length);
-  const parts = s3.commandCalls(UploadPartCommand).map((c) => (c.args[0].input.Body as Buffer).toString());
-  expect(parts.join('')).toBe(body);
-  expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(1);
+  expect(s3.text(TARGET)).toBe(body);
+  expect(s3.mock.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(1);
 });
 
 test('a declared Content-Length above the cap is refused before the body is read', async () => {
@@ -105,7 +97,7 @@ test('a declared Content-Length above the cap is refused before the body is read
   await expect(stageNamingOverride({ s3: client, inventoryBucket: BUCKET, fetch: huge }, TARGET, PRESIGNED))
     .rejects.toThrow(`naming override is ${600 * MiB} bytes; at most ${512 * MiB} are accepted`);
   expect(pulled).toBeLessThanOrEqual(1); // the stream's initial pull, nothing read by the stager
-  expect(s3.calls()).toHaveLength(0);
+  expect(s3.mock.calls()).toHaveLength(0);
 });
 
 describe('against a real HTTP server (the URL is rerouted to it, the fetch options are the stager\'s)', () => {
@@ -146,7 +138,7 @@ describe('against a real HTTP server (the URL is rerouted to it, the fetch optio
       .rejects.toThrow('naming override URL answered with a redirect (HTTP 302); redirects are not followed: pass the presigned URL of the object itself');
     expect(requested).toContain('/redirect');
     expect(requested).not.toContain('/secret');
-    expect(s3.calls()).toHaveLength(0);
+    expect(s3.mock.calls()).toHaveLength(0);
   });
 
   test('an endless body is stopped at the cap, streamed in parts (never buffered whole), and its upload aborted', async () => {
@@ -154,11 +146,11 @@ describe('against a real HTTP server (the URL is rerouted to it, the fetch optio
     await expect(stageNamingOverride({ s3: client, inventoryBucket: BUCKET, fetch: via('/endless'), maxBytes: cap }, TARGET, PRESIGNED))
       .rejects.toThrow(new RegExp(`naming override is larger than ${cap} bytes \\(stopped reading at \\d+\\); at most ${cap} are accepted`));
     await endlessClosed; // the connection was closed by the stager
-    const parts = s3.commandCalls(UploadPartCommand).map((c) => (c.args[0].input.Body as Buffer).length);
+    const parts = s3.mock.commandCalls(UploadPartCommand).map((c) => (c.args[0].input.Body as Buffer).length);
     expect(parts.length).toBeGreaterThanOrEqual(4);
     expect(Math.max(...parts)).toBeLessThan(9 * MiB); // one 8 MiB part (plus one network chunk) at a time
     expect(parts.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(cap);
-    expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+    abortedAll();
     expect(written()).toHaveLength(0);
     // What the server managed to send is bounded by the cap plus socket buffers, not endless.
     expect(endlessSent).toBeLessThan(cap + 64 * MiB);

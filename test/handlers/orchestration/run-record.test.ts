@@ -1,17 +1,17 @@
-import { Readable } from 'stream';
-import { GetBucketLocationCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
-import { awsError, BUCKET, FACILITATOR, OrchestrationDynamo, OWNER, silentLogger, TRANSFER } from './fakes';
+import { GetBucketLocationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { BUCKET, FACILITATOR, OrchestrationDynamo, OWNER, silentLogger, TRANSFER } from './fakes';
 import { activeVaultPk, completionWaitPk, RUN_SK, runPk, stagedNamingOverrideKey } from '../../../src/contract/keys';
 import { finishRun, RunRecordDeps, RunRequest, startRun } from '../../../src/handlers/orchestration/run-record';
 import { RunState } from '../../../src/handlers/shared/schema';
+import { FakeS3 } from '../../doubles/s3';
+import { FakeSfn } from '../../doubles/sfn';
 
 const SM = 'arn:aws:states:eu-west-1:111122223333:stateMachine:Initiate';
 const exec = (n: number) => `arn:aws:states:eu-west-1:111122223333:execution:Orchestrator:e${n}`;
 let dynamo: OrchestrationDynamo;
-const s3Mock = mockClient(S3Client);
-const sfnMock = mockClient(SFNClient);
+let s3: FakeS3;
+let sfn: FakeSfn;
 let deps: RunRecordDeps;
 
 const INVENTORY = 'transfer-inventory';
@@ -22,14 +22,16 @@ const launch = (runId: string, vaultName = 'photos', extra: Partial<RunRequest> 
 
 beforeEach(() => {
   dynamo = new OrchestrationDynamo();
-  s3Mock.reset();
-  sfnMock.reset();
-  s3Mock.on(GetBucketLocationCommand).resolves({ LocationConstraint: 'eu-west-1' });
-  sfnMock.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+  s3 = new FakeS3({ owner: OWNER, location: 'eu-west-1' }); // the destination and the inventory bucket
+  s3.seed('uploads/mine.csv', CSV);
+  s3.seed('uploads/v1.csv', CSV);
+  sfn = new FakeSfn();
+  // Each execution calls startRun from inside itself, so it is running.
+  for (let n = 0; n < 10; n++) sfn.executions.set(exec(n), { status: 'RUNNING' });
   deps = {
     ddb: dynamo.client,
-    s3: new S3Client({ region: 'eu-west-1' }),
-    sfn: new SFNClient({ region: 'eu-west-1' }),
+    s3: s3.client,
+    sfn: sfn.client,
     transferTable: TRANSFER,
     asyncFacilitatorTable: FACILITATOR,
     destinationBucket: BUCKET,
@@ -46,10 +48,12 @@ beforeEach(() => {
     fetch: fetchReturning(200, CSV),
     log: silentLogger(),
   };
-  s3Mock.on(PutObjectCommand).resolves({});
-  s3Mock.on(GetObjectCommand).callsFake(async () => ({ Body: Readable.from([Buffer.from(CSV)]), ContentLength: CSV.length }));
 });
-afterEach(() => dynamo.mock.restore());
+afterEach(() => {
+  dynamo.mock.restore();
+  s3.reset();
+  sfn.reset();
+});
 
 describe('start (LAUNCH)', () => {
   test('records the run, takes the vault lock and returns the stage inputs', async () => {
@@ -64,14 +68,14 @@ describe('start (LAUNCH)', () => {
       initiateExecutionArn: 'arn:aws:states:eu-west-1:111122223333:execution:Initiate:r1-abc123-initiate',
     });
     expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)).toMatchObject({ runId: 'r1', executionArn: exec(1) });
-    expect(s3Mock.commandCalls(GetBucketLocationCommand)[0].args[0].input).toEqual({ Bucket: BUCKET, ExpectedBucketOwner: OWNER });
+    expect(s3.mock.commandCalls(GetBucketLocationCommand)[0].args[0].input).toEqual({ Bucket: BUCKET, ExpectedBucketOwner: OWNER });
   });
 
   test('rejects a second active run for the same vault and writes nothing for it', async () => {
     await startRun(deps, { action: 'start', executionArn: exec(1), request: launch('r1') });
     await expect(startRun(deps, { action: 'start', executionArn: exec(2), request: launch('r2') }))
       .rejects.toMatchObject({ name: 'VaultBusy' });
-    expect(sfnMock.commandCalls(DescribeExecutionCommand)[0].args[0].input).toEqual({ executionArn: exec(1) });
+    expect(sfn.mock.commandCalls(DescribeExecutionCommand)[0].args[0].input).toEqual({ executionArn: exec(1) });
     expect(dynamo.get(TRANSFER, runPk('r2'), RUN_SK)).toBeUndefined();
     expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)!.runId).toBe('r1');
     // Another vault is free.
@@ -80,7 +84,7 @@ describe('start (LAUNCH)', () => {
 
   test('a lock whose execution no longer runs is replaced', async () => {
     await startRun(deps, { action: 'start', executionArn: exec(1), request: launch('r1') });
-    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'FAILED' });
+    sfn.executions.set(exec(1), { status: 'FAILED' });
     await startRun(deps, { action: 'start', executionArn: exec(2), request: launch('r2') });
     expect(dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK)).toMatchObject({ runId: 'r2', executionArn: exec(2) });
   });
@@ -97,11 +101,12 @@ describe('start (LAUNCH)', () => {
     await expect(start(launch('r1', 'photos', { tier: 'Fast' }))).rejects.toMatchObject({ name: 'InvalidInput' });
     await start(launch('r1'));
     await expect(start(launch('r1', 'scans'))).rejects.toMatchObject({ name: 'RunAlreadyExists' });
-    s3Mock.on(GetBucketLocationCommand).rejectsOnce(awsError('AccessDenied', 403));
+    s3.owner = 'another-account';
     await expect(start(launch('r5', 'scans'))).rejects.toMatchObject({ name: 'DestinationBucketUnavailable' });
-    s3Mock.on(GetBucketLocationCommand).resolves({ LocationConstraint: 'EU' }); // = eu-west-1
+    s3.owner = OWNER;
+    s3.location = 'EU'; // = eu-west-1
     await expect(start(launch('r6', 'scans'))).resolves.toBeDefined();
-    s3Mock.on(GetBucketLocationCommand).resolves({});
+    s3.location = undefined; // us-east-1
     await expect(start(launch('r7', 'docs'))).rejects.toMatchObject({ name: 'CrossRegionNotAcknowledged' });
     await expect(start(launch('r7', 'docs', { acknowledgeCrossRegion: 'YES' }))).resolves.toBeDefined();
   });
@@ -109,7 +114,7 @@ describe('start (LAUNCH)', () => {
 
 describe('naming override (issue 22: a rejected Launch writes nothing)', () => {
   const start = (n: number, request: RunRequest) => startRun(deps, { action: 'start', executionArn: exec(n), request });
-  const writes = () => s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
+  const writes = () => s3.mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
 
   test('is staged under a key of this execution, named on the run record and handed to the inventory stage', async () => {
     const ctx = await start(1, launch('r1', 'photos', { namingOverride: `https://b.s3.eu-west-1.amazonaws.com/n.csv${Q}` }));
@@ -125,7 +130,7 @@ describe('naming override (issue 22: a rejected Launch writes nothing)', () => {
     await start(1, launch('r1', 'photos', { namingOverride: `s3://${INVENTORY}/uploads/mine.csv` }));
     const before = dynamo.get(TRANSFER, runPk('r1'), RUN_SK);
     const lock = dynamo.get(TRANSFER, activeVaultPk('photos'), RUN_SK);
-    s3Mock.resetHistory();
+    s3.mock.resetHistory();
     await expect(start(2, launch('r1', 'scans', { namingOverride: `s3://${INVENTORY}/uploads/attacker.csv` }))).rejects.toMatchObject({ name: 'RunAlreadyExists' });
     await expect(start(3, launch('r1', 'scans', { namingOverride: `https://b.s3.amazonaws.com/x.csv${Q}` }))).rejects.toMatchObject({ name: 'RunAlreadyExists' });
     expect(writes()).toEqual([]);
@@ -136,10 +141,11 @@ describe('naming override (issue 22: a rejected Launch writes nothing)', () => {
 
   test('every other refusal (busy vault, foreign bucket, bad override URL) writes nothing', async () => {
     await start(1, launch('r1'));
-    s3Mock.resetHistory();
+    s3.mock.resetHistory();
     await expect(start(2, launch('r2', 'photos', { namingOverride: `s3://${INVENTORY}/a.csv` }))).rejects.toMatchObject({ name: 'VaultBusy' });
-    s3Mock.on(GetBucketLocationCommand).rejectsOnce(awsError('AccessDenied', 403));
+    s3.owner = 'another-account';
     await expect(start(3, launch('r3', 'scans', { namingOverride: `s3://${INVENTORY}/a.csv` }))).rejects.toMatchObject({ name: 'DestinationBucketUnavailable' });
+    s3.owner = OWNER;
     await expect(start(4, launch('r4', 'scans', { namingOverride: 's3://someone-else/a.csv' }))).rejects.toMatchObject({ name: 'InvalidNamingOverride' });
     expect(writes()).toEqual([]);
     expect(['r2', 'r3', 'r4'].map((r) => dynamo.get(TRANSFER, runPk(r), RUN_SK))).toEqual([undefined, undefined, undefined]);
