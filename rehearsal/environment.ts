@@ -444,6 +444,9 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     ...source,
     client: sqs.client,
     visibilityTimeoutSeconds: QUEUE_VISIBILITY_SECONDS,
+    // moto answers a long poll as soon as a message is sent (a message visible again after a failed
+    // receive or a DelaySeconds: at the end of the second); local-aws-sqs only at the end of the wait.
+    receiveWaitSeconds: services === 'moto' ? 1 : 0,
     stats,
     onError,
     redeliver: (r) => faults.redeliver(r),

@@ -121,6 +121,7 @@ async function main(): Promise<number> {
     .addOption(new Option('--faults <profile>', 'fault profile').choices([...FAULT_PROFILES]).default('none'))
     .addOption(new Option('--profile <profile>', 'run a matrix instead of one run: ci (fixed, small), faults (every fault profile with --archives/--size-profile/--max-total-mib)').choices(['ci', 'faults']))
     .option('--max-total-mib <mib>', 'cap on the generated vault size', positiveInt)
+    .option('--only <runs>', 'with --profile ci: only these CI runs, comma-separated, each its number (7) or label (expired-window, quota); seeds as in the full matrix', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
     .option('--daily-quota-mib <mib>', 'DAILY_QUOTA_BYTES of the request stages in MiB (default 1 TiB)', positiveInt)
     .option('--vaults <n>', `transfer this many generated vaults (--archives each) at once: concurrent runs of one deployment sharing one daily quota (2 to 5; faults: ${VAULTS_FAULT_PROFILES.join(', ')})`, positiveInt)
     .option('--decommission', 'after the transfer, tamper with two objects and run a dry and a real VaultDecommission')
@@ -151,7 +152,13 @@ async function main(): Promise<number> {
     handlerLogLevel: string;
     services: ServicesBackend;
     engine: 'lambda' | 'glue';
+    only?: string[];
   }>();
+  if (opts.only !== undefined && opts.profile !== 'ci') program.error('error: --only picks runs of --profile ci');
+  const ciRuns = CI_MATRIX.map(({ label, ...m }, i) => ({ runId: `ci${i + 1}-${label ?? m.faults}`, seed: `${opts.seed}-${i}`, requireAllDownloaded: true, ...m }));
+  const isNamed = (runId: string, name: string): boolean => runId.startsWith(`ci${name}-`) || runId.endsWith(`-${name}`);
+  const unknownRuns = (opts.only ?? []).filter((name) => !ciRuns.some((r) => isNamed(r.runId, name)));
+  if (unknownRuns.length > 0) program.error(`error: --only ${unknownRuns.join(',')}: expected CI run numbers or labels (${ciRuns.map((r) => r.runId).join(', ')})`);
   if (opts.vaults !== undefined) {
     if (opts.profile !== undefined || opts.decommission) program.error('error: --vaults runs one group of concurrent runs: it cannot be combined with --profile or --decommission');
     if (opts.vaults < 2 || opts.vaults > 5) program.error(`error: --vaults ${opts.vaults}: expected 2 to 5 (a deployment holds at most five active runs)`);
@@ -181,7 +188,7 @@ async function main(): Promise<number> {
   const reports: RunReport[] = [];
   try {
     const runs: (Omit<RunOptions, 'progress' | 'chunkSize' | 'timeoutMs'> & { vaults?: number })[] = opts.profile === 'ci'
-      ? CI_MATRIX.map(({ label, ...m }, i) => ({ runId: `ci${i + 1}-${label ?? m.faults}`, seed: `${opts.seed}-${i}`, requireAllDownloaded: true, ...m }))
+      ? ciRuns.filter((r) => opts.only === undefined || opts.only.some((name) => isNamed(r.runId, name)))
       : opts.profile === 'faults'
         ? FAULT_PROFILES.map((faults, i) => ({
           runId: `faults${i + 1}-${faults}-${Date.now().toString(36)}`,

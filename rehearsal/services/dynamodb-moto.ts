@@ -11,16 +11,19 @@ import { forwardRequest, replayHeaders } from './forward';
  * each streamed table's shards through moto's DynamoDB Streams API (GetShardIterator/GetRecords)
  * and hands the records to the same StreamPoller that invokes MetricsProcessor.
  *
- * moto's TransactWriteItems keeps a deep copy of every table it names and, when the transaction is
- * cancelled, puts the copies back in place of the tables (rehearsal/README.md, finding 6). Two
- * consequences, both handled here:
- *   - a write another request made to such a table while the transaction ran is undone (moto's
- *     server is threaded), and its stream record, already read, stays counted. So a transaction
- *     runs alone: it holds `transactions` exclusively, every other request (and every stream read)
- *     holds it shared.
- *   - the stream shard is part of the copied table, so after a cancelled transaction an iterator
- *     taken earlier reads the discarded shard (with the cancelled items' records) and never sees a
- *     later write. So each pass takes a fresh iterator after the last sequence number it read.
+ * moto's server is threaded and its DynamoDB takes no lock, so three things DynamoDB guarantees do
+ * not hold for concurrent requests (rehearsal/README.md, findings 6 and 7), all handled here:
+ *   - a cancelled TransactWriteItems puts back a deep copy of every table it names, taken when it
+ *     started: a write another request made meanwhile is undone, and its stream record, already
+ *     read, stays counted. The stream shard is part of the copied table, so an iterator taken
+ *     earlier reads the discarded shard and never sees a later write: each pass takes a fresh
+ *     iterator after the last sequence number it read.
+ *   - a conditional write checks its condition, then applies the update: two concurrent writes to
+ *     one item can both pass the check and both apply, each with a stream record of the same change.
+ *   - a stream record's sequence number is the shard's length when the write began, so concurrent
+ *     writes can share one.
+ * So every write (and every transaction) runs alone: it holds `writes` exclusively; reads and each
+ * stream read pass hold it shared.
  */
 
 export interface MotoDynamoOptions {
@@ -30,6 +33,9 @@ export interface MotoDynamoOptions {
   readonly hooks?: DynamoHooks;
   readonly region: string;
 }
+
+/** GetRecords' maximum page. */
+const STREAM_PAGE = 1000;
 
 const AUTH = (region: string): Record<string, string> => ({
   'content-type': 'application/x-amz-json-1.0',
@@ -51,7 +57,7 @@ export async function startMotoDynamo(options: MotoDynamoOptions): Promise<Local
   const streamArns = new Map<string, string>();
   /** Writes to a streamed table answered since the reader's last complete pass: records may still be on their way. */
   let unreadWrites = 0;
-  const transactions = new ReadWriteLock();
+  const writes = new ReadWriteLock();
 
   const server = createServer((req, res) => {
     void (async () => {
@@ -79,7 +85,7 @@ export async function startMotoDynamo(options: MotoDynamoOptions): Promise<Local
         const isWrite = WRITE_OPS.has(op) || op === 'TransactWriteItems';
         if (isWrite) unreadWrites++;
         const forward = async (): Promise<Awaited<ReturnType<typeof forwardRequest>>> => forwardRequest(upstream, 'POST', req.url ?? '/', req.headers, raw);
-        const out = await (op === 'TransactWriteItems' ? transactions.exclusive(forward) : transactions.shared(forward));
+        const out = await (isWrite ? writes.exclusive(forward) : writes.shared(forward));
         if (out.status < 400 && isWrite) {
           const after = options.hooks?.after?.(op, body);
           if (after) {
@@ -121,19 +127,21 @@ export async function startMotoDynamo(options: MotoDynamoOptions): Promise<Local
   // starts a fresh iterator after the last record read (see above: never one from an earlier pass).
   let running = true;
   const lastRead = new Map<string, string>();
-  const readOnce = async (table: string, arn: string): Promise<void> => transactions.shared(async () => {
+  const readOnce = async (table: string, arn: string): Promise<void> => writes.shared(async () => {
     const description = (await streamsApi('DescribeStream', { StreamArn: arn })).StreamDescription as { Shards: { ShardId: string }[] };
     for (const { ShardId } of description.Shards) {
       const after = lastRead.get(`${arn} ${ShardId}`);
       const position = after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' };
       let iterator = (await streamsApi('GetShardIterator', { StreamArn: arn, ShardId, ...position })).ShardIterator as string;
       for (;;) {
-        const out = await streamsApi('GetRecords', { ShardIterator: iterator, Limit: 1000 });
+        const out = await streamsApi('GetRecords', { ShardIterator: iterator, Limit: STREAM_PAGE });
         const records = (out.Records ?? []) as Omit<StreamRecord, 'eventSourceARN'>[];
         if (records.length === 0) break;
         // GetRecords has no eventSourceARN; Lambda's event source mapping adds it to every record.
         streams.get(table)!.push(...records.map((r) => ({ ...r, eventSourceARN: arn }) as StreamRecord));
         lastRead.set(`${arn} ${ShardId}`, records[records.length - 1].dynamodb.SequenceNumber);
+        // A short page is the end of the shard (writes wait while this pass holds the lock).
+        if (records.length < STREAM_PAGE) break;
         iterator = out.NextShardIterator as string;
       }
     }
@@ -141,6 +149,12 @@ export async function startMotoDynamo(options: MotoDynamoOptions): Promise<Local
   const reader = (async () => {
     while (running) {
       const writesBefore = unreadWrites;
+      if (writesBefore === 0) {
+        // Nothing written since the last complete pass: no record can be waiting. (Polling moto
+        // anyway cost about 50 requests a second, a third of all it answered in a run.)
+        await sleep(15);
+        continue;
+      }
       try {
         for (const [table, arn] of streamArns) await readOnce(table, arn);
         unreadWrites -= writesBefore;

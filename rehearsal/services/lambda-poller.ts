@@ -90,6 +90,12 @@ export interface SqsPollerOptions {
   readonly onError?: (functionName: string, error: unknown) => void;
   /** Wall-clock wait before polling an empty queue again (default 40 ms; a queue that is usually empty, like a DLQ, can wait longer). */
   readonly idlePollMs?: number;
+  /**
+   * ReceiveMessage's WaitTimeSeconds (default 0: short polls, then `idlePollMs`). A server whose long
+   * poll answers as soon as a message arrives (moto) is polled with a long poll instead: an empty
+   * short poll costs it as much as a delivery.
+   */
+  readonly receiveWaitSeconds?: number;
 }
 
 export class SqsPoller {
@@ -125,7 +131,7 @@ export class SqsPoller {
         received = (await client.send(new ReceiveMessageCommand({
           QueueUrl: queue.url,
           MaxNumberOfMessages: this.options.batchSize ?? 10,
-          WaitTimeSeconds: 0,
+          WaitTimeSeconds: this.options.receiveWaitSeconds ?? 0,
           AttributeNames: ['All'] as never,
           MessageAttributeNames: ['All'],
         }))).Messages ?? [];
@@ -138,7 +144,7 @@ export class SqsPoller {
       const messages = [...new Map(received.map((m) => [m.MessageId, m])).values()];
       if (messages.length === 0) {
         // Short polls: local-aws-sqs long polls only notice new messages at the end of the wait.
-        await sleep(this.options.idlePollMs ?? 40);
+        if (!this.options.receiveWaitSeconds) await sleep(this.options.idlePollMs ?? 40);
         continue;
       }
       this.inFlight++;
