@@ -74,7 +74,7 @@ describe('archive transition table', () => {
         expect(table.get(pk, 'archive')?.statusTime).not.toBe(NOW.toISOString());
       }
     } finally {
-      table.mock.restore();
+      table.dynamo.mock.restore();
     }
   });
 
@@ -114,7 +114,7 @@ describe('archive transition table', () => {
       await expect(reRequest()).rejects.toThrow('The conditional request failed');
       expect(table.get(pk, 'archive')).toMatchObject({ status: 'staged', retrievalJobs: 3 });
     } finally {
-      table.mock.restore();
+      table.dynamo.mock.restore();
     }
   });
 
@@ -150,7 +150,7 @@ describe('archive transition table', () => {
         expect([name, table.get(pk, 'archive')!.status]).toEqual([name, allowed ? 'failed' : 'staged']);
       }
     } finally {
-      table.mock.restore();
+      table.dynamo.mock.restore();
     }
   });
 
@@ -174,7 +174,7 @@ describe('archive transition table', () => {
       await ddb.send(new UpdateCommand({ TableName: 't', Key: { pk, sk: 'archive' }, ...transitionUpdate(ArchiveTransition.RETRY_FAILED, { runId: RUN, now: NOW }) }));
       expect(table.get(pk, 'archive')).toEqual({ pk, sk: 'archive', runId: RUN, status: 'pending', runStatus: runStatusKey(RUN, ArchiveStatus.PENDING), statusTime: NOW.toISOString() });
     } finally {
-      table.mock.restore();
+      table.dynamo.mock.restore();
     }
   });
 });

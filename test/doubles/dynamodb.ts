@@ -22,14 +22,13 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import { awsError, Double, meta } from './service';
 import { TransferTable } from '../../src/contract/keys';
 
 export type Item = Record<string, any>;
 type Names = Record<string, string> | undefined;
 type Values = Record<string, unknown> | undefined;
 
-const meta = { httpStatusCode: 200, requestId: 'REQ', attempts: 1, totalRetryDelay: 0 };
 const failMeta = { ...meta, httpStatusCode: 400 };
 
 /** A deep copy; undefined attributes are dropped (the handlers' client sets removeUndefinedValues). */
@@ -43,9 +42,7 @@ export function clone<T>(value: T): T {
   return value;
 }
 
-function validation(message: string): Error {
-  return Object.assign(new Error(message), { name: 'ValidationException', $fault: 'client', $metadata: failMeta });
-}
+const validation = (message: string): Error => awsError('ValidationException', 400, message);
 
 const conditionFailed = (item?: Item) =>
   new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: failMeta, Item: item as never });
@@ -203,18 +200,10 @@ const INDEXES: Record<string, { readonly hash: string; readonly range?: string; 
   [TransferTable.jobIdIndex]: { hash: TransferTable.jobIdAttribute, keysOnly: true },
 };
 
-/** One command about to run, for hooks. */
-export type CommandHook = (command: string, input: Item) => void;
-
 /** Tables by name, items keyed by `pk` (+ `sk` when the key has one). */
-export class FakeDynamo {
+export class FakeDynamo extends Double {
   public readonly tables = new Map<string, Map<string, Item>>();
-  public readonly mock = mockClient(DynamoDBDocumentClient);
   public readonly client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
-  /** Called before every command: may change state (a concurrent writer) or throw (a failed call). */
-  public beforeCommand?: CommandHook;
-  /** One-shot failures: the first hook that returns an error for a command is removed and the error thrown. */
-  public failNext: Array<(command: string, input: Item) => Error | undefined> = [];
   /** JobIdIndex entries that outlive the item's change (the index is eventually consistent), by job id. */
   public readonly staleJobIndex = new Map<string, Item>();
   /** Items per Query page. */
@@ -223,37 +212,27 @@ export class FakeDynamo {
   public readonly queries: Item[] = [];
 
   constructor() {
-    const on = (command: string, fn: (input: Item) => unknown) => async (input: Item) => {
-      this.beforeCommand?.(command, input);
-      for (const hook of this.failNext) {
-        const err = hook(command, input);
-        if (err) {
-          this.failNext = this.failNext.filter((h) => h !== hook);
-          throw err;
-        }
-      }
-      return { ...(fn(input) as object), $metadata: meta };
-    };
-    this.mock.on(GetCommand).callsFake(on('Get', (i) => {
+    super(DynamoDBDocumentClient);
+    this.serve(GetCommand, (i: Item) => {
       checkExpressions(i, ['ProjectionExpression']);
       const item = this.table(i.TableName).get(this.key(i.Key));
       return { Item: item && this.project(item, i) };
-    }));
-    this.mock.on(BatchGetCommand).callsFake(on('BatchGet', (i) => ({
+    });
+    this.serve(BatchGetCommand, (i: Item) => ({
       Responses: Object.fromEntries(Object.entries(i.RequestItems as Record<string, Item>).map(([name, request]) => {
         checkExpressions(request, ['ProjectionExpression']);
         return [name, (request.Keys as Item[]).map((k) => this.table(name).get(this.key(k))).filter(Boolean).map((it) => this.project(it!, request))];
       })),
       UnprocessedKeys: {},
-    })));
-    this.mock.on(PutCommand).callsFake(on('Put', (i) => ({ Attributes: this.returned(i, this.put(i)) })));
-    this.mock.on(UpdateCommand).callsFake(on('Update', (i) => {
+    }));
+    this.serve(PutCommand, (i: Item) => ({ Attributes: this.returned(i, this.put(i)) }));
+    this.serve(UpdateCommand, (i: Item) => {
       const [before, after] = this.update(i);
       return { Attributes: i.ReturnValues === 'ALL_NEW' ? clone(after) : this.returned(i, before) };
-    }));
-    this.mock.on(DeleteCommand).callsFake(on('Delete', (i) => ({ Attributes: this.returned(i, this.delete(i)) })));
-    this.mock.on(QueryCommand).callsFake(on('Query', (i) => this.query(i)));
-    this.mock.on(BatchWriteCommand).callsFake(on('BatchWrite', (i) => {
+    });
+    this.serve(DeleteCommand, (i: Item) => ({ Attributes: this.returned(i, this.delete(i)) }));
+    this.serve(QueryCommand, (i: Item) => this.query(i));
+    this.serve(BatchWriteCommand, (i: Item) => {
       for (const [name, requests] of Object.entries(i.RequestItems as Record<string, Item[]>)) {
         for (const request of requests) {
           if (request.DeleteRequest) this.table(name).delete(this.key(request.DeleteRequest.Key));
@@ -261,8 +240,8 @@ export class FakeDynamo {
         }
       }
       return { UnprocessedItems: {} };
-    }));
-    this.mock.on(TransactWriteCommand).callsFake(on('TransactWrite', (i) => this.transact(i.TransactItems as Item[])));
+    });
+    this.serve(TransactWriteCommand, (i: Item) => this.transact(i.TransactItems as Item[]));
   }
 
   public table(name: string): Map<string, Item> {
@@ -281,16 +260,6 @@ export class FakeDynamo {
 
   public get(table: string, pk: string, sk?: string): Item | undefined {
     return this.table(table).get(this.key({ pk, sk }));
-  }
-
-  /** Stops intercepting the document clients. */
-  public reset(): void {
-    this.mock.restore();
-  }
-
-  /** Number of Query calls so far. */
-  public get queryCalls(): number {
-    return this.queries.length;
   }
 
   /** Validates the request and throws ConditionalCheckFailed unless its condition holds (`checked`: done already, in a transaction). */
@@ -401,18 +370,6 @@ export class FakeTable {
 
   public get items(): Map<string, Item> {
     return this.dynamo.table(this.name);
-  }
-
-  public get mock() {
-    return this.dynamo.mock;
-  }
-
-  public get failNext() {
-    return this.dynamo.failNext;
-  }
-
-  public get staleJobIndex() {
-    return this.dynamo.staleJobIndex;
   }
 
   public get(pk: string, sk?: string): Item | undefined {

@@ -23,6 +23,8 @@ export interface InterceptOptions {
 
 export abstract class Double {
   public readonly mock;
+  /** Called before every call (the command's name, its input): may change the world (a concurrent writer) or throw. */
+  public beforeCommand?: (command: string, input: Input) => void;
   private intercepts: Array<{ command: string; fn: Intercept; left: number; when?: (input: Input) => boolean }> = [];
 
   /** `client`: the SDK client class whose every instance this double answers for. */
@@ -52,6 +54,7 @@ export abstract class Double {
     const name = command.name.replace(/Command$/, '');
     const real = async (input: Input) => ({ $metadata: meta, ...(await fn(input as I) as object) });
     (this.mock as any).on(command).callsFake(async (input: Input) => {
+      this.beforeCommand?.(name, input);
       const hook = this.intercepts.find((h) => h.command === name && (!h.when || h.when(input)));
       if (!hook) return real(input);
       if (--hook.left === 0) this.intercepts = this.intercepts.filter((h) => h !== hook);

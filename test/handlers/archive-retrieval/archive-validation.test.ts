@@ -53,8 +53,7 @@ test('matching tree hash: completes with every part\'s ETag and SHA-256, verifie
 test('upload already completed by an earlier attempt (NoSuchUpload): verified by HeadObject and marked downloaded', async () => {
   const validation = await uploadAllParts();
   // The earlier attempt completed the upload, then died before writing the status.
-  world.table.failNext.push((command, input) =>
-    command === 'Update' && String(input.UpdateExpression).includes('downloadedAt') ? Object.assign(new Error('Lambda timed out'), { name: 'TimeoutError' }) : undefined);
+  world.table.dynamo.fail('Update', Object.assign(new Error('Lambda timed out'), { name: 'TimeoutError' }), { when: (input) => String(input.UpdateExpression).includes('downloadedAt') });
   await expect(processValidation(world.validationDeps(), validation)).rejects.toThrow(/timed out/);
   expect(world.archive(item).status).toBe(ArchiveStatus.STAGED);
 
@@ -124,7 +123,7 @@ test('a crash right after the reset (old upload still open, its chunk items stil
   world.table.seed({ ...world.table.get(item.pk, 'archive')!, treeHash: 'cd'.repeat(32) });
   const first = await uploadAllParts();
   world.s3.fail('AbortMultipartUpload', awsError('ServiceUnavailable', 503, 'Service Unavailable')); // abortUpload only logs this: the chunk-item delete below is the crash
-  world.table.failNext.push((command) => (command === 'Delete' ? Object.assign(new Error('Lambda timed out'), { name: 'TimeoutError' }) : undefined));
+  world.table.dynamo.fail('Delete', Object.assign(new Error('Lambda timed out'), { name: 'TimeoutError' }));
   await expect(processValidation(world.validationDeps(), first)).rejects.toThrow(/timed out/);
   expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.STAGED, downloadAttempts: 1 });
   expect(world.archive(item).uploadId).toBeUndefined();

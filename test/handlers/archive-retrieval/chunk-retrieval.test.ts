@@ -84,7 +84,7 @@ test('the completing part redelivered after a crash before the send queues valid
 
 test('crash between UploadPart and the DynamoDB write: redelivery uploads again and records the part', async () => {
   const deps = world.chunkDeps();
-  world.table.failNext.push((command) => (command === 'TransactWrite' ? Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }) : undefined));
+  world.table.dynamo.fail('TransactWrite', Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
   await expect(processChunk(deps, chunks[0])).rejects.toThrow(/socket hang up/);
   expect(world.table.get(item.pk, 'chunk#00001')).toBeUndefined();
   expect(world.archive(item).partsDone).toBeUndefined();
@@ -109,7 +109,7 @@ test('tree hash mismatch: the part body never completes, nothing is recorded, th
   expect(world.s3.uploads.get(chunks[1].uploadId)!.parts.size).toBe(0);
   expect(world.table.get(item.pk, 'chunk#00002')).toBeUndefined();
   expect(world.archive(item).partsDone).toBeUndefined();
-  expect(world.table.mock.commandCalls(PutCommand)).toHaveLength(0);
+  expect(world.table.dynamo.mock.commandCalls(PutCommand)).toHaveLength(0);
 });
 
 test('short read from Glacier fails the part', async () => {

@@ -122,7 +122,7 @@ describe('a stale message changes nothing', () => {
     const item = world.seedArchive(archiveBytes(3 * MiB, 7), { status: ArchiveStatus.STAGED, runStatus: runStatusKey(RUN, ArchiveStatus.STAGED) });
     const oldBody = world.succeeded(item);
     world.table.seed({ ...world.archive(item), jobId: 'newer-job' } as unknown as Record<string, unknown>);
-    world.table.staleJobIndex.set(item.jobId!, { pk: item.pk, sk: 'archive', jobId: item.jobId });
+    world.table.dynamo.staleJobIndex.set(item.jobId!, { pk: item.pk, sk: 'archive', jobId: item.jobId });
     await expect(reconcileDeadLetter(deps(), { source: 'notifications', messageId: 'old', body: oldBody })).resolves.toBe('stale');
     expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.STAGED, jobId: 'newer-job' });
     expect(world.archive(item).failureReason).toBeUndefined();

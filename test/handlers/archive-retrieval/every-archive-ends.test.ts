@@ -50,7 +50,7 @@ test('a notification of a superseded job failing on its last receive does not fa
   const oldBody = world.succeeded(item);
   // The archive moved to another job (window extension) before the old job's last receive.
   world.table.seed({ ...world.archive(item), jobId: 'newer-job' } as unknown as Record<string, unknown>);
-  world.table.staleJobIndex.set(item.jobId!, { pk: item.pk, sk: 'archive', jobId: item.jobId });
+  world.table.dynamo.staleJobIndex.set(item.jobId!, { pk: item.pk, sk: 'archive', jobId: item.jobId });
   await expect(processNotificationDelivery(deps, oldBody, MAX_RECEIVES, MAX_RECEIVES)).resolves.toBe('ignored');
   expect(world.archive(item)).toMatchObject({ status: ArchiveStatus.REQUESTED, jobId: 'newer-job' });
 });
@@ -129,12 +129,11 @@ describe('split archive', () => {
     };
     // While this (old-upload) delivery copies its part, validation re-downloads the archive under
     // a new upload, whose part 1 is recorded first.
-    world.table.failNext.push((command) => {
-      if (command !== 'TransactWrite') return undefined;
+    world.table.dynamo.beforeCommand = (command) => {
+      if (command !== 'TransactWrite') return;
       world.table.seed({ ...world.archive(item), uploadId: 'upload-2-new', partsDone: new Set([1]) } as unknown as Record<string, unknown>);
       world.table.seed(newRecord);
-      return undefined;
-    });
+    };
     await expect(processChunk(world.chunkDeps(), first)).resolves.toBe('superseded');
     expect(world.table.get(item.pk, chunkSk(1))).toEqual(newRecord);
   });

@@ -11,7 +11,7 @@ const deps = () => ({ ddb, tableName: 'metrics', log: silentLogger(), clock: () 
 beforeEach(() => {
   table = new FakeTable('metrics');
 });
-afterEach(() => table.mock.restore());
+afterEach(() => table.dynamo.mock.restore());
 
 let seq = 100;
 function record(eventName: 'INSERT' | 'MODIFY' | 'REMOVE', oldStatus: string | undefined, newStatus: string | undefined, opts: { size?: number; run?: string; sk?: string; id?: string } = {}): DynamoDBRecord {
@@ -52,7 +52,7 @@ test('counts inserts and transitions (including staged → downloaded after a re
     record('REMOVE', 'downloaded', undefined), // TTL expiry keeps history
   ];
   await expect(processStatusStream(deps(), records)).resolves.toEqual({ batchItemFailures: [] });
-  expect(table.mock.commandCalls(TransactWriteCommand)).toHaveLength(1);
+  expect(table.dynamo.mock.commandCalls(TransactWriteCommand)).toHaveLength(1);
   expect(counters()).toEqual({ pk: 'run#r1', pendingCount: 0, pendingBytes: 0, requestedCount: 0, requestedBytes: 0, stagedCount: 0, stagedBytes: 0, downloadedCount: 1, downloadedBytes: 10 });
   expect(counters('r2')).toMatchObject({ pendingCount: 1, pendingBytes: 5 });
   const marker = table.get(`stream-event#${records[0].eventID}`)!;
@@ -75,8 +75,7 @@ test('a failure reports that record and every later one, in order, and counts no
   // Group fails with a throttling error, then the second one-by-one write throttles too.
   const throttle = () => Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
   let calls = 0;
-  table.failNext.push((command) => (command === 'TransactWrite' ? throttle() : undefined));
-  table.failNext.push((command) => (command === 'TransactWrite' && ++calls === 2 ? throttle() : undefined));
+  table.dynamo.fail('TransactWrite', throttle(), { times: 2, when: () => ++calls === 1 || calls === 3 });
   const result = await processStatusStream(deps(), records);
   expect(result.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([records[1].dynamodb!.SequenceNumber, records[2].dynamodb!.SequenceNumber]);
   expect(counters()).toMatchObject({ requestedCount: 1 });
@@ -89,7 +88,7 @@ test('a failure reports that record and every later one, in order, and counts no
 test('large batches are split so no transaction exceeds 100 items', async () => {
   const records = Array.from({ length: 150 }, (_, i) => record('INSERT', undefined, 'pending', { run: `r${i % 3}`, size: 1 }));
   await processStatusStream(deps(), records);
-  const sizes = table.mock.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems!.length);
+  const sizes = table.dynamo.mock.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems!.length);
   expect(Math.max(...sizes)).toBeLessThanOrEqual(100);
   expect(counters('r0').pendingCount + counters('r1').pendingCount + counters('r2').pendingCount).toBe(150);
 });

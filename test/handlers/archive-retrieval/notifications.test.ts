@@ -159,14 +159,13 @@ describe('processNotification', () => {
   test('losing the upload race aborts the orphan and reuses the winner\'s upload', async () => {
     const item = world.seedArchive(archiveBytes(20 * MiB));
     // Another delivery stores its upload id between our CreateMultipartUpload and our write.
-    world.table.failNext.push((command, input) => {
+    world.table.dynamo.beforeCommand = (command, input) => {
       if (command === 'Update' && String(input.UpdateExpression).startsWith('SET uploadId')) {
         const current = world.table.get(item.pk, 'archive')!;
         world.table.seed({ ...current, uploadId: 'winner-upload', chunkSize: 8 * MiB, chunkCount: 3 });
-        world.s3.uploads.set('winner-upload', { key: item.objectKey, metadata: {}, parts: new Map() });
+        world.s3.openUpload(item.objectKey, 'winner-upload');
       }
-      return undefined;
-    });
+    };
     await expect(processNotification(world.notificationDeps(), world.succeeded(item))).resolves.toBe('chunks-queued');
     expect(world.s3.uploads.has('upload-1-VXBsb2FkSWQ')).toBe(false);
     expect(world.sqs.messages<ChunkMessage>(CHUNK_QUEUE).map((m) => m.uploadId)).toEqual(['winner-upload', 'winner-upload', 'winner-upload']);
@@ -226,7 +225,7 @@ describe('processNotification', () => {
     const deps = { ...world.notificationDeps(), onInventoryNotification: async (n: { jobId: string }) => { seen.push(n.jobId); } };
     await expect(processNotification(deps, body)).resolves.toBe('inventory');
     expect(seen).toEqual([expect.stringMatching(/EXAMPLEinvJob$/)]);
-    expect(world.table.mock.calls()).toHaveLength(0);
+    expect(world.table.dynamo.mock.calls()).toHaveLength(0);
   });
 
   test('a job whose archive facts contradict the inventory fails the archive', async () => {
@@ -241,7 +240,7 @@ describe('processNotification', () => {
   test('notification of a superseded job (the index still maps the old job) is ignored', async () => {
     const item = world.seedArchive(archiveBytes(MiB));
     world.table.seed({ ...world.table.get(item.pk, 'archive')!, jobId: 'job-newer' });
-    world.table.staleJobIndex.set(item.jobId!, { pk: item.pk, sk: 'archive', jobId: item.jobId });
+    world.table.dynamo.staleJobIndex.set(item.jobId!, { pk: item.pk, sk: 'archive', jobId: item.jobId });
     await expect(processNotification(world.notificationDeps(), world.succeeded(item))).resolves.toBe('ignored');
     expect(world.archive(item).status).toBe(ArchiveStatus.REQUESTED);
     expect(world.s3.mock.calls()).toHaveLength(0);

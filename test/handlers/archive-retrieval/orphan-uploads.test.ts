@@ -25,7 +25,7 @@ let item: ArchiveItem;
 let data: Buffer;
 
 const crash = () => Object.assign(new Error('the function died at this step boundary'), { name: 'RehearsalInjectedCrash', $metadata: { httpStatusCode: 400 } });
-const recordsUpload = (command: string, input: Record<string, unknown>) => command === 'Update' && String(input.UpdateExpression).startsWith('SET uploadId');
+const recordsUpload = (input: Record<string, unknown>) => String(input.UpdateExpression).startsWith('SET uploadId');
 
 function runCleanup() {
   return cleanupUploads({
@@ -48,7 +48,7 @@ beforeEach(() => {
 afterEach(() => world.reset());
 
 test('crash between CreateMultipartUpload and recording it: the redelivery\'s upload completes, the run cleanup aborts the orphan', async () => {
-  world.table.failNext.push((command, input) => (recordsUpload(command, input) ? crash() : undefined));
+  world.table.dynamo.fail('Update', crash(), { when: recordsUpload });
   await expect(processNotification(world.notificationDeps(), world.succeeded(item))).rejects.toThrow(/died/);
   const [orphan] = world.s3.uploads.keys();
   expect(world.archive(item).uploadId).toBeUndefined();
@@ -70,17 +70,15 @@ test('crash between CreateMultipartUpload and recording it: the redelivery\'s up
 
 test('lost upload race whose abort failed: the winner\'s upload completes, the run cleanup aborts the loser\'s', async () => {
   // Another delivery records its upload between our CreateMultipartUpload and our write; our abort then fails.
-  world.table.failNext.push((command, input) => {
-    if (recordsUpload(command, input)) {
-      const current = world.table.get(item.pk, 'archive')!;
-      world.table.seed({ ...current, uploadId: 'winner-upload', checksumAlgorithm: UPLOAD_CHECKSUM_ALGORITHM, chunkSize: 8 * MiB, chunkCount: 3 });
-      world.s3.uploads.set('winner-upload', {
-        key: item.objectKey, metadata: objectMetadata(item), checksumAlgorithm: UPLOAD_CHECKSUM_ALGORITHM, parts: new Map(), initiated: new Date(),
-      });
-      world.s3.fail('AbortMultipartUpload', awsError('ServiceUnavailable', 503, 'Service Unavailable'));
-    }
-    return undefined;
-  });
+  world.table.dynamo.intercept('Update', (input, real) => {
+    const current = world.table.get(item.pk, 'archive')!;
+    world.table.seed({ ...current, uploadId: 'winner-upload', checksumAlgorithm: UPLOAD_CHECKSUM_ALGORITHM, chunkSize: 8 * MiB, chunkCount: 3 });
+    world.s3.uploads.set('winner-upload', {
+      key: item.objectKey, metadata: objectMetadata(item), checksumAlgorithm: UPLOAD_CHECKSUM_ALGORITHM, parts: new Map(), initiated: new Date(),
+    });
+    world.s3.fail('AbortMultipartUpload', awsError('ServiceUnavailable', 503, 'Service Unavailable'));
+    return real(input);
+  }, { when: recordsUpload });
   await expect(processNotification(world.notificationDeps(), world.succeeded(item))).resolves.toBe('chunks-queued');
   expect(world.sqs.messages<ChunkMessage>(CHUNK_QUEUE).map((m) => m.uploadId)).toEqual(['winner-upload', 'winner-upload', 'winner-upload']);
   expect(world.s3.mock.commandCalls(CreateMultipartUploadCommand)).toHaveLength(1);

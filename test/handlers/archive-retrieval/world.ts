@@ -136,7 +136,7 @@ export class World {
   }
 
   public reset(): void {
-    this.table.mock.restore();
+    this.table.dynamo.mock.restore();
     this.s3.mock.restore();
     this.glacier.mock.restore();
     this.sqs.mock.restore();
