@@ -1,6 +1,6 @@
 import { GetJobOutputCommand } from '@aws-sdk/client-glacier';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { FakeDynamo } from './dynamodb';
 import { FakeGlacier } from './glacier';
 import { FakeS3 } from './s3';
@@ -42,6 +42,11 @@ describe('the DynamoDB double answers as DynamoDB', () => {
       ExpressionAttributeValues: { ':s': 'new', ':one': 1, ':x': 'x' },
     }));
     expect(dynamo.get('t', 'a')).toEqual({ pk: 'a', status: 'new', n: 1 });
+  });
+
+  test('a command the double does not serve fails loudly (no undefined answer a handler could mistake for success)', async () => {
+    await expect(dynamo.client.send(new BatchWriteCommand({ RequestItems: { t: [{ PutRequest: { Item: { pk: 'a' } } }] } })))
+      .rejects.toThrow('FakeDynamo does not implement this command');
   });
 
   test('StatusIndex: sorted by statusTime, the key condition on it applied, the filter after the page is read', async () => {

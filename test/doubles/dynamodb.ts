@@ -13,7 +13,6 @@ import { join } from 'path';
 import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
-  BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -232,15 +231,6 @@ export class FakeDynamo extends Double {
     });
     this.serve(DeleteCommand, (i: Item) => ({ Attributes: this.returned(i, this.delete(i)) }));
     this.serve(QueryCommand, (i: Item) => this.query(i));
-    this.serve(BatchWriteCommand, (i: Item) => {
-      for (const [name, requests] of Object.entries(i.RequestItems as Record<string, Item[]>)) {
-        for (const request of requests) {
-          if (request.DeleteRequest) this.table(name).delete(this.key(request.DeleteRequest.Key));
-          if (request.PutRequest) this.table(name).set(this.key(request.PutRequest.Item), clone(request.PutRequest.Item));
-        }
-      }
-      return { UnprocessedItems: {} };
-    });
     this.serve(TransactWriteCommand, (i: Item) => this.transact(i.TransactItems as Item[]));
   }
 

@@ -30,6 +30,10 @@ export abstract class Double {
   /** `client`: the SDK client class whose every instance this double answers for. */
   protected constructor(client: unknown) {
     this.mock = mockClient(client as Parameters<typeof mockClient>[0]);
+    // A command the double does not serve fails loudly instead of answering undefined.
+    this.mock.onAnyCommand().callsFake(() => {
+      throw new Error(`${this.constructor.name} does not implement this command`);
+    });
   }
 
   /** The next matching call(s) of `command` (its name without `Command`, e.g. 'GetObject') go to `fn`. */
