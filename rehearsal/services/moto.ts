@@ -54,7 +54,9 @@ export async function startMotoServer(accountId: string): Promise<MotoServer> {
   }
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(binary, ['-H', '127.0.0.1', '-p', String(port)], {
+  // Through the venv's interpreter rather than the `moto_server` script: a script's first line names
+  // the absolute path the venv was created at, so a moved or copied venv could not run it.
+  const child: ChildProcess = spawn(join(MOTO_VENV, 'bin', 'python'), ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
     env: { ...process.env, MOTO_ACCOUNT_ID: accountId },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -64,6 +66,11 @@ export async function startMotoServer(accountId: string): Promise<MotoServer> {
   });
   let exited = false;
   child.once('exit', () => {
+    exited = true;
+  });
+  child.once('error', (e) => {
+    // Could not start at all (no interpreter): reported below, not an unhandled 'error' event.
+    stderr += String(e.message);
     exited = true;
   });
   const deadline = Date.now() + 30_000;
